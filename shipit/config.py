@@ -1,0 +1,447 @@
+"""The one YAML configuration file, validated into frozen dataclasses.
+
+Every error names the key (dotted path) and the line, because a release tool that says "invalid config" wastes the
+time it exists to save. Unknown keys are errors: a typo in `rollback.automatic` must not silently disable reverts.
+`${VAR}` is replaced from the environment so secrets stay out of the file; the values are registered with the log
+redactor so they never reach output.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import os
+import re
+from pathlib import Path
+from typing import Any, Callable
+
+import yaml
+
+from shipit import redact
+from shipit.durations import parse_duration
+from shipit.errors import ConfigError
+
+DEFAULT_PATH = Path("config/shipit.yaml")
+
+
+class GitRevert(enum.Enum):
+    OFF = "off"
+    BRANCH = "branch"
+    PUSH = "push"
+
+
+@dataclasses.dataclass(frozen=True)
+class KubernetesConfig:
+    namespace: str = "default"
+    context: str | None = None
+    kubeconfig: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class ImageConfig:
+    repository: str
+    tag: str = "{sha}"
+
+    def for_commit(self, sha: str) -> str:
+        """The image reference the build pipeline pushed for commit `sha`."""
+        return f"{self.repository}:{self.tag.format(sha=sha, short_sha=sha[:7])}"
+
+
+@dataclasses.dataclass(frozen=True)
+class DeploymentConfig:
+    name: str
+    containers: tuple[str, ...] = ()  # empty: the containers whose image is image.repository
+
+
+@dataclasses.dataclass(frozen=True)
+class MigrationConfig:
+    from_deployment: str
+    container: str
+    command: tuple[str, ...] = ("bin/rails", "db:migrate")
+    timeout: float = 1800.0
+
+
+@dataclasses.dataclass(frozen=True)
+class ReplicaConfig:
+    name: str
+    url: str
+
+
+@dataclasses.dataclass(frozen=True)
+class DatabaseConfig:
+    url: str
+    replicas: tuple[ReplicaConfig, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
+class HttpGateConfig:
+    url: str
+    expect_status: int = 200
+    consecutive: int = 3
+    timeout: float = 5.0
+    interval: float = 1.0
+
+
+@dataclasses.dataclass(frozen=True)
+class GatesConfig:
+    ddl_timeout: float = 3600.0
+    replica_lag_max: float = 10.0
+    threads_running_max: int = 50
+    http: tuple[HttpGateConfig, ...] = ()
+    bake: float = 60.0
+
+
+@dataclasses.dataclass(frozen=True)
+class RolloutConfig:
+    timeout: float = 600.0
+    ready_grace: float = 60.0  # a new pod not Ready after this long fails the rollout
+
+
+@dataclasses.dataclass(frozen=True)
+class PreflightConfig:
+    budget: float = 300.0
+    chunk_time: float = 0.1
+    long_transaction: float = 30.0
+
+
+@dataclasses.dataclass(frozen=True)
+class RollbackConfig:
+    automatic: bool = True
+    git_revert: GitRevert = GitRevert.OFF
+
+
+@dataclasses.dataclass(frozen=True)
+class LockConfig:
+    duration: float = 60.0  # lease duration; renewed every third of it
+    wait: float = 0.0
+
+
+@dataclasses.dataclass(frozen=True)
+class RecordsConfig:
+    keep: int = 20
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    app: str
+    repo: Path
+    kubernetes: KubernetesConfig
+    image: ImageConfig
+    deployments: tuple[DeploymentConfig, ...]
+    migration: MigrationConfig
+    database: DatabaseConfig
+    gates: GatesConfig = GatesConfig()
+    rollout: RolloutConfig = RolloutConfig()
+    preflight: PreflightConfig = PreflightConfig()
+    rollback: RollbackConfig = RollbackConfig()
+    lock: LockConfig = LockConfig()
+    records: RecordsConfig = RecordsConfig()
+    path: Path | None = None
+
+
+# --- loading -------------------------------------------------------------------------------------------------------
+
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_MISSING = object()
+
+
+class _Node:
+    """A YAML value with the line it came from, so errors can point at it."""
+
+    __slots__ = ("value", "line")
+
+    def __init__(self, value: Any, line: int):
+        self.value = value
+        self.line = line
+
+
+def _to_nodes(node: yaml.Node) -> _Node:
+    line = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        out: dict[str, _Node] = {}
+        for k, v in node.value:
+            key = yaml.safe_load(yaml.serialize(k)) if not isinstance(k, yaml.ScalarNode) else k.value
+            if key in out:
+                raise ConfigError(f"line {k.start_mark.line + 1}: duplicate key {key!r}")
+            out[str(key)] = _to_nodes(v)
+        return _Node(out, line)
+    if isinstance(node, yaml.SequenceNode):
+        return _Node([_to_nodes(v) for v in node.value], line)
+    return _Node(yaml.safe_load(yaml.serialize(node)), line)
+
+
+class _Reader:
+    """Reads one mapping, tracking which keys were used so the rest can be reported as unknown."""
+
+    def __init__(self, node: _Node, path: str, env: dict[str, str]):
+        if not isinstance(node.value, dict):
+            raise ConfigError(f"{path or 'top level'} (line {node.line}): expected a mapping")
+        self.node, self.path, self.env, self.used = node, path, env, set()
+
+    def _key(self, key: str) -> str:
+        return f"{self.path}.{key}" if self.path else key
+
+    def raw(self, key: str) -> _Node | None:
+        self.used.add(key)
+        return self.node.value.get(key)
+
+    def get(self, key: str, conv: Callable[[Any], Any], default: Any = _MISSING) -> Any:
+        n = self.raw(key)
+        if n is None or n.value is None:
+            if default is _MISSING:
+                where = f" (line {self.node.line})" if self.path else ""
+                raise ConfigError(f"{self._key(key)}: required key is missing{where}")
+            return default
+        value = _interpolate(n.value, self.env, self._key(key), n.line)
+        try:
+            return conv(value)
+        except (TypeError, ValueError) as e:
+            raise ConfigError(f"{self._key(key)} (line {n.line}): {e}") from None
+
+    def section(self, key: str) -> _Reader:
+        n = self.raw(key)
+        return _Reader(n if n is not None else _Node({}, self.node.line), self._key(key), self.env)
+
+    def items(self, key: str) -> list[tuple[_Node, str]]:
+        n = self.raw(key)
+        if n is None or n.value is None:
+            return []
+        if not isinstance(n.value, list):
+            raise ConfigError(f"{self._key(key)} (line {n.line}): expected a list")
+        return [(item, f"{self._key(key)}[{i}]") for i, item in enumerate(n.value)]
+
+    def done(self) -> None:
+        unknown = sorted(set(self.node.value) - self.used)
+        if unknown:
+            k = unknown[0]
+            raise ConfigError(f"{self._key(k)} (line {self.node.value[k].line}): unknown key")
+
+
+def _interpolate(value: Any, env: dict[str, str], key: str, line: int) -> Any:
+    if not isinstance(value, str):
+        return value
+
+    def sub(m: re.Match[str]) -> str:
+        name = m.group(1)
+        if name not in env:
+            raise ConfigError(f"{key} (line {line}): environment variable {name} is not set")
+        redact.register_secret(env[name])
+        return env[name]
+
+    return _VAR.sub(sub, value)
+
+
+def _str(v: Any) -> str:
+    if isinstance(v, (dict, list)) or isinstance(v, bool):
+        raise ValueError(f"expected a string, got {v!r}")
+    s = str(v)
+    if not s:
+        raise ValueError("must not be empty")
+    return s
+
+
+def _int(v: Any) -> int:
+    if isinstance(v, bool) or not isinstance(v, int):
+        raise ValueError(f"expected a whole number, got {v!r}")
+    if v < 0:
+        raise ValueError(f"must not be negative, got {v}")
+    return v
+
+
+def _bool(v: Any) -> bool:
+    if not isinstance(v, bool):
+        raise ValueError(f"expected true or false, got {v!r}")
+    return v
+
+
+def _command(v: Any) -> tuple[str, ...]:
+    if isinstance(v, str):
+        import shlex
+
+        parts = tuple(shlex.split(v))
+    elif isinstance(v, list) and all(isinstance(p, (str, int)) for p in v):
+        parts = tuple(str(p) for p in v)
+    else:
+        raise ValueError(f"expected a command as a string or a list of strings, got {v!r}")
+    if not parts:
+        raise ValueError("must not be empty")
+    return parts
+
+
+def _names(v: Any) -> tuple[str, ...]:
+    if isinstance(v, str):
+        return (v,)
+    if isinstance(v, list) and all(isinstance(p, str) and p for p in v):
+        return tuple(v)
+    raise ValueError(f"expected a list of container names, got {v!r}")
+
+
+def _git_revert(v: Any) -> GitRevert:
+    if v is False:  # YAML 1.1 reads a bare `off` as false
+        return GitRevert.OFF
+    try:
+        return GitRevert(str(v))
+    except ValueError:
+        raise ValueError(f"expected off, branch or push, got {v!r}") from None
+
+
+def _mysql_url(v: Any) -> str:
+    s = _str(v)
+    if not re.match(r"^mysql://[^/]*@?[^/]+", s) or "://" not in s:
+        raise ValueError("expected mysql://user:password@host:port/database")
+    return s
+
+
+def _tag(v: Any) -> str:
+    s = _str(v)
+    try:
+        s.format(sha="0" * 40, short_sha="0" * 7)
+    except (KeyError, IndexError, ValueError) as e:
+        raise ValueError(f"tag template may use only {{sha}} and {{short_sha}} ({e})") from None
+    return s
+
+
+def parse(text: str, *, path: Path | None = None, env: dict[str, str] | None = None) -> Config:
+    """Validate configuration text. Relative paths in it are resolved against the file's folder."""
+    env = dict(os.environ) if env is None else env
+    try:
+        tree = yaml.compose(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f"line {mark.line + 1}: " if mark else ""
+        raise ConfigError(f"{where}not valid YAML ({getattr(e, 'problem', e)})") from None
+    if tree is None:
+        raise ConfigError("the configuration file is empty")
+    top = _Reader(_to_nodes(tree), "", env)
+    base = path.parent if path else Path.cwd()
+
+    k = top.section("kubernetes")
+    kube = KubernetesConfig(
+        namespace=k.get("namespace", _str, "default"),
+        context=k.get("context", _str, None),
+        kubeconfig=k.get("kubeconfig", _str, None),
+    )
+    k.done()
+
+    im = top.section("image")
+    image = ImageConfig(repository=im.get("repository", _str), tag=im.get("tag", _tag, "{sha}"))
+    im.done()
+
+    deployments = []
+    for node, where in top.items("deployments"):
+        d = _Reader(node, where, env)
+        deployments.append(DeploymentConfig(name=d.get("name", _str), containers=d.get("containers", _names, ())))
+        d.done()
+    if not deployments:
+        raise ConfigError("deployments: at least one Deployment is required")
+    names = [d.name for d in deployments]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"deployments: names must be unique, got {names}")
+
+    m = top.section("migration")
+    migration = MigrationConfig(
+        from_deployment=m.get("from_deployment", _str),
+        container=m.get("container", _str),
+        command=m.get("command", _command, ("bin/rails", "db:migrate")),
+        timeout=m.get("timeout", parse_duration, 1800.0),
+    )
+    m.done()
+
+    db = top.section("database")
+    replicas = []
+    for i, (node, where) in enumerate(db.items("replicas")):
+        if isinstance(node.value, str):
+            replicas.append(ReplicaConfig(name=f"replica{i + 1}", url=_mysql_url(_interpolate(node.value, env, where, node.line))))
+            continue
+        r = _Reader(node, where, env)
+        replicas.append(ReplicaConfig(name=r.get("name", _str, f"replica{i + 1}"), url=r.get("url", _mysql_url)))
+        r.done()
+    database = DatabaseConfig(url=db.get("url", _mysql_url), replicas=tuple(replicas))
+    db.done()
+
+    g = top.section("gates")
+    http = []
+    for node, where in g.items("http"):
+        h = _Reader(node, where, env)
+        http.append(
+            HttpGateConfig(
+                url=h.get("url", _str),
+                expect_status=h.get("expect_status", _int, 200),
+                consecutive=h.get("consecutive", _int, 3),
+                timeout=h.get("timeout", parse_duration, 5.0),
+                interval=h.get("interval", parse_duration, 1.0),
+            )
+        )
+        h.done()
+    gates = GatesConfig(
+        ddl_timeout=g.get("ddl_timeout", parse_duration, 3600.0),
+        replica_lag_max=g.get("replica_lag_max", parse_duration, 10.0),
+        threads_running_max=g.get("threads_running_max", _int, 50),
+        http=tuple(http),
+        bake=g.get("bake", parse_duration, 60.0),
+    )
+    g.done()
+
+    ro = top.section("rollout")
+    rollout = RolloutConfig(
+        timeout=ro.get("timeout", parse_duration, 600.0), ready_grace=ro.get("ready_grace", parse_duration, 60.0)
+    )
+    ro.done()
+
+    p = top.section("preflight")
+    preflight = PreflightConfig(
+        budget=p.get("budget", parse_duration, 300.0),
+        chunk_time=p.get("chunk_time", parse_duration, 0.1),
+        long_transaction=p.get("long_transaction", parse_duration, 30.0),
+    )
+    p.done()
+
+    rb = top.section("rollback")
+    rollback = RollbackConfig(
+        automatic=rb.get("automatic", _bool, True), git_revert=rb.get("git_revert", _git_revert, GitRevert.OFF)
+    )
+    rb.done()
+
+    lk = top.section("lock")
+    lock = LockConfig(duration=lk.get("duration", parse_duration, 60.0), wait=lk.get("wait", parse_duration, 0.0))
+    lk.done()
+
+    rec = top.section("records")
+    records = RecordsConfig(keep=rec.get("keep", _int, 20))
+    rec.done()
+
+    repo = Path(top.get("repo", _str, "."))
+    config = Config(
+        app=top.get("app", _str),
+        repo=repo if repo.is_absolute() else (base / repo).resolve(),
+        kubernetes=kube,
+        image=image,
+        deployments=tuple(deployments),
+        migration=migration,
+        database=database,
+        gates=gates,
+        rollout=rollout,
+        preflight=preflight,
+        rollback=rollback,
+        lock=lock,
+        records=records,
+        path=path,
+    )
+    top.done()
+    if migration.from_deployment not in names:
+        raise ConfigError(f"migration.from_deployment: {migration.from_deployment!r} is not one of deployments {names}")
+    return config
+
+
+def load(path: Path | str | None = None, *, env: dict[str, str] | None = None) -> Config:
+    p = Path(path) if path is not None else DEFAULT_PATH
+    try:
+        text = p.read_text()
+    except FileNotFoundError:
+        raise ConfigError(f"{p}: configuration file not found (see config/shipit.example.yaml)") from None
+    except OSError as e:
+        raise ConfigError(f"{p}: cannot read ({e.strerror})") from None
+    try:
+        return parse(text, path=p.resolve(), env=env)
+    except ConfigError as e:
+        raise ConfigError(f"{p}: {e}") from None
