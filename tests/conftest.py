@@ -1,0 +1,5 @@
+"""Fixtures shared across the suite: each area adds its own module under tests/support and lists it here."""
+
+pytest_plugins = [
+    "tests.support.mariadb",
+]

@@ -1,0 +1,61 @@
+"""A fresh database per test on the machine's MariaDB (127.0.0.1:3306, root, empty password)."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import uuid
+from collections.abc import Iterator
+
+import pymysql
+import pytest
+
+HOST = os.environ.get("SHIPIT_TEST_MYSQL_HOST", "127.0.0.1")
+PORT = int(os.environ.get("SHIPIT_TEST_MYSQL_PORT", "3306"))
+USER = os.environ.get("SHIPIT_TEST_MYSQL_USER", "root")
+PASSWORD = os.environ.get("SHIPIT_TEST_MYSQL_PASSWORD", "")
+
+
+@dataclasses.dataclass(frozen=True)
+class FreshDatabase:
+    name: str
+    host: str = HOST
+    port: int = PORT
+    user: str = USER
+    password: str = PASSWORD
+
+    @property
+    def url(self) -> str:
+        auth = f"{self.user}:{self.password}@" if self.password else f"{self.user}@"
+        return f"mysql://{auth}{self.host}:{self.port}/{self.name}"
+
+    def connect(self, **kw) -> pymysql.connections.Connection:
+        return pymysql.connect(
+            host=self.host, port=self.port, user=self.user, password=self.password, database=self.name,
+            autocommit=True, **kw,
+        )
+
+
+def admin_connect(**kw) -> pymysql.connections.Connection:
+    return pymysql.connect(host=HOST, port=PORT, user=USER, password=PASSWORD, autocommit=True, **kw)
+
+
+@pytest.fixture
+def fresh_db() -> Iterator[FreshDatabase]:
+    """An empty database, dropped after the test (with any connections the test left behind)."""
+    db = FreshDatabase(name=f"shipit_t_{uuid.uuid4().hex[:12]}")
+    conn = admin_connect()
+    try:
+        with conn.cursor() as cur:
+            cur.execute(f"CREATE DATABASE `{db.name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
+        yield db
+        with conn.cursor() as cur:
+            cur.execute("SELECT id FROM information_schema.PROCESSLIST WHERE DB = %s AND ID <> CONNECTION_ID()", (db.name,))
+            for (pid,) in cur.fetchall():
+                try:
+                    cur.execute(f"KILL {int(pid)}")
+                except pymysql.MySQLError:
+                    pass
+            cur.execute(f"DROP DATABASE IF EXISTS `{db.name}`")
+    finally:
+        conn.close()
