@@ -2,4 +2,5 @@
 
 pytest_plugins = [
     "tests.support.mariadb",
+    "tests.support.replica",
 ]
