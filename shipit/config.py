@@ -141,6 +141,10 @@ class Config:
 
 # --- loading -------------------------------------------------------------------------------------------------------
 
+_TOP_KEYS = (
+    "app", "repo", "kubernetes", "image", "deployments", "migration", "database",
+    "gates", "rollout", "preflight", "rollback", "lock", "records",
+)
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _MISSING = object()
 
@@ -171,18 +175,21 @@ def _to_nodes(node: yaml.Node) -> _Node:
 
 
 class _Reader:
-    """Reads one mapping, tracking which keys were used so the rest can be reported as unknown."""
+    """Reads one mapping of known keys; an unknown key is reported before anything else."""
 
-    def __init__(self, node: _Node, path: str, env: dict[str, str]):
+    def __init__(self, node: _Node, path: str, env: dict[str, str], keys: tuple[str, ...]):
         if not isinstance(node.value, dict):
             raise ConfigError(f"{path or 'top level'} (line {node.line}): expected a mapping")
-        self.node, self.path, self.env, self.used = node, path, env, set()
+        self.node, self.path, self.env = node, path, env
+        unknown = [k for k in node.value if k not in keys]  # first: a typo explains a "missing" key
+        if unknown:
+            k = unknown[0]
+            raise ConfigError(f"{self._key(k)} (line {node.value[k].line}): unknown key (expected one of: {', '.join(keys)})")
 
     def _key(self, key: str) -> str:
         return f"{self.path}.{key}" if self.path else key
 
     def raw(self, key: str) -> _Node | None:
-        self.used.add(key)
         return self.node.value.get(key)
 
     def get(self, key: str, conv: Callable[[Any], Any], default: Any = _MISSING) -> Any:
@@ -192,15 +199,15 @@ class _Reader:
                 where = f" (line {self.node.line})" if self.path else ""
                 raise ConfigError(f"{self._key(key)}: required key is missing{where}")
             return default
-        value = _interpolate(n.value, self.env, self._key(key), n.line)
+        value = _interpolate(_plain(n), self.env, self._key(key), n.line)
         try:
             return conv(value)
         except (TypeError, ValueError) as e:
             raise ConfigError(f"{self._key(key)} (line {n.line}): {e}") from None
 
-    def section(self, key: str) -> _Reader:
+    def section(self, key: str, keys: tuple[str, ...]) -> _Reader:
         n = self.raw(key)
-        return _Reader(n if n is not None else _Node({}, self.node.line), self._key(key), self.env)
+        return _Reader(n if n is not None and n.value is not None else _Node({}, self.node.line), self._key(key), self.env, keys)
 
     def items(self, key: str) -> list[tuple[_Node, str]]:
         n = self.raw(key)
@@ -210,11 +217,14 @@ class _Reader:
             raise ConfigError(f"{self._key(key)} (line {n.line}): expected a list")
         return [(item, f"{self._key(key)}[{i}]") for i, item in enumerate(n.value)]
 
-    def done(self) -> None:
-        unknown = sorted(set(self.node.value) - self.used)
-        if unknown:
-            k = unknown[0]
-            raise ConfigError(f"{self._key(k)} (line {self.node.value[k].line}): unknown key")
+
+
+def _plain(node: _Node) -> Any:
+    if isinstance(node.value, dict):
+        return {k: _plain(v) for k, v in node.value.items()}
+    if isinstance(node.value, list):
+        return [_plain(v) for v in node.value]
+    return node.value
 
 
 def _interpolate(value: Any, env: dict[str, str], key: str, line: int) -> Any:
@@ -312,57 +322,51 @@ def parse(text: str, *, path: Path | None = None, env: dict[str, str] | None = N
         raise ConfigError(f"{where}not valid YAML ({getattr(e, 'problem', e)})") from None
     if tree is None:
         raise ConfigError("the configuration file is empty")
-    top = _Reader(_to_nodes(tree), "", env)
+    top = _Reader(_to_nodes(tree), "", env, _TOP_KEYS)
     base = path.parent if path else Path.cwd()
 
-    k = top.section("kubernetes")
+    k = top.section("kubernetes", ("namespace", "context", "kubeconfig"))
     kube = KubernetesConfig(
         namespace=k.get("namespace", _str, "default"),
         context=k.get("context", _str, None),
         kubeconfig=k.get("kubeconfig", _str, None),
     )
-    k.done()
 
-    im = top.section("image")
+    im = top.section("image", ("repository", "tag"))
     image = ImageConfig(repository=im.get("repository", _str), tag=im.get("tag", _tag, "{sha}"))
-    im.done()
 
     deployments = []
     for node, where in top.items("deployments"):
-        d = _Reader(node, where, env)
+        d = _Reader(node, where, env, ("name", "containers"))
         deployments.append(DeploymentConfig(name=d.get("name", _str), containers=d.get("containers", _names, ())))
-        d.done()
     if not deployments:
         raise ConfigError("deployments: at least one Deployment is required")
     names = [d.name for d in deployments]
     if len(set(names)) != len(names):
         raise ConfigError(f"deployments: names must be unique, got {names}")
 
-    m = top.section("migration")
+    m = top.section("migration", ("from_deployment", "container", "command", "timeout"))
     migration = MigrationConfig(
         from_deployment=m.get("from_deployment", _str),
         container=m.get("container", _str),
         command=m.get("command", _command, ("bin/rails", "db:migrate")),
         timeout=m.get("timeout", parse_duration, 1800.0),
     )
-    m.done()
 
-    db = top.section("database")
+    db = top.section("database", ("url", "replicas"))
     replicas = []
     for i, (node, where) in enumerate(db.items("replicas")):
         if isinstance(node.value, str):
             replicas.append(ReplicaConfig(name=f"replica{i + 1}", url=_mysql_url(_interpolate(node.value, env, where, node.line))))
             continue
-        r = _Reader(node, where, env)
+        r = _Reader(node, where, env, ("name", "url"))
         replicas.append(ReplicaConfig(name=r.get("name", _str, f"replica{i + 1}"), url=r.get("url", _mysql_url)))
-        r.done()
     database = DatabaseConfig(url=db.get("url", _mysql_url), replicas=tuple(replicas))
-    db.done()
 
-    g = top.section("gates")
+    g = top.section("gates", ("ddl_timeout", "replica_lag_max", "threads_running_max", "http", "bake"))
     http = []
     for node, where in g.items("http"):
-        h = _Reader(node, where, env)
+        h = _Reader(node, where, env, ("url", "expect_status", "consecutive", "timeout", "interval"))
         http.append(
             HttpGateConfig(
                 url=h.get("url", _str),
@@ -372,7 +376,6 @@ def parse(text: str, *, path: Path | None = None, env: dict[str, str] | None = N
                 interval=h.get("interval", parse_duration, 1.0),
             )
         )
-        h.done()
     gates = GatesConfig(
         ddl_timeout=g.get("ddl_timeout", parse_duration, 3600.0),
         replica_lag_max=g.get("replica_lag_max", parse_duration, 10.0),
@@ -380,35 +383,29 @@ def parse(text: str, *, path: Path | None = None, env: dict[str, str] | None = N
         http=tuple(http),
         bake=g.get("bake", parse_duration, 60.0),
     )
-    g.done()
 
-    ro = top.section("rollout")
+    ro = top.section("rollout", ("timeout", "ready_grace"))
     rollout = RolloutConfig(
         timeout=ro.get("timeout", parse_duration, 600.0), ready_grace=ro.get("ready_grace", parse_duration, 60.0)
     )
-    ro.done()
 
-    p = top.section("preflight")
+    p = top.section("preflight", ("budget", "chunk_time", "long_transaction"))
     preflight = PreflightConfig(
         budget=p.get("budget", parse_duration, 300.0),
         chunk_time=p.get("chunk_time", parse_duration, 0.1),
         long_transaction=p.get("long_transaction", parse_duration, 30.0),
     )
-    p.done()
 
-    rb = top.section("rollback")
+    rb = top.section("rollback", ("automatic", "git_revert"))
     rollback = RollbackConfig(
         automatic=rb.get("automatic", _bool, True), git_revert=rb.get("git_revert", _git_revert, GitRevert.OFF)
     )
-    rb.done()
 
-    lk = top.section("lock")
+    lk = top.section("lock", ("duration", "wait"))
     lock = LockConfig(duration=lk.get("duration", parse_duration, 60.0), wait=lk.get("wait", parse_duration, 0.0))
-    lk.done()
 
-    rec = top.section("records")
+    rec = top.section("records", ("keep",))
     records = RecordsConfig(keep=rec.get("keep", _int, 20))
-    rec.done()
 
     repo = Path(top.get("repo", _str, "."))
     config = Config(
@@ -427,7 +424,6 @@ def parse(text: str, *, path: Path | None = None, env: dict[str, str] | None = N
         records=records,
         path=path,
     )
-    top.done()
     if migration.from_deployment not in names:
         raise ConfigError(f"migration.from_deployment: {migration.from_deployment!r} is not one of deployments {names}")
     return config
