@@ -1,0 +1,1 @@
+"""What shipit knows about the database: connections, migration state, preflight data checks, DDL watch, health."""
