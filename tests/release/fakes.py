@@ -1,0 +1,136 @@
+"""In-memory fakes of the release's I/O edges, for the pure state-machine tests only (no database, no cluster).
+
+Each fake records the calls it received so the tests can assert the order of effects (nothing rolled out before the
+migration, revert only after a code-phase failure, lock always released).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+
+from shipit import config
+from shipit.errors import ExitCode, ShipitError
+from shipit.phases import Diagnosis
+from shipit.release import PlanFacts, ReleaseState
+
+CONFIG = """
+app: shop
+repo: .
+image: {repository: registry.example/shop}
+deployments: [{name: web}, {name: worker}]
+migration: {from_deployment: web, container: app}
+database: {url: "mysql://root@127.0.0.1:3306/shop"}
+gates: {bake: 2s}
+rollback: {automatic: %s, git_revert: %s}
+"""
+
+
+def make_config(*, automatic: bool = True, git_revert: str = "off") -> config.Config:
+    return config.parse(CONFIG % ("true" if automatic else "false", git_revert), env={})
+
+
+@dataclasses.dataclass
+class FakeEdges:
+    facts: PlanFacts = PlanFacts("a" * 40, "b" * 40, True, pre_deploy=("20240101000000",))
+    applied: set = dataclasses.field(default_factory=set)
+    fail: dict = dataclasses.field(default_factory=dict)  # edge name -> Diagnosis (or ShipitError to raise)
+    job_applies: bool = True  # the migration Job inserts the versions into schema_migrations
+    partial: tuple = (False, ())
+    lock_holder: str | None = None
+    records: list = dataclasses.field(default_factory=list)
+    calls: list = dataclasses.field(default_factory=list)
+    lock_held_by_us: bool = False
+    on_call: dict = dataclasses.field(default_factory=dict)  # edge name -> callable run when the edge is called
+
+    def _edge(self, name: str, *args):
+        self.calls.append((name, *args))
+        if name in self.on_call:
+            self.on_call[name]()
+        outcome = self.fail.get(name)
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    # records
+    def last_successful(self):
+        ok = [r for r in self.records if r.status.value == "succeeded"]
+        return ok[-1] if ok else None
+
+    def latest(self):
+        return self.records[-1] if self.records else None
+
+    def next_sequence(self):
+        return max((r.sequence for r in self.records), default=0) + 1
+
+    def save(self, state: ReleaseState):
+        self.records = [r for r in self.records if r.id != state.id] + [state]
+        self.records.sort(key=lambda r: r.sequence)
+
+    # plan and lock
+    def plan(self, from_ref, to_ref):
+        self._edge("plan", from_ref, to_ref)
+        return self.facts
+
+    def acquire_lock(self, release_id):
+        self._edge("acquire_lock", release_id)
+        if self.lock_holder:
+            raise ShipitError(f"lock held by {self.lock_holder}", exit_code=ExitCode.LOCKED)
+        self.lock_held_by_us = True
+
+    def release_lock(self):
+        self._edge("release_lock")
+        self.lock_held_by_us = False
+
+    # cluster and database
+    def current_image(self):
+        return "registry.example/shop:old"
+
+    def current_templates(self):
+        return ("web-template-v1", "worker-template-v1")
+
+    def preflight(self, facts):
+        return self._edge("preflight")
+
+    def applied_versions(self):
+        return frozenset(self.applied)
+
+    def migrate(self, image, release_id, *, versions, post_deploy, cancel):
+        d = self._edge("migrate", image, versions, post_deploy)
+        if d is None and self.job_applies:
+            self.applied.update(versions)
+        return d
+
+    def partial_state(self, versions):
+        self.calls.append(("partial_state", versions))
+        return self.partial
+
+    def wait_ddl(self, *, timeout, cancel):
+        return self._edge("wait_ddl", timeout)
+
+    def gates(self, *, cancel):
+        return self._edge("gates")
+
+    def rollout(self, image, *, cancel):
+        return self._edge("rollout", image)
+
+    def bake(self, seconds, *, cancel):
+        return self._edge("bake", seconds)
+
+    def restore(self, templates):
+        return self._edge("restore", templates)
+
+    def git_revert(self, release_id, from_sha, to_sha):
+        self._edge("git_revert", release_id)
+        return f"pushed shipit/revert-{release_id}"
+
+    def names(self) -> list[str]:
+        return [c[0] for c in self.calls]
+
+
+def diag(what: str) -> Diagnosis:
+    return Diagnosis(what, "because the test said so", details=("line 1",))
+
+
+def cancel_event() -> threading.Event:
+    return threading.Event()
