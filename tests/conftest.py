@@ -3,4 +3,5 @@
 pytest_plugins = [
     "tests.support.mariadb",
     "tests.support.replica",
+    "tests.support.httpapp",
 ]

@@ -1,0 +1,200 @@
+"""Health gates: HTTP checks and database health, before the code rolls out and during the bake after it.
+
+Each gate is a probe (one HTTP request, one health sample) plus a pure decision over the probes so far. A gate
+passes after `consecutive` successes in a row and fails after `consecutive` failures in a row, like a Kubernetes
+probe's success/failure thresholds: one blip does not revert a release, a real outage does within a few intervals.
+The runner polls every gate in its own thread and returns the moment one fails, so the revert starts at once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import threading
+import time
+import urllib.error
+import urllib.request
+from typing import Callable, Protocol, Sequence
+
+from shipit.config import HttpGateConfig
+
+
+class Mode(str, enum.Enum):
+    UNTIL = "until"  # before the code: wait until every gate passes
+    KEEP = "keep"  # the bake: every gate must keep passing for the whole duration
+
+
+class GateState(str, enum.Enum):
+    WAITING = "waiting"
+    PASSING = "passing"
+    PASSED = "passed"
+    FAILED = "failed"
+
+
+@dataclasses.dataclass(frozen=True)
+class Probe:
+    ok: bool
+    summary: str  # "HTTP 200 in 12 ms", "connection refused", "threads_running 83 > 50"
+    at: float  # epoch seconds
+
+
+@dataclasses.dataclass(frozen=True)
+class GateDecision:
+    state: GateState
+    reason: str
+
+
+def decide(probes: Sequence[Probe], *, consecutive: int, mode: Mode) -> GateDecision:
+    """Pure: the state of one gate after its probes so far (oldest first)."""
+    n = max(1, consecutive)
+    tail = probes[-n:]
+    if len(tail) == n and not any(p.ok for p in tail):
+        return GateDecision(GateState.FAILED, f"{n} failure(s) in a row, last: {tail[-1].summary}")
+    if mode is Mode.UNTIL:
+        if len(tail) == n and all(p.ok for p in tail):
+            return GateDecision(GateState.PASSED, f"{n} success(es) in a row")
+        return GateDecision(GateState.WAITING, tail[-1].summary if tail else "no probe yet")
+    return GateDecision(GateState.PASSING, tail[-1].summary if tail else "no probe yet")
+
+
+class Gate(Protocol):
+    name: str
+    interval: float
+    consecutive: int
+
+    def probe(self) -> Probe: ...
+
+
+class HttpGate:
+    """GET a URL and expect one status code; redirects are not followed, so a 302 to a login page is a failure."""
+
+    def __init__(self, cfg: HttpGateConfig):
+        self.cfg = cfg
+        self.name = f"HTTP {cfg.url}"
+        self.interval = cfg.interval
+        self.consecutive = cfg.consecutive
+        self._opener = urllib.request.build_opener(_NoRedirect)
+
+    def probe(self) -> Probe:
+        started = time.time()
+        try:
+            with self._opener.open(urllib.request.Request(self.cfg.url, method="GET"), timeout=self.cfg.timeout) as r:
+                status = r.status
+        except urllib.error.HTTPError as e:
+            status = e.code
+        except (urllib.error.URLError, OSError) as e:
+            reason = getattr(e, "reason", e)
+            return Probe(False, f"request failed: {reason}", started)
+        ms = (time.time() - started) * 1000
+        ok = status == self.cfg.expect_status
+        summary = f"HTTP {status} in {ms:.0f} ms" + ("" if ok else f" (expected {self.cfg.expect_status})")
+        return Probe(ok, summary, started)
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+class DbHealthGate:
+    """Database health against the baseline taken before the release; `sample` returns (ok, one-line reason)."""
+
+    def __init__(self, sample: Callable[[], tuple[bool, str]], *, interval: float = 1.0, consecutive: int = 3):
+        self.name = "database health"
+        self.interval = interval
+        self.consecutive = consecutive
+        self._sample = sample
+
+    def probe(self) -> Probe:
+        at = time.time()
+        try:
+            ok, reason = self._sample()
+        except Exception as e:  # an unreachable database is an unhealthy one
+            ok, reason = False, f"health sample failed: {e}"
+        return Probe(ok, reason, at)
+
+
+@dataclasses.dataclass(frozen=True)
+class GateReport:
+    ok: bool
+    mode: Mode
+    failed: str | None = None  # gate name
+    reason: str = ""
+    probes: tuple[tuple[str, tuple[Probe, ...]], ...] = ()  # per gate, its last probes
+    decided_at: float = 0.0  # when the runner knew the outcome (the benchmark measures revert latency from here)
+
+    def evidence(self, last: int = 5) -> tuple[str, ...]:
+        lines = []
+        for name, probes in self.probes:
+            for p in probes[-last:]:
+                stamp = time.strftime("%H:%M:%S", time.gmtime(p.at))
+                lines.append(f"{name} @ {stamp}: {'ok' if p.ok else 'FAIL'} {p.summary}")
+        return tuple(lines)
+
+
+def run_gates(
+    gates: Sequence[Gate],
+    *,
+    mode: Mode,
+    duration: float,
+    cancel: threading.Event | None = None,
+    on_probe: Callable[[str, Probe, GateDecision], None] | None = None,
+) -> GateReport:
+    """Poll every gate concurrently. UNTIL: pass when all passed, fail at the first failed gate or after `duration`.
+    KEEP: fail at the first failed gate, pass when `duration` elapsed."""
+    cancel = cancel or threading.Event()
+    if not gates:
+        return GateReport(True, mode, reason="no gates configured", decided_at=time.time())
+    stop = threading.Event()
+    lock = threading.Lock()
+    history: dict[str, list[Probe]] = {g.name: [] for g in gates}
+    outcome: dict[str, GateDecision] = {}
+    changed = threading.Event()
+
+    def poll(gate: Gate) -> None:
+        while not stop.is_set():
+            probe = gate.probe()
+            with lock:
+                history[gate.name].append(probe)
+                decision = decide(history[gate.name], consecutive=gate.consecutive, mode=mode)
+            if on_probe:
+                on_probe(gate.name, probe, decision)
+            if decision.state in (GateState.FAILED, GateState.PASSED):
+                with lock:
+                    outcome[gate.name] = decision
+                changed.set()
+                if decision.state is GateState.FAILED or mode is Mode.UNTIL:
+                    return
+            stop.wait(gate.interval)
+
+    threads = [threading.Thread(target=poll, args=(g,), daemon=True, name=f"gate {g.name}") for g in gates]
+    for t in threads:
+        t.start()
+    deadline = time.monotonic() + duration
+    try:
+        while True:
+            with lock:
+                failed = next(((n, d) for n, d in outcome.items() if d.state is GateState.FAILED), None)
+                passed = sum(1 for d in outcome.values() if d.state is GateState.PASSED)
+            if failed:
+                return _report(False, mode, history, lock, failed[0], failed[1].reason)
+            if mode is Mode.UNTIL and passed == len(gates):
+                return _report(True, mode, history, lock, None, "all gates passed")
+            remaining = deadline - time.monotonic()
+            if cancel.is_set():
+                return _report(False, mode, history, lock, "interrupted", "SIGINT or SIGTERM received")
+            if remaining <= 0:
+                if mode is Mode.KEEP:
+                    return _report(True, mode, history, lock, None, f"all gates kept passing for {duration:g}s")
+                waiting = [g.name for g in gates if g.name not in outcome]
+                return _report(False, mode, history, lock, waiting[0], f"did not pass within {duration:g}s")
+            changed.wait(min(remaining, 0.05))
+            changed.clear()
+    finally:
+        stop.set()
+
+
+def _report(ok, mode, history, lock, failed, reason) -> GateReport:
+    with lock:
+        probes = tuple((name, tuple(ps)) for name, ps in history.items())
+    return GateReport(ok, mode, failed, reason, probes, time.time())
