@@ -1,0 +1,323 @@
+"""Where the database stands relative to the plan: applied and pending versions, who is migrating right now, and
+what a failed migration left behind.
+
+MySQL and MariaDB DDL is not transactional: a migration that fails at statement k keeps statements 1..k-1 and does
+not record its version, so a plain rerun stops at the first leftover ("Duplicate key name"). The partial-state report
+compares the plan's expected objects with information_schema and says exactly that, on one screen.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import zlib
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from shipit.db.connection import QueryError, Server
+
+RAILS_MIGRATOR_SALT = 2053462845
+
+
+def rails_lock_name(database: str) -> str:
+    """The GET_LOCK name `rails db:migrate` holds (Rails 6.1-8: MIGRATOR_SALT * Zlib.crc32(current_database))."""
+    return str(RAILS_MIGRATOR_SALT * zlib.crc32(database.encode("utf-8")))
+
+
+def _kind(value: Any) -> str:
+    """Enum or string kind as its lowercase value (plan objects come from shipit.classify as str enums)."""
+    return str(getattr(value, "value", value)).lower()
+
+
+# --- versions ------------------------------------------------------------------------------------------------------
+
+
+def applied_versions(server: Server) -> frozenset[str]:
+    """Versions in schema_migrations; empty when the table does not exist yet (a fresh database)."""
+    try:
+        rows = server.query("SELECT version FROM schema_migrations", timeout=30.0)
+    except QueryError as e:
+        if e.code == 1146:
+            return frozenset()
+        raise
+    return frozenset(str(r["version"]) for r in rows)
+
+
+def pending_versions(applied: Iterable[str], planned: Sequence[str]) -> tuple[str, ...]:
+    done = set(applied)
+    return tuple(v for v in planned if v not in done)
+
+
+# --- other migrators -----------------------------------------------------------------------------------------------
+
+
+class MigratorKind(str, enum.Enum):
+    RAILS = "rails"
+    GH_OST = "gh-ost"
+    PT_OSC = "pt-osc"
+    LHM = "lhm"
+
+
+@dataclasses.dataclass(frozen=True)
+class MigratorActivity:
+    kind: MigratorKind
+    detail: str  # what was seen: a lock holder, a table, a trigger, a process
+    live: bool  # a session is doing it now; False = leftover artefact
+    connection_id: int | None = None
+    table: str | None = None
+
+    def describe(self) -> str:
+        state = f"running (connection {self.connection_id})" if self.live and self.connection_id else (
+            "running" if self.live else "leftover"
+        )
+        return f"{self.kind.value} {state}: {self.detail}"
+
+
+def classify_artefact_table(name: str, comment: str = "") -> tuple[MigratorKind, str] | None:
+    """(tool, original table) for a gh-ost/pt-osc/LHM working table name, else None."""
+    lowered = name.lower()
+    if comment == "gh-ost changelog" or (
+        lowered.startswith("_") and lowered.rsplit("_", 1)[-1] in ("gho", "ghc", "del") and len(lowered) > 5
+    ):
+        return MigratorKind.GH_OST, name.lstrip("_").rsplit("_", 1)[0]
+    if lowered.startswith("_") and lowered.rsplit("_", 1)[-1] in ("new", "old") and len(lowered) > 5:
+        return MigratorKind.PT_OSC, name.lstrip("_").rsplit("_", 1)[0]
+    if lowered.startswith(("lhmn_", "lhma_")):
+        return MigratorKind.LHM, name[5:]
+    return None
+
+
+def running_migrators(server: Server, *, exclude_connection: int | None = None) -> tuple[MigratorActivity, ...]:
+    """Rails' migration lock holder, gh-ost/pt-osc/LHM tables and triggers, and their live processes."""
+    found: list[MigratorActivity] = []
+    lock = rails_lock_name(server.url.database)
+    row = server.query_one("SELECT IS_USED_LOCK(%s) AS conn", (lock,))
+    if row and row["conn"] is not None and int(row["conn"]) != exclude_connection:
+        found.append(MigratorActivity(
+            MigratorKind.RAILS, f"a rails db:migrate holds the migration lock {lock}", True, int(row["conn"])
+        ))
+    live_processes = server.query(
+        "SELECT ID AS id, USER AS user, HOST AS host, TIME AS time, LEFT(INFO, 200) AS info "
+        "FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID() AND ("
+        "INFO LIKE '%pt-online-schema-change%' OR INFO LIKE '%/* gh-ost */%' OR COMMAND LIKE 'Binlog Dump%')"
+    )
+    tables = server.query(
+        "SELECT TABLE_NAME AS name, TABLE_COMMENT AS comment FROM information_schema.TABLES "
+        "WHERE TABLE_SCHEMA = DATABASE() AND (TABLE_NAME REGEXP '^_.+_(gho|ghc|del|new|old)$' "
+        "OR TABLE_COMMENT = 'gh-ost changelog' OR TABLE_NAME REGEXP '^lhm[an]_')"
+    )
+    live_kinds = set()
+    for p in live_processes:
+        info = p["info"] or ""
+        kind = MigratorKind.PT_OSC if "pt-online-schema-change" in info else MigratorKind.GH_OST
+        live_kinds.add(kind)
+        what = info or f"replication client {p['user']}@{p['host']} (gh-ost registers as a replica)"
+        found.append(MigratorActivity(kind, f"{what} for {p['time']}s", True, int(p["id"])))
+    for t in tables:
+        hit = classify_artefact_table(t["name"], t["comment"] or "")
+        if hit:
+            kind, original = hit
+            found.append(MigratorActivity(kind, f"table {t['name']}", kind in live_kinds, table=original))
+    for trig in server.query(
+        "SELECT TRIGGER_NAME AS name, EVENT_OBJECT_TABLE AS tbl FROM information_schema.TRIGGERS "
+        "WHERE TRIGGER_SCHEMA = DATABASE() AND (TRIGGER_NAME LIKE 'pt\\_osc\\_%' OR TRIGGER_NAME LIKE 'lhmt\\_%')"
+    ):
+        kind = MigratorKind.PT_OSC if trig["name"].lower().startswith("pt_osc") else MigratorKind.LHM
+        # triggers copy every write into the shadow table: they are active whether or not the tool still runs
+        found.append(MigratorActivity(kind, f"trigger {trig['name']} on {trig['tbl']}", True, table=trig["tbl"]))
+    return tuple(found)
+
+
+# --- partial state after a failed migration ------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class SchemaSnapshot:
+    """The parts of information_schema the partial-state report needs; names lowercased (MySQL compares them so)."""
+
+    tables: frozenset[str]
+    columns: frozenset[tuple[str, str]]  # (table, column)
+    indexes: dict[tuple[str, str], tuple[tuple[str, ...], bool]]  # (table, name) -> (columns, unique)
+    foreign_keys: dict[tuple[str, str], tuple[str, ...]]  # (table, name) -> columns
+
+
+def read_schema(server: Server, tables: Iterable[str]) -> SchemaSnapshot:
+    names = sorted({t.lower() for t in tables})
+    if not names:
+        return SchemaSnapshot(frozenset(), frozenset(), {}, {})
+    marks = ", ".join(["%s"] * len(names))
+    in_schema = f"TABLE_SCHEMA = DATABASE() AND LOWER(TABLE_NAME) IN ({marks})"
+    existing = server.query(f"SELECT TABLE_NAME AS t FROM information_schema.TABLES WHERE {in_schema}", names)
+    columns = server.query(
+        f"SELECT TABLE_NAME AS t, COLUMN_NAME AS c FROM information_schema.COLUMNS WHERE {in_schema}", names
+    )
+    stats = server.query(
+        f"SELECT TABLE_NAME AS t, INDEX_NAME AS i, NON_UNIQUE AS nu, COLUMN_NAME AS c "
+        f"FROM information_schema.STATISTICS WHERE {in_schema} ORDER BY TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX",
+        names,
+    )
+    fks = server.query(
+        "SELECT k.TABLE_NAME AS t, k.CONSTRAINT_NAME AS n, k.COLUMN_NAME AS c "
+        "FROM information_schema.TABLE_CONSTRAINTS tc JOIN information_schema.KEY_COLUMN_USAGE k "
+        "ON k.CONSTRAINT_SCHEMA = tc.CONSTRAINT_SCHEMA AND k.TABLE_NAME = tc.TABLE_NAME "
+        "AND k.CONSTRAINT_NAME = tc.CONSTRAINT_NAME "
+        f"WHERE tc.CONSTRAINT_TYPE = 'FOREIGN KEY' AND tc.TABLE_SCHEMA = DATABASE() AND LOWER(tc.TABLE_NAME) IN ({marks}) "
+        "ORDER BY k.TABLE_NAME, k.CONSTRAINT_NAME, k.ORDINAL_POSITION",
+        names,
+    )
+    indexes: dict[tuple[str, str], tuple[tuple[str, ...], bool]] = {}
+    for r in stats:
+        key = (r["t"].lower(), r["i"].lower())
+        cols, _ = indexes.get(key, ((), False))
+        indexes[key] = (cols + (r["c"].lower(),), not int(r["nu"]))
+    foreign: dict[tuple[str, str], tuple[str, ...]] = {}
+    for r in fks:
+        key = (r["t"].lower(), r["n"].lower())
+        foreign[key] = foreign.get(key, ()) + (r["c"].lower(),)
+    return SchemaSnapshot(
+        tables=frozenset(r["t"].lower() for r in existing),
+        columns=frozenset((r["t"].lower(), r["c"].lower()) for r in columns),
+        indexes=indexes,
+        foreign_keys=foreign,
+    )
+
+
+class ObjectState(str, enum.Enum):
+    APPLIED = "applied"
+    NOT_APPLIED = "not_applied"
+    DIFFERENT = "different"  # the name exists with other columns: someone else's object, or an edited migration
+
+
+# What Rails reports when the statement that creates an existing object runs again.
+_RERUN_ERROR = {
+    "table": "Table '{name}' already exists (error 1050)",
+    "column": "Duplicate column name '{name}' (error 1060)",
+    "index": "Duplicate key name '{name}' (error 1061)",
+    "foreign_key": "Duplicate foreign key constraint name '{name}' (MySQL error 1826; MariaDB error 1005 errno 121)",
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class ObjectResult:
+    kind: str  # table | column | index | foreign_key
+    table: str
+    name: str
+    columns: tuple[str, ...]
+    line: int
+    state: ObjectState
+    found_columns: tuple[str, ...] = ()
+
+    @property
+    def rerun_error(self) -> str | None:
+        if self.state is ObjectState.NOT_APPLIED:
+            return None
+        return _RERUN_ERROR.get(self.kind, "'{name}' already exists").format(name=self.name)
+
+    def describe(self) -> str:
+        what = {"foreign_key": "foreign key"}.get(self.kind, self.kind)
+        cols = f" ({', '.join(self.columns)})" if self.columns and self.kind != "column" else ""
+        where = "" if self.kind == "table" else f" on {self.table}"
+        extra = f" but with columns ({', '.join(self.found_columns)})" if self.state is ObjectState.DIFFERENT else ""
+        return f"{what} {self.name}{where}{cols}{extra}"
+
+    def to_json(self) -> dict:
+        return {
+            "kind": self.kind, "table": self.table, "name": self.name, "columns": list(self.columns),
+            "line": self.line, "state": self.state.value, "rerun_error": self.rerun_error,
+        }
+
+
+@dataclasses.dataclass(frozen=True)
+class PartialState:
+    version: str
+    recorded: bool  # the version is in schema_migrations
+    objects: tuple[ObjectResult, ...]  # in statement order
+
+    @property
+    def applied(self) -> tuple[ObjectResult, ...]:
+        return tuple(o for o in self.objects if o.state is not ObjectState.NOT_APPLIED)
+
+    @property
+    def not_applied(self) -> tuple[ObjectResult, ...]:
+        return tuple(o for o in self.objects if o.state is ObjectState.NOT_APPLIED)
+
+    @property
+    def rerun_stops_at(self) -> ObjectResult | None:
+        """Rails stops at the first statement that fails, so the first leftover in statement order."""
+        return None if self.recorded else next(iter(self.applied), None)
+
+    @property
+    def is_partial(self) -> bool:
+        return not self.recorded and bool(self.applied) and bool(self.not_applied)
+
+    def render(self) -> str:
+        if self.recorded:
+            head = f"Migration {self.version} is recorded in schema_migrations."
+        elif not self.applied:
+            head = f"Migration {self.version} left nothing behind: it is not recorded and none of its objects exist."
+        elif not self.not_applied:
+            head = (f"Migration {self.version} created all its objects but is NOT recorded in schema_migrations "
+                    "(it failed after its last DDL statement, or the insert into schema_migrations failed).")
+        else:
+            head = f"Migration {self.version} failed part-way: it is NOT recorded in schema_migrations."
+        lines = [head]
+        for o in self.objects:
+            label = {ObjectState.APPLIED: "applied", ObjectState.NOT_APPLIED: "not applied",
+                     ObjectState.DIFFERENT: "conflicts"}[o.state]
+            at = f"  (line {o.line})" if o.line else ""
+            lines.append(f"  {label:<12} {o.describe()}{at}")
+        stop = self.rerun_stops_at
+        if stop is not None:
+            at = f" at line {stop.line}" if stop.line else ""
+            lines.append(f"A rerun will fail{at}: {stop.describe()} already exists -> {stop.rerun_error}.")
+            lines.append(
+                "Next: fix the cause of the failure, then either drop the applied objects by hand or make those "
+                "statements idempotent (if_not_exists: true, unless index_exists?/foreign_key_exists?), and rerun."
+            )
+        return "\n".join(lines)
+
+    def to_json(self) -> dict:
+        stop = self.rerun_stops_at
+        return {
+            "version": self.version,
+            "recorded": self.recorded,
+            "objects": [o.to_json() for o in self.objects],
+            "rerun_error": stop.rerun_error if stop else None,
+        }
+
+
+def compare(expected: Sequence[Any], snapshot: SchemaSnapshot) -> tuple[ObjectResult, ...]:
+    """Each expected object (shipit.classify.ExpectedObject) against the snapshot, in statement order."""
+    results = []
+    for e in sorted(expected, key=lambda x: x.statement_line):
+        kind, table, name = _kind(e.kind), e.table.lower(), e.name.lower()
+        cols = tuple(c.lower() for c in e.columns)
+        found: tuple[str, ...] = ()
+        if kind == "table":
+            state = ObjectState.APPLIED if name in snapshot.tables or table in snapshot.tables else ObjectState.NOT_APPLIED
+        elif kind == "column":
+            state = ObjectState.APPLIED if (table, name) in snapshot.columns else ObjectState.NOT_APPLIED
+        else:
+            if kind == "index":
+                hit = snapshot.indexes.get((table, name))
+                found = hit[0] if hit else ()
+            else:
+                found = snapshot.foreign_keys.get((table, name), ())
+            if not found:
+                state = ObjectState.NOT_APPLIED
+            elif cols and found != cols:
+                state = ObjectState.DIFFERENT
+            else:
+                state = ObjectState.APPLIED
+        results.append(ObjectResult(kind, e.table, e.name, tuple(e.columns), e.statement_line, state, found))
+    return tuple(results)
+
+
+def partial_state(server: Server, version: str, expected: Sequence[Any]) -> PartialState:
+    """Read the report for one migration (a plan Migration's `.version` and `.expected`)."""
+    snapshot = read_schema(server, {e.table for e in expected})
+    return PartialState(
+        version=version,
+        recorded=version in applied_versions(server),
+        objects=compare(expected, snapshot),
+    )
