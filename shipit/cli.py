@@ -33,9 +33,9 @@ def _global(
 
 
 def _register() -> None:
-    from shipit.commands import validate
+    from shipit.commands import plan, validate
 
-    for module in (validate,):
+    for module in (validate, plan):
         module.register(app)
 
 
