@@ -1,0 +1,128 @@
+"""The end-of-run summary: every phase with its duration, and on failure the one-screen diagnosis.
+
+Three renderings of the same `ReleaseState`: text for a person, one JSON object for machines, and Markdown appended
+to `$GITHUB_STEP_SUMMARY` so the CI run page tells the story without opening the log.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from shipit.phases import Phase, PhaseResult, PhaseStatus, ReleaseStatus
+from shipit.redact import redact
+from shipit.release import ReleaseState
+
+_HEADLINES = {
+    ReleaseStatus.SUCCEEDED: "released",
+    ReleaseStatus.FAILED: "FAILED, nothing the previous code cannot run with was changed",
+    ReleaseStatus.REVERTED: "FAILED and REVERTED: the previous code is serving",
+    ReleaseStatus.NEEDS_ATTENTION: "FAILED, NEEDS A PERSON",
+    ReleaseStatus.RUNNING: "still running (interrupted?)",
+    ReleaseStatus.ROLLED_BACK: "rolled back",
+}
+_MARKS = {
+    PhaseStatus.SUCCEEDED: "ok",
+    PhaseStatus.FAILED: "FAILED",
+    PhaseStatus.SKIPPED: "skipped",
+    PhaseStatus.RUNNING: "running",
+}
+
+
+def _dur(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    return f"{int(seconds // 60)}m{seconds % 60:04.1f}s"
+
+
+def _stamp(epoch: float | None) -> str:
+    return "-" if epoch is None else time.strftime("%Y-%m-%d %H:%M:%SZ", time.gmtime(epoch))
+
+
+def headline(state: ReleaseState) -> str:
+    return (
+        f"shipit {state.app} {state.id}: {_HEADLINES[state.status]} "
+        f"({state.from_sha[:7]}..{state.to_sha[:7]}, {_dur(state.duration)}, exit {state.exit_code})"
+    )
+
+
+def _ordered(phases: tuple[PhaseResult, ...]) -> list[PhaseResult]:
+    order = list(Phase)
+    return sorted(phases, key=lambda r: order.index(r.phase))
+
+
+def render_text(state: ReleaseState) -> str:
+    lines = [headline(state), ""]
+    for r in _ordered(state.phases):
+        lines.append(f"  {r.phase.title:<24} {_MARKS[r.status]:<8} {_dur(r.duration):>8}  {r.message}")
+    for note in state.notes:
+        lines.append(f"  note: {note}")
+    d = state.diagnosis
+    if d is not None:
+        lines += ["", f"What failed: {d.what}", f"Why:         {d.why}"]
+        if d.details:
+            lines.append("Evidence:")
+            lines += [f"  | {line}" for line in d.details[-30:]]
+        if d.did:
+            lines.append(f"shipit did:  {d.did}")
+        if d.next:
+            lines.append(f"Next:        {d.next}")
+    return redact("\n".join(lines))
+
+
+def to_json(state: ReleaseState) -> dict:
+    return {
+        "release": state.id,
+        "app": state.app,
+        "status": state.status.value,
+        "exit_code": state.exit_code,
+        "from": state.from_sha,
+        "to": state.to_sha,
+        "image_before": state.image_before,
+        "image_after": state.image_after,
+        "user": state.user,
+        "started": _stamp(state.started),
+        "ended": _stamp(state.ended),
+        "duration_s": None if state.duration is None else round(state.duration, 3),
+        "phases": [r.to_json() for r in _ordered(state.phases)],
+        "notes": list(state.notes),
+        "diagnosis": state.diagnosis.to_json() if state.diagnosis else None,
+        "message": state.message,
+    }
+
+
+def render_markdown(state: ReleaseState) -> str:
+    icon = {ReleaseStatus.SUCCEEDED: "✅", ReleaseStatus.REVERTED: "↩️"}.get(state.status, "❌")
+    lines = [
+        f"### {icon} shipit {state.app} {state.id}: {_HEADLINES[state.status]}",
+        "",
+        f"`{state.from_sha[:7]}..{state.to_sha[:7]}` · image `{state.image_after}` · {_dur(state.duration)} · "
+        f"exit {state.exit_code}",
+        "",
+        "| Phase | Result | Duration | Detail |",
+        "|---|---|---:|---|",
+    ]
+    for r in _ordered(state.phases):
+        lines.append(f"| {r.phase.title} | {_MARKS[r.status]} | {_dur(r.duration)} | {r.message.replace('|', '/')} |")
+    lines += [f"> {note}" for note in state.notes]
+    d = state.diagnosis
+    if d is not None:
+        lines += ["", f"**What failed:** {d.what}", "", f"**Why:** {d.why}"]
+        if d.details:
+            lines += ["", "```", *d.details[-30:], "```"]
+        lines += ["", f"**shipit did:** {d.did}", "", f"**Next:** {d.next}"]
+    return redact("\n".join(lines)) + "\n"
+
+
+def append_step_summary(state: ReleaseState, env: dict[str, str] | None = None) -> Path | None:
+    """Append the Markdown summary to $GITHUB_STEP_SUMMARY when set (GitHub Actions); returns the file written."""
+    target = (os.environ if env is None else env).get("GITHUB_STEP_SUMMARY")
+    if not target:
+        return None
+    path = Path(target)
+    with path.open("a", encoding="utf-8") as f:
+        f.write(render_markdown(state))
+    return path

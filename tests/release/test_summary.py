@@ -1,0 +1,64 @@
+"""Summary rendering: text, JSON, Markdown for $GITHUB_STEP_SUMMARY; secrets never appear."""
+
+from __future__ import annotations
+
+import json
+
+from shipit import redact
+from shipit.phases import Diagnosis
+from shipit.release import Release
+from shipit.summary import append_step_summary, render_markdown, render_text, to_json
+from tests.release.fakes import FakeEdges, make_config
+
+
+def reverted_state():
+    edges = FakeEdges(
+        fail={
+            "rollout": Diagnosis(
+                "web: new pods crash-loop (CrashLoopBackOff)",
+                "container app exited 1, restarted 3 times",
+                details=("log: NameError: uninitialized constant Order::Totals", "event: Back-off restarting failed container"),
+            )
+        }
+    )
+    clock = iter(range(1_700_000_000, 1_700_000_100))
+    return Release(make_config(), edges, user="tester", now=lambda: float(next(clock))).run(from_ref="x")
+
+
+def test_text_summary_has_every_phase_with_duration_and_the_diagnosis():
+    text = render_text(reverted_state())
+    first = text.splitlines()[0]
+    assert first.startswith("shipit shop r0001: FAILED and REVERTED") and "exit 1" in first
+    for title in ("Plan", "Lock", "Preflight", "Migrate (pre-deploy)", "Wait for DDL", "Code rollout", "Automatic revert"):
+        assert title in text
+    assert "Code rollout             FAILED" in text and "1.0s" in text
+    assert "What failed: web: new pods crash-loop (CrashLoopBackOff)" in text
+    assert "  | log: NameError: uninitialized constant Order::Totals" in text
+    assert "shipit did:  rolled the Deployments back" in text and "Next:" in text
+    assert "stay applied" in text
+
+
+def test_json_summary_is_one_serialisable_object():
+    data = json.loads(json.dumps(to_json(reverted_state())))
+    assert data["status"] == "reverted" and data["exit_code"] == 1 and data["release"] == "r0001"
+    assert [p["phase"] for p in data["phases"]][-1] == "revert"
+    assert data["diagnosis"]["what"].startswith("web: new pods crash-loop")
+    assert all(p["duration_s"] is not None for p in data["phases"])
+
+
+def test_markdown_is_appended_to_github_step_summary(tmp_path):
+    target = tmp_path / "summary.md"
+    target.write_text("previous step\n")
+    state = reverted_state()
+    assert append_step_summary(state, env={}) is None
+    append_step_summary(state, env={"GITHUB_STEP_SUMMARY": str(target)})
+    text = target.read_text()
+    assert text.startswith("previous step\n### ↩️ shipit shop r0001")
+    assert "| Code rollout | FAILED |" in text and "**Next:**" in text and "```" in text
+
+
+def test_secrets_are_redacted_everywhere():
+    redact.register_secret("s3cr3t-pw")
+    edges = FakeEdges(fail={"preflight": Diagnosis("cannot connect", "mysql://app:s3cr3t-pw@db/shop refused")})
+    state = Release(make_config(), edges, user="t").run(from_ref="x")
+    assert "s3cr3t-pw" not in render_text(state) and "s3cr3t-pw" not in render_markdown(state)
