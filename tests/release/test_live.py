@@ -1,0 +1,39 @@
+"""Live view: plain lines off a terminal, a rich panel on one (rendered into a file-backed fake terminal)."""
+
+from __future__ import annotations
+
+import io
+
+from shipit.live import PlainView, RichView, make_view
+from shipit.phases import Phase, PhaseResult, PhaseStatus
+
+
+def test_plain_view_writes_one_line_per_event():
+    out = io.StringIO()
+    view = make_view(out)
+    assert type(view) is PlainView
+    view.phase_started(Phase.MIGRATE)
+    view.line("migration", "== 20240101000000 AddIndex: migrating")
+    view.progress("index_orders_on_customer_id on primary: 42% ETA 3s")
+    view.phase_ended(PhaseResult(Phase.MIGRATE, PhaseStatus.SUCCEEDED, 10.0, 12.5, "applied 1"))
+    lines = out.getvalue().splitlines()
+    assert lines[0].endswith("==> Migrate (pre-deploy)")
+    assert lines[1].endswith("[migration] == 20240101000000 AddIndex: migrating")
+    assert "42% ETA 3s" in lines[2]
+    assert lines[3].endswith("<== Migrate (pre-deploy): succeeded in 2.5s applied 1")
+
+
+class FakeTty(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_rich_view_on_a_terminal_prints_finished_phases():
+    out = FakeTty()
+    view = make_view(out)
+    assert isinstance(view, RichView)
+    view.phase_started(Phase.CODE)
+    view.line("rollout", "web 1/2 updated")
+    view.phase_ended(PhaseResult(Phase.CODE, PhaseStatus.FAILED, 1.0, 3.0, "web: [CrashLoopBackOff]"))
+    view.close()
+    assert "Code rollout 2.0s  web: [CrashLoopBackOff]" in out.getvalue()
