@@ -1,0 +1,459 @@
+"""The one place that talks to the Kubernetes API server.
+
+Everything else in shipit.kube gets plain JSON snapshots (dicts) from here and decides with pure functions. Requests
+are retried with a bounded budget (429 honouring Retry-After, 5xx, dropped connections) because a release must not
+fail on an API server hiccup; 403 becomes a message naming the missing RBAC permission, because "Forbidden" alone
+sends people searching. Watches resume from the last resourceVersion, re-list on 410 Expired (rule W5/PW3) and
+survive dropped streams, so detection stays event-driven instead of polling.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import queue
+import re
+import socket
+import threading
+import time
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from shipit.errors import BadInput, ShipitError
+from shipit.kube.failure import Failure
+from shipit.log import get_logger
+
+__all__ = ["Kube", "Failure", "WatchStream", "WatchMux", "api_status"]
+
+log = get_logger()
+
+RETRY_BUDGET = 30.0  # seconds of retrying one request before giving up
+WATCH_SERVER_TIMEOUT = 240  # seconds; a server-side bound on each watch request, then resume from the last RV
+_VERBS = (
+    ("list_", "list"),
+    ("read_", "get"),
+    ("create_", "create"),
+    ("replace_", "update"),
+    ("patch_", "patch"),
+    ("delete_collection_", "deletecollection"),
+    ("delete_", "delete"),
+)
+
+
+def api_status(exc: Exception) -> dict:
+    """The metav1 Status body of an ApiException (rule E1/E3), or {}."""
+    body = getattr(exc, "body", None)
+    if not body:
+        return {}
+    try:
+        data = json.loads(body)
+    except (TypeError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def permission_for(fn_name: str, watch: bool = False) -> tuple[str, str]:
+    """(verb, resource) an API method needs: `create_namespaced_job` -> ("create", "jobs")."""
+    name = fn_name
+    verb = "call"
+    for prefix, v in _VERBS:
+        if name.startswith(prefix):
+            verb, name = v, name[len(prefix) :]
+            break
+    if watch and verb == "list":
+        verb = "watch"
+    name = re.sub(r"^namespaced_", "", name)
+    name = re.sub(r"_for_all_namespaces$", "", name)
+    sub = ""
+    for suffix in ("_status", "_log", "_scale"):
+        if name.endswith(suffix):
+            name, sub = name[: -len(suffix)], "/" + suffix[1:]
+    plural = name.replace("_", "") + ("s" if not name.endswith("s") else "")
+    return verb, plural + sub
+
+
+def _retry_after(exc: Exception) -> float | None:
+    headers = getattr(exc, "headers", None) or {}
+    value = headers.get("Retry-After") if hasattr(headers, "get") else None
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _retryable(exc: BaseException) -> bool:
+    from kubernetes.client.exceptions import ApiException
+    from urllib3.exceptions import HTTPError
+
+    if isinstance(exc, ApiException):
+        return exc.status == 429 or exc.status >= 500 or exc.status == 0
+    return isinstance(exc, (HTTPError, ConnectionError, socket.timeout))
+
+
+class _RetryingApi:
+    """A generated API object whose methods go through Kube.call; `.raw` is the unwrapped object."""
+
+    def __init__(self, api: Any, kube: "Kube"):
+        self.raw = api
+        self._kube = kube
+
+    def __getattr__(self, name: str) -> Any:
+        fn = getattr(self.raw, name)
+        if not callable(fn):
+            return fn
+        wrapped = functools.partial(self._kube.call, fn)
+        wrapped.raw = fn  # type: ignore[attr-defined]
+        return wrapped
+
+
+class Kube:
+    """API access for one namespace, with retries, request counting and resumable watches."""
+
+    def __init__(self, api_client: Any, namespace: str, *, retry_budget: float = RETRY_BUDGET):
+        from kubernetes import client
+
+        self.api_client = api_client
+        self.namespace = namespace
+        self.retry_budget = retry_budget
+        self.request_count = 0
+        self._count_lock = threading.Lock()
+        rest = api_client.rest_client
+        inner = rest.request
+
+        def counting(*a: Any, **kw: Any) -> Any:
+            with self._count_lock:
+                self.request_count += 1
+            return inner(*a, **kw)
+
+        rest.request = counting
+        self.core = _RetryingApi(client.CoreV1Api(api_client), self)
+        self.apps = _RetryingApi(client.AppsV1Api(api_client), self)
+        self.batch = _RetryingApi(client.BatchV1Api(api_client), self)
+        self.coordination = _RetryingApi(client.CoordinationV1Api(api_client), self)
+
+    @classmethod
+    def from_config(cls, k: Any) -> "Kube":
+        """kubeconfig (k.kubeconfig, $KUBECONFIG, ~/.kube/config; context k.context) or the pod's service account."""
+        from kubernetes import client, config
+        from kubernetes.config.config_exception import ConfigException
+
+        path = k.kubeconfig or os.environ.get("KUBECONFIG")
+        default = Path("~/.kube/config").expanduser()
+        try:
+            if path or default.exists() or not os.environ.get("KUBERNETES_SERVICE_HOST"):
+                api_client = config.new_client_from_config(
+                    config_file=str(Path(path).expanduser()) if path else None, context=k.context
+                )
+            else:
+                config.load_incluster_config()
+                api_client = client.ApiClient()
+        except (ConfigException, OSError) as e:
+            raise BadInput(f"cannot load Kubernetes configuration: {e}") from e
+        return cls(api_client, k.namespace)
+
+    # --- requests ------------------------------------------------------------------------------------------------
+
+    def call(self, fn: Callable[..., Any], *args: Any, **kw: Any) -> Any:
+        """fn(*args, **kw) with retries on 429 (Retry-After), 5xx and connection errors, within the retry budget."""
+        from kubernetes.client.exceptions import ApiException
+
+        fn = getattr(fn, "raw", fn)
+        deadline = time.monotonic() + self.retry_budget
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return fn(*args, **kw)
+            except Exception as e:  # noqa: BLE001 - classified right below
+                if isinstance(e, ApiException) and e.status == 403:
+                    verb, resource = permission_for(getattr(fn, "__name__", ""), bool(kw.get("watch")))
+                    message = api_status(e).get("message") or e.reason
+                    raise ShipitError(
+                        f"Kubernetes refused {verb} {resource} in namespace {self.namespace}: {message}. "
+                        f"Grant '{verb}' on '{resource}' to shipit's service account (see config/rbac.yaml)."
+                    ) from e
+                if not _retryable(e):
+                    raise
+                wait = _retry_after(e) if isinstance(e, ApiException) and e.status == 429 else None
+                if wait is None:
+                    wait = min(0.1 * 2 ** (attempt - 1), 3.0)
+                if time.monotonic() + wait > deadline:
+                    raise
+                log.debug("kubernetes request retried", fn=getattr(fn, "__name__", "?"), attempt=attempt, wait=wait, error=str(e)[:200])
+                time.sleep(wait)
+
+    def get_json(self, fn: Callable[..., Any], *args: Any, **kw: Any) -> Any:
+        """The response body as plain JSON: snapshots for the pure decision functions, no model validation."""
+        resp = self.call(fn, *args, _preload_content=False, **kw)
+        try:
+            return json.loads(resp.data)
+        finally:
+            resp.release_conn()
+
+    def request_json(self, method: str, path: str, *, body: Any = None, query: dict | None = None, name: str = "request") -> dict:
+        """A request with a JSON body sent exactly as given. The generated methods coerce dict bodies into models and
+        re-serialise datetimes with isoformat(), which breaks Lease MicroTime strings (rule H7); `name` is the
+        equivalent generated method, for the RBAC message."""
+        client = self.api_client
+
+        def send(**_: Any) -> Any:
+            request = client.param_serialize(
+                method,
+                path,
+                query_params=list((query or {}).items()),
+                header_params={"Accept": "application/json", "Content-Type": "application/json"},
+                body=body,
+                auth_settings=["BearerToken"],
+            )
+            response = client.call_api(*request)
+            response.read()
+            if not 200 <= response.status <= 299:
+                from kubernetes.client.exceptions import ApiException
+
+                raise ApiException.from_response(http_resp=response, body=response.data.decode("utf-8", "replace"), data=None)
+            return response
+
+        send.__name__ = name
+        response = self.call(send)
+        return json.loads(response.data) if response.data else {}
+
+    def list_json(self, list_fn: Callable[..., Any], *args: Any, **kw: Any) -> tuple[list[dict], str]:
+        """(items, list resourceVersion)."""
+        body = self.get_json(list_fn, *args, **kw)
+        return list(body.get("items") or []), (body.get("metadata") or {}).get("resourceVersion", "")
+
+    def events_for(self, kind: str, name: str, *, limit: int = 10) -> tuple[str, ...]:
+        """The object's events, oldest first, one line each (core/v1 so classic and events.k8s.io events both come back)."""
+        items, _ = self.list_json(
+            self.core.list_namespaced_event,
+            self.namespace,
+            field_selector=f"involvedObject.name={name},involvedObject.kind={kind}",
+        )
+
+        def when(e: dict) -> str:
+            return e.get("lastTimestamp") or e.get("eventTime") or ((e.get("series") or {}).get("lastObservedTime")) or ""
+
+        lines = []
+        for e in sorted(items, key=when)[-limit:]:
+            count = e.get("count") or (e.get("series") or {}).get("count") or 1
+            times = f" (x{count})" if count > 1 else ""
+            lines.append(f"{e.get('type', '')} {e.get('reason', '')}: {e.get('message', '')}{times}".strip())
+        return tuple(lines)
+
+    def pod_log_tail(self, pod: str, container: str | None, *, lines: int = 25, previous: bool = False) -> tuple[str, ...]:
+        """Last log lines, or () when the container has none yet (400 for a waiting container, rule G3)."""
+        from kubernetes.client.exceptions import ApiException
+
+        kw: dict[str, Any] = {"tail_lines": lines}
+        if container:
+            kw["container"] = container
+        if previous:
+            kw["previous"] = True
+        try:
+            resp = self.call(self.core.read_namespaced_pod_log, pod, self.namespace, _preload_content=False, **kw)
+        except ApiException as e:
+            if e.status in (400, 404):
+                return ()
+            raise
+        try:
+            text = resp.data.decode("utf-8", errors="replace")
+        finally:
+            resp.release_conn()
+        return tuple(text.splitlines()[-lines:])
+
+    def watch(
+        self,
+        list_fn: Callable[..., Any],
+        *args: Any,
+        resource_version: str | None = None,
+        timeout: float | None = None,
+        **kw: Any,
+    ) -> "WatchStream":
+        """Events (type, object dict) for a collection: a list first unless resource_version is given, then live
+        events; resumes after dropped streams and re-lists after 410. Ends after `timeout` seconds or on close()."""
+        return WatchStream(self, list_fn, args, kw, resource_version=resource_version, timeout=timeout)
+
+
+def _response_lines(resp: Any) -> Iterator[str]:
+    buf = b""
+    for chunk in resp.stream(amt=None, decode_content=False):
+        buf += chunk
+        while b"\n" in buf:
+            line, buf = buf.split(b"\n", 1)
+            yield line.decode("utf-8", errors="replace")
+    if buf:
+        yield buf.decode("utf-8", errors="replace")
+
+
+def _shutdown(resp: Any) -> None:
+    """Unblock a reader stuck in recv on this response from another thread."""
+    conn = getattr(resp, "_connection", None)
+    sock = getattr(conn, "sock", None)
+    if sock is not None:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+
+class WatchStream:
+    """A list-then-watch over one collection, resumable; iterate for (type, obj)."""
+
+    def __init__(self, kube: Kube, list_fn: Callable[..., Any], args: tuple, kw: dict, *, resource_version: str | None, timeout: float | None):
+        self.kube = kube
+        self.fn = getattr(list_fn, "raw", list_fn)
+        self.args = args
+        self.kw = kw
+        self.resource_version = resource_version
+        self.deadline = time.monotonic() + timeout if timeout else None
+        self.closed = threading.Event()
+        self._resp: Any = None
+        self._known: dict[str, dict] = {}  # name -> last object, for DELETED events after a re-list
+        self.relists = 0
+        self.reconnects = 0
+
+    def close(self) -> None:
+        self.closed.set()
+        resp = self._resp
+        if resp is not None:
+            _shutdown(resp)
+
+    def _remaining(self) -> float | None:
+        return None if self.deadline is None else self.deadline - time.monotonic()
+
+    def _relist(self) -> Iterator[tuple[str, dict]]:
+        items, rv = self.kube.list_json(self.fn, *self.args, **self.kw)
+        seen = set()
+        for obj in items:
+            name = obj["metadata"]["name"]
+            seen.add(name)
+            yield ("MODIFIED" if name in self._known else "ADDED"), obj
+            self._known[name] = obj
+        for name in list(self._known):
+            if name not in seen:
+                yield "DELETED", self._known.pop(name)
+        self.resource_version = rv
+
+    def __iter__(self) -> Iterator[tuple[str, dict]]:
+        from kubernetes.client.exceptions import ApiException
+        from urllib3.exceptions import HTTPError
+
+        if self.resource_version is None:
+            yield from self._relist()
+        failures = 0
+        while not self.closed.is_set():
+            remaining = self._remaining()
+            if remaining is not None and remaining <= 0:
+                return
+            server_timeout = WATCH_SERVER_TIMEOUT if remaining is None else max(1, min(WATCH_SERVER_TIMEOUT, int(remaining) + 1))
+            try:
+                resp = self.kube.call(
+                    self.fn,
+                    *self.args,
+                    watch=True,
+                    resource_version=self.resource_version,
+                    allow_watch_bookmarks=True,
+                    timeout_seconds=server_timeout,
+                    _preload_content=False,
+                    **self.kw,
+                )
+            except ApiException as e:
+                if e.status != 410:
+                    raise
+                self.relists += 1
+                yield from self._relist()
+                continue
+            except HTTPError:
+                if self.closed.is_set():
+                    return
+                raise
+            self._resp = resp
+            expired = False
+            try:
+                for line in _response_lines(resp):
+                    if self.closed.is_set():
+                        return
+                    if not line.strip():
+                        continue
+                    event = json.loads(line)
+                    etype, obj = event.get("type"), event.get("object") or {}
+                    if etype == "ERROR":
+                        if obj.get("code") == 410:
+                            expired = True
+                            break
+                        raise ShipitError(f"watch failed: {obj.get('reason')}: {obj.get('message')}")
+                    rv = (obj.get("metadata") or {}).get("resourceVersion")
+                    if rv:
+                        self.resource_version = rv
+                    if etype == "BOOKMARK":
+                        continue
+                    name = (obj.get("metadata") or {}).get("name")
+                    if etype == "DELETED":
+                        self._known.pop(name, None)
+                    else:
+                        self._known[name] = obj
+                    failures = 0
+                    yield etype, obj
+            except (HTTPError, OSError, ValueError) as e:
+                if self.closed.is_set():
+                    return
+                failures += 1
+                self.reconnects += 1
+                log.debug("watch stream dropped; resuming", resource_version=self.resource_version, error=str(e)[:200])
+                if failures > 8:
+                    raise ShipitError(f"watch keeps failing: {e}") from e
+                time.sleep(min(0.05 * 2**failures, 2.0))
+            finally:
+                self._resp = None
+                resp.release_conn()
+            if expired:
+                self.relists += 1
+                log.debug("watch resourceVersion expired (410); re-listing", resource_version=self.resource_version)
+                yield from self._relist()
+
+
+class WatchMux:
+    """Several watches at once, merged into one queue, so one loop can react to Jobs, Deployments, ReplicaSets and
+    pods as events arrive and still wake up for time-based rules (grace periods, deadlines, cancellation)."""
+
+    def __init__(self, kube: Kube):
+        self.kube = kube
+        self.queue: queue.Queue = queue.Queue()
+        self.streams: list[WatchStream] = []
+        self.threads: list[threading.Thread] = []
+
+    def add(self, key: str, list_fn: Callable[..., Any], *args: Any, **kw: Any) -> None:
+        stream = self.kube.watch(list_fn, *args, **kw)
+        self.streams.append(stream)
+
+        def pump() -> None:
+            try:
+                for etype, obj in stream:
+                    self.queue.put((key, etype, obj))
+            except Exception as e:  # noqa: BLE001 - handed to the consumer, which raises it
+                if not stream.closed.is_set():
+                    self.queue.put((key, "EXCEPTION", e))
+
+        t = threading.Thread(target=pump, name=f"shipit-watch-{key}", daemon=True)
+        self.threads.append(t)
+        t.start()
+
+    def get(self, timeout: float) -> tuple[str, str, Any] | None:
+        try:
+            item = self.queue.get(timeout=max(0.0, timeout))
+        except queue.Empty:
+            return None
+        if item[1] == "EXCEPTION":
+            raise item[2]
+        return item
+
+    def close(self) -> None:
+        for s in self.streams:
+            s.close()
+
+    def __enter__(self) -> "WatchMux":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
