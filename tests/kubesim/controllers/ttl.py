@@ -1,0 +1,52 @@
+"""TTL-after-finished controller (rule J9): deletes a finished Job `ttlSecondsAfterFinished` after its terminal
+condition, with Foreground propagation and a UID precondition, so its pods go too."""
+
+from __future__ import annotations
+
+import time
+
+from tests.kubesim.clock import Clock, parse_time
+from tests.kubesim.controllers.queue import WorkQueue
+from tests.kubesim.errors import ApiError
+from tests.kubesim.resources import JOBS
+
+
+def finished_at(job: dict) -> float | None:
+    for cond in (job.get("status") or {}).get("conditions") or []:
+        if cond.get("type") in ("Complete", "Failed") and cond.get("status") == "True":
+            return parse_time(cond.get("lastTransitionTime"))
+    return None
+
+
+class TTLController:
+    def __init__(self, store, clock: Clock) -> None:
+        self._store = store
+        self._clock = clock
+        self._seen_finished: dict[str, float] = {}
+        self.queue = WorkQueue("ttl-after-finished-controller", self._sync)
+
+    def on_event(self, type_: str, res, obj: dict) -> None:
+        if res is JOBS and type_ != "DELETED" and obj["spec"].get("ttlSecondsAfterFinished") is not None:
+            self.queue.add((obj["metadata"]["namespace"], obj["metadata"]["name"]))
+
+    def _sync(self, key: tuple[str, str]) -> None:
+        namespace, name = key
+        try:
+            job = self._store.get(JOBS, namespace, name)
+        except ApiError:
+            return
+        ttl = job["spec"].get("ttlSecondsAfterFinished")
+        if ttl is None or job["metadata"].get("deletionTimestamp") or finished_at(job) is None:
+            return
+        uid = job["metadata"]["uid"]
+        # The condition's timestamp has whole seconds; the moment we first saw it finished is more precise.
+        since = self._seen_finished.setdefault(uid, max(finished_at(job) or 0.0, time.time() - 1.0))
+        left = ttl - self._clock.elapsed(since)
+        if left > 0:
+            self.queue.add(key, after=self._clock.real(left) + 0.01)
+            return
+        try:
+            self._store.delete(JOBS, namespace, name, propagation="Foreground", preconditions={"uid": uid})
+        except ApiError:
+            pass
+        self._seen_finished.pop(uid, None)
