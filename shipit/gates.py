@@ -33,7 +33,7 @@ class GateState(str, enum.Enum):
 
 @dataclasses.dataclass(frozen=True)
 class Probe:
-    ok: bool
+    ok: bool | None  # None: hold (degraded, keep waiting) -- neither a success nor a failure
     summary: str  # "HTTP 200 in 12 ms", "connection refused", "threads_running 83 > 50"
     at: float  # epoch seconds
 
@@ -48,10 +48,10 @@ def decide(probes: Sequence[Probe], *, consecutive: int, mode: Mode) -> GateDeci
     """Pure: the state of one gate after its probes so far (oldest first)."""
     n = max(1, consecutive)
     tail = probes[-n:]
-    if len(tail) == n and not any(p.ok for p in tail):
+    if len(tail) == n and all(p.ok is False for p in tail):
         return GateDecision(GateState.FAILED, f"{n} failure(s) in a row, last: {tail[-1].summary}")
     if mode is Mode.UNTIL:
-        if len(tail) == n and all(p.ok for p in tail):
+        if len(tail) == n and all(p.ok is True for p in tail):
             return GateDecision(GateState.PASSED, f"{n} success(es) in a row")
         return GateDecision(GateState.WAITING, tail[-1].summary if tail else "no probe yet")
     return GateDecision(GateState.PASSING, tail[-1].summary if tail else "no probe yet")
@@ -97,9 +97,13 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 
 
 class DbHealthGate:
-    """Database health against the baseline taken before the release; `sample` returns (ok, one-line reason)."""
+    """Database health against the baseline taken before the release.
 
-    def __init__(self, sample: Callable[[], tuple[bool, str]], *, interval: float = 1.0, consecutive: int = 3):
+    `sample` returns (ok, one-line reason) with ok None for "hold": degraded but not critical, so the gate keeps
+    waiting before the code and does not fail a bake; a critical reading (a new query pile-up) is a failure.
+    """
+
+    def __init__(self, sample: Callable[[], tuple[bool | None, str]], *, interval: float = 1.0, consecutive: int = 3):
         self.name = "database health"
         self.interval = interval
         self.consecutive = consecutive
@@ -128,7 +132,8 @@ class GateReport:
         for name, probes in self.probes:
             for p in probes[-last:]:
                 stamp = time.strftime("%H:%M:%S", time.gmtime(p.at))
-                lines.append(f"{name} @ {stamp}: {'ok' if p.ok else 'FAIL'} {p.summary}")
+                mark = {True: "ok", False: "FAIL", None: "hold"}[p.ok]
+                lines.append(f"{name} @ {stamp}: {mark} {p.summary}")
         return tuple(lines)
 
 

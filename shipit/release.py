@@ -86,6 +86,7 @@ class Edges(Protocol):
 
     def last_successful(self) -> ReleaseState | None: ...
     def latest(self) -> ReleaseState | None: ...
+    def history(self) -> list[ReleaseState]: ...  # newest first
     def next_sequence(self) -> int: ...
     def save(self, state: ReleaseState) -> None: ...
     def plan(self, from_ref: str, to_ref: str) -> PlanFacts: ...
@@ -432,3 +433,116 @@ def _actions(
             "watch it with `shipit db status`; release again (or --resume) once it finished",
         )
     return ("stopped; nothing was changed", "fix the cause above, then release again")
+
+
+# --- rollback ------------------------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class RollbackTarget:
+    target: ReleaseState  # the release whose code comes back
+    templates: tuple  # the Deployments' templates as that release left them
+    replaced: tuple[ReleaseState, ...]  # successful releases after it, marked rolled back afterwards
+
+
+def rollback_target(history: list[ReleaseState], to: str | None) -> RollbackTarget:
+    """Pure: which release `shipit rollback [--to ID]` restores, and from which record its templates come.
+
+    A record's `templates_before` are the templates just before that release changed anything, i.e. what the
+    release before it left serving. So the target's templates are the `templates_before` of the first later
+    release that recorded them.
+    """
+    oldest_first = sorted(history, key=lambda r: r.sequence)
+    good = [r for r in oldest_first if r.status in (ReleaseStatus.SUCCEEDED, ReleaseStatus.ROLLED_BACK)]
+    if to is None:
+        succeeded = [r for r in oldest_first if r.status is ReleaseStatus.SUCCEEDED]
+        if len(succeeded) < 2:
+            raise BadInput("no previous successful release to roll back to (shipit history lists the releases)")
+        target = succeeded[-2]
+    else:
+        target = next((r for r in good if r.id == to), None)
+        if target is None:
+            known = ", ".join(r.id for r in good) or "none"
+            raise BadInput(f"--to {to}: not a successful release on record (successful: {known})")
+    later = [r for r in oldest_first if r.sequence > target.sequence]
+    source = next((r for r in later if r.templates_before), None)
+    if source is None:
+        raise BadInput(f"{target.id} is what the Deployments run now: nothing to roll back")
+    replaced = tuple(r for r in later if r.status is ReleaseStatus.SUCCEEDED)
+    return RollbackTarget(target, tuple(source.templates_before), replaced)
+
+
+class Rollback:
+    """`shipit rollback`: restore a previous release's templates, watched, recorded as a release of its own."""
+
+    def __init__(self, cfg: Config, edges: Edges, *, user: str, observer: Observer | None = None,
+                 now: Callable[[], float] = time.time):
+        self.cfg, self.edges, self.user = cfg, edges, user
+        self.observer = observer or _Silent()
+        self.now = now
+
+    def run(self, to: str | None = None) -> ReleaseState:
+        choice = rollback_target(self.edges.history(), to)
+        started = self.now()
+        self.observer.phase_started(Phase.LOCK)
+        self.edges.acquire_lock(f"r{self.edges.next_sequence():04d}")
+        try:
+            sequence = self.edges.next_sequence()
+            latest_ok = self.edges.last_successful()
+            state = ReleaseState(
+                id=f"r{sequence:04d}", sequence=sequence, app=self.cfg.app, status=ReleaseStatus.RUNNING,
+                from_sha=latest_ok.to_sha if latest_ok else "", to_sha=choice.target.to_sha,
+                image_after=choice.target.image_after, user=self.user, started=started,
+                image_before=self.edges.current_image(), templates_before=self.edges.current_templates(),
+                plan_summary={"rollback_to": choice.target.id},
+            )
+            state = self._phase(state, PhaseResult(Phase.LOCK, PhaseStatus.SUCCEEDED, started, self.now(), "lease taken"))
+            t = self.now()
+            self.observer.phase_started(Phase.CODE)
+            diagnosis = self.edges.restore(choice.templates)
+            notes = _remaining_migrations(choice.replaced)
+            if diagnosis is not None:
+                state = self._phase(state, PhaseResult(Phase.CODE, PhaseStatus.FAILED, t, self.now(), diagnosis.what))
+                diagnosis = diagnosis.with_action(
+                    f"restored the templates of {choice.target.id}, but they did not become healthy",
+                    "check the Deployments now (`kubectl get pods`); fix forward or roll back to another release",
+                )
+                return self._done(state, ReleaseStatus.NEEDS_ATTENTION, ExitCode.NEEDS_PERSON, diagnosis.what,
+                                  notes, diagnosis)
+            state = self._phase(state, PhaseResult(
+                Phase.CODE, PhaseStatus.SUCCEEDED, t, self.now(), f"templates of {choice.target.id} serving and healthy"
+            ))
+            for r in choice.replaced:
+                self.edges.save(dataclasses.replace(r, status=ReleaseStatus.ROLLED_BACK,
+                                                    notes=r.notes + (f"rolled back by {state.id}",)))
+            state = self._phase(state, PhaseResult(Phase.RECORD, PhaseStatus.SUCCEEDED, self.now(), self.now(),
+                                                   "rollback recorded"))
+            return self._done(state, ReleaseStatus.SUCCEEDED, ExitCode.OK, f"rolled back to {choice.target.id}", notes)
+        finally:
+            self.edges.release_lock()
+
+    def _phase(self, state: ReleaseState, result: PhaseResult) -> ReleaseState:
+        state = state.with_phase(result)
+        self.edges.save(state)
+        self.observer.phase_ended(result)
+        return state
+
+    def _done(self, state, status, code, message, notes, diagnosis=None) -> ReleaseState:
+        state = dataclasses.replace(state, status=status, exit_code=int(code), message=message, ended=self.now(),
+                                    notes=state.notes + tuple(notes), diagnosis=diagnosis)
+        self.edges.save(state)
+        return state
+
+
+def _remaining_migrations(replaced: tuple[ReleaseState, ...]) -> list[str]:
+    """Migrations are never rolled back: say which stay applied and whether the restored code can live with them."""
+    notes = []
+    for r in replaced:
+        for m in r.plan_summary.get("migrations") or ():
+            kind = m.get("phase", "")
+            verdict = (
+                "additive, the restored code is compatible" if kind == "pre_deploy"
+                else "NOT additive: check the restored code does not need what it removed"
+            )
+            notes.append(f"migration {m.get('version')} {m.get('name', '')} from {r.id} stays applied ({kind}: {verdict})")
+    return notes

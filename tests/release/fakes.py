@@ -60,6 +60,9 @@ class FakeEdges:
     def latest(self):
         return self.records[-1] if self.records else None
 
+    def history(self):
+        return list(reversed(self.records))
+
     def next_sequence(self):
         return max((r.sequence for r in self.records), default=0) + 1
 

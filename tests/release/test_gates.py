@@ -27,6 +27,13 @@ def test_decide_fails_after_consecutive_failures_in_both_modes():
     assert decide([p(False), p(True)], consecutive=2, mode=Mode.KEEP).state is GateState.PASSING
 
 
+def test_hold_neither_passes_nor_fails():
+    hold = Probe(None, "Threads_running 30 > 25", 0.0)
+    assert decide([hold] * 5, consecutive=3, mode=Mode.UNTIL).state is GateState.WAITING
+    assert decide([p(True), p(True), hold], consecutive=3, mode=Mode.UNTIL).state is GateState.WAITING
+    assert decide([hold] * 5, consecutive=3, mode=Mode.KEEP).state is GateState.PASSING
+
+
 def gate(app, **kw) -> HttpGate:
     return HttpGate(HttpGateConfig(url=app.url + "/up", **({"consecutive": 2, "interval": 0.02, "timeout": 1.0} | kw)))
 

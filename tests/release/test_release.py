@@ -6,7 +6,7 @@ import pytest
 
 from shipit.errors import BadInput, ExitCode, ShipitError
 from shipit.phases import Phase, PhaseResult, PhaseStatus, ReleaseStatus, after_revert, on_failure, resume_from
-from shipit.release import PlanFacts, Release
+from shipit.release import PlanFacts, Release, Rollback, rollback_target
 from tests.release.fakes import FakeEdges, diag, make_config
 
 
@@ -266,3 +266,54 @@ def test_resume_from_skips_finished_and_skipped_phases():
         (done(Phase.PREFLIGHT), done(Phase.MIGRATE, PhaseStatus.SKIPPED), done(Phase.WAIT_DDL),
          done(Phase.GATES), done(Phase.CODE, PhaseStatus.RUNNING))
     ) is Phase.CODE
+
+
+# --- rollback ----------------------------------------------------------------------------------------------------------
+
+
+def three_releases():
+    """r0001..r0003 succeeded, each recording the templates it found (v0, v1, v2) before changing anything."""
+    edges = FakeEdges()
+    for n in range(3):
+        edges.current_templates = lambda n=n: (f"web-v{n}",)
+        edges.facts = PlanFacts(f"{n}" * 40, f"{n + 1}" * 40, True, pre_deploy=(f"2024000{n}",))
+        release(edges).run(from_ref="x")
+    edges.current_templates = lambda: ("web-v3",)
+    edges.calls.clear()
+    return edges
+
+
+def test_rollback_restores_the_previous_release_and_marks_the_replaced_one():
+    edges = three_releases()
+    state = Rollback(make_config(), edges, user="tester").run()
+    assert ("restore", ("web-v2",)) in edges.calls  # r0003 recorded v2 = what r0002 left serving
+    assert state.status is ReleaseStatus.SUCCEEDED and state.id == "r0004" and state.to_sha == "2" * 40
+    assert state.plan_summary == {"rollback_to": "r0002"} and state.templates_before == ("web-v3",)
+    assert [r.status for r in edges.records] == [ReleaseStatus.SUCCEEDED] * 2 + [
+        ReleaseStatus.ROLLED_BACK, ReleaseStatus.SUCCEEDED]
+    assert edges.last_successful().id == "r0004" and not edges.lock_held_by_us
+
+
+def test_rollback_to_a_named_release():
+    edges = three_releases()
+    Rollback(make_config(), edges, user="t").run(to="r0001")
+    assert ("restore", ("web-v1",)) in edges.calls
+    assert [r.status for r in edges.records[1:3]] == [ReleaseStatus.ROLLED_BACK] * 2
+
+
+def test_rollback_target_errors_are_bad_input():
+    edges = FakeEdges()
+    release(edges).run(from_ref="x")
+    with pytest.raises(BadInput, match="no previous successful release"):
+        rollback_target(edges.history(), None)
+    with pytest.raises(BadInput, match="--to r0009"):
+        rollback_target(edges.history(), "r0009")
+    with pytest.raises(BadInput, match="nothing to roll back"):
+        rollback_target(edges.history(), "r0001")
+
+
+def test_failed_rollback_needs_a_person():
+    edges = three_releases()
+    edges.fail["restore"] = diag("web did not become healthy")
+    state = Rollback(make_config(), edges, user="t").run()
+    assert state.exit_code == ExitCode.NEEDS_PERSON and edges.records[2].status is ReleaseStatus.SUCCEEDED

@@ -1,0 +1,368 @@
+"""The release's edges wired to the real modules: git plan, Kubernetes lock/records/Job/rollout, database checks.
+
+Each method turns one module's outcome into the orchestrator's vocabulary (a Diagnosis or None). Heavy libraries are
+imported here, and this module is imported only when a release actually runs.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+from shipit.config import Config
+from shipit.errors import ShipitError
+from shipit.gates import DbHealthGate, HttpGate, Mode, run_gates
+from shipit.live import PlainView
+from shipit.phases import Diagnosis, Phase, PhaseResult, PhaseStatus, ReleaseStatus
+from shipit.release import PlanFacts, ReleaseState
+
+# How often the schema-ready check and the health gate sample the database while a release waits on them.
+SCHEMA_POLL = 0.5
+SCHEMA_CONSECUTIVE = 2
+BASELINE_SAMPLES = 3
+BASELINE_INTERVAL = 0.2
+HEALTH_INTERVAL = 0.5
+
+
+def _iso(epoch: float | None) -> str | None:
+    if epoch is None:
+        return None
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(epoch)) + f".{int(epoch * 1000) % 1000:03d}Z"
+
+
+def _epoch(iso: str | None) -> float | None:
+    if not iso:
+        return None
+    from datetime import datetime
+
+    return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
+
+
+def state_to_record(state: ReleaseState):
+    """ReleaseState -> the Kubernetes layer's ReleaseRecord. Outcome details the record has no field for (exit code,
+    diagnosis, notes) travel in plan_summary["outcome"]."""
+    from shipit.kube.records import PhaseRecord, ReleaseRecord
+    from shipit.kube.records import ReleaseStatus as RecordStatus
+
+    return ReleaseRecord(
+        id=state.id,
+        sequence=state.sequence,
+        app=state.app,
+        status=RecordStatus[state.status.name],
+        from_sha=state.from_sha,
+        to_sha=state.to_sha,
+        image_before=state.image_before,
+        image_after=state.image_after,
+        templates_before=tuple(state.templates_before),
+        plan_summary={
+            "plan": state.plan_summary,
+            "outcome": {
+                "exit_code": state.exit_code,
+                "diagnosis": state.diagnosis.to_json() if state.diagnosis else None,
+                "notes": list(state.notes),
+            },
+        },
+        phases=tuple(
+            PhaseRecord(r.phase.value, r.status.value, _iso(r.started), _iso(r.ended), r.message) for r in state.phases
+        ),
+        started=_iso(state.started),
+        ended=_iso(state.ended),
+        user=state.user,
+        message=state.message,
+    )
+
+
+def record_to_state(record) -> ReleaseState:
+    outcome = (record.plan_summary or {}).get("outcome") or {}
+    diag = outcome.get("diagnosis")
+    phases = []
+    for p in record.phases:
+        try:
+            phases.append(PhaseResult(Phase(p.name), PhaseStatus(p.status), _epoch(p.started), _epoch(p.ended), p.message))
+        except ValueError:
+            continue  # a phase name from another shipit version: not ours to resume
+    return ReleaseState(
+        id=record.id,
+        sequence=record.sequence,
+        app=record.app,
+        status=ReleaseStatus[record.status.name],
+        from_sha=record.from_sha or "",
+        to_sha=record.to_sha or "",
+        image_after=record.image_after or "",
+        user=record.user or "",
+        started=_epoch(record.started) or 0.0,
+        image_before=record.image_before,
+        templates_before=tuple(record.templates_before),
+        plan_summary=(record.plan_summary or {}).get("plan") or {},
+        phases=tuple(phases),
+        ended=_epoch(record.ended),
+        message=record.message,
+        diagnosis=Diagnosis(**(diag | {"details": tuple(diag.get("details") or ())})) if diag else None,
+        notes=tuple(outcome.get("notes") or ()),
+        exit_code=int(outcome.get("exit_code") or 0),
+    )
+
+
+def plan_facts(plan) -> PlanFacts:
+    return PlanFacts(
+        from_sha=plan.from_sha,
+        to_sha=plan.to_sha,
+        code_changed=plan.code_changed,
+        pre_deploy=tuple(m.version for m in plan.pre_deploy),
+        post_deploy=tuple(m.version for m in plan.post_deploy),
+        manual=tuple(f"{m.version} {m.name}: {m.reason}" for m in plan.manual),
+        summary={
+            "from": plan.from_sha,
+            "to": plan.to_sha,
+            "code_changed": plan.code_changed,
+            "phases": list(plan.phases),
+            "migrations": [{"version": m.version, "name": m.name, "phase": m.phase.value} for m in plan.migrations],
+        },
+    )
+
+
+def _from_failures(failures, what: str) -> Diagnosis:
+    if not failures:
+        return Diagnosis(what, "no failure details were reported")
+    first = failures[0]
+    details = tuple(line for f in failures for line in f.render().splitlines()[1:])
+    return Diagnosis(f"{what}: {first.what}", first.why, details=details)
+
+
+class RealEdges:
+    """The production edges for one release run (or one `shipit rollback`)."""
+
+    def __init__(self, cfg: Config, *, view: PlainView | None = None, kube: Any = None):
+        from shipit.kube.client import Kube
+        from shipit.kube.records import RecordStore
+        from shipit.kube.rollout import Rollout
+
+        self.cfg = cfg
+        self.view = view or PlainView()
+        self.kube = kube or Kube.from_config(cfg.kubernetes)
+        self.records = RecordStore(self.kube, cfg.app, keep=cfg.records.keep)
+        self.rollout_ = Rollout(self.kube, cfg, on_progress=self._rollout_progress)
+        self._servers = None
+        self._plan = None
+        self._lock = None
+        self._baseline = None
+
+    # --- records -------------------------------------------------------------------------------------------------
+
+    def last_successful(self) -> ReleaseState | None:
+        r = self.records.last_successful()
+        return record_to_state(r) if r else None
+
+    def latest(self) -> ReleaseState | None:
+        r = self.records.latest()
+        return record_to_state(r) if r else None
+
+    def history(self, limit: int | None = None) -> list[ReleaseState]:
+        return [record_to_state(r) for r in self.records.list(limit)]
+
+    def next_sequence(self) -> int:
+        return self.records.next_sequence()
+
+    def save(self, state: ReleaseState) -> None:
+        self.records.save(state_to_record(state))
+
+    # --- plan and lock -------------------------------------------------------------------------------------------
+
+    def plan(self, from_ref: str, to_ref: str) -> PlanFacts:
+        from shipit.plan import build_plan
+
+        self._plan = build_plan(self.cfg.repo, from_ref, to_ref)
+        return plan_facts(self._plan)
+
+    def acquire_lock(self, release_id: str) -> None:
+        from shipit.kube.lock import ReleaseLock
+
+        lock = ReleaseLock(self.kube, self.cfg.app, duration=self.cfg.lock.duration, release_id=release_id)
+        lock.acquire(wait=self.cfg.lock.wait)
+        self._lock = lock
+
+    def release_lock(self) -> None:
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
+
+    # --- database ------------------------------------------------------------------------------------------------
+
+    @property
+    def servers(self):
+        if self._servers is None:
+            from shipit.db.connection import servers_from_config
+
+            self._servers = servers_from_config(self.cfg.database)
+        return self._servers
+
+    def _migration(self, version: str):
+        return next(m for m in self._plan.migrations if m.version == version)
+
+    def _thresholds(self):
+        from shipit.db.health import HealthThresholds
+
+        return HealthThresholds.from_gates(self.cfg.gates)
+
+    def preflight(self, facts: PlanFacts) -> Diagnosis | None:
+        """Grants, pending migrations, data checks and concurrency risks (shipit.db.preflight), Deployments healthy;
+        then the health baseline the gates compare against."""
+        from shipit.db.health import take_baseline
+        from shipit.db.preflight import Settings, run_preflight
+
+        migrations = self._plan.pre_deploy + self._plan.post_deploy
+        report = run_preflight(self.servers, migrations, Settings.from_config(self.cfg.preflight, self.cfg.gates))
+        problems = list(report.blocking_reasons) + self._deployments_unhealthy()
+        if problems:
+            return Diagnosis(
+                what=problems[0] if len(problems) == 1 else f"{len(problems)} preflight checks failed: {problems[0]}",
+                why="; ".join(problems),
+                details=tuple(report.render_text().splitlines()),
+            )
+        self._baseline = take_baseline(
+            self.servers, self._thresholds(), samples=BASELINE_SAMPLES, interval=BASELINE_INTERVAL
+        )
+        return None
+
+    def _deployments_unhealthy(self) -> list[str]:
+        out = []
+        for dep in self.cfg.deployments:
+            d = self.kube.get_json(self.kube.apps.read_namespaced_deployment, dep.name, self.kube.namespace)
+            want = (d.get("spec") or {}).get("replicas", 1)
+            status = d.get("status") or {}
+            available = status.get("availableReplicas") or 0
+            if available < want:
+                out.append(f"Deployment {dep.name} is not healthy before the release ({available}/{want} available)")
+        return out
+
+    def applied_versions(self) -> frozenset[str]:
+        from shipit.db.migration_state import applied_versions
+
+        return applied_versions(self.servers.primary)
+
+    def partial_state(self, versions: tuple[str, ...]) -> tuple[bool, tuple[str, ...]]:
+        from shipit.db.migration_state import partial_state
+
+        applied, lines = False, []
+        for v in versions:
+            ps = partial_state(self.servers.primary, v, self._migration(v).expected)
+            applied = applied or ps.recorded or bool(ps.applied)
+            lines += ps.render().splitlines()
+        return applied, tuple(lines)
+
+    def wait_ddl(self, *, timeout: float, cancel: threading.Event) -> Diagnosis | None:
+        from shipit.db.ddl_watch import DdlWatcher
+        from shipit.db.schema_ready import wait_until_ready
+
+        expected = tuple(e for m in self._plan.pre_deploy for e in m.expected)
+        watcher = DdlWatcher(self.servers)
+
+        def progress(readiness) -> None:
+            if cancel.is_set():
+                raise ShipitError("interrupted while waiting for the schema change")
+            running = watcher.poll()
+            if running:
+                self.view.progress(" | ".join(p.describe() for p in running))
+            elif not readiness.ready:
+                self.view.progress("waiting for: " + "; ".join(readiness.waiting_for))
+
+        try:
+            wait_until_ready(
+                self.servers, expected, timeout, progress, replica_lag_max=self.cfg.gates.replica_lag_max,
+                interval=SCHEMA_POLL, consecutive=SCHEMA_CONSECUTIVE,
+            )
+        except ShipitError as e:
+            return Diagnosis("the schema change is not ready on every server", str(e))
+        return None
+
+    def _health_sample(self) -> tuple[bool | None, str]:
+        from shipit.db.health import HealthLevel, compare, take_snapshot
+
+        verdict = compare(self._baseline, take_snapshot(self.servers, self._thresholds()), self._thresholds())
+        reason = "; ".join(verdict.reasons) or "within thresholds"
+        return {HealthLevel.OK: True, HealthLevel.HOLD: None}.get(verdict.level, False), reason
+
+    def _gates(self) -> list:
+        gates: list = [HttpGate(h) for h in self.cfg.gates.http]
+        if self._baseline is None:  # resumed after preflight: take the baseline now
+            from shipit.db.health import take_baseline
+
+            self._baseline = take_baseline(
+                self.servers, self._thresholds(), samples=BASELINE_SAMPLES, interval=BASELINE_INTERVAL
+            )
+        gates.append(DbHealthGate(self._health_sample, interval=HEALTH_INTERVAL))
+        return gates
+
+    def _run_gates(self, mode: Mode, duration: float, cancel: threading.Event, what: str) -> Diagnosis | None:
+        def on_probe(name, probe, decision) -> None:
+            self.view.progress(f"{name}: {decision.state.value} ({probe.summary})")
+
+        report = run_gates(self._gates(), mode=mode, duration=duration, cancel=cancel, on_probe=on_probe)
+        self.gate_report = report
+        if report.ok:
+            return None
+        return Diagnosis(f"{what}: {report.failed}", report.reason, details=report.evidence())
+
+    def gates(self, *, cancel: threading.Event) -> Diagnosis | None:
+        return self._run_gates(Mode.UNTIL, self.cfg.rollout.timeout, cancel, "a gate before the code failed")
+
+    def bake(self, seconds: float, *, cancel: threading.Event) -> Diagnosis | None:
+        return self._run_gates(Mode.KEEP, seconds, cancel, "a gate failed during the bake")
+
+    # --- cluster -------------------------------------------------------------------------------------------------
+
+    def current_image(self) -> str | None:
+        return self.rollout_.current_image()
+
+    def current_templates(self) -> tuple:
+        return self.rollout_.current_templates()
+
+    def migrate(
+        self, image: str, release_id: str, *, versions: tuple[str, ...], post_deploy: bool, cancel: threading.Event
+    ) -> Diagnosis | None:
+        from shipit.kube.migration_job import MigrationJob
+
+        command = tuple(self.cfg.migration.command)
+        if not post_deploy and self._plan.post_deploy:
+            # plain db:migrate would also run the post-deploy migrations now: stop at the last pre-deploy version
+            command += (f"VERSION={max(versions)}",)
+        job = MigrationJob(
+            self.kube, self.cfg, image=image, release_id=f"{release_id}-post" if post_deploy else release_id,
+            command=command, on_log=lambda line: self.view.line("migrate", line),
+        )
+        outcome = job.run(cancel=cancel)
+        if outcome.succeeded:
+            return None
+        if outcome.failure is None:
+            return Diagnosis(f"migration Job {outcome.job_name} failed", "no details", details=outcome.log_tail)
+        f = outcome.failure
+        return Diagnosis(f.what, f.why, details=tuple(f.render().splitlines()[1:]))
+
+    def _rollout_progress(self, p) -> None:
+        self.view.progress(
+            f"{p.deployment}: {p.updated}/{p.desired} updated, {p.ready} ready, {p.available} available, {p.old} old"
+        )
+
+    def rollout(self, image: str, *, cancel: threading.Event) -> Diagnosis | None:
+        self.rollout_.apply(image)
+        outcome = self.rollout_.watch(timeout=self.cfg.rollout.timeout, cancel=cancel)
+        return None if outcome.succeeded else _from_failures(outcome.failures, "the rollout failed")
+
+    def restore(self, templates: tuple) -> Diagnosis | None:
+        self.revert_started = time.time()
+        self.rollout_.restore(templates)
+        outcome = self.rollout_.watch(timeout=self.cfg.rollout.timeout)
+        return None if outcome.succeeded else _from_failures(outcome.failures, "the revert did not become healthy")
+
+    def git_revert(self, release_id: str, from_sha: str, to_sha: str) -> str:
+        from shipit.gitrevert import revert_release
+
+        return revert_release(
+            self.cfg.repo, from_sha, to_sha, mode=self.cfg.rollback.git_revert, release_id=release_id
+        ).describe()
+
+    def close(self) -> None:
+        if self._servers is not None:
+            self._servers.close()
+
