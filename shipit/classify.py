@@ -90,12 +90,9 @@ class ExpectedObject:
         }
 
 
-# Operations the old code survives: they add, or they relax a constraint.
+# Operations that add something the new code may need, so they must run before it.
 _EXPANDING = frozenset(
-    {
-        OpKind.CREATE_TABLE, OpKind.ADD_INDEX, OpKind.ADD_FOREIGN_KEY, OpKind.ADD_REFERENCE, OpKind.ADD_COLUMN,
-        OpKind.CHANGE_COLUMN_DEFAULT, OpKind.REMOVE_FOREIGN_KEY,
-    }
+    {OpKind.CREATE_TABLE, OpKind.ADD_INDEX, OpKind.ADD_FOREIGN_KEY, OpKind.ADD_REFERENCE, OpKind.ADD_COLUMN}
 )
 # Operations that take away something the running (old) code may still read or write.
 _CONTRACTING = frozenset(
@@ -109,18 +106,20 @@ def _is_contracting(op: Operation) -> bool:
 
 
 def _is_expanding(op: Operation) -> bool:
-    return op.kind in _EXPANDING or (op.kind is OpKind.CHANGE_COLUMN_NULL and op.null is not False)
+    # Relaxing (dropping a foreign key, allowing NULL, a new default) is safe on either side of the code change.
+    return op.kind in _EXPANDING
 
 
 def describe(op: Operation) -> str:
     """One short human phrase for an operation, used in reasons, warnings and the text plan."""
     k, t = op.kind, op.table
     cols = ", ".join(op.columns)
+    on = f" ({cols})" if cols else ""
     if k is OpKind.CREATE_TABLE:
         return f"create_table {t} ({cols})"
     if k in (OpKind.ADD_INDEX, OpKind.REMOVE_INDEX):
         unique = "unique " if op.unique else ""
-        return f"{k.value} {unique}{op.name} on {t} ({cols})"
+        return f"{k.value} {unique}{op.name} on {t}{on}"
     if k is OpKind.ADD_FOREIGN_KEY:
         return f"add_foreign_key {t}.{op.column} -> {op.to_table}.{op.primary_key} ({op.name})"
     if k is OpKind.REMOVE_FOREIGN_KEY:
@@ -138,7 +137,7 @@ def describe(op: Operation) -> str:
         old = f"{t}.{op.column}" if k is OpKind.RENAME_COLUMN else t
         return f"{k.value} {old} -> {op.new_name}"
     if k is OpKind.REMOVE_COLUMN:
-        return f"remove_column {t} ({cols})"
+        return f"remove_column {t}{on}"
     if k is OpKind.CHANGE_COLUMN:
         return f"change_column {t}.{op.column} to {op.column_type}"
     if k is OpKind.CHANGE_COLUMN_NULL:
@@ -154,6 +153,8 @@ def describe(op: Operation) -> str:
 
 
 def classify(parsed: ParsedMigration, *, post_migrate_dir: bool) -> tuple[MigrationPhase, str]:
+    if parsed.error:
+        return MigrationPhase.MANUAL, parsed.error
     ops = parsed.operations
     manual = [op for op in ops if op.kind in (OpKind.UNKNOWN, OpKind.EXECUTE, OpKind.CHANGE_COLUMN)]
     if manual:
@@ -181,6 +182,8 @@ def classify(parsed: ParsedMigration, *, post_migrate_dir: bool) -> tuple[Migrat
         return MigrationPhase.POST_DEPLOY, f"{describe(op)} (line {op.line}): the running code may still use it"
     if not ops:
         return MigrationPhase.PRE_DEPLOY, "no schema operations"
+    if not expanding:
+        return MigrationPhase.PRE_DEPLOY, "only relaxes constraints or defaults: safe before and after the new code"
     return MigrationPhase.PRE_DEPLOY, "additive only: the old code keeps working after it"
 
 

@@ -98,6 +98,7 @@ class ParsedMigration:
     has_down: bool = False
     disable_ddl_transaction: bool = False
     warnings: tuple[str, ...] = ()
+    error: str | None = None  # the file cannot be loaded as a migration: Rails would fail on it
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -207,7 +208,7 @@ class _Source:
             end = body.children[-1] if body.children and body.children[-1].type == "heredoc_end" else None
             if end is not None:
                 text = text[: end.start_byte - body.start_byte]
-            text = text.lstrip("\n") if text.startswith("\n") else text
+            text = re.sub(r"\n[ \t]*$", "", text.lstrip("\n"))  # the closing marker's indentation
             if begin.text.decode().startswith("<<~"):
                 text = textwrap.dedent(text)
             self.heredocs[begin.start_byte] = text.strip("\n")
@@ -871,8 +872,9 @@ def parse_migration(source: bytes | str, path: str = "") -> ParsedMigration:
     tree = _parser().parse(data)
     src = _Source(tree.root_node)
     warnings: list[str] = []
+    error = None
     if tree.root_node.has_error:
-        warnings.append(f"Ruby syntax error near line {_first_error_line(tree.root_node)}: the plan may be incomplete")
+        error = f"Ruby syntax error {_error_span(tree.root_node)}: Rails cannot load this file"
 
     base = os.path.basename(path)
     match = _FILENAME.match(base)
@@ -881,9 +883,8 @@ def parse_migration(source: bytes | str, path: str = "") -> ParsedMigration:
 
     klass = _migration_class(tree.root_node)
     if klass is None:
-        stmt = Operation(OpKind.UNKNOWN, None, line=1, source="no ActiveRecord::Migration subclass found")
-        return ParsedMigration(version, expected_class or "", path, None, (stmt,), "none", False, False,
-                               tuple(warnings))
+        return ParsedMigration(version, expected_class or "", path, None, (), "none", False, False, tuple(warnings),
+                               error or "no migration class (a subclass of ActiveRecord::Migration) in the file")
     name = _text(klass.child_by_field_name("name")).split("::")[-1]
     superclass_text, superclass_version = _superclass(klass)
     if expected_class and name != expected_class:
@@ -919,17 +920,21 @@ def parse_migration(source: bytes | str, path: str = "") -> ParsedMigration:
         has_down="down" in methods,
         disable_ddl_transaction=disable_tx,
         warnings=tuple(warnings + walk.warnings),
+        error=error,
     )
 
 
-def _first_error_line(root) -> int:
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        if node.type == "ERROR" or node.is_missing:
-            return node.start_point[0] + 1
-        stack.extend(reversed([c for c in node.children if c.has_error or c.is_missing or c.type == "ERROR"]))
-    return 1
+def _error_span(root) -> str:
+    """Where the innermost syntax error is; tree-sitter recovers, so this is a range, not a point."""
+    node = root
+    while True:
+        inner = next((c for c in node.children if c.type == "ERROR" or c.is_missing or c.has_error), None)
+        if inner is None:
+            break
+        node = inner
+    end_row = node.end_point[0] - (1 if node.end_point[1] == 0 else 0)
+    first, last = node.start_point[0] + 1, max(end_row, node.start_point[0]) + 1
+    return f"at line {first}" if first == last else f"between lines {first} and {last}"
 
 
 def _migration_class(root):

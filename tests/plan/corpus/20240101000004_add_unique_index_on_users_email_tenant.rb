@@ -1,0 +1,5 @@
+class AddUniqueIndexOnUsersEmailTenant < ActiveRecord::Migration[6.0]
+  def change
+    add_index "users", ["email", "tenant_id"], unique: true, name: "idx_users_email_tenant", algorithm: :inplace
+  end
+end

@@ -1,0 +1,5 @@
+class RemoveUsersLegacyTokenIndex < ActiveRecord::Migration[6.1]
+  def change
+    remove_index :users, :legacy_token
+  end
+end

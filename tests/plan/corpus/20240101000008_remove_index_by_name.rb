@@ -1,0 +1,5 @@
+class RemoveIndexByName < ActiveRecord::Migration[7.0]
+  def change
+    remove_index :users, name: "idx_old", algorithm: :inplace
+  end
+end

@@ -1,0 +1,5 @@
+class AddOrdersUsersFk < ActiveRecord::Migration[6.1]
+  def change
+    add_foreign_key :orders, :users
+  end
+end

@@ -1,0 +1,5 @@
+class AddCommentsArticleFk < ActiveRecord::Migration[7.0]
+  def change
+    add_foreign_key :comments, :posts, column: :article_id, primary_key: :uuid, name: "fk_comments_article"
+  end
+end

@@ -1,0 +1,5 @@
+class AddLineItemsProductsFk70 < ActiveRecord::Migration[7.0]
+  def change
+    add_foreign_key :line_items, :products, primary_key: :sku
+  end
+end

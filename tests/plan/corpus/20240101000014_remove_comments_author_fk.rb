@@ -1,0 +1,5 @@
+class RemoveCommentsAuthorFk < ActiveRecord::Migration[7.1]
+  def change
+    remove_foreign_key :comments, column: :author_id
+  end
+end

@@ -1,0 +1,5 @@
+class AddUserToProfiles < ActiveRecord::Migration[7.0]
+  def change
+    add_belongs_to :profiles, :user, index: { unique: true }, type: :bigint
+  end
+end

@@ -1,0 +1,5 @@
+class AddScoreToUsers < ActiveRecord::Migration[7.1]
+  def change
+    add_column :users, :score, :integer, null: false, default: 0
+  end
+end

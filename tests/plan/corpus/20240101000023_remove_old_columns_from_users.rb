@@ -1,0 +1,5 @@
+class RemoveOldColumnsFromUsers < ActiveRecord::Migration[7.0]
+  def change
+    remove_columns :users, :old_a, :old_b, type: :string
+  end
+end

@@ -1,0 +1,5 @@
+class BackfillAndRequireUsersLocale < ActiveRecord::Migration[7.0]
+  def change
+    change_column_null :users, :locale, false, "en"
+  end
+end

@@ -1,0 +1,9 @@
+class ChangeUsersTableRemovals < ActiveRecord::Migration[7.1]
+  def change
+    change_table(:users) do |t|
+      t.remove :old_a, :old_b
+      t.rename :login, :username
+      t.remove_index :legacy_token
+    end
+  end
+end

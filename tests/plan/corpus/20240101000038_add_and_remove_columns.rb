@@ -1,0 +1,6 @@
+class AddAndRemoveColumns < ActiveRecord::Migration[7.0]
+  def change
+    add_column :users, :display_name, :string
+    remove_column :users, :name, :string
+  end
+end

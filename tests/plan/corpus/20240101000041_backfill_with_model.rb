@@ -1,0 +1,7 @@
+class BackfillWithModel < ActiveRecord::Migration[7.0]
+  def up
+    add_column :users, :active, :boolean
+    User.reset_column_information
+    User.where(active: nil).update_all(active: true)
+  end
+end

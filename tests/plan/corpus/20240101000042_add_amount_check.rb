@@ -1,0 +1,5 @@
+class AddAmountCheck < ActiveRecord::Migration[7.1]
+  def change
+    add_check_constraint :orders, "amount > 0", name: "amount_positive"
+  end
+end

@@ -1,0 +1,7 @@
+class ComputedIndexColumns < ActiveRecord::Migration[7.1]
+  COLUMNS = %i[first_name last_name].freeze
+
+  def change
+    add_index :users, COLUMNS
+  end
+end

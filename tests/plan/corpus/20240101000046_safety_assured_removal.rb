@@ -1,0 +1,5 @@
+class SafetyAssuredRemoval < ActiveRecord::Migration[7.1]
+  def change
+    safety_assured { remove_column :users, :ssn, :string }
+  end
+end

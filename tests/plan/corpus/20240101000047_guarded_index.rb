@@ -1,0 +1,5 @@
+class GuardedIndex < ActiveRecord::Migration[7.1]
+  def change
+    add_index :users, :email, if_not_exists: true unless index_exists?(:users, :email)
+  end
+end

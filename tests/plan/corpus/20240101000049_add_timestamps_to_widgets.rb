@@ -1,0 +1,5 @@
+class AddTimestampsToWidgets < ActiveRecord::Migration[6.1]
+  def change
+    add_timestamps :widgets, null: true
+  end
+end

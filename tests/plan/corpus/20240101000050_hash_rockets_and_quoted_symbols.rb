@@ -1,0 +1,6 @@
+class HashRocketsAndQuotedSymbols < ActiveRecord::Migration[5.2]
+  def change
+    add_index :users, :api_key, :unique => true, :name => "index_users_api_key"
+    add_column :"user_events", :"payload", :json
+  end
+end

@@ -1,0 +1,5 @@
+class RemoveAuthorReference < ActiveRecord::Migration[7.1]
+  def change
+    remove_reference :posts, :author, foreign_key: { to_table: :users }, index: true
+  end
+end

@@ -1,0 +1,9 @@
+class OldStyleSelfUp < ActiveRecord::Migration
+  def self.up
+    add_column :users, :legacy, :boolean
+  end
+
+  def self.down
+    remove_column :users, :legacy
+  end
+end

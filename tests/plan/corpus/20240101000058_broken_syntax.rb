@@ -1,0 +1,4 @@
+class BrokenSyntax < ActiveRecord::Migration[7.1]
+  def change
+    add_column :users, :x, :string,
+  end

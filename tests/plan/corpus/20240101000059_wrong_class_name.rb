@@ -1,0 +1,5 @@
+class SomethingElse < ActiveRecord::Migration[7.1]
+  def change
+    add_column :users, :y, :string
+  end
+end

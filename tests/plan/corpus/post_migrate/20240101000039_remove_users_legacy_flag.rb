@@ -1,0 +1,5 @@
+class RemoveUsersLegacyFlag < ActiveRecord::Migration[7.0]
+  def change
+    remove_column :users, :legacy_flag, :boolean
+  end
+end
