@@ -34,8 +34,9 @@ def _global(
 
 def _register() -> None:
     from shipit.commands import plan, validate
+    from shipit.commands import history, release, rollback, status, unlock  # release orchestration (F)
 
-    for module in (validate, plan):
+    for module in (validate, plan, release, rollback, status, history, unlock):
         module.register(app)
 
 

@@ -126,3 +126,14 @@ def append_step_summary(state: ReleaseState, env: dict[str, str] | None = None) 
     with path.open("a", encoding="utf-8") as f:
         f.write(render_markdown(state))
     return path
+
+
+def history_lines(states) -> list[str]:
+    """One line per release for `shipit history`, newest first."""
+    lines = [f"{'release':<8} {'status':<16} {'started':<21} {'took':>8}  {'range':<16} {'user':<12} message"]
+    for s in states:
+        lines.append(
+            f"{s.id:<8} {s.status.value:<16} {_stamp(s.started):<21} {_dur(s.duration):>8}  "
+            f"{s.from_sha[:7]}..{s.to_sha[:7]:<7} {s.user[:12]:<12} {s.message}"
+        )
+    return [redact(line) for line in lines]

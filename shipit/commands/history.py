@@ -1,0 +1,35 @@
+"""`shipit history`: past releases with outcome, duration and git range."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from shipit.options import ConfigOption, OutputOption
+from shipit.output import OutputFormat
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def history(
+        config: ConfigOption = None,
+        limit: Annotated[int, typer.Option("--limit", min=1, help="How many releases, newest first.")] = 20,
+        output: OutputOption = OutputFormat.TEXT,
+    ) -> None:
+        """List past releases, newest first."""
+        from shipit import config as config_mod
+        from shipit import summary
+        from shipit.output import emit_json, emit_text
+        from shipit.release_edges import RealEdges
+
+        cfg = config_mod.load(config)
+        states = RealEdges(cfg).history(limit)
+        if output is OutputFormat.JSON:
+            emit_json({"releases": [summary.to_json(s) for s in states]})
+            return
+        if not states:
+            emit_text(f"no release of {cfg.app} is recorded yet")
+            return
+        for line in summary.history_lines(states):
+            emit_text(line)

@@ -1,0 +1,101 @@
+"""`shipit release`: the staged release, with a live view while it runs and a summary at the end."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import threading
+from typing import Annotated, Iterator, Optional
+
+import typer
+
+from shipit.options import ConfigOption, OutputOption
+from shipit.output import OutputFormat
+
+
+@contextlib.contextmanager
+def cancel_on_signals(cancel: threading.Event) -> Iterator[None]:
+    """First SIGINT/SIGTERM: ask the release to stop cleanly (Job deleted, record updated, lock released).
+    A second one: stop at once."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        if cancel.is_set():
+            raise KeyboardInterrupt
+        cancel.set()
+
+    previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
+
+
+def current_user() -> str:
+    import getpass
+
+    for key in ("GITHUB_ACTOR", "GITLAB_USER_LOGIN", "USER"):
+        if os.environ.get(key):
+            return os.environ[key]
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def finish(state, output: OutputFormat) -> None:
+    """Print the summary (text or JSON), append the Markdown step summary, and exit with the release's code."""
+    from shipit import summary
+    from shipit.errors import ExitCode, ShipitError
+    from shipit.output import emit_json, emit_text
+
+    summary.append_step_summary(state)
+    if output is OutputFormat.JSON:
+        emit_json(summary.to_json(state))
+    else:
+        emit_text(summary.render_text(state))
+    if state.exit_code != ExitCode.OK:
+        raise ShipitError(summary.headline(state), exit_code=ExitCode(state.exit_code))
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def release(
+        config: ConfigOption = None,
+        to: Annotated[str, typer.Option("--to", help="Git ref to release.")] = "HEAD",
+        from_: Annotated[
+            Optional[str], typer.Option("--from", help="Git ref released last [default: the last successful release].")
+        ] = None,
+        resume: Annotated[bool, typer.Option("--resume", help="Continue the latest interrupted release.")] = False,
+        yes: Annotated[bool, typer.Option("--yes", help="Proceed with migrations classified manual.")] = False,
+        output: OutputOption = OutputFormat.TEXT,
+    ) -> None:
+        """Release: plan, lock, preflight, migrate, wait for DDL, gates, code, verify, post-deploy, record.
+
+        Exit codes: 0 released; 1 failed safely (nothing changed, or reverted cleanly); 2 needs a person;
+        3 bad input; 4 another release holds the lock.
+        """
+        from shipit import config as config_mod
+        from shipit.errors import BadInput
+        from shipit.live import make_view
+        from shipit.release import Release
+        from shipit.release_edges import RealEdges
+
+        if resume and (from_ is not None or to != "HEAD"):
+            raise BadInput("--resume continues the recorded release: it takes no --from/--to")
+        cfg = config_mod.load(config)
+        cancel = threading.Event()
+        with cancel_on_signals(cancel):
+            view = make_view()
+            edges = RealEdges(cfg, view=view)
+            try:
+                runner = Release(cfg, edges, user=current_user(), cancel=cancel, observer=view)
+                state = runner.resume() if resume else runner.run(from_ref=from_, to_ref=to, yes=yes)
+            finally:
+                view.close()
+                edges.close()
+        finish(state, output)

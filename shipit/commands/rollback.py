@@ -1,0 +1,37 @@
+"""`shipit rollback`: put back the code of the previous (or a named) successful release."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from shipit.options import ConfigOption, OutputOption
+from shipit.output import OutputFormat
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def rollback(
+        config: ConfigOption = None,
+        to: Annotated[
+            Optional[str], typer.Option("--to", help="Release id to restore, e.g. r0007 [default: the previous one].")
+        ] = None,
+        output: OutputOption = OutputFormat.TEXT,
+    ) -> None:
+        """Restore the Deployments' templates of a previous successful release, watched; migrations stay applied."""
+        from shipit import config as config_mod
+        from shipit.commands.release import current_user, finish
+        from shipit.live import make_view
+        from shipit.release import Rollback
+        from shipit.release_edges import RealEdges
+
+        cfg = config_mod.load(config)
+        view = make_view()
+        edges = RealEdges(cfg, view=view)
+        try:
+            state = Rollback(cfg, edges, user=current_user(), observer=view).run(to)
+        finally:
+            view.close()
+            edges.close()
+        finish(state, output)

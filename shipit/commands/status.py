@@ -1,0 +1,30 @@
+"""`shipit status`: the current or last release phase by phase, and who holds the release lock."""
+
+from __future__ import annotations
+
+import typer
+
+from shipit.options import ConfigOption, OutputOption
+from shipit.output import OutputFormat
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def status(config: ConfigOption = None, output: OutputOption = OutputFormat.TEXT) -> None:
+        """Show the current or last release, phase by phase, and the lock holder."""
+        from shipit import config as config_mod
+        from shipit import summary
+        from shipit.kube.lock import ReleaseLock
+        from shipit.output import emit_json, emit_text
+        from shipit.release_edges import RealEdges
+
+        cfg = config_mod.load(config)
+        edges = RealEdges(cfg)
+        latest = edges.latest()
+        holder = ReleaseLock(edges.kube, cfg.app, duration=cfg.lock.duration).holder()
+        lock = holder.describe() if holder else None
+        if output is OutputFormat.JSON:
+            emit_json({"release": summary.to_json(latest) if latest else None, "lock": lock})
+            return
+        emit_text(summary.render_text(latest) if latest else f"no release of {cfg.app} is recorded yet")
+        emit_text(f"lock: {lock or 'free'}")
