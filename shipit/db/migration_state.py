@@ -99,7 +99,7 @@ def running_migrators(server: Server, *, exclude_connection: int | None = None) 
     live_processes = server.query(
         "SELECT ID AS id, USER AS user, HOST AS host, TIME AS time, LEFT(INFO, 200) AS info "
         "FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID() AND ("
-        "INFO LIKE '%pt-online-schema-change%' OR INFO LIKE '%/* gh-ost */%' OR COMMAND LIKE 'Binlog Dump%')"
+        "INFO LIKE '%pt-online-schema-change%' OR INFO LIKE '%/* gh-ost */%')"
     )
     tables = server.query(
         "SELECT TABLE_NAME AS name, TABLE_COMMENT AS comment FROM information_schema.TABLES "
@@ -111,13 +111,13 @@ def running_migrators(server: Server, *, exclude_connection: int | None = None) 
         info = p["info"] or ""
         kind = MigratorKind.PT_OSC if "pt-online-schema-change" in info else MigratorKind.GH_OST
         live_kinds.add(kind)
-        what = info or f"replication client {p['user']}@{p['host']} (gh-ost registers as a replica)"
-        found.append(MigratorActivity(kind, f"{what} for {p['time']}s", True, int(p["id"])))
+        found.append(MigratorActivity(kind, f"{info} for {p['time']}s", True, int(p["id"])))
     for t in tables:
         hit = classify_artefact_table(t["name"], t["comment"] or "")
         if hit:
             kind, original = hit
-            found.append(MigratorActivity(kind, f"table {t['name']}", kind in live_kinds, table=original))
+            live = kind in live_kinds or (t["name"].lower().endswith("_ghc") and _ghost_heartbeat_fresh(server, t["name"]))
+            found.append(MigratorActivity(kind, f"table {t['name']}", live, table=original))
     for trig in server.query(
         "SELECT TRIGGER_NAME AS name, EVENT_OBJECT_TABLE AS tbl FROM information_schema.TRIGGERS "
         "WHERE TRIGGER_SCHEMA = DATABASE() AND (TRIGGER_NAME LIKE 'pt\\_osc\\_%' OR TRIGGER_NAME LIKE 'lhmt\\_%')"
@@ -126,6 +126,19 @@ def running_migrators(server: Server, *, exclude_connection: int | None = None) 
         # triggers copy every write into the shadow table: they are active whether or not the tool still runs
         found.append(MigratorActivity(kind, f"trigger {trig['name']} on {trig['tbl']}", True, table=trig["tbl"]))
     return tuple(found)
+
+
+def _ghost_heartbeat_fresh(server: Server, changelog: str, max_age: float = 10.0) -> bool:
+    """gh-ost updates its changelog's heartbeat row every 100 ms while it runs (its replica connection is not
+    distinguishable from a real replica's, so the heartbeat is the liveness signal)."""
+    try:
+        row = server.query_one(
+            f"SELECT TIMESTAMPDIFF(SECOND, last_update, NOW()) AS age FROM `{changelog.replace('`', '``')}` "
+            "WHERE hint = 'heartbeat'"
+        )
+    except QueryError:
+        return False
+    return bool(row) and row["age"] is not None and float(row["age"]) <= max_age
 
 
 # --- partial state after a failed migration ------------------------------------------------------------------------

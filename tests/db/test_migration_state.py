@@ -148,3 +148,15 @@ def test_partial_state_flags_a_name_with_other_columns(fresh_db, server):
     assert [o.state for o in state.objects] == [ObjectState.APPLIED, ObjectState.DIFFERENT, ObjectState.NOT_APPLIED]
     assert "conflicts    index index_users_on_email on users (email) but with columns (name)" in state.render()
     assert state.rerun_stops_at.rerun_error == "Duplicate column name 'email' (error 1060)"
+
+
+def test_live_gh_ost_is_told_apart_from_a_leftover_by_its_heartbeat(fresh_db, server):
+    conn = fresh_db.connect()
+    with conn.cursor() as cur:
+        for name, age in (("_users_ghc", 0), ("_orders_ghc", 3600)):
+            cur.execute(f"CREATE TABLE {name} (id BIGINT PRIMARY KEY, last_update TIMESTAMP, hint VARCHAR(64), "
+                        "value VARCHAR(4096))")
+            cur.execute(f"INSERT INTO {name} VALUES (1, NOW() - INTERVAL {age} SECOND, 'heartbeat', 'x')")
+    conn.close()
+    live = {a.table: a.live for a in running_migrators(server)}
+    assert live == {"users": True, "orders": False}

@@ -1,0 +1,587 @@
+"""Before migrating: will the data let the DDL succeed, and is it a safe moment to run it?
+
+Data checks predict the three failures that end a migration half-way: orphans under a new foreign key (ERROR 1452),
+duplicates under a new unique index (1062, decided in SQL so the column's collation applies), NULLs under a new
+NOT NULL (1265). Orphan and NULL scans walk the primary key in ranges sized to take about half of
+`preflight.chunk_time`, pause while Threads_running or replica lag is high, run on a replica when one is fresh, and
+stop at `preflight.budget`: an unfinished check blocks, because "probably fine" is how the outage started.
+Concurrency risks (old or idle transactions that would stall the ALTER's metadata lock, another migrator, a migration
+left half-applied) come from the primary, where the migration will run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from shipit.db import estimate as est
+from shipit.db import migration_state as ms
+from shipit.db import probe as probe_mod
+from shipit.db.connection import QueryError, QueryTimeout, Server, Servers
+
+SAMPLE_LIMIT = 10
+IDLE_IN_TRANSACTION_MAX = 10.0  # doc §2.4: an idle transaction holds its metadata locks until it ends
+FRESH_REPLICA_LAG = 1.0  # doc §4: read from a replica only when it is this close to the primary
+THROTTLE_CHECK_INTERVAL = 0.5
+_INTEGER_TYPES = frozenset({"tinyint", "smallint", "mediumint", "int", "integer", "bigint"})
+
+
+def _q(name: str) -> str:
+    return "`" + name.replace("`", "``") + "`"
+
+
+def _kind(value: Any) -> str:
+    return str(getattr(value, "value", value)).lower()
+
+
+# --- results -------------------------------------------------------------------------------------------------------
+
+
+class CheckStatus(str, enum.Enum):
+    PASSED = "passed"
+    FAILED = "failed"
+    INCOMPLETE = "incomplete"  # budget ran out or a query was stopped: unknown, so blocking
+    SKIPPED = "skipped"  # nothing to check (the table or column does not exist yet)
+
+
+_FAILS_WITH = {"orphans": "ERROR 1452", "duplicates": "ERROR 1062", "nulls": "ERROR 1265"}
+
+
+@dataclasses.dataclass(frozen=True)
+class CheckResult:
+    kind: str  # orphans | duplicates | nulls
+    table: str
+    columns: tuple[str, ...]
+    to_table: str | None
+    to_column: str | None
+    migration_version: str
+    status: CheckStatus
+    count: int  # orphaned rows / duplicate groups / NULL rows
+    samples: tuple[Any, ...]  # primary keys (orphans, nulls) or (count, first_id, last_id) per duplicate group
+    server: str
+    rows_scanned: int = 0
+    chunks: int = 0
+    longest_chunk_s: float = 0.0
+    elapsed_s: float = 0.0
+    note: str = ""
+
+    @property
+    def subject(self) -> str:
+        cols = ", ".join(self.columns)
+        if self.kind == "orphans":
+            return f"orphans {self.table}.{cols} -> {self.to_table}.{self.to_column}"
+        if self.kind == "duplicates":
+            return f"duplicates {self.table} ({cols})"
+        return f"nulls {self.table}.{cols}"
+
+    def finding(self) -> str:
+        """The one line a person needs when this check blocks."""
+        if self.status is CheckStatus.INCOMPLETE:
+            return f"{self.subject}: not finished ({self.note})"
+        if self.kind == "duplicates":
+            groups = "; ".join(f"{n} rows (ids {a}..{b})" for n, a, b in self.samples)
+            return (f"{self.subject}: {self.count} duplicated value(s) under the column collation: {groups}; "
+                    f"the unique index would fail with {_FAILS_WITH['duplicates']}")
+        what = "orphaned rows" if self.kind == "orphans" else "rows with NULL"
+        return (f"{self.subject}: {self.count} {what} (first ids: {', '.join(map(str, self.samples))}); "
+                f"the migration would fail with {_FAILS_WITH[self.kind]}")
+
+    def describe(self) -> str:
+        if self.status is CheckStatus.SKIPPED:
+            return f"{self.subject}: skipped ({self.note})"
+        if self.status is not CheckStatus.PASSED:
+            return self.finding()
+        if self.chunks:
+            return (f"{self.subject}: none in {self.rows_scanned:,} rows, {self.chunks} chunks "
+                    f"(longest {self.longest_chunk_s * 1000:.0f} ms), {self.elapsed_s:.1f}s")
+        return f"{self.subject}: none ({self.elapsed_s:.1f}s)"
+
+    def to_json(self) -> dict:
+        return {
+            "kind": self.kind, "table": self.table, "columns": list(self.columns), "to_table": self.to_table,
+            "to_column": self.to_column, "migration_version": self.migration_version, "status": self.status.value,
+            "count": self.count, "samples": [list(s) if isinstance(s, tuple) else s for s in self.samples],
+            "server": self.server, "rows_scanned": self.rows_scanned, "chunks": self.chunks,
+            "longest_chunk_ms": round(self.longest_chunk_s * 1000, 1), "elapsed_s": round(self.elapsed_s, 3),
+            "note": self.note,
+        }
+
+
+class RiskKind(str, enum.Enum):
+    LONG_TRANSACTION = "long_transaction"
+    IDLE_IN_TRANSACTION = "idle_in_transaction"
+    MIGRATOR = "migrator"
+    PARTIAL_MIGRATION = "partial_migration"
+    GRANTS = "grants"
+    SETTING = "setting"
+    REPLICA = "replica"
+
+
+@dataclasses.dataclass(frozen=True)
+class Risk:
+    kind: RiskKind
+    message: str
+    blocking: bool
+
+    def to_json(self) -> dict:
+        return {"kind": self.kind.value, "message": self.message, "blocking": self.blocking}
+
+
+@dataclasses.dataclass(frozen=True)
+class PreflightReport:
+    server: str  # where the data checks ran
+    pending: tuple[str, ...]
+    checks: tuple[CheckResult, ...]
+    risks: tuple[Risk, ...]
+    sizes: tuple[est.TableSize, ...]
+    estimates: tuple[est.BuildEstimate, ...]
+    elapsed_s: float
+
+    @property
+    def blocking_reasons(self) -> tuple[str, ...]:
+        failed = tuple(c.finding() for c in self.checks if c.status in (CheckStatus.FAILED, CheckStatus.INCOMPLETE))
+        return failed + tuple(r.message for r in self.risks if r.blocking)
+
+    @property
+    def ok(self) -> bool:
+        return not self.blocking_reasons
+
+    def render_text(self) -> str:
+        lines = []
+        if self.ok:
+            lines.append("Preflight passed: the release may proceed.")
+        else:
+            lines.append("Preflight BLOCKED: the release must not proceed.")
+            lines.extend(f"  - {r}" for r in self.blocking_reasons)
+        lines.append(f"Pending migrations: {', '.join(self.pending) if self.pending else 'none'}")
+        if self.checks:
+            lines.append(f"Data checks (on {self.server}):")
+            lines.extend(f"  {c.status.value:<10} {c.describe()}" for c in self.checks)
+        warnings = [r for r in self.risks if not r.blocking]
+        if warnings:
+            lines.append("Warnings:")
+            lines.extend(f"  - {r.message}" for r in warnings)
+        if self.sizes:
+            lines.append("Tables:")
+            lines.extend(f"  {s.describe()}" for s in self.sizes)
+        if self.estimates:
+            lines.append(f"Build estimates ({est.RATE_SOURCE}):")
+            lines.extend(f"  {e.describe()}" for e in self.estimates)
+        lines.append(f"Preflight took {self.elapsed_s:.1f}s.")
+        if not self.ok:
+            lines.append("Next: fix the data or end the sessions named above, then run `shipit preflight` again.")
+        return "\n".join(lines)
+
+    def to_json(self) -> dict:
+        return {
+            "ok": self.ok,
+            "blocking_reasons": list(self.blocking_reasons),
+            "server": self.server,
+            "pending": list(self.pending),
+            "checks": [c.to_json() for c in self.checks],
+            "risks": [r.to_json() for r in self.risks],
+            "tables": [s.to_json() for s in self.sizes],
+            "estimates": [e.to_json() for e in self.estimates],
+            "elapsed_s": round(self.elapsed_s, 3),
+        }
+
+
+# --- throttling ----------------------------------------------------------------------------------------------------
+
+
+class BudgetExhausted(Exception):
+    """The preflight budget ran out; carries what it was doing (or waiting for)."""
+
+
+def throttle_reason(threads_running: int, lags: Sequence[Any], threads_max: int, lag_max: float) -> str | None:
+    """Why the next chunk must wait, or None. Lags are shipit.db.health.ReplicaLag readings; unknown lag waits."""
+    if threads_running > threads_max:
+        return f"Threads_running {threads_running} > {threads_max}"
+    for lag in lags:
+        if not lag.within(lag_max):
+            return f"replica {lag.describe()} (limit {lag_max:g}s)"
+    return None
+
+
+@dataclasses.dataclass
+class Throttle:
+    """Pauses between chunks while the scanned server is busy or a replica falls behind (pt-osc/LHM style)."""
+
+    server: Server
+    replicas: tuple[Server, ...]
+    threads_running_max: int
+    replica_lag_max: float
+    clock: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], None] = time.sleep
+    waited_s: float = 0.0
+    _last_check: float = -1e9
+
+    def reason_now(self) -> str | None:
+        from shipit.db.health import read_replica_lag, read_status
+
+        running = int(read_status(self.server, ["Threads_running"]).get("Threads_running", 0)) - 1  # minus ourselves
+        return throttle_reason(running, [read_replica_lag(r) for r in self.replicas], self.threads_running_max,
+                               self.replica_lag_max)
+
+    def wait(self, deadline: float) -> None:
+        now = self.clock()
+        if now - self._last_check < THROTTLE_CHECK_INTERVAL:
+            return
+        self._last_check = now
+        delay = 0.25
+        while (reason := self.reason_now()) is not None:
+            if self.clock() + delay > deadline:
+                raise BudgetExhausted(f"budget ran out while throttled: {reason}")
+            self.sleep(delay)
+            self.waited_s += delay
+            delay = min(delay * 2, 2.0)
+        self._last_check = self.clock()
+
+
+# --- chunked scans -------------------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class TableInfo:
+    name: str
+    primary_key: tuple[str, ...]
+    integer_pk: bool
+    columns: frozenset[str]  # lowercase
+
+
+def read_table(server: Server, table: str) -> TableInfo | None:
+    rows = server.query(
+        "SELECT c.COLUMN_NAME AS col, c.DATA_TYPE AS type, s.SEQ_IN_INDEX AS seq FROM information_schema.COLUMNS c "
+        "LEFT JOIN information_schema.STATISTICS s ON s.TABLE_SCHEMA = c.TABLE_SCHEMA AND s.TABLE_NAME = c.TABLE_NAME "
+        "AND s.COLUMN_NAME = c.COLUMN_NAME AND s.INDEX_NAME = 'PRIMARY' "
+        "WHERE c.TABLE_SCHEMA = DATABASE() AND c.TABLE_NAME = %s",
+        (table,),
+    )
+    if not rows:
+        return None
+    pk = sorted((r for r in rows if r["seq"] is not None), key=lambda r: r["seq"])
+    return TableInfo(
+        name=table,
+        primary_key=tuple(r["col"] for r in pk),
+        integer_pk=len(pk) == 1 and pk[0]["type"].lower() in _INTEGER_TYPES,
+        columns=frozenset(r["col"].lower() for r in rows),
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class ScanOutcome:
+    bad: int
+    samples: tuple[Any, ...]
+    rows: int
+    chunks: int
+    longest_s: float
+    complete: bool
+    note: str = ""
+
+
+def next_chunk_size(size: int, took_s: float, target_s: float) -> int:
+    """Scale the PK span towards the target duration, at most doubling or halving per chunk."""
+    if took_s <= 0:
+        return size * 2
+    return max(100, int(size * min(2.0, max(0.5, target_s / took_s))))
+
+
+def scan_ranges(
+    server: Server,
+    table: TableInfo,
+    count_sql: str,
+    sample_sql: str,
+    *,
+    chunk_time: float,
+    deadline: float,
+    throttle: Throttle | None,
+    clock: Callable[[], float] = time.monotonic,
+    sample_limit: int = SAMPLE_LIMIT,
+) -> ScanOutcome:
+    """Walk the integer primary key in ranges. `count_sql` takes (lo, hi) and returns `n` rows and `bad` rows;
+    `sample_sql` takes (lo, hi, limit) and returns the offending keys as `k`."""
+    pk = _q(table.primary_key[0])
+    bounds = server.query_one(f"SELECT MIN({pk}) AS lo, MAX({pk}) AS hi FROM {_q(table.name)}", timeout=30.0)
+    if bounds is None or bounds["lo"] is None:
+        return ScanOutcome(0, (), 0, 0, 0.0, True)
+    lo, top = int(bounds["lo"]), int(bounds["hi"])
+    size, target = 1000, chunk_time / 2
+    bad = rows = chunks = 0
+    longest = 0.0
+    samples: list[Any] = []
+    while lo <= top:
+        try:
+            if throttle is not None:
+                throttle.wait(deadline)
+            remaining = deadline - clock()
+            if remaining <= 0:
+                raise BudgetExhausted("budget ran out")
+            started = clock()
+            try:
+                row = server.query_one(count_sql, (lo, lo + size), timeout=min(max(20 * chunk_time, 1.0), remaining))
+            except QueryTimeout:
+                if size <= 100:
+                    raise BudgetExhausted(f"a chunk of {size} keys exceeded its time limit") from None
+                size = max(100, size // 8)
+                continue
+            took = clock() - started
+        except BudgetExhausted as e:
+            done = (lo - int(bounds["lo"])) / max(1, top - int(bounds["lo"]) + 1)
+            return ScanOutcome(bad, tuple(samples), rows, chunks, longest, False, f"{e}; {done:.0%} of keys scanned")
+        chunks += 1
+        rows += int(row["n"] or 0)
+        found = int(row["bad"] or 0)
+        if found and len(samples) < sample_limit:
+            keys = server.query(sample_sql, (lo, lo + size, sample_limit - len(samples)), timeout=max(1.0, chunk_time * 20))
+            samples.extend(r["k"] for r in keys)
+        bad += found
+        longest = max(longest, took)
+        lo += size
+        size = next_chunk_size(size, took, target)
+    return ScanOutcome(bad, tuple(samples), rows, chunks, longest, True)
+
+
+def _whole_table(server: Server, count_sql: str, sample_sql: str, deadline: float, clock: Callable[[], float],
+                 sample_limit: int = SAMPLE_LIMIT) -> ScanOutcome:
+    """One bounded query for tables whose key cannot be ranged (no single integer primary key)."""
+    remaining = deadline - clock()
+    try:
+        started = clock()
+        row = server.query_one(count_sql, timeout=max(remaining, 0.001))
+        took = clock() - started
+        samples = ()
+        if int(row["bad"] or 0):
+            samples = tuple(r["k"] for r in server.query(sample_sql, (sample_limit,), timeout=max(remaining, 0.001)))
+    except QueryTimeout:
+        return ScanOutcome(0, (), 0, 0, 0.0, False, "budget ran out during a whole-table scan (no integer primary key)")
+    return ScanOutcome(int(row["bad"] or 0), samples, int(row["n"] or 0), 1, took, True)
+
+
+# --- the three checks ----------------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    budget: float
+    chunk_time: float
+    long_transaction: float
+    threads_running_max: int
+    replica_lag_max: float
+
+    @classmethod
+    def from_config(cls, preflight: Any, gates: Any) -> Settings:
+        return cls(preflight.budget, preflight.chunk_time, preflight.long_transaction, gates.threads_running_max,
+                   gates.replica_lag_max)
+
+
+def run_check(
+    server: Server, check: Any, settings: Settings, deadline: float, throttle: Throttle | None,
+    clock: Callable[[], float] = time.monotonic,
+) -> CheckResult:
+    """Run one plan Check (shipit.classify.Check) on `server`."""
+    kind = _kind(check.kind)
+    columns = tuple(check.columns) or ((check.column,) if check.column else ())
+    to_table = getattr(check, "to_table", None) if kind == "orphans" else None
+    to_column = (getattr(check, "primary_key", None) or "id") if kind == "orphans" else None
+    base = dict(kind=kind, table=check.table, columns=columns, to_table=to_table, to_column=to_column,
+                migration_version=getattr(check, "migration_version", ""), server=server.name)
+    started = clock()
+
+    def result(status: CheckStatus, count: int = 0, samples: tuple = (), note: str = "", **kw: Any) -> CheckResult:
+        return CheckResult(status=status, count=count, samples=samples, note=note, elapsed_s=clock() - started,
+                           **base, **kw)
+
+    info = read_table(server, check.table)
+    if info is None:
+        return result(CheckStatus.SKIPPED, note=f"table {check.table} does not exist yet")
+    missing = [c for c in columns if c.lower() not in info.columns]
+    if missing or not columns:
+        return result(CheckStatus.SKIPPED, note=f"column {', '.join(missing) or '?'} does not exist yet on {info.name}")
+    if kind == "duplicates":
+        return _duplicates(server, info, columns, deadline, clock, result)
+    if kind == "orphans":
+        parent = read_table(server, to_table or "")
+        if parent is None or to_column.lower() not in parent.columns:
+            return result(CheckStatus.INCOMPLETE, note=f"referenced {to_table}.{to_column} does not exist, so every "
+                          "non-NULL row would be an orphan (ERROR 1824/1452)")
+        bad_sql = " AND ".join(f"c.{_q(c)} IS NOT NULL" for c in columns) + f" AND p.{_q(to_column)} IS NULL"
+        join = f"LEFT JOIN {_q(parent.name)} p ON p.{_q(to_column)} = c.{_q(columns[0])}"
+    elif kind == "nulls":
+        bad_sql = f"c.{_q(columns[0])} IS NULL"
+        join = ""
+    else:
+        return result(CheckStatus.SKIPPED, note=f"unknown check kind {kind!r}")
+    if info.integer_pk:
+        pk = f"c.{_q(info.primary_key[0])}"
+        rng = f"{pk} >= %s AND {pk} < %s"
+        count_sql = f"SELECT COUNT(*) AS n, SUM({bad_sql}) AS bad FROM {_q(info.name)} c {join} WHERE {rng}"
+        sample_sql = f"SELECT {pk} AS k FROM {_q(info.name)} c {join} WHERE {rng} AND {bad_sql} ORDER BY {pk} LIMIT %s"
+        out = scan_ranges(server, info, count_sql, sample_sql, chunk_time=settings.chunk_time, deadline=deadline,
+                          throttle=throttle, clock=clock)
+    else:
+        key = f"c.{_q(info.primary_key[0])}" if info.primary_key else f"c.{_q(columns[0])}"
+        count_sql = f"SELECT COUNT(*) AS n, SUM({bad_sql}) AS bad FROM {_q(info.name)} c {join}"
+        sample_sql = f"SELECT {key} AS k FROM {_q(info.name)} c {join} WHERE {bad_sql} LIMIT %s"
+        out = _whole_table(server, count_sql, sample_sql, deadline, clock)
+    status = CheckStatus.FAILED if out.bad else (CheckStatus.PASSED if out.complete else CheckStatus.INCOMPLETE)
+    return result(status, out.bad, out.samples, out.note, rows_scanned=out.rows, chunks=out.chunks,
+                  longest_chunk_s=out.longest_s)
+
+
+def _duplicates(server: Server, info: TableInfo, columns: tuple[str, ...], deadline: float,
+                clock: Callable[[], float], result: Callable[..., CheckResult]) -> CheckResult:
+    """GROUP BY in SQL so the column collation decides equality ('a@x.io' = 'A@x.io' under _ci). Duplicates span
+    any key range, so this is one query bounded by the remaining budget (a matching index makes it an index walk)."""
+    cols = ", ".join(_q(c) for c in columns)
+    not_null = " AND ".join(f"{_q(c)} IS NOT NULL" for c in columns)  # UNIQUE allows repeated NULLs
+    key = _q(info.primary_key[0]) if len(info.primary_key) == 1 else "NULL"
+    groups = (f"SELECT COUNT(*) AS n, MIN({key}) AS first_id, MAX({key}) AS last_id FROM {_q(info.name)} "
+              f"WHERE {not_null} GROUP BY {cols} HAVING COUNT(*) > 1")
+    try:
+        total = server.query_one(f"SELECT COUNT(*) AS g FROM ({groups}) d", timeout=max(deadline - clock(), 0.001))
+        count = int(total["g"])
+        samples: tuple = ()
+        if count:
+            rows = server.query(f"{groups} ORDER BY n DESC, first_id LIMIT {SAMPLE_LIMIT}",
+                                timeout=max(deadline - clock(), 0.001))
+            samples = tuple((int(r["n"]), r["first_id"], r["last_id"]) for r in rows)
+    except QueryTimeout:
+        return result(CheckStatus.INCOMPLETE, note="budget ran out during the GROUP BY")
+    return result(CheckStatus.FAILED if count else CheckStatus.PASSED, count, samples, chunks=0)
+
+
+# --- concurrency risks ---------------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Transaction:
+    connection_id: int
+    age_s: float
+    command: str  # 'Sleep' = idle in the transaction
+    idle_s: float
+    user: str
+    host: str
+    statement: str
+    rows_modified: int
+
+
+def read_transactions(server: Server) -> tuple[Transaction, ...]:
+    rows = server.query(
+        "SELECT t.trx_mysql_thread_id AS id, TIMESTAMPDIFF(MICROSECOND, t.trx_started, NOW(6)) / 1e6 AS age, "
+        "p.COMMAND AS command, p.TIME AS idle, p.USER AS user, p.HOST AS host, LEFT(p.INFO, 120) AS info, "
+        "t.trx_rows_modified AS modified FROM information_schema.INNODB_TRX t "
+        "LEFT JOIN information_schema.PROCESSLIST p ON p.ID = t.trx_mysql_thread_id "
+        "WHERE t.trx_mysql_thread_id <> CONNECTION_ID() ORDER BY t.trx_started"
+    )
+    return tuple(
+        Transaction(int(r["id"]), float(r["age"] or 0), r["command"] or "", float(r["idle"] or 0), r["user"] or "",
+                    r["host"] or "", r["info"] or "", int(r["modified"] or 0))
+        for r in rows
+    )
+
+
+def transaction_risks(trxs: Sequence[Transaction], long_transaction: float,
+                      idle_max: float = IDLE_IN_TRANSACTION_MAX) -> tuple[Risk, ...]:
+    """Old or idle transactions hold metadata locks the ALTER needs; while it waits, every query on the table
+    queues behind it. Each is named with what ends it."""
+    risks = []
+    for t in trxs:
+        who = f"connection {t.connection_id} ({t.user}@{t.host})"
+        if t.command == "Sleep" and t.idle_s >= idle_max:
+            risks.append(Risk(RiskKind.IDLE_IN_TRANSACTION,
+                              f"{who} is idle in a transaction open for {t.age_s:.0f}s (idle {t.idle_s:.0f}s, "
+                              f"{t.rows_modified} rows modified): it would block the migration's metadata lock; "
+                              f"commit it or KILL {t.connection_id}", True))
+        elif t.age_s >= long_transaction:
+            doing = f" running: {t.statement}" if t.statement else ""
+            risks.append(Risk(RiskKind.LONG_TRANSACTION,
+                              f"{who} has a transaction open for {t.age_s:.0f}s (> preflight.long_transaction "
+                              f"{long_transaction:g}s){doing}: it would block the migration's metadata lock", True))
+    return tuple(risks)
+
+
+def migrator_risks(activity: Sequence[ms.MigratorActivity], affected_tables: set[str]) -> tuple[Risk, ...]:
+    """A live migrator blocks; a leftover artefact blocks only on a table this release changes (doc §2.4)."""
+    out = []
+    for a in activity:
+        on_ours = a.table is not None and a.table.lower() in affected_tables
+        suffix = "" if a.live or on_ours else " (leftover; drop it when convenient: dropping a big table takes locks)"
+        out.append(Risk(RiskKind.MIGRATOR, f"{a.describe()}{suffix}", a.live or on_ours))
+    return tuple(out)
+
+
+# --- the whole preflight -------------------------------------------------------------------------------------------
+
+
+def choose_check_server(servers: Servers, max_lag: float = FRESH_REPLICA_LAG) -> tuple[Server, Risk | None]:
+    """A replica within `max_lag` of the primary, else the primary (with the reason)."""
+    if not servers.replicas:
+        return servers.primary, None
+    from shipit.db.health import read_replica_lag
+
+    why = []
+    for replica in servers.replicas:
+        try:
+            lag = read_replica_lag(replica)
+        except QueryError as e:
+            why.append(f"{replica.name}: {e}")
+            continue
+        if lag.within(max_lag):
+            return replica, None
+        why.append(lag.describe())
+    return servers.primary, Risk(
+        RiskKind.REPLICA, f"data checks ran on the primary: no replica within {max_lag:g}s ({'; '.join(why)})", False
+    )
+
+
+def run_preflight(
+    servers: Servers,
+    migrations: Sequence[Any],
+    settings: Settings,
+    *,
+    clock: Callable[[], float] = time.monotonic,
+) -> PreflightReport:
+    """Checks and risks for the plan's migrations (objects with `.version`, `.checks`, `.expected`). Reads only."""
+    started = clock()
+    deadline = started + settings.budget
+    primary = servers.primary
+    risks: list[Risk] = []
+
+    check_server, replica_note = choose_check_server(servers)
+    if replica_note:
+        risks.append(replica_note)
+    probes = {s.name: probe_mod.probe(s) for s in {primary.name: primary, check_server.name: check_server}.values()}
+    for p in probes.values():
+        if p.missing:
+            risks.append(Risk(RiskKind.GRANTS, p.grant_message() or "", bool(p.blocking_missing)))
+        risks.extend(Risk(RiskKind.SETTING, w, False) for w in p.warnings)
+    has_process = probe_mod.Privilege.PROCESS not in probes[primary.name].missing
+
+    applied = ms.applied_versions(primary)
+    pending_migrations = [m for m in migrations if str(m.version) not in applied]
+    pending = tuple(str(m.version) for m in pending_migrations)
+    expected = [e for m in pending_migrations for e in m.expected]
+    checks = [c for m in pending_migrations for c in m.checks]
+    affected = {e.table.lower() for e in expected} | {c.table.lower() for c in checks}
+
+    risks.extend(migrator_risks(ms.running_migrators(primary), affected))
+    if has_process:
+        risks.extend(transaction_risks(read_transactions(primary), settings.long_transaction))
+    snapshot = ms.read_schema(primary, affected)
+    for m in pending_migrations:
+        state = ms.PartialState(str(m.version), False, ms.compare(m.expected, snapshot))
+        if state.applied:
+            risks.append(Risk(RiskKind.PARTIAL_MIGRATION, state.render(), True))
+
+    sizes, estimates = est.estimate(primary, expected, replicas=len(servers.replicas))
+
+    throttle = Throttle(check_server, servers.replicas, settings.threads_running_max, settings.replica_lag_max,
+                        clock=clock)
+    results = tuple(run_check(check_server, c, settings, deadline, throttle, clock) for c in checks)
+    return PreflightReport(
+        server=check_server.name, pending=pending, checks=results, risks=tuple(risks), sizes=sizes,
+        estimates=estimates, elapsed_s=clock() - started,
+    )
