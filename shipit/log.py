@@ -41,8 +41,21 @@ class _RedactingJSONRenderer:
         return redact(self._inner(logger, name, event_dict))
 
 
+class _CurrentStderr:
+    """Looks sys.stderr up on every write, so a swapped stderr (test runners, CliRunner) never leaves a closed file behind."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+    def isatty(self) -> bool:
+        return sys.stderr.isatty()
+
+
 def configure(fmt: LogFormat = LogFormat.AUTO, *, level: int = logging.INFO, stream=None) -> LogFormat:
-    stream = stream or sys.stderr
+    stream = stream or _CurrentStderr()
     fmt = resolve_format(fmt, stream=stream)
     processors: list = [
         structlog.contextvars.merge_contextvars,
