@@ -4,4 +4,5 @@ pytest_plugins = [
     "tests.support.mariadb",
     "tests.support.replica",
     "tests.support.httpapp",
+    "tests.kubesim.fixture",
 ]

@@ -3,6 +3,8 @@ controller reads and writes through the Store and sees every committed change (r
 
 from __future__ import annotations
 
+import os
+import subprocess
 from pathlib import Path
 
 import yaml
@@ -87,4 +89,25 @@ class Cluster:
         tmp.replace(path)
         self.kubeconfig = path
         return path
+
+    def kubectl(self, *args: str, check: bool = True, timeout: float = 60,
+                input: str | None = None) -> subprocess.CompletedProcess:
+        """Real kubectl against this cluster, with its own discovery cache (rule D9: a fresh KUBECACHEDIR)."""
+        if self.kubeconfig is None:
+            raise RuntimeError("write_kubeconfig() first")
+        cache = self.kubeconfig.parent / f"kubecache-{self.server.port}"
+        env = {**os.environ, "KUBECACHEDIR": str(cache), "KUBECONFIG": str(self.kubeconfig)}
+        proc = subprocess.run(["kubectl", "--kubeconfig", str(self.kubeconfig), *args], capture_output=True,
+                              text=True, timeout=timeout, env=env, input=input)
+        if check and proc.returncode != 0:
+            raise AssertionError(f"kubectl {' '.join(args)} exited {proc.returncode}\n"
+                                 f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr}")
+        return proc
+
+    def api_client(self):
+        """A `kubernetes` python ApiClient pointed at this cluster."""
+        from kubernetes import client
+        config = client.Configuration()
+        config.host = self.url
+        return client.ApiClient(config)
 
