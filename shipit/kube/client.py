@@ -119,6 +119,9 @@ class Kube:
         self.request_count = 0
         self._count_lock = threading.Lock()
         rest = api_client.rest_client
+        # urllib3 would otherwise retry 429/503 with Retry-After on its own, invisibly and outside our budget.
+        rest.pool_manager.connection_pool_kw["retries"] = False
+        rest.pool_manager.clear()
         inner = rest.request
 
         def counting(*a: Any, **kw: Any) -> Any:
@@ -310,8 +313,8 @@ class WatchStream:
         self.closed = threading.Event()
         self._resp: Any = None
         self._known: dict[str, dict] = {}  # name -> last object, for DELETED events after a re-list
-        self.relists = 0
-        self.reconnects = 0
+        self.relists = 0  # re-lists after 410 Expired
+        self.watch_requests = 0  # more than one: the stream was resumed from the last resourceVersion
 
     def close(self) -> None:
         self.closed.set()
@@ -347,6 +350,7 @@ class WatchStream:
             if remaining is not None and remaining <= 0:
                 return
             server_timeout = WATCH_SERVER_TIMEOUT if remaining is None else max(1, min(WATCH_SERVER_TIMEOUT, int(remaining) + 1))
+            self.watch_requests += 1
             try:
                 resp = self.kube.call(
                     self.fn,
@@ -399,7 +403,6 @@ class WatchStream:
                 if self.closed.is_set():
                     return
                 failures += 1
-                self.reconnects += 1
                 log.debug("watch stream dropped; resuming", resource_version=self.resource_version, error=str(e)[:200])
                 if failures > 8:
                     raise ShipitError(f"watch keeps failing: {e}") from e

@@ -1,0 +1,56 @@
+"""Fixtures for shipit's Kubernetes layer: a Kube client on a kubesim cluster over real HTTP, and app objects."""
+
+from __future__ import annotations
+
+import copy
+import time
+
+import pytest
+
+from shipit.config import KubernetesConfig
+from shipit.kube.client import Kube
+
+APP_IMAGE = "registry.example.com/shop"
+
+
+@pytest.fixture
+def kube(kubesim):
+    k = Kube.from_config(KubernetesConfig(namespace="default", kubeconfig=str(kubesim.kubeconfig)))
+    k.retry_budget = 10.0
+    yield k
+    k.api_client.close()
+
+
+def deployment_manifest(name: str = "web", *, image: str = f"{APP_IMAGE}:v1", replicas: int = 2, sidecar: bool = True,
+                        env_from_secret: str | None = None, progress_deadline: int = 600) -> dict:
+    containers = [{"name": "web", "image": image, "env": [{"name": "RAILS_ENV", "value": "production"}]}]
+    if env_from_secret:
+        containers[0]["envFrom"] = [{"secretRef": {"name": env_from_secret}}]
+    if sidecar:
+        containers.append({"name": "nginx", "image": "nginx:1.27"})
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name, "labels": {"app": name}},
+        "spec": {
+            "replicas": replicas,
+            "progressDeadlineSeconds": progress_deadline,
+            "selector": {"matchLabels": {"app": name}},
+            "template": {"metadata": {"labels": {"app": name}}, "spec": {"containers": containers}},
+        },
+    }
+
+
+def create_deployment(kube: Kube, manifest: dict, *, wait_ready: bool = True, timeout: float = 15.0) -> dict:
+    kube.call(kube.apps.create_namespaced_deployment, kube.namespace, copy.deepcopy(manifest), _preload_content=False).release_conn()
+    name = manifest["metadata"]["name"]
+    deadline = time.monotonic() + timeout
+    while wait_ready:
+        d = kube.get_json(kube.apps.read_namespaced_deployment, name, kube.namespace)
+        st = d.get("status") or {}
+        want = manifest["spec"]["replicas"]
+        if st.get("observedGeneration", 0) >= d["metadata"]["generation"] and st.get("availableReplicas", 0) == want == st.get("updatedReplicas", 0) == st.get("replicas", 0):
+            return d
+        assert time.monotonic() < deadline, f"Deployment {name} never became available: {st}"
+        time.sleep(0.05)
+    return kube.get_json(kube.apps.read_namespaced_deployment, name, kube.namespace)

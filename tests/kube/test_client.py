@@ -1,0 +1,166 @@
+"""Kube: retries, RBAC messages and resumable watches against kubesim's fault injection (W4-W6, PW3-PW5)."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from kubernetes.client.exceptions import ApiException
+
+from shipit.errors import ShipitError
+from shipit.kube.client import WatchMux, permission_for
+
+
+def configmap(name: str, value: str = "1") -> dict:
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "labels": {"t": "watch"}}, "data": {"v": value}}
+
+
+def create_cm(kube, name, value="1"):
+    kube.call(kube.core.create_namespaced_config_map, "default", configmap(name, value), _preload_content=False).release_conn()
+
+
+def collect(stream, want: int, timeout: float = 10.0) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    done = threading.Event()
+
+    def run():
+        for etype, obj in stream:
+            out.append((etype, obj["metadata"]["name"]))
+            if len(out) >= want:
+                done.set()
+                return
+
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    done.wait(timeout)
+    stream.close()
+    return out
+
+
+def test_permission_names():
+    assert permission_for("create_namespaced_job") == ("create", "jobs")
+    assert permission_for("list_namespaced_pod", watch=True) == ("watch", "pods")
+    assert permission_for("read_namespaced_pod_log") == ("get", "pods/log")
+    assert permission_for("replace_namespaced_config_map") == ("update", "configmaps")
+    assert permission_for("patch_namespaced_deployment_status") == ("patch", "deployments/status")
+
+
+def test_429_honours_retry_after_and_counts_requests(kubesim, kube):
+    kubesim.faults.add(method="GET", path_regex=r"/api/v1/namespaces/default/configmaps$", status=429, count=2, retry_after=1)
+    before = kube.request_count
+    t0 = time.monotonic()
+    items, rv = kube.list_json(kube.core.list_namespaced_config_map, "default")
+    assert time.monotonic() - t0 >= 1.9  # two Retry-After: 1 waits
+    assert kube.request_count - before == 3
+    assert rv
+
+
+def test_500_retried_then_budget_exhausted(kubesim, kube):
+    kubesim.faults.add(method="GET", path_regex=r"/api/v1/namespaces/default/configmaps/x$", status=500, count=100)
+    kube.retry_budget = 1.0
+    with pytest.raises(ApiException) as e:
+        kube.get_json(kube.core.read_namespaced_config_map, "x", "default")
+    assert e.value.status == 500
+    assert kube.request_count >= 3
+
+
+def test_404_is_not_retried(kube):
+    before = kube.request_count
+    with pytest.raises(ApiException) as e:
+        kube.get_json(kube.core.read_namespaced_config_map, "nope", "default")
+    assert e.value.status == 404 and kube.request_count - before == 1
+
+
+def test_403_names_the_missing_permission():
+    """kubesim has no RBAC, so a one-handler HTTP server answers the real Forbidden Status (rule E1)."""
+    import json
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from kubernetes import client
+
+    from shipit.kube.client import Kube
+
+    class Forbidden(BaseHTTPRequestHandler):
+        def do_POST(self):
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            body = json.dumps({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "reason": "Forbidden", "code": 403,
+                               "message": 'jobs.batch is forbidden: User "system:serviceaccount:shop:shipit" cannot create resource "jobs" '
+                               'in API group "batch" in the namespace "shop"'}).encode()
+            self.send_response(403)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *a):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Forbidden)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        conf = client.Configuration()
+        conf.host = f"http://127.0.0.1:{server.server_port}"
+        kube = Kube(client.ApiClient(conf), "shop")
+        with pytest.raises(ShipitError, match=r"refused create jobs in namespace shop: jobs.batch is forbidden.*Grant 'create' on 'jobs'"):
+            kube.call(kube.batch.create_namespaced_job, "shop", {"metadata": {"name": "j"}, "spec": {"template": {"spec": {"containers": []}}}})
+        assert kube.request_count == 1
+    finally:
+        server.shutdown()
+
+
+def test_watch_lists_then_streams(kube):
+    create_cm(kube, "a")
+    stream = kube.watch(kube.core.list_namespaced_config_map, "default", label_selector="t=watch")
+    threading.Timer(0.2, create_cm, (kube, "b")).start()
+    assert collect(stream, 2) == [("ADDED", "a"), ("ADDED", "b")]
+
+
+def test_watch_survives_dropped_streams(kubesim, kube):
+    stream = kube.watch(kube.core.list_namespaced_config_map, "default", label_selector="t=watch")
+    kubesim.faults.drop_watches(after_seconds=0.2, count=2)
+
+    def writes():
+        for i in range(3):
+            time.sleep(0.35)
+            create_cm(kube, f"d{i}")
+
+    threading.Thread(target=writes, daemon=True).start()
+    assert collect(stream, 3) == [("ADDED", "d0"), ("ADDED", "d1"), ("ADDED", "d2")]
+    assert stream.watch_requests >= 3  # resumed after each drop, without a re-list
+    assert stream.relists == 0
+
+
+def test_watch_relists_after_410_and_reports_what_changed(kubesim, kube):
+    create_cm(kube, "keep")
+    create_cm(kube, "gone")
+    stream = kube.watch(kube.core.list_namespaced_config_map, "default", label_selector="t=watch")
+    events: list[tuple[str, str]] = []
+    it = iter(stream)
+    events += [next(it), next(it)]
+    events = [(t, o["metadata"]["name"]) for t, o in events]
+    # While nobody watches: changes, then history compaction so the next watch request gets ERROR 410 (rule W5).
+    kube.call(kube.core.delete_namespaced_config_map, "gone", "default", _preload_content=False).release_conn()
+    create_cm(kube, "new")
+    kubesim.faults.expire_resource_versions()
+    got = {}
+    deadline = time.monotonic() + 10
+    for etype, obj in it:
+        got[obj["metadata"]["name"]] = etype
+        if {"gone", "new"} <= set(got) or time.monotonic() > deadline:
+            break
+    stream.close()
+    assert got["gone"] == "DELETED" and got["new"] == "ADDED"
+    assert stream.relists >= 1
+
+
+def test_mux_merges_watches_and_closes(kube):
+    with WatchMux(kube) as mux:
+        mux.add("cm", kube.core.list_namespaced_config_map, "default", label_selector="t=watch")
+        mux.add("pod", kube.core.list_namespaced_pod, "default")
+        create_cm(kube, "m")
+        item = mux.get(5)
+        assert item[0] == "cm" and item[1] == "ADDED"
+    for t in mux.threads:
+        t.join(5)
+        assert not t.is_alive()

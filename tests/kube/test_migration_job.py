@@ -1,0 +1,184 @@
+"""The migration Job on kubesim over real HTTP: success with live logs, and every failure mode failing fast (issue 5)."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from kubernetes.client.exceptions import ApiException
+
+from shipit.kube.migration_job import MigrationJob
+from shipit.kube.pods import PodState
+from tests.kube.conftest import APP_IMAGE, create_deployment, deployment_manifest
+from tests.kube.snapshots import make_config
+
+
+def run_job(kube, *, tag: str, cfg=None, release="r0001", cancel=None, **kw):
+    cfg = cfg or make_config()
+    lines: list[str] = []
+    job = MigrationJob(kube, cfg, image=f"{APP_IMAGE}:{tag}", release_id=release, on_log=lines.append, **kw)
+    outcome = job.run(cancel=cancel)
+    return job, outcome, lines
+
+
+def test_success_streams_logs_and_creates_the_job_as_specified(kube):
+    create_deployment(kube, deployment_manifest(), wait_ready=False)
+    job, outcome, lines = run_job(kube, tag="abc")
+    assert outcome.succeeded and outcome.failure is None, outcome.failure and outcome.failure.render()
+    assert any("starting" in line for line in lines) and lines[-1] == "done"
+    assert outcome.log_tail[-1] == "done"
+    stored = kube.get_json(kube.batch.read_namespaced_job, job.name, "default")
+    spec = stored["spec"]
+    assert (spec["backoffLimit"], spec["template"]["spec"]["restartPolicy"]) == (0, "Never")
+    assert [c["name"] for c in spec["template"]["spec"]["containers"]] == ["web"]
+    assert stored["metadata"]["labels"]["shipit.dev/release"] == "r0001"
+
+
+def test_f7_non_zero_exit_shows_log_tail_and_events(kube):
+    create_deployment(kube, deployment_manifest(), wait_ready=False)
+    _, outcome, lines = run_job(kube, tag="abc-fail")
+    f = outcome.failure
+    assert not outcome.succeeded and f is not None
+    assert (f.state, f.exit_code, f.container) == (PodState.FAILED.value, 1, "web")
+    assert "error: task failed" in f.log_tail
+    assert f.events, "the pod's events are part of the diagnosis"
+    assert "error: task failed" in f.render() and "exit code 1" in f.render()
+
+
+def test_f1_missing_image_fails_within_a_second_of_the_pod_status(kube):
+    create_deployment(kube, deployment_manifest(), wait_ready=False)
+    _, outcome, _ = run_job(kube, tag="abc-missing")
+    f = outcome.failure
+    assert f.state == PodState.IMAGE_PULL.value and "ErrImagePull" in f.why
+    assert outcome.duration < 3.0  # pull failure after the kubelet's start delay, not a back-off cycle
+    assert any("Failed" in e for e in f.events)
+    assert "pushed" in f.hint
+
+
+def test_f3_missing_secret_is_a_config_error(kube):
+    create_deployment(kube, deployment_manifest(env_from_secret="shop-db"), wait_ready=False)
+    _, outcome, _ = run_job(kube, tag="abc")
+    f = outcome.failure
+    assert f.state == PodState.CONFIG_ERROR.value and "shop-db" in f.why
+
+
+def test_oom_killed(kube):
+    create_deployment(kube, deployment_manifest(), wait_ready=False)
+    _, outcome, _ = run_job(kube, tag="abc-oom")
+    assert outcome.failure.state == PodState.OOM_KILLED.value and outcome.failure.exit_code == 137
+
+
+def test_f4_unschedulable_beyond_grace(kube):
+    manifest = deployment_manifest()
+    manifest["spec"]["template"]["spec"]["nodeSelector"] = {"pool": "gpu"}
+    create_deployment(kube, manifest, wait_ready=False)
+    _, outcome, _ = run_job(kube, tag="abc", unschedulable_grace=0.5)
+    f = outcome.failure
+    assert f.state == PodState.UNSCHEDULABLE.value
+    assert outcome.duration < 5.0
+
+
+def test_f6_evicted_pod(kubesim, kube):
+    from tests.kubesim.images import ImageBehaviour
+    from tests.kubesim.resources import PODS
+
+    kubesim.images.add(f"{APP_IMAGE}:forever", ImageBehaviour(exit_code=None, log_lines=("migrating",)))
+    create_deployment(kube, deployment_manifest(), wait_ready=False)
+    cfg = make_config()
+    job = MigrationJob(kube, cfg, image=f"{APP_IMAGE}:forever", release_id="r0009")
+    result: list = []
+    t = threading.Thread(target=lambda: result.append(job.run()))
+    t.start()
+    pod = None
+    deadline = time.monotonic() + 10
+    while pod is None and time.monotonic() < deadline:
+        items, _ = kube.list_json(kube.core.list_namespaced_pod, "default", label_selector=f"batch.kubernetes.io/job-name={job.name}")
+        running = [p for p in items if (p.get("status") or {}).get("phase") == "Running"]
+        pod = running[0] if running else None
+        time.sleep(0.05)
+    assert pod is not None
+
+    def evict(p: dict) -> None:
+        p["status"].update(phase="Failed", reason="Evicted", message="The node was low on resource: memory. ")
+
+    kubesim.store.mutate(PODS, "default", pod["metadata"]["name"], evict, subresource="status")
+    t.join(10)
+    f = result[0].failure
+    assert f.state == PodState.EVICTED.value and "low on resource" in f.why
+
+
+def test_deadline_exceeded(kubesim, kube):
+    from tests.kubesim.images import ImageBehaviour
+
+    kubesim.images.add(f"{APP_IMAGE}:slow", ImageBehaviour(exit_code=None, log_lines=("migrating big table",)))
+    create_deployment(kube, deployment_manifest(), wait_ready=False)
+    _, outcome, lines = run_job(kube, tag="slow", cfg=make_config(timeout=1))
+    f = outcome.failure
+    assert "DeadlineExceeded" in f.why
+    assert "migration.timeout" in f.hint
+    assert "migrating big table" in lines
+
+
+def test_cancel_deletes_the_job_with_background_propagation(kubesim, kube):
+    from tests.kubesim.images import ImageBehaviour
+
+    kubesim.images.add(f"{APP_IMAGE}:forever", ImageBehaviour(exit_code=None, log_lines=("migrating",)))
+    create_deployment(kube, deployment_manifest(), wait_ready=False)
+    cancel = threading.Event()
+    seen: list[str] = []
+
+    def on_log(line: str) -> None:
+        seen.append(line)
+        cancel.set()
+
+    job = MigrationJob(kube, make_config(), image=f"{APP_IMAGE}:forever", release_id="r0003", on_log=on_log)
+    outcome = job.run(cancel=cancel)
+    assert not outcome.succeeded and "deleted Job" in outcome.failure.why and "Background" in outcome.failure.why
+    with pytest.raises(ApiException) as e:
+        kube.get_json(kube.batch.read_namespaced_job, job.name, "default")
+    assert e.value.status == 404
+    deadline = time.monotonic() + 10
+    while True:  # the pod goes too (not orphaned, rule X4)
+        items, _ = kube.list_json(kube.core.list_namespaced_pod, "default", label_selector=f"batch.kubernetes.io/job-name={job.name}")
+        if all(p["metadata"].get("deletionTimestamp") for p in items):
+            break
+        assert time.monotonic() < deadline, items
+        time.sleep(0.05)
+
+
+def test_rerun_of_the_same_release_adopts_its_job(kube):
+    create_deployment(kube, deployment_manifest(), wait_ready=False)
+    _, first, _ = run_job(kube, tag="abc", release="r0005")
+    _, second, _ = run_job(kube, tag="abc", release="r0005")
+    assert first.succeeded and second.succeeded
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        dict(method="GET", path_regex=r"/api/v1/namespaces/default/pods$", status=429, count=2, retry_after=1),
+        dict(method="GET", path_regex=r"/apis/batch/v1/namespaces/default/jobs$", status=500, count=2),
+    ],
+    ids=["429-retry-after", "500"],
+)
+def test_api_faults_are_retried(kubesim, kube, fault):
+    create_deployment(kube, deployment_manifest(), wait_ready=False)
+    kubesim.faults.add(**fault)
+    _, outcome, _ = run_job(kube, tag="abc-fail")
+    assert outcome.failure.exit_code == 1 and "error: task failed" in outcome.failure.log_tail
+
+
+def test_dropped_watches_and_expired_resource_versions_mid_watch(kubesim, kube):
+    """W5/PW3: a dropped stream resumes from the last RV; a 410 makes the watch re-list; the outcome is unchanged."""
+    from tests.kubesim.images import ImageBehaviour
+
+    kubesim.images.add(f"{APP_IMAGE}:twosec", ImageBehaviour(exit_code=1, run_seconds=1.5, log_lines=("step 1", "boom")))
+    create_deployment(kube, deployment_manifest(), wait_ready=False)
+    kubesim.faults.drop_watches(after_seconds=0.3, count=2)
+    job = MigrationJob(kube, make_config(), image=f"{APP_IMAGE}:twosec", release_id="r0011")
+    timer = threading.Timer(0.8, kubesim.faults.expire_resource_versions)
+    timer.start()
+    outcome = job.run()
+    timer.cancel()
+    assert outcome.failure.exit_code == 1 and "boom" in outcome.failure.log_tail
