@@ -23,6 +23,7 @@ from tests.kubesim.patch import APPLY, CONTENT_TYPES, apply_patch, media_type
 from tests.kubesim.resources import JOBS, PODS, Resource, by_path
 from tests.kubesim.store import Store
 
+BINARY_BODIES = ("application/vnd.kubernetes.protobuf", "application/cbor")
 JOB_ORPHAN_WARNING = ("child pods are preserved by default when jobs are deleted; set propagationPolicy=Background "
                       "to remove them or set propagationPolicy=Orphan to suppress this warning")
 
@@ -176,6 +177,10 @@ class _Handler(BaseHTTPRequestHandler):
             fault = self.sim.faults.take_request_fault(method, self.path)
             if fault is not None:
                 raise fault
+            if method in ("POST", "PUT") and body and media_type(self.headers.get("Content-Type")) in BINARY_BODIES:
+                # kubectl 1.33's typed clients send protobuf first; a 415 makes client-go fall back to JSON.
+                raise ApiError(415, "UnsupportedMediaType", "the body of the request was in an unknown format - "
+                               "accepted media types include: application/json, application/yaml")
             self._route(method, path, query, body)
         except ApiError as e:
             self._send_error(e)

@@ -1,0 +1,77 @@
+"""Shared helpers for the kubesim acceptance suite (issue 3): every test runs on the emulated versions 1.29 and 1.33,
+with real kubectl (the dispatcher picks kubectl 1.<minor> from /version, rule D2) and the python client."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+VERSIONS = ("1.29", "1.33")
+SPEED = 20.0          # cluster seconds per real second: back-offs of 10 s take 0.5 s
+
+
+@pytest.fixture(params=VERSIONS, ids=lambda v: f"k8s-{v}")
+def k8s_version(request) -> str:
+    return request.param
+
+
+@pytest.fixture
+def cluster(kubesim_factory, k8s_version):
+    """A fast cluster (SPEED) emulating the parametrised version."""
+    return kubesim_factory(k8s_version=k8s_version, speed=SPEED)
+
+
+@pytest.fixture
+def api(cluster):
+    """The python client's typed APIs over real HTTP."""
+    from kubernetes import client
+    api_client = cluster.api_client()
+    yield type("Apis", (), {"core": client.CoreV1Api(api_client), "apps": client.AppsV1Api(api_client),
+                            "batch": client.BatchV1Api(api_client),
+                            "coordination": client.CoordinationV1Api(api_client), "raw": api_client})
+    api_client.close()
+
+
+def wait_for(fn: Callable[[], Any], *, timeout: float = 30.0, interval: float = 0.05, what: str = "") -> Any:
+    """Poll until `fn()` is truthy; generous timeout because the machine is shared and loaded."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = fn()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"timed out waiting for {what or fn}: last value {last!r}")
+
+
+def status_body(exc) -> dict:
+    """The Status object of an ApiException (rule E3)."""
+    return json.loads(exc.body)
+
+
+def get_json(cluster, *args: str) -> dict:
+    return json.loads(cluster.kubectl("get", *args, "-o", "json").stdout)
+
+
+def deployment_yaml(name: str = "web", image: str = "web:v1", *, replicas: int = 1, deadline: int | None = None,
+                    extra: str = "") -> str:
+    deadline_line = f"\n  progressDeadlineSeconds: {deadline}" if deadline is not None else ""
+    return f"""apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {name}
+  labels: {{app: {name}}}
+spec:
+  replicas: {replicas}{deadline_line}
+  selector: {{matchLabels: {{app: {name}}}}}
+  template:
+    metadata: {{labels: {{app: {name}}}}}
+    spec:
+      containers:
+      - name: {name}
+        image: {image}{extra}
+"""
