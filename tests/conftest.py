@@ -5,4 +5,5 @@ pytest_plugins = [
     "tests.support.replica",
     "tests.support.httpapp",
     "tests.kubesim.fixture",
+    "tests.support.sandbox",
 ]

@@ -1,0 +1,17 @@
+"""A release end to end on real parts: the first one creates the schema and rolls the code out."""
+
+from __future__ import annotations
+
+
+def test_first_release_migrates_then_rolls_out(sandbox):
+    sb = sandbox
+    sb.add_migration("20240101000001", "create_users", "def change\n  create_table :users do |t|\n    t.string :email\n  end\nend")
+    sha = sb.change_code("app/models/user.rb", "class User < ApplicationRecord\nend\n")
+    r = sb.shipit("release", "--from", sb.initial_sha, "--output", "json")
+    assert r.code == 0, r.text
+    out = r.json()
+    assert sb.schema_versions() == {"20240101000001"}
+    assert set(sb.deployment_images().values()) == {sb.image(sha)}
+    assert sb.serving_images() == {"web": {sb.image(sha)}, "worker": {sb.image(sha)}}
+    assert len(sb.job_names()) == 1
+    assert out["status"] == "succeeded", out
