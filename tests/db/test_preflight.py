@@ -22,7 +22,7 @@ from shipit.db.preflight import (
     throttle_reason,
     transaction_risks,
 )
-from tests.db.plan_objects import Check, CheckKind, ExpectedObject, ObjectKind
+from shipit.classify import Check, CheckKind, ExpectedObject, ObjectKind
 
 FAST = Settings(budget=30.0, chunk_time=0.02, long_transaction=30.0, threads_running_max=1000, replica_lag_max=10.0)
 
