@@ -38,6 +38,7 @@ class Blocker:
     trx_age_s: float | None
     statement: str  # fingerprint of the current statement ('' when idle): no literals reach the output
     lock_type: str | None  # SHARED_READ, SHARED_WRITE... when the source knows it
+    last_statement: str = ""  # fingerprint of an idle session's last statement, from P_S when its consumer is on
 
     @property
     def idle_in_transaction(self) -> bool:
@@ -46,6 +47,8 @@ class Blocker:
     def describe(self) -> str:
         what = "idle in a transaction" if self.idle_in_transaction else (
             f"running {self.statement[:120]!r}" if self.statement else self.command.lower())
+        if not self.statement and self.last_statement:
+            what += f" (last ran {self.last_statement[:120]!r})"
         trx = f", transaction open {self.trx_age_s:.0f}s" if self.trx_age_s is not None else ""
         lock = f", holds {self.lock_type}" if self.lock_type else ""
         return f"connection {self.conn_id} ({self.user}@{self.host}) {what} for {self.state_s:.0f}s{trx}{lock}"
@@ -102,6 +105,10 @@ _LOCK_INFO_BLOCKERS = (
     "SELECT THREAD_ID AS conn, LOCK_MODE AS lock_type FROM information_schema.METADATA_LOCK_INFO "
     "WHERE LOCK_TYPE = 'Table metadata lock' AND TABLE_SCHEMA = %s AND TABLE_NAME = %s AND THREAD_ID <> %s"
 )
+_LAST_STATEMENTS = (
+    "SELECT t.PROCESSLIST_ID AS conn, s.SQL_TEXT AS sql_text FROM performance_schema.events_statements_current AS s "
+    "JOIN performance_schema.threads AS t ON t.THREAD_ID = s.THREAD_ID WHERE t.PROCESSLIST_ID IN ({})"
+)
 _TRX = (
     "SELECT trx_mysql_thread_id AS conn, TIMESTAMPDIFF(MICROSECOND, trx_started, NOW(6)) / 1e6 AS age "
     "FROM information_schema.INNODB_TRX"
@@ -117,6 +124,16 @@ def _mdl_instrument_on(server: Server) -> bool:
     except ShipitError:
         return False
     return bool(row) and row["ENABLED"] == "YES" and bool(consumer) and consumer["ENABLED"] == "YES"
+
+
+def _statements_consumer_on(server: Server) -> bool:
+    """events_statements_current keeps each thread's last statement after it ends (on by default in MySQL 8 only)."""
+    try:
+        row = server.query_one("SELECT ENABLED FROM performance_schema.setup_consumers "
+                               "WHERE NAME = 'events_statements_current'", timeout=MONITOR_TIMEOUT)
+    except ShipitError:
+        return False
+    return bool(row) and row["ENABLED"] == "YES"
 
 
 def _lock_info_available(server: Server) -> bool:
@@ -140,6 +157,7 @@ class MdlWatchdog:
 
     server: Server
     _source: BlockerSource | None = None
+    _last_statements: bool | None = None
 
     def source(self) -> BlockerSource:
         if self._source is None:
@@ -147,6 +165,18 @@ class MdlWatchdog:
                             BlockerSource.METADATA_LOCK_INFO if _lock_info_available(self.server) else
                             BlockerSource.INNODB_TRX)
         return self._source
+
+    def last_statements(self, conn_ids: Iterable[int]) -> dict[int, str]:
+        """Fingerprints of these sessions' most recent statements, when P_S keeps them; else empty."""
+        ids = sorted({int(c) for c in conn_ids})
+        if not ids:
+            return {}
+        if self._last_statements is None:
+            self._last_statements = _statements_consumer_on(self.server)
+        if not self._last_statements:
+            return {}
+        rows = self.server.query(_LAST_STATEMENTS.format(", ".join(["%s"] * len(ids))), ids, timeout=MONITOR_TIMEOUT)
+        return {int(r["conn"]): fingerprint(r["sql_text"]) for r in rows if r["conn"] is not None and r["sql_text"]}
 
     def check(self, threads: Sequence[Thread] | None = None) -> tuple[MdlWait, ...]:
         """MDL waits of DDL statements now; one processlist read when nothing waits."""
@@ -174,13 +204,14 @@ class MdlWatchdog:
                 held = [(c, None) for c in candidate_blockers_by_age(ddl, trx, by_id)]
             victims = queued_victims(ddl, threads)
             victim_ids = {v.id for v in victims}
+            holders = {conn: lock_type for conn, lock_type in dict(held).items()
+                       if conn in by_id and conn not in victim_ids}
+            last = self.last_statements(c for c in holders if not by_id[c].info)
             blockers = []
-            for conn, lock_type in dict(held).items():
-                t = by_id.get(conn)
-                if t is None or conn in victim_ids:
-                    continue
+            for conn, lock_type in holders.items():
+                t = by_id[conn]
                 blockers.append(Blocker(conn, t.user, t.host, t.command, t.time_s, trx.get(conn),
-                                        fingerprint(t.info) if t.info else "", lock_type))
+                                        fingerprint(t.info) if t.info else "", lock_type, last.get(conn, "")))
             out.append(MdlWait(self.server.name, ddl, tuple(blockers), victims, source))
         return tuple(out)
 

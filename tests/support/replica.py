@@ -2,7 +2,8 @@
 
 The machine's MariaDB service (3306) has no binary log and performance_schema off, so replication, replica lag and
 P_S stage progress need servers of our own. Both run `mariadbd --no-defaults` with GTID replication, binlog on the
-primary and performance_schema with the ALTER stage consumer and the MDL instrument on (doc §3.1, §2.4).
+primary and performance_schema with the ALTER stage consumer, the current-statement consumer (an idle blocker's last
+statement, MySQL 8's default) and the MDL instrument on (doc §3.1, §2.4).
 """
 
 from __future__ import annotations
@@ -87,6 +88,7 @@ class MariaServer:
             f"--server-id={self.server_id}", "--skip-name-resolve", "--innodb-buffer-pool-size=256M",
             "--innodb-log-file-size=96M", "--innodb-flush-log-at-trx-commit=2", "--sync-binlog=0",
             "--performance-schema=ON", "--performance-schema-consumer-events-stages-current=ON",
+            "--performance-schema-consumer-events-statements-current=ON",
             "--performance-schema-instrument=stage/innodb/alter%=ON",
             "--performance-schema-instrument=stage/sql/copy to tmp table=ON",
             "--performance-schema-instrument=wait/lock/metadata/sql/mdl=ON",
