@@ -1,0 +1,155 @@
+"""Schema-ready gate: pure decisions, then a real primary + replica where the replica replays the ALTER late.
+
+To make the replica's replay last as long as the test needs on a loaded machine, a read transaction on the replica
+holds the table's metadata lock: the replica's SQL thread then sits in the replayed ALTER (as it would during a long
+build) with the index absent and lag growing, until the test ends the transaction.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from shipit.classify import ExpectedObject, ObjectKind
+from shipit.db.connection import Role
+from shipit.db.ddl_watch import DdlKind, RunningDdl
+from shipit.db.health import LagSource, ReplicaLag
+from shipit.db.schema_ready import ServerSchemaState, decide_ready, read_schema_state, wait_until_ready
+from shipit.errors import ShipitError
+from tests.db_watch.helpers import pair_servers, wait_for
+
+INDEX = ExpectedObject(ObjectKind.INDEX, "orders", "index_orders_on_user_id", ("user_id",), False, "20240101000002", 3)
+FK = ExpectedObject(ObjectKind.FOREIGN_KEY, "orders", "fk_rails_orders_user", ("user_id",), False, "20240101000002", 4)
+
+
+# --- pure ----------------------------------------------------------------------------------------------------------
+
+def _lag(seconds: float | None, sql_running: bool = True) -> ReplicaLag:
+    return ReplicaLag("replica1", seconds, True, sql_running, LagSource.REPLICA_STATUS)
+
+
+def _replica(**kw) -> ServerSchemaState:
+    kw.setdefault("lag", _lag(0.0))
+    return ServerSchemaState("replica1", Role.REPLICA, **kw)
+
+
+def test_ready_only_when_every_server_has_everything_and_replicas_are_fresh():
+    primary = ServerSchemaState("primary", Role.PRIMARY)
+    assert decide_ready([primary, _replica()], replica_lag_max=10).ready
+    assert decide_ready([primary], replica_lag_max=10).ready  # no replicas configured: the primary decides
+
+    replaying = RunningDdl("replica1", 12, DdlKind.ALTER_TABLE, "shop", "orders", "ALTER TABLE orders ADD INDEX",
+                           "altering table", 42.0, True)
+    r = decide_ready([primary, _replica(missing=("index index_orders_on_user_id on orders (user_id)",),
+                                        ddl=(replaying,))], replica_lag_max=10)
+    assert not r.ready
+    assert r.waiting_for == (
+        "replica1: index index_orders_on_user_id on orders (user_id) missing",
+        "replica1: alter_table on orders still running (replaying, altering table, 42s)",
+    )
+
+
+@pytest.mark.parametrize("lag, text", [
+    (_lag(11.0), "replica replica1: 11s behind (limit 10s)"),
+    (_lag(None, sql_running=False), "replica replica1: lag unknown (replication SQL thread stopped) (limit 10s)"),
+    (None, "replica replica1: lag unknown (limit 10s)"),
+])
+def test_replica_lag_over_the_limit_or_unknown_is_not_ready(lag, text):
+    r = decide_ready([ServerSchemaState("primary", Role.PRIMARY), _replica(lag=lag)], replica_lag_max=10)
+    assert (r.ready, r.waiting_for) == (False, (text,))
+    assert decide_ready([_replica(lag=_lag(10.0))], replica_lag_max=10).ready  # at the limit is within it
+
+
+def test_hidden_index_unreadable_server_and_no_servers_are_not_ready():
+    r = decide_ready([ServerSchemaState("primary", Role.PRIMARY, hidden=("index_orders_on_user_id on orders",)),
+                      _replica(error="connection refused")], replica_lag_max=10)
+    assert r.waiting_for == ("primary: index index_orders_on_user_id on orders exists but is invisible/ignored",
+                             "replica1: cannot read it (connection refused)")
+    assert decide_ready([], replica_lag_max=10).waiting_for == ("no servers to check",)
+
+
+# --- real primary + replica ----------------------------------------------------------------------------------------
+
+def _prepare(pair_db) -> None:
+    conn = pair_db.connect()
+    with conn.cursor() as cur:
+        cur.execute("CREATE TABLE users (id INT PRIMARY KEY)")
+        cur.execute("CREATE TABLE orders (id INT PRIMARY KEY, user_id INT NOT NULL)")
+        cur.execute("INSERT INTO users VALUES (1), (2)")
+        cur.execute("INSERT INTO orders VALUES (1, 1), (2, 2), (3, 1)")
+    conn.close()
+    pair_db.pair.wait_caught_up()
+
+
+def test_index_on_primary_but_not_yet_on_the_replica_then_ready(pair_db):
+    _prepare(pair_db)
+    servers = pair_servers(pair_db)
+    hold = pair_db.connect("replica")  # a reader on the replica: its transaction holds orders' MDL
+    try:
+        with hold.cursor() as cur:
+            cur.execute("BEGIN")
+            cur.execute("SELECT COUNT(*) FROM orders")
+        conn = pair_db.connect()
+        with conn.cursor() as cur:
+            cur.execute("ALTER TABLE orders ADD INDEX index_orders_on_user_id (user_id)")
+            cur.execute("ALTER TABLE orders ADD CONSTRAINT fk_rails_orders_user FOREIGN KEY (user_id) "
+                        "REFERENCES users (id)")
+        conn.close()
+        primary, replica = servers.all()
+
+        # the primary has both objects and no DDL left; the replica's SQL thread is stuck replaying the first ALTER
+        p = read_schema_state(primary, [INDEX, FK])
+        assert (p.missing, p.ddl, p.error) == ((), (), "")
+        r = wait_for(lambda: (s := read_schema_state(replica, [INDEX, FK])).ddl and s, timeout=30)
+        assert r.missing == ("index index_orders_on_user_id on orders (user_id)",
+                             "foreign key fk_rails_orders_user on orders (user_id)")
+        (ddl,) = r.ddl
+        assert ddl.replicated and ddl.table == "orders" and ddl.schema == pair_db.name
+
+        readiness = decide_ready([p, r], replica_lag_max=3600)
+        assert not readiness.ready
+        assert "replica1: index index_orders_on_user_id on orders (user_id) missing" in readiness.waiting_for
+        assert any(w.startswith("replica1: alter_table on orders still running (replaying")
+                   for w in readiness.waiting_for)
+        assert not any(w.startswith("primary") for w in readiness.waiting_for)
+
+        # the replica falls behind while it replays: over a 1 s limit that alone holds the gate
+        r = wait_for(lambda: (s := read_schema_state(replica, [INDEX, FK])).lag.lag_s
+                     and s.lag.lag_s >= 2 and s, timeout=30, interval=0.2)
+        assert "replica replica1: " in decide_ready([p, r], replica_lag_max=1).waiting_for[-1]
+        assert decide_ready([p, r], replica_lag_max=1).waiting_for[-1].endswith("behind (limit 1s)")
+
+        with pytest.raises(ShipitError, match="schema not ready after 0.5s: .*replica1: index index_orders_on_"):
+            wait_until_ready(servers, [INDEX, FK], 0.5, replica_lag_max=10, interval=0.1)
+
+        hold.rollback()  # the replay goes on
+        seen = []
+        done = wait_until_ready(servers, [INDEX, FK], 60, seen.append, replica_lag_max=10, interval=0.2,
+                                consecutive=2)
+        assert done.ready and done.waiting_for == ()
+        assert seen[-1].ready and seen[-2].ready
+        assert read_schema_state(replica, [INDEX, FK]).missing == ()
+    finally:
+        hold.close()
+        servers.close()
+
+
+def test_stopped_replication_is_not_ready_even_with_every_object_present(pair_db):
+    _prepare(pair_db)
+    conn = pair_db.connect()
+    with conn.cursor() as cur:
+        cur.execute("ALTER TABLE orders ADD INDEX index_orders_on_user_id (user_id)")
+    conn.close()
+    pair_db.pair.wait_caught_up()
+    servers = pair_servers(pair_db)
+    try:
+        assert decide_ready([read_schema_state(s, [INDEX]) for s in servers.all()], replica_lag_max=10).ready
+        pair_db.pair.replica.sql("STOP REPLICA SQL_THREAD")
+        try:
+            r = decide_ready([read_schema_state(s, [INDEX]) for s in servers.all()], replica_lag_max=10)
+            assert r.waiting_for == ("replica replica1: lag unknown (replication SQL thread stopped) (limit 10s)",)
+        finally:
+            pair_db.pair.replica.sql("START REPLICA SQL_THREAD")
+        pair_db.pair.wait_replicating()
+        assert wait_until_ready(servers, [INDEX], 30, replica_lag_max=10, interval=0.2, consecutive=2).ready
+    finally:
+        servers.close()
