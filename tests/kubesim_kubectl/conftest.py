@@ -75,3 +75,64 @@ spec:
       - name: {name}
         image: {image}{extra}
 """
+
+
+class KubectlStream:
+    """A long-running real kubectl (`get -w`, `logs -f`) whose stdout is collected by a thread; stopped by its pid."""
+
+    def __init__(self, cluster, *args: str) -> None:
+        import os
+        import subprocess
+        import threading
+        cache = cluster.kubeconfig.parent / f"kubecache-{cluster.server.port}"
+        env = {**os.environ, "KUBECACHEDIR": str(cache), "KUBECONFIG": str(cluster.kubeconfig)}
+        self.proc = subprocess.Popen(["kubectl", "--kubeconfig", str(cluster.kubeconfig), *args], env=env, text=True,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self._chunks: list[str] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        for line in self.proc.stdout:
+            self._chunks.append(line)
+
+    @property
+    def output(self) -> str:
+        return "".join(self._chunks)
+
+    def wait_for(self, text: str, timeout: float = 30.0) -> str:
+        return wait_for(lambda: text in self.output and self.output, timeout=timeout, what=f"kubectl output {text!r}")
+
+    def finish(self, timeout: float = 30.0) -> tuple[int, str, str]:
+        """Wait for kubectl to exit by itself."""
+        code = self.proc.wait(timeout)
+        self._reader.join(5)
+        return code, self.output, self.proc.stderr.read()
+
+    def stop(self) -> str:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
+        self._reader.join(5)
+        return self.output
+
+
+def json_stream(text: str) -> list[dict]:
+    """Concatenated JSON documents (kubectl -w -o json prints one after another)."""
+    decoder = json.JSONDecoder()
+    docs, pos = [], 0
+    text = text.strip()
+    while pos < len(text):
+        doc, end = decoder.raw_decode(text, pos)
+        docs.append(doc)
+        pos = end
+        while pos < len(text) and text[pos].isspace():
+            pos += 1
+    return docs
+
+
+def raw_watch(cluster, path: str, timeout: float = 30.0) -> tuple[int, list[dict]]:
+    """A watch over plain HTTP: (status, events) read until the server ends the stream."""
+    import urllib.request
+    with urllib.request.urlopen(cluster.url + path, timeout=timeout) as resp:
+        return resp.status, [json.loads(line) for line in resp.read().decode().splitlines() if line.strip()]
