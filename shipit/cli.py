@@ -35,8 +35,9 @@ def _global(
 def _register() -> None:
     from shipit.commands import plan, validate
     from shipit.commands import history, release, rollback, status, unlock  # release orchestration (F)
+    from shipit.commands import db_status, preflight  # database (DB)
 
-    for module in (validate, plan, release, rollback, status, history, unlock):
+    for module in (validate, plan, preflight, release, rollback, status, history, unlock, db_status):
         module.register(app)
 
 
