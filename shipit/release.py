@@ -89,7 +89,7 @@ class Edges(Protocol):
     def history(self) -> list[ReleaseState]: ...  # newest first
     def next_sequence(self) -> int: ...
     def save(self, state: ReleaseState) -> None: ...
-    def plan(self, from_ref: str, to_ref: str) -> PlanFacts: ...
+    def plan(self, from_ref: str, to_ref: str, *, accept_manual: bool = False) -> PlanFacts: ...  # manual -> pre-deploy
     def acquire_lock(self, release_id: str) -> None: ...  # raises a ShipitError with exit code 4 when held
     def release_lock(self) -> None: ...
     def current_image(self) -> str | None: ...
@@ -155,7 +155,7 @@ class Release:
             if last is None:
                 raise BadInput("no successful release is recorded yet: pass --from REF for the first release")
             from_ref = last.to_sha
-        facts = self.edges.plan(from_ref, to_ref)
+        facts = self.edges.plan(from_ref, to_ref, accept_manual=yes)
         if facts.manual and not yes:
             raise ShipitError(
                 "release stopped before anything changed: these migrations need a person "
@@ -198,7 +198,8 @@ class Release:
         self.observer.phase_started(Phase.LOCK)
         self.edges.acquire_lock(latest.id)
         try:
-            self.facts = self.edges.plan(latest.from_sha, latest.to_sha)
+            # a recorded release got past the plan, so its manual migrations were accepted with --yes
+            self.facts = self.edges.plan(latest.from_sha, latest.to_sha, accept_manual=True)
             start = resume_from(latest.phases)
             kept = tuple(r for r in latest.phases if ORDER.index(r.phase) < ORDER.index(start))
             self.state = dataclasses.replace(

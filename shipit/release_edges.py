@@ -104,12 +104,19 @@ def record_to_state(record) -> ReleaseState:
     )
 
 
-def plan_facts(plan) -> PlanFacts:
+def pre_deploy_migrations(plan, *, accept_manual: bool) -> tuple:
+    """The migrations the pre-deploy Job runs: manual ones too once a person accepted them with --yes (they would
+    otherwise be applied by nobody, or by the next `db:migrate` unannounced)."""
+    chosen = plan.pre_deploy + (plan.manual if accept_manual else ())
+    return tuple(sorted(chosen, key=lambda m: m.version))
+
+
+def plan_facts(plan, *, accept_manual: bool = False) -> PlanFacts:
     return PlanFacts(
         from_sha=plan.from_sha,
         to_sha=plan.to_sha,
         code_changed=plan.code_changed,
-        pre_deploy=tuple(m.version for m in plan.pre_deploy),
+        pre_deploy=tuple(m.version for m in pre_deploy_migrations(plan, accept_manual=accept_manual)),
         post_deploy=tuple(m.version for m in plan.post_deploy),
         manual=tuple(f"{m.version} {m.name}: {m.reason}" for m in plan.manual),
         summary={
@@ -145,6 +152,7 @@ class RealEdges:
         self.rollout_ = Rollout(self.kube, cfg, on_progress=self._rollout_progress)
         self._servers = None
         self._plan = None
+        self._pre_deploy: tuple = ()
         self._lock = None
         self._baseline = None
 
@@ -169,11 +177,12 @@ class RealEdges:
 
     # --- plan and lock -------------------------------------------------------------------------------------------
 
-    def plan(self, from_ref: str, to_ref: str) -> PlanFacts:
+    def plan(self, from_ref: str, to_ref: str, *, accept_manual: bool = False) -> PlanFacts:
         from shipit.plan import build_plan
 
         self._plan = build_plan(self.cfg.repo, from_ref, to_ref)
-        return plan_facts(self._plan)
+        self._pre_deploy = pre_deploy_migrations(self._plan, accept_manual=accept_manual)
+        return plan_facts(self._plan, accept_manual=accept_manual)
 
     def acquire_lock(self, release_id: str) -> None:
         from shipit.kube.lock import ReleaseLock
@@ -211,7 +220,7 @@ class RealEdges:
         from shipit.db.health import take_baseline
         from shipit.db.preflight import Settings, run_preflight
 
-        migrations = self._plan.pre_deploy + self._plan.post_deploy
+        migrations = self._pre_deploy + self._plan.post_deploy
         report = run_preflight(self.servers, migrations, Settings.from_config(self.cfg.preflight, self.cfg.gates))
         problems = list(report.blocking_reasons) + self._deployments_unhealthy()
         if problems:
@@ -255,7 +264,7 @@ class RealEdges:
         from shipit.db.ddl_watch import DdlWatcher
         from shipit.db.schema_ready import wait_until_ready
 
-        expected = tuple(e for m in self._plan.pre_deploy for e in m.expected)
+        expected = tuple(e for m in self._pre_deploy for e in m.expected)
         watcher = DdlWatcher(self.servers)
 
         def progress(readiness) -> None:

@@ -71,8 +71,8 @@ class FakeEdges:
         self.records.sort(key=lambda r: r.sequence)
 
     # plan and lock
-    def plan(self, from_ref, to_ref):
-        self._edge("plan", from_ref, to_ref)
+    def plan(self, from_ref, to_ref, *, accept_manual=False):
+        self._edge("plan", from_ref, to_ref, accept_manual)
         return self.facts
 
     def acquire_lock(self, release_id):

@@ -48,7 +48,7 @@ def test_default_from_is_the_last_successful_release_and_first_release_needs_fro
         release(edges).run()
     first = release(edges).run(from_ref="x")
     release(edges).run()
-    assert [c for c in edges.calls if c[0] == "plan"] == [("plan", "x", "HEAD"), ("plan", first.to_sha, "HEAD")]
+    assert [c for c in edges.calls if c[0] == "plan"] == [("plan", "x", "HEAD", False), ("plan", first.to_sha, "HEAD", False)]
     assert [r.id for r in edges.records] == ["r0001", "r0002"]
 
 
@@ -141,6 +141,8 @@ def test_manual_migrations_stop_unless_yes():
         release(edges).run(from_ref="x")
     assert e.value.exit_code == ExitCode.FAILED_SAFELY and "acquire_lock" not in edges.names()
     assert release(edges).run(from_ref="x", yes=True).status is ReleaseStatus.SUCCEEDED
+    # accepted manual migrations are planned into the pre-deploy Job, not silently left out
+    assert [c for c in edges.calls if c[0] == "plan"][-1][-1] is True
 
 
 def test_no_code_change_skips_rollout_and_bake():
@@ -207,7 +209,7 @@ def test_resume_after_crash_continues_from_the_unfinished_phase(crash_at):
     state = release(edges).resume()
     assert "migrate" not in edges.names() and "preflight" not in edges.names()
     assert crash_at in edges.names() and edges.names()[-1] == "release_lock"
-    assert ("plan", crashed.from_sha, crashed.to_sha) in edges.calls
+    assert ("plan", crashed.from_sha, crashed.to_sha, True) in edges.calls
     assert state.id == crashed.id and state.status is ReleaseStatus.SUCCEEDED
     assert state.templates_before == crashed.templates_before
     assert any("resumed" in n for n in state.notes)
