@@ -1,0 +1,72 @@
+"""Issue 6 scenarios 3-6: a release that fails is stopped before the code, or reverted, and says why.
+
+Each test asserts the cluster (Deployment images, Jobs), the database (schema_migrations, schema) and the release
+record afterwards, and that the one-screen diagnosis names what failed, why, what shipit did and what to do next.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from tests.support.sandbox import Sandbox
+
+
+def _phase(out: dict, name: str) -> dict:
+    return next(p for p in out["phases"] if p["phase"] == name)
+
+
+def _assert_diagnosis(sb: Sandbox, r, *fragments: str) -> None:
+    """The text summary's diagnosis block: what, why, what shipit did, what next, plus the given evidence."""
+    for label in ("What failed:", "Why:", "shipit did:", "Next:"):
+        assert label in r.stdout, r.text
+    for fragment in fragments:
+        assert fragment in r.stdout, f"{fragment!r} not in the diagnosis\n{r.text}"
+    sb.assert_no_secret(r)
+
+
+def test_migration_that_exits_0_without_applying_fails_before_code(sandbox):
+    sb = sandbox
+    base = sb.bootstrap()
+    sb.add_migration("20240102000001", "add_nickname_to_users", "def change\n  add_column :users, :nickname, :string\nend")
+    target = sb.change_code()
+    jobs_before = sb.job_names()
+    sb.write_config(migration={"command": ["bin/rails", "db:version"]})  # the outage: a command that migrates nothing
+
+    r = sb.shipit("release")
+    _assert_diagnosis(sb, r, "exited 0 but did not apply 20240102000001")
+    assert r.code == 1, r.text  # nothing applied
+    assert set(sb.deployment_images().values()) == {sb.image(base)}
+    assert len(sb.job_names()) == len(jobs_before) + 1
+    assert "20240102000001" not in sb.schema_versions()
+    assert "nickname" not in {c["Field"] for c in sb.sql("SHOW COLUMNS FROM users")}
+    latest = sb.status()["release"]
+    assert (latest["status"], latest["exit_code"], latest["to"]) == ("failed", 1, target)
+    assert _phase(latest, "migrate")["status"] == "failed"
+    assert not any(p["phase"] == "code" and p["status"] != "skipped" for p in latest["phases"])
+
+
+def test_migration_failing_half_way_reports_partial_state_exit_2(sandbox):
+    sb = sandbox
+    base = sb.bootstrap()
+    sb.sql("INSERT INTO users (email, created_at, updated_at) VALUES ('a@x', NOW(), NOW())")
+    # the backfill's SQL is something preflight cannot check (so it needs --yes); it fails after the column exists
+    sb.add_migration("20240102000002", "add_nickname_and_backfill", (
+        "def up\n"
+        "  add_column :users, :nickname, :string\n"
+        "  execute \"UPDATE users SET nickname = legacy_nick\"\n"
+        "end\n"
+        "def down\n"
+        "  remove_column :users, :nickname\n"
+        "end"))
+    sb.change_code()
+    r = sb.shipit("release", "--yes")
+    assert r.code == 2, r.text
+    _assert_diagnosis(sb, r, "nickname", "Unknown column 'legacy_nick'")
+    # the first step stays applied, the version is not recorded, no code went out
+    assert "nickname" in {c["Field"] for c in sb.sql("SHOW COLUMNS FROM users")}
+    assert "20240102000002" not in sb.schema_versions()
+    assert set(sb.deployment_images().values()) == {sb.image(base)}
+    latest = sb.status()["release"]
+    assert (latest["status"], latest["exit_code"]) == ("needs_attention", 2), latest
+    assert not any(p["phase"] == "code" and p["status"] != "skipped" for p in latest["phases"])
