@@ -70,3 +70,54 @@ def test_migration_failing_half_way_reports_partial_state_exit_2(sandbox):
     latest = sb.status()["release"]
     assert (latest["status"], latest["exit_code"]) == ("needs_attention", 2), latest
     assert not any(p["phase"] == "code" and p["status"] != "skipped" for p in latest["phases"])
+
+
+def test_crash_looping_image_is_reverted_within_seconds(sandbox):
+    sb = sandbox
+    base = sb.bootstrap()
+    target = sb.change_code()
+    sb.crash_image(target)
+    r = sb.shipit("release")
+    assert r.code == 1, r.text
+    _assert_diagnosis(sb, r, "ActiveRecord::ConnectionNotEstablished", "exit code 1")
+    # the previous image serves again, on every pod of every Deployment
+    assert set(sb.deployment_images().values()) == {sb.image(base)}
+    sb.wait_deployments_ready()
+    assert sb.serving_images() == {"web": {sb.image(base)}, "worker": {sb.image(base)}}
+    latest = sb.status()["release"]
+    assert (latest["status"], latest["exit_code"]) == ("reverted", 1), latest
+    code, revert = _phase(latest, "code"), _phase(latest, "revert")
+    assert code["status"] == "failed" and revert["status"] == "succeeded"
+    # fail-fast: well inside rollout.ready_grace (20s) and rollout.timeout (90s), not at a deadline
+    assert code["duration_s"] < 15, code
+
+
+def test_http_gate_failing_during_bake_reverts(sandbox):
+    sb = sandbox
+    base = sb.bootstrap()
+    target = sb.change_code()
+    sb.write_config(gates={"bake": "8s"})
+    stop = threading.Event()
+
+    def break_app_once_rolled_out() -> None:  # the new code "serves 500s" once it is out
+        while not stop.wait(0.2):
+            if set(sb.deployment_images().values()) == {sb.image(target)}:
+                sb.http.set_status(500)
+                return
+
+    breaker = threading.Thread(target=break_app_once_rolled_out, daemon=True)
+    breaker.start()
+    try:
+        r = sb.shipit("release")
+    finally:
+        stop.set()
+        breaker.join()
+        sb.http.set_status(200)
+    assert r.code == 1, r.text
+    _assert_diagnosis(sb, r, "HTTP 500", "during the bake")
+    assert set(sb.deployment_images().values()) == {sb.image(base)}
+    latest = sb.status()["release"]
+    assert (latest["status"], latest["exit_code"]) == ("reverted", 1), latest
+    assert _phase(latest, "code")["status"] == "succeeded"
+    assert _phase(latest, "verify")["status"] == "failed"
+    assert _phase(latest, "revert")["status"] == "succeeded"
