@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -10,7 +11,7 @@ import typer
 from shipit.options import ConfigOption, OutputOption
 from shipit.output import OutputFormat, emit_json, emit_text
 
-EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"  # git's empty tree: "every migration file at --to"
+EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"  # git's empty tree: diffing from it lists every file
 
 
 def register(app: typer.Typer) -> None:
@@ -18,8 +19,8 @@ def register(app: typer.Typer) -> None:
     def preflight(
         config: ConfigOption = None,
         from_ref: Annotated[Optional[str], typer.Option(
-            "--from", help="The deployed commit [default: every migration at --to; schema_migrations decides "
-                           "which are pending].")] = None,
+            "--from", help="The deployed commit [default: the migrations at --to that schema_migrations does "
+                           "not list].")] = None,
         to_ref: Annotated[str, typer.Option("--to", help="The commit to release.")] = "HEAD",
         output: OutputOption = OutputFormat.TEXT,
     ) -> None:
@@ -33,10 +34,12 @@ def register(app: typer.Typer) -> None:
         from shipit.db.preflight import Settings, run_preflight
         from shipit.errors import ExitCode, ShipitError
 
+        from shipit.db.migration_state import applied_versions
+
         cfg = config_mod.load(config)
-        plan = _plan(cfg.repo, from_ref, to_ref)
         servers = servers_from_config(cfg.database)
         try:
+            plan = _plan(cfg.repo, from_ref, to_ref, lambda: applied_versions(servers.primary))
             report = run_preflight(servers, plan.migrations, Settings.from_config(cfg.preflight, cfg.gates))
         finally:
             servers.close()
@@ -51,8 +54,9 @@ def register(app: typer.Typer) -> None:
                               f"{reasons[0]}", exit_code=ExitCode.FAILED_SAFELY)
 
 
-def _plan(repo_path: Path, from_ref: str | None, to_ref: str):
-    """The release plan for --from..--to; without --from, every migration file present at --to."""
+def _plan(repo_path: Path, from_ref: str | None, to_ref: str, applied: Callable[[], frozenset[str]]):
+    """The release plan for --from..--to; without --from, the migration files at --to that schema_migrations does
+    not list (planning the applied ones too would make their tables look new and skip the checks on them)."""
     from shipit.gitrepo import ChangeStatus, GitRepo
     from shipit.plan import build_plan, migration_dir, plan_from_files
 
@@ -60,7 +64,9 @@ def _plan(repo_path: Path, from_ref: str | None, to_ref: str):
         return build_plan(repo_path, from_ref, to_ref)
     repo = GitRepo(repo_path)
     to_sha = repo.resolve(to_ref)
-    changes = [c for c in repo.diff(EMPTY_TREE, to_sha) if migration_dir(c.path) is not None]
+    done = applied()
+    changes = [c for c in repo.diff(EMPTY_TREE, to_sha) if migration_dir(c.path) is not None
+               and Path(c.path).name.split("_", 1)[0] not in done]
     return plan_from_files(
         repo=str(repo_path), from_ref="(none)", to_ref=to_ref, from_sha=EMPTY_TREE, to_sha=to_sha,
         changed=tuple((c.path, ChangeStatus.ADDED.value) for c in changes),
