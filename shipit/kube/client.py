@@ -186,6 +186,15 @@ class Kube:
                 log.debug("kubernetes request retried", fn=getattr(fn, "__name__", "?"), attempt=attempt, wait=wait, error=str(e)[:200])
                 time.sleep(wait)
 
+    def send(self, fn: Callable[..., Any], *args: Any, **kw: Any) -> None:
+        """A write whose answer is not needed. The body is read before the connection goes back to the pool: a kept-alive
+        connection with an unread body would hand that body to the next request as its status line."""
+        resp = self.call(fn, *args, _preload_content=False, **kw)
+        try:
+            resp.drain_conn()
+        finally:
+            resp.release_conn()
+
     def get_json(self, fn: Callable[..., Any], *args: Any, **kw: Any) -> Any:
         """The response body as plain JSON: snapshots for the pure decision functions, no model validation."""
         resp = self.call(fn, *args, _preload_content=False, **kw)
@@ -373,7 +382,11 @@ class WatchStream:
                     return
                 raise
             self._resp = resp
+            if self.closed.is_set():  # close() ran while the request was in flight and could not shut this one down
+                resp.close()
+                return
             expired = False
+            ended = False  # the server closed the stream: the connection is clean and can be reused
             try:
                 for line in _response_lines(resp):
                     if self.closed.is_set():
@@ -399,6 +412,8 @@ class WatchStream:
                         self._known[name] = obj
                     failures = 0
                     yield etype, obj
+                else:
+                    ended = True
             except (HTTPError, OSError, ValueError) as e:
                 if self.closed.is_set():
                     return
@@ -409,7 +424,10 @@ class WatchStream:
                 time.sleep(min(0.05 * 2**failures, 2.0))
             finally:
                 self._resp = None
-                resp.release_conn()
+                if ended:
+                    resp.release_conn()
+                else:  # left mid-stream (closed, 410, error): never hand a half-read stream to the next request
+                    resp.close()
             if expired:
                 self.relists += 1
                 log.debug("watch resourceVersion expired (410); re-listing", resource_version=self.resource_version)

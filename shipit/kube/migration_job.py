@@ -191,6 +191,9 @@ class _LogFollower:
                 follow=True,
                 _preload_content=False,
             )
+            if self._stop:  # stop() ran while the request was in flight
+                self._resp.close()
+                return
             for line in _response_lines(self._resp):
                 if self._stop:
                     break
@@ -252,7 +255,7 @@ class MigrationJob:
             raise
         manifest = build_job_manifest(deployment, self.cfg, image=self.image, release_id=self.release_id, command=self.command)
         try:
-            self.kube.call(self.kube.batch.create_namespaced_job, self.kube.namespace, manifest, _preload_content=False).release_conn()
+            self.kube.send(self.kube.batch.create_namespaced_job, self.kube.namespace, manifest)
         except ApiException as e:
             if e.status != 409:
                 raise
@@ -270,13 +273,7 @@ class MigrationJob:
         from kubernetes.client.exceptions import ApiException
 
         try:
-            self.kube.call(
-                self.kube.batch.delete_namespaced_job,
-                self.name,
-                self.kube.namespace,
-                propagation_policy="Background",
-                _preload_content=False,
-            ).release_conn()
+            self.kube.send(self.kube.batch.delete_namespaced_job, self.name, self.kube.namespace, propagation_policy="Background")
         except ApiException as e:
             if e.status != 404:
                 raise
@@ -314,6 +311,14 @@ class MigrationJob:
                                 if name not in followers and _container_started(obj, container):
                                     followers[name] = _LogFollower(self.kube, name, container, self.on_log)
                     decision = decide_job(job, list(pods.values()), now=utcnow(), unschedulable_grace=self.unschedulable_grace)
+                    if decision.done and not decision.succeeded and not (decision.verdict and decision.verdict.fatal):
+                        # The Job's watch can deliver Failed before the pod's watch delivers the status that caused it;
+                        # one fresh list names the cause instead of "Running".
+                        fresh, _ = self.kube.list_json(
+                            self.kube.core.list_namespaced_pod, self.kube.namespace, label_selector=f"batch.kubernetes.io/job-name={self.name}"
+                        )
+                        pods.update({p["metadata"]["name"]: p for p in fresh})
+                        decision = decide_job(job, list(pods.values()), now=utcnow(), unschedulable_grace=self.unschedulable_grace)
                     if decision.done:
                         return self._outcome(started, decision, pods, followers)
                     if cancel is not None and cancel.is_set():

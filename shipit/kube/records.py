@@ -164,11 +164,11 @@ class RecordStore:
         body = record_to_configmap(record, self.kube.namespace)
         name = body["metadata"]["name"]
         try:
-            self.kube.call(self.kube.core.create_namespaced_config_map, self.kube.namespace, body, _preload_content=False).release_conn()
+            self.kube.send(self.kube.core.create_namespaced_config_map, self.kube.namespace, body)
         except ApiException as e:
             if e.status != 409:
                 raise
-            self.kube.call(self.kube.core.replace_namespaced_config_map, name, self.kube.namespace, body, _preload_content=False).release_conn()
+            self.kube.send(self.kube.core.replace_namespaced_config_map, name, self.kube.namespace, body)
             return
         self.prune(keep_name=name)
 
@@ -182,7 +182,7 @@ class RecordStore:
             if name == keep_name:
                 continue
             try:
-                self.kube.call(self.kube.core.delete_namespaced_config_map, name, self.kube.namespace, _preload_content=False).release_conn()
+                self.kube.send(self.kube.core.delete_namespaced_config_map, name, self.kube.namespace)
                 deleted.append(name)
             except ApiException as e:
                 if e.status != 404:

@@ -228,7 +228,7 @@ class Rollout:
             plans.append((dep_cfg.name, self._containers(d, dep_cfg)))
         for name, containers in plans:
             body = {"spec": {"template": {"spec": {"containers": [{"name": c, "image": image} for c in containers]}}}}
-            self.kube.call(self.kube.apps.patch_namespaced_deployment, name, self.kube.namespace, body, _preload_content=False).release_conn()
+            self.kube.send(self.kube.apps.patch_namespaced_deployment, name, self.kube.namespace, body)
             log.info("deployment image set", deployment=name, containers=list(containers), image=image)
 
     def restore(self, templates: tuple[DeploymentTemplate, ...]) -> None:
@@ -236,7 +236,7 @@ class Rollout:
         for t in templates:
             template = _strip_hash(t.template)
             patch = [{"op": "replace", "path": "/spec/template", "value": template}]
-            self.kube.call(self.kube.apps.patch_namespaced_deployment, t.name, self.kube.namespace, patch, _preload_content=False).release_conn()
+            self.kube.send(self.kube.apps.patch_namespaced_deployment, t.name, self.kube.namespace, patch)
             log.info("deployment template restored", deployment=t.name, images=t.images)
 
     def undo(self) -> None:
@@ -262,7 +262,7 @@ class Rollout:
                 {"op": "replace", "path": "/spec/template", "value": template},
                 {"op": "replace", "path": "/metadata/annotations", "value": {**rs_annotations, **keep}},
             ]
-            self.kube.call(self.kube.apps.patch_namespaced_deployment, dep_cfg.name, self.kube.namespace, patch, _preload_content=False).release_conn()
+            self.kube.send(self.kube.apps.patch_namespaced_deployment, dep_cfg.name, self.kube.namespace, patch)
             log.info("deployment rolled back", deployment=dep_cfg.name, to_revision=target["metadata"]["annotations"][REVISION])
 
     # --- watching ----------------------------------------------------------------------------------------------

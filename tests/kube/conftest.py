@@ -42,7 +42,7 @@ def deployment_manifest(name: str = "web", *, image: str = f"{APP_IMAGE}:v1", re
 
 
 def create_deployment(kube: Kube, manifest: dict, *, wait_ready: bool = True, timeout: float = 15.0) -> dict:
-    kube.call(kube.apps.create_namespaced_deployment, kube.namespace, copy.deepcopy(manifest), _preload_content=False).release_conn()
+    kube.send(kube.apps.create_namespaced_deployment, kube.namespace, copy.deepcopy(manifest))
     name = manifest["metadata"]["name"]
     deadline = time.monotonic() + timeout
     while wait_ready:

@@ -17,7 +17,7 @@ def configmap(name: str, value: str = "1") -> dict:
 
 
 def create_cm(kube, name, value="1"):
-    kube.call(kube.core.create_namespaced_config_map, "default", configmap(name, value), _preload_content=False).release_conn()
+    kube.send(kube.core.create_namespaced_config_map, "default", configmap(name, value))
 
 
 def collect(stream, want: int, timeout: float = 10.0) -> list[tuple[str, str]]:
@@ -140,7 +140,7 @@ def test_watch_relists_after_410_and_reports_what_changed(kubesim, kube):
     events += [next(it), next(it)]
     events = [(t, o["metadata"]["name"]) for t, o in events]
     # While nobody watches: changes, then history compaction so the next watch request gets ERROR 410 (rule W5).
-    kube.call(kube.core.delete_namespaced_config_map, "gone", "default", _preload_content=False).release_conn()
+    kube.send(kube.core.delete_namespaced_config_map, "gone", "default")
     create_cm(kube, "new")
     kubesim.faults.expire_resource_versions()
     got = {}
