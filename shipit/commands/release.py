@@ -47,6 +47,20 @@ def current_user() -> str:
         return "unknown"
 
 
+def with_lock_wait(cfg, text: str):
+    """The configuration with lock.wait from --lock-wait; a malformed duration is bad input (exit 3)."""
+    import dataclasses
+
+    from shipit.durations import parse_duration
+    from shipit.errors import BadInput
+
+    try:
+        wait = parse_duration(text)
+    except ValueError as e:
+        raise BadInput(f"--lock-wait: {e}") from e
+    return dataclasses.replace(cfg, lock=dataclasses.replace(cfg.lock, wait=wait))
+
+
 def finish(state, output: OutputFormat) -> None:
     """Print the summary (text or JSON), append the Markdown step summary, and exit with the release's code."""
     from shipit import summary
@@ -72,6 +86,10 @@ def register(app: typer.Typer) -> None:
         ] = None,
         resume: Annotated[bool, typer.Option("--resume", help="Continue the latest interrupted release.")] = False,
         yes: Annotated[bool, typer.Option("--yes", help="Proceed with migrations classified manual.")] = False,
+        lock_wait: Annotated[
+            Optional[str],
+            typer.Option("--lock-wait", metavar="DURATION", help="Wait this long (10m) for another release's lock [default: lock.wait]."),
+        ] = None,
         output: OutputOption = OutputFormat.TEXT,
     ) -> None:
         """Release: plan, lock, preflight, migrate, wait for DDL, gates, code, verify, post-deploy, record.
@@ -88,6 +106,8 @@ def register(app: typer.Typer) -> None:
         if resume and (from_ is not None or to != "HEAD"):
             raise BadInput("--resume continues the recorded release: it takes no --from/--to")
         cfg = config_mod.load(config)
+        if lock_wait is not None:
+            cfg = with_lock_wait(cfg, lock_wait)
         cancel = threading.Event()
         with cancel_on_signals(cancel):
             view = make_view()
