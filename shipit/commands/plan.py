@@ -12,7 +12,9 @@ from shipit.output import OutputFormat, emit_json, emit_text
 def register(app: typer.Typer) -> None:
     @app.command()
     def plan(
-        from_ref: Annotated[Optional[str], typer.Option("--from", help="The deployed commit (required for now).")] = None,
+        from_ref: Annotated[
+            Optional[str], typer.Option("--from", help="The deployed commit [default: the last successful release, read from the cluster].")
+        ] = None,
         to_ref: Annotated[str, typer.Option("--to", help="The commit to release.")] = "HEAD",
         repo: Annotated[
             Optional[Path], typer.Option("--repo", help="The app's git repository [default: config's repo, else .].")
@@ -21,11 +23,10 @@ def register(app: typer.Typer) -> None:
         output: OutputOption = OutputFormat.TEXT,
     ) -> None:
         """Show how a release from one commit to another will be staged: migrations, data checks, phases."""
-        from shipit.errors import BadInput
         from shipit.plan import build_plan, render_text
 
         if not from_ref:
-            raise BadInput("--from is required: the commit that is deployed now (release records do not exist yet)")
+            from_ref = _last_released(config)
         plan = build_plan(_repo_path(repo, config), from_ref, to_ref)
         if output is OutputFormat.JSON:
             emit_json(plan.to_json())
@@ -42,3 +43,29 @@ def _repo_path(repo: Path | None, config: Path | None) -> Path:
     if config is not None or config_mod.DEFAULT_PATH.exists():
         return config_mod.load(config).repo
     return Path(".")
+
+
+def _last_released(config: Path | None) -> str:
+    """The commit of the last successful release, from its record in the cluster the configuration names."""
+    from shipit import config as config_mod
+    from shipit.errors import BadInput, ShipitError
+
+    if config is None and not config_mod.DEFAULT_PATH.exists():
+        raise BadInput("--from is required without a configuration (the last successful release is read from its cluster)")
+    cfg = config_mod.load(config)
+    from kubernetes.client.exceptions import ApiException
+    from urllib3.exceptions import HTTPError
+
+    from shipit.kube.client import Kube
+    from shipit.kube.records import RecordStore
+
+    kube = Kube.from_config(cfg.kubernetes)
+    try:
+        last = RecordStore(kube, cfg.app, keep=cfg.records.keep).last_successful()
+    except (ApiException, HTTPError, OSError) as e:
+        raise ShipitError(f"cannot read the release records in namespace {cfg.kubernetes.namespace}: {e}; pass --from REF") from e
+    finally:
+        kube.api_client.close()
+    if last is None or not last.to_sha:
+        raise BadInput("no successful release is recorded yet: pass --from REF (the commit deployed now)")
+    return last.to_sha
