@@ -1,0 +1,110 @@
+"""Issue 6 scenarios 2, 7 and 9: preflight over orphaned rows, two releases at once, `shipit rollback`."""
+
+from __future__ import annotations
+
+import time
+
+from tests.support.sandbox import Sandbox
+
+CREATE_ORDERS = """\
+def change
+  create_table :orders do |t|
+    t.bigint :user_id, null: false
+    t.integer :total_cents
+  end
+end
+"""
+
+
+def _wait_for(predicate, timeout: float = 60.0, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.2)
+
+
+def test_foreign_key_over_orphans_stops_in_preflight_then_succeeds_after_fix(sandbox):
+    sb = sandbox
+    base = sb.bootstrap()
+    sb.add_migration("20240103000001", "create_orders", CREATE_ORDERS)
+    second = sb.change_code("app/models/order.rb", "class Order < ApplicationRecord\nend\n")
+    assert sb.shipit("release").code == 0
+    sb.sql("INSERT INTO users (id, email, created_at, updated_at) VALUES (1, 'a@x', NOW(), NOW())")
+    sb.sql("INSERT INTO orders (user_id, total_cents) VALUES (1, 100), (41, 200), (42, 300), (42, 400)")
+    sb.add_migration("20240103000002", "add_users_fk_to_orders", "def change\n  add_foreign_key :orders, :users\nend")
+    target = sb.change_code("app/models/order.rb", "class Order < ApplicationRecord\n  belongs_to :user\nend\n")
+    jobs_before = sb.job_names()
+
+    r = sb.shipit("release")
+    assert r.code == 1, r.text
+    assert "3 orphaned rows (first ids: 2, 3, 4)" in r.stdout, r.text  # the orphans, reported
+    assert "What failed:" in r.stdout and "Next:" in r.stdout
+    sb.assert_no_secret(r)
+    assert sb.job_names() == jobs_before  # no Job created
+    assert "20240103000002" not in sb.schema_versions() and not sb.foreign_keys("orders")
+    assert set(sb.deployment_images().values()) == {sb.image(second)}
+    failed = sb.status()["release"]
+    assert (failed["status"], failed["exit_code"]) == ("failed", 1)
+    assert [p["status"] for p in failed["phases"] if p["phase"] == "preflight"] == ["failed"]
+
+    sb.sql("DELETE FROM orders WHERE user_id NOT IN (SELECT id FROM users)")  # fix the data
+    r = sb.shipit("release", "--output", "json")
+    assert r.code == 0, r.text
+    out = r.json()
+    assert (out["status"], out["from"], out["to"]) == ("succeeded", second, target)
+    assert "20240103000002" in sb.schema_versions() and sb.foreign_keys("orders")
+    assert set(sb.deployment_images().values()) == {sb.image(target)}
+    assert len(sb.job_names()) == len(jobs_before) + 1
+    assert base != second
+
+
+def test_two_releases_at_once_one_proceeds_the_other_exits_4(sandbox):
+    sb = sandbox
+    sb.bootstrap()
+    sb.add_migration("20240104000001", "add_nickname_to_users", "def change\n  add_column :users, :nickname, :string\nend")
+    target = sb.change_code()
+    sb.write_config(gates={"bake": "6s"})
+    first = sb.spawn("release")
+    try:
+        _wait_for(lambda: (sb.status().get("lock") or None), what="the first release to hold the lock")
+        second = sb.shipit("release", "--output", "json")
+        assert second.code == 4, second.text
+        assert "holds the lock" in second.stderr and "e2e on" in second.stderr, second.text  # the holder's details
+        assert "release r0002" in second.stderr, second.text
+        out, err = first.communicate(timeout=240)
+    finally:
+        if first.poll() is None:
+            first.kill()
+    assert first.returncode == 0, err
+    history = sb.history()
+    assert [h["status"] for h in history] == ["succeeded", "succeeded"]  # the loser left no record
+    assert history[0]["to"] == target
+    assert set(sb.deployment_images().values()) == {sb.image(target)}
+    assert sum(1 for j in sb.job_names()) == 2  # the bootstrap's and the winner's
+    assert "20240104000001" in sb.schema_versions()
+
+
+def test_rollback_after_a_good_release_restores_the_previous(sandbox):
+    sb = sandbox
+    base = sb.bootstrap()
+    sb.add_migration("20240105000001", "add_nickname_to_users", "def change\n  add_column :users, :nickname, :string\nend")
+    target = sb.change_code()
+    assert sb.shipit("release").code == 0
+    assert set(sb.deployment_images().values()) == {sb.image(target)}
+
+    r = sb.shipit("rollback", "--output", "json")
+    assert r.code == 0, r.text
+    out = r.json()
+    assert out["status"] == "succeeded" and out["image_after"] == sb.image(base)
+    assert any("20240105000001" in n and "stays applied" in n for n in out["notes"]), out
+    sb.assert_no_secret(r)
+    assert set(sb.deployment_images().values()) == {sb.image(base)}
+    sb.wait_deployments_ready()
+    assert sb.serving_images() == {"web": {sb.image(base)}, "worker": {sb.image(base)}}
+    assert "20240105000001" in sb.schema_versions()  # migrations are never rolled back
+    statuses = [(h["release"], h["status"]) for h in sb.history()]
+    assert statuses == [("r0003", "succeeded"), ("r0002", "rolled_back"), ("r0001", "succeeded")], statuses
