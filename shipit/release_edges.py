@@ -225,7 +225,7 @@ class RealEdges:
         problems = list(report.blocking_reasons) + self._deployments_unhealthy()
         if problems:
             return Diagnosis(
-                what=problems[0] if len(problems) == 1 else f"{len(problems)} preflight checks failed: {problems[0]}",
+                what="preflight stopped the release" + ("" if len(problems) == 1 else f" ({len(problems)} problems)"),
                 why="; ".join(problems),
                 details=tuple(report.render_text().splitlines()),
             )
