@@ -40,6 +40,7 @@ import pymysql
 import pytest
 import yaml
 
+from tests.kubesim import resources as R
 from tests.kubesim.cluster import Cluster
 from tests.kubesim.images import ImageBehaviour
 from tests.support.httpapp import HttpApp
@@ -183,20 +184,19 @@ class Sandbox:
         self.image_behaviour(sha, ImageBehaviour(exit_code=1, run_seconds=0.3, log_lines=(
             "starting shop", "ActiveRecord::ConnectionNotEstablished: boom in config/initializers/cache.rb:3")))
 
-    def kubectl_json(self, *args: str) -> dict:
-        return json.loads(self.cluster.kubectl(*args, "-o", "json").stdout)
+    def _objects(self, res) -> list[dict]:
+        """Straight from the in-process store: fast enough to poll every 100 ms while a release runs."""
+        return self.cluster.store.list(res, NAMESPACE)[0]
 
     def deployment_images(self) -> dict[str, str]:
         """Deployment name -> the image of its container in the pod template."""
-        out = {}
-        for d in self.kubectl_json("get", "deployments", "-n", NAMESPACE)["items"]:
-            out[d["metadata"]["name"]] = d["spec"]["template"]["spec"]["containers"][0]["image"]
-        return out
+        return {d["metadata"]["name"]: d["spec"]["template"]["spec"]["containers"][0]["image"]
+                for d in self._objects(R.DEPLOYMENTS)}
 
     def serving_images(self) -> dict[str, set[str]]:
         """Deployment name -> images of its Ready pods (what actually serves)."""
         out: dict[str, set[str]] = {name: set() for name in DEPLOYMENTS}
-        for p in self.kubectl_json("get", "pods", "-n", NAMESPACE)["items"]:
+        for p in self._objects(R.PODS):
             name = (p["metadata"].get("labels") or {}).get("app")
             if name not in out or p["metadata"].get("deletionTimestamp"):
                 continue
@@ -206,7 +206,7 @@ class Sandbox:
         return out
 
     def jobs(self) -> list[dict]:
-        return self.kubectl_json("get", "jobs", "-n", NAMESPACE)["items"]
+        return self._objects(R.JOBS)
 
     def job_names(self) -> list[str]:
         return sorted(j["metadata"]["name"] for j in self.jobs())
@@ -344,7 +344,7 @@ class Sandbox:
     def wait_deployments_ready(self, timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout
         while True:
-            items = self.kubectl_json("get", "deployments", "-n", NAMESPACE)["items"]
+            items = self._objects(R.DEPLOYMENTS)
             ready = all((d.get("status") or {}).get("availableReplicas", 0) == d["spec"]["replicas"]
                         and (d.get("status") or {}).get("updatedReplicas", 0) == d["spec"]["replicas"] for d in items)
             if items and ready:
