@@ -316,7 +316,11 @@ class Rollout:
                     last_progress[d.progress.deployment] = d.progress
                 failed = [d for d in decisions if d.state is RolloutState.FAILED]
                 if failed:
-                    return RolloutOutcome(False, tuple(f for d in failed for f in self._failures(d, pods)), time.monotonic() - started)
+                    # Fail now, and say where every other Deployment stands rather than wait for it to fail too.
+                    others = [d for d in decisions if d.state is RolloutState.PROGRESSING]
+                    first = failed[0].progress.deployment
+                    failures = tuple(f for d in failed for f in self._failures(d, pods)) + self._stalled(others, pods, f"not rolled out when {first} failed")
+                    return RolloutOutcome(False, failures, time.monotonic() - started)
                 if all(d.state is RolloutState.COMPLETE for d in decisions):
                     return RolloutOutcome(True, (), time.monotonic() - started)
                 if cancel is not None and cancel.is_set():

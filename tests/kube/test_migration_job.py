@@ -182,3 +182,54 @@ def test_dropped_watches_and_expired_resource_versions_mid_watch(kubesim, kube):
     outcome = job.run()
     timer.cancel()
     assert outcome.failure.exit_code == 1 and "boom" in outcome.failure.log_tail
+
+
+def test_faults_injected_once_the_migration_runs(kubesim, kube):
+    """429 and 500 on the resumed watch requests, dropped streams and a 410, all after the pod has started: the
+    watch retries, resumes and re-lists, and the outcome is the pod's real one."""
+    from tests.kubesim.images import ImageBehaviour
+
+    kubesim.images.add(f"{APP_IMAGE}:midway", ImageBehaviour(exit_code=1, run_seconds=4.0, log_lines=("step 1", "boom")))
+    create_deployment(kube, deployment_manifest(), wait_ready=False)
+    kubesim.faults.drop_watches(after_seconds=1.0, count=2)  # the job and pod watches, cut while the pod runs
+
+    def on_log(line: str) -> None:
+        if line == "step 1":
+            kubesim.faults.add(method="GET", path_regex=r"/pods\?.*watch=", status=429, count=1, retry_after=1)
+            kubesim.faults.add(method="GET", path_regex=r"/jobs\?.*watch=", status=500, count=2)
+            kubesim.faults.expire_resource_versions()
+
+    job = MigrationJob(kube, make_config(), image=f"{APP_IMAGE}:midway", release_id="r0012", on_log=on_log)
+    outcome = job.run()
+    assert outcome.failure.exit_code == 1 and outcome.failure.log_tail[-2:] == ("step 1", "boom")
+    assert outcome.duration >= 4.0  # not cut short by the faults
+    assert all(remaining == 0 for _, remaining in kubesim.faults._requests), "every injected fault was hit mid-watch"
+    assert kubesim.faults.take_watch_drop() is None
+
+
+def test_failure_shows_the_last_25_log_lines(kubesim, kube):
+    from tests.kubesim.images import ImageBehaviour
+
+    lines = tuple(f"line {i}" for i in range(1, 41))
+    kubesim.images.add(f"{APP_IMAGE}:chatty", ImageBehaviour(exit_code=2, run_seconds=0.3, log_lines=lines))
+    create_deployment(kube, deployment_manifest(), wait_ready=False)
+    _, outcome, streamed = run_job(kube, tag="chatty")
+    assert streamed == list(lines)  # all of it live
+    assert outcome.failure.log_tail == lines[-25:] and outcome.failure.exit_code == 2
+    assert "last 25 log lines" in outcome.failure.render()
+
+
+def test_timeout_deletes_the_job_and_says_so(kubesim, kube):
+    from tests.kubesim.images import ImageBehaviour
+
+    kubesim.images.add(f"{APP_IMAGE}:forever", ImageBehaviour(exit_code=None, log_lines=("migrating",)))
+    create_deployment(kube, deployment_manifest(), wait_ready=False)
+    job = MigrationJob(kube, make_config(), image=f"{APP_IMAGE}:forever", release_id="r0013")
+    outcome = job.run(timeout=1.0)
+    f = outcome.failure
+    assert not outcome.succeeded and f.why.startswith("Timeout")
+    assert f"shipit deleted Job {job.name} (Background propagation)" in f.why
+    assert "schema_migrations" in f.hint
+    with pytest.raises(ApiException) as e:
+        kube.get_json(kube.batch.read_namespaced_job, job.name, "default")
+    assert e.value.status == 404

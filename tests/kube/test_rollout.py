@@ -113,3 +113,44 @@ def test_watch_survives_api_faults_mid_rollout(kubesim, kube, two_deployments):
     threading.Timer(1.2, kubesim.faults.expire_resource_versions).start()
     outcome = rollout.watch(timeout=30)
     assert not outcome.succeeded and outcome.failures[0].state == PodState.CRASH_LOOP.value
+
+
+def test_missing_secret_in_the_new_template_is_a_config_error(kube, two_deployments):
+    rollout = Rollout(kube, two_deployments)
+    patch = {"spec": {"template": {"spec": {"containers": [{"name": "web", "envFrom": [{"secretRef": {"name": "shop-db-v2"}}]}]}}}}
+    kube.send(kube.apps.patch_namespaced_deployment, "web", "default", patch)
+    rollout.apply(f"{APP_IMAGE}:v2")
+    outcome = rollout.watch(timeout=30)
+    assert not outcome.succeeded and outcome.duration < 6.0
+    f = outcome.failures[0]
+    assert f.what.startswith("Deployment web:") and f.state == PodState.CONFIG_ERROR.value
+    assert "shop-db-v2" in f.why and f.events and "Secret/ConfigMap" in f.hint
+
+
+def test_every_failing_deployment_is_summarised(kube, two_deployments):
+    rollout = Rollout(kube, two_deployments)
+    rollout.apply(f"{APP_IMAGE}:v2-missing")
+    outcome = rollout.watch(timeout=30)
+    assert not outcome.succeeded
+    by_deployment = {f.what.split()[1].rstrip(":") for f in outcome.failures}
+    assert by_deployment == {"web", "worker"}, [f.what for f in outcome.failures]
+    worker = next(f for f in outcome.failures if f.what.startswith("Deployment worker"))
+    assert worker.state == PodState.IMAGE_PULL.value or ("not rolled out when web failed" in worker.what and "desired 1" in worker.why)
+
+
+def test_restore_ignores_a_revision_annotation_moved_by_someone_else(kube, two_deployments):
+    """Another actor rolls web forward again and rewrites the revision annotation; `rollout undo` would now pick the
+    wrong template, the recorded one is still exact."""
+    rollout = Rollout(kube, two_deployments)
+    before = rollout.current_templates()
+    rollout.apply(f"{APP_IMAGE}:v2-crash")
+    assert not rollout.watch(timeout=30).succeeded
+    kube.send(kube.apps.patch_namespaced_deployment, "web", "default",
+              {"spec": {"template": {"spec": {"containers": [{"name": "web", "image": f"{APP_IMAGE}:v3-crash"}]}}}})
+    kube.send(kube.apps.patch_namespaced_deployment, "web", "default",
+              {"metadata": {"annotations": {"deployment.kubernetes.io/revision": "1"}}})
+    rollout.restore(before)
+    outcome = rollout.watch(timeout=30)
+    assert outcome.succeeded, [f.render() for f in outcome.failures]
+    assert images_of(kube, "web") == {"web": f"{APP_IMAGE}:v1", "nginx": "nginx:1.27"}
+    assert images_of(kube, "worker") == {"web": f"{APP_IMAGE}:v1"}
