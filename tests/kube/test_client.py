@@ -164,3 +164,52 @@ def test_mux_merges_watches_and_closes(kube):
     for t in mux.threads:
         t.join(5)
         assert not t.is_alive()
+
+
+def test_connection_refused_is_retried_until_the_server_is_back():
+    """An API server restarting: connections are refused for a moment, then it answers (within the budget)."""
+    import json
+    import socket
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from kubernetes import client
+    from urllib3.exceptions import HTTPError
+
+    from shipit.kube.client import Kube
+
+    class Answer(BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = json.dumps({"kind": "ConfigMapList", "apiVersion": "v1", "metadata": {"resourceVersion": "7"}, "items": []}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *a):
+            pass
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    conf = client.Configuration()
+    conf.host = f"http://127.0.0.1:{port}"
+    kube = Kube(client.ApiClient(conf), "shop", retry_budget=0.5)
+    with pytest.raises(HTTPError):  # nobody listening: retried until the budget is spent
+        kube.list_json(kube.core.list_namespaced_config_map, "shop")
+    assert kube.request_count >= 3
+    servers = []
+
+    def start():
+        servers.append(ThreadingHTTPServer(("127.0.0.1", port), Answer))
+        servers[0].serve_forever()
+
+    kube.retry_budget = 10.0
+    threading.Timer(0.5, start).start()
+    try:
+        assert kube.list_json(kube.core.list_namespaced_config_map, "shop") == ([], "7")
+    finally:
+        deadline = time.monotonic() + 5
+        while not servers and time.monotonic() < deadline:
+            time.sleep(0.05)
+        servers[0].shutdown()
