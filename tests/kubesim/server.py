@@ -61,6 +61,11 @@ class _HTTPServer(ThreadingHTTPServer):
     allow_reuse_address = True
     kubesim: "KubeSimServer"
 
+    def handle_error(self, request, client_address) -> None:
+        if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            return                                  # a client that went away (kubectl -f interrupted) is normal
+        super().handle_error(request, client_address)
+
 
 class KubeSimServer:
     def __init__(self, store: Store, *, logs=None, k8s_version: str = "1.33", host: str = "127.0.0.1",

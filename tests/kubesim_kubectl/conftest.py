@@ -136,3 +136,19 @@ def raw_watch(cluster, path: str, timeout: float = 30.0) -> tuple[int, list[dict
     import urllib.request
     with urllib.request.urlopen(cluster.url + path, timeout=timeout) as resp:
         return resp.status, [json.loads(line) for line in resp.read().decode().splitlines() if line.strip()]
+
+
+@pytest.fixture
+def api_for():
+    """Typed python APIs for any cluster (closed after the test)."""
+    from kubernetes import client
+    opened = []
+
+    def make(cluster):
+        api_client = cluster.api_client()
+        opened.append(api_client)
+        return type("Apis", (), {"core": client.CoreV1Api(api_client), "apps": client.AppsV1Api(api_client),
+                                 "batch": client.BatchV1Api(api_client), "raw": api_client})
+    yield make
+    for c in opened:
+        c.close()

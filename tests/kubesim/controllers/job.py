@@ -203,12 +203,17 @@ class JobController:
         if res is JOBS and type_ != "DELETED":
             self.queue.add((obj["metadata"]["namespace"], obj["metadata"]["name"]))
         elif res is PODS:
-            owner = next((r for r in obj["metadata"].get("ownerReferences") or []
+            meta = obj["metadata"]
+            owner = next((r for r in meta.get("ownerReferences") or []
                           if r.get("controller") and r.get("kind") == "Job"), None)
             if owner:
-                self.queue.add((obj["metadata"]["namespace"], owner["name"]))
+                self.queue.add((meta["namespace"], owner["name"]))
+            if type_ != "DELETED" and TRACKING_FINALIZER in (meta.get("finalizers") or []):
+                self.queue.add(("orphan", meta["namespace"], meta["name"]))
 
-    def _sync(self, key: tuple[str, str]) -> None:
+    def _sync(self, key: tuple) -> None:
+        if key[0] == "orphan":
+            return self._release_orphan(*key[1:])
         namespace, name = key
         try:
             job = self._store.get(JOBS, namespace, name)
@@ -246,6 +251,23 @@ class JobController:
             self._events.record(JOBS, job, type_, reason, message, component=COMPONENT)
         if plan.requeue_after is not None:
             self.queue.add(key, after=self._clock.real(max(plan.requeue_after, 0.0)) + 0.01)
+
+    def _release_orphan(self, namespace: str, pod_name: str) -> None:
+        """A pod whose Job is gone (deleted, or the pod was orphaned) loses the tracking finalizer, as the real
+        controller's orphan-pod handling does; otherwise a deleted Job's pods would never go away (J10, X5)."""
+        try:
+            pod = self._store.get(PODS, namespace, pod_name)
+        except ApiError:
+            return
+        owner = next((r for r in pod["metadata"].get("ownerReferences") or []
+                      if r.get("controller") and r.get("kind") == "Job"), None)
+        if owner is not None:
+            try:
+                if self._store.get(JOBS, namespace, owner["name"])["metadata"]["uid"] == owner.get("uid"):
+                    return
+            except ApiError:
+                pass
+        self._remove_finalizer(namespace, pod_name)
 
     def _delete_pod(self, job: dict, namespace: str, pod_name: str) -> None:
         try:
