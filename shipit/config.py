@@ -59,6 +59,7 @@ class MigrationConfig:
     container: str
     command: tuple[str, ...] = ("bin/rails", "db:migrate")
     timeout: float = 1800.0
+    sidecars: tuple[str, ...] = ()  # template containers the migration needs (a DB proxy), run as native sidecars
 
 
 @dataclasses.dataclass(frozen=True)
@@ -345,12 +346,13 @@ def parse(text: str, *, path: Path | None = None, env: dict[str, str] | None = N
     if len(set(names)) != len(names):
         raise ConfigError(f"deployments: names must be unique, got {names}")
 
-    m = top.section("migration", ("from_deployment", "container", "command", "timeout"))
+    m = top.section("migration", ("from_deployment", "container", "command", "timeout", "sidecars"))
     migration = MigrationConfig(
         from_deployment=m.get("from_deployment", _str),
         container=m.get("container", _str),
         command=m.get("command", _command, ("bin/rails", "db:migrate")),
         timeout=m.get("timeout", parse_duration, 1800.0),
+        sidecars=m.get("sidecars", _names, ()),
     )
 
     db = top.section("database", ("url", "replicas"))
