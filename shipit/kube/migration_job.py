@@ -44,10 +44,24 @@ def job_name(app: str, release_id: str) -> str:
     return raw[:63].rstrip("-")
 
 
+def _sidecars(pod_spec: dict, names: tuple[str, ...], main: str, dep_name: str) -> list[dict]:
+    """The asked-for template containers as native sidecars (initContainers with restartPolicy Always, 1.29+): they
+    start first and stop when the migration exits, so the Job still completes; a plain second container would keep
+    it running forever."""
+    every = {c.get("name"): c for c in (pod_spec.get("initContainers") or []) + (pod_spec.get("containers") or [])}
+    out = []
+    for name in names:
+        if name == main or name not in every:
+            why = "is the migration container itself" if name == main else f"is not a container of Deployment {dep_name}"
+            raise BadInput(f"migration.sidecars: {name!r} {why} (containers: {', '.join(every)})")
+        out.append({**copy.deepcopy(every[name]), "restartPolicy": "Always"})
+    return out
+
+
 def build_job_manifest(
     deployment: dict, cfg: Any, *, image: str, release_id: str, command: tuple[str, ...] | None = None, name: str | None = None
 ) -> dict:
-    """The migration Job from `migration.from_deployment`'s pod template: one container, no probes, no sidecars."""
+    """The migration Job from `migration.from_deployment`'s pod template: one container without probes; sidecars only as asked."""
     mig = cfg.migration
     dep_name = deployment.get("metadata", {}).get("name", mig.from_deployment)
     template = (deployment.get("spec") or {}).get("template") or {}
@@ -64,6 +78,9 @@ def build_job_manifest(
         if key in source:
             container[key] = copy.deepcopy(source[key])
     spec: dict[str, Any] = {"restartPolicy": "Never", "containers": [container]}
+    sidecars = _sidecars(pod_spec, mig.sidecars, mig.container, dep_name)
+    if sidecars:
+        spec["initContainers"] = sidecars
     for key in _CARRIED_POD_FIELDS:
         if key in pod_spec:
             spec[key] = copy.deepcopy(pod_spec[key])

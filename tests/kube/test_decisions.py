@@ -1,6 +1,7 @@
 """Pure decisions: the migration Job manifest and outcome (§8), rollout state (§9, K9), Lease and record encoding."""
 
 import json
+from pathlib import Path
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -220,3 +221,26 @@ def test_record_round_trip_through_configmap():
     back = record_from_configmap(json.loads(json.dumps(cm)))
     assert back == r
     assert back.phase("migrate").started == ts(5) and back.phase("migrate").ended == ts(1)
+
+
+def test_job_manifest_sidecars_only_when_asked_and_as_native_sidecars():
+    import dataclasses
+
+    base = make_config()
+    cfg = dataclasses.replace(base, migration=dataclasses.replace(base.migration, sidecars=("nginx",)))
+    pod_spec = build_job_manifest(SOURCE, cfg, image="i:1", release_id="r1")["spec"]["template"]["spec"]
+    assert [c["name"] for c in pod_spec["containers"]] == ["web"]
+    assert pod_spec["initContainers"] == [{"name": "nginx", "image": "nginx", "restartPolicy": "Always"}]
+    for bad, message in ((("web",), "is the migration container itself"), (("proxy",), "is not a container of Deployment web")):
+        cfg = dataclasses.replace(base, migration=dataclasses.replace(base.migration, sidecars=bad))
+        with pytest.raises(BadInput, match=f"migration.sidecars: '{bad[0]}' {message}"):
+            build_job_manifest(SOURCE, cfg, image="i:1", release_id="r1")
+
+
+def test_config_reads_migration_sidecars():
+    from shipit.config import parse
+
+    text = (Path(__file__).resolve().parents[2] / "config" / "shipit.example.yaml").read_text()
+    cfg = parse(text.replace("  sidecars: []", "  sidecars: [cloud-sql-proxy]"), env={"SHIPIT_DB_PASSWORD": "x"})
+    assert cfg.migration.sidecars == ("cloud-sql-proxy",)
+    assert parse(text, env={"SHIPIT_DB_PASSWORD": "x"}).migration.sidecars == ()
