@@ -256,8 +256,9 @@ class Release:
 
     def _begin(self, phase: Phase) -> float:
         started = self.now()
-        self.observer.phase_started(phase)
+        # recorded before it is announced: what the output says has started, a crash leaves on record
         self._save(self.state.with_phase(PhaseResult(phase, PhaseStatus.RUNNING, started)))
+        self.observer.phase_started(phase)
         return started
 
     def _end(self, result: PhaseResult) -> None:
