@@ -131,6 +131,7 @@ def _kill_and_resume(sb: Sandbox, marker: str, *, after_marker=None) -> tuple[di
         if proc.poll() is None:
             proc.kill()
     crashed = sb.status()
+    crashed["images"] = sb.deployment_images()
     assert crashed["release"]["status"] == "running", crashed
     assert crashed["lock"], "the dead run's lease should still be on record until it expires"
     deadline = time.monotonic() + 120
@@ -142,7 +143,7 @@ def _kill_and_resume(sb: Sandbox, marker: str, *, after_marker=None) -> tuple[di
         time.sleep(1.0)
     assert r.code == 0, r.text
     sb.assert_no_secret(r)
-    return crashed["release"], r.json()
+    return crashed["release"] | {"images_at_crash": crashed["images"]}, r.json()
 
 
 def test_kill_9_during_ddl_wait_then_resume_finishes(replica_sandbox):
@@ -156,7 +157,7 @@ def test_kill_9_during_ddl_wait_then_resume_finishes(replica_sandbox):
     crashed, resumed = _kill_and_resume(sb, "==> Wait for DDL")
     phases = {p["phase"]: p["status"] for p in crashed["phases"]}
     assert phases["migrate"] == "succeeded" and phases["wait_ddl"] == "running", phases
-    assert set(sb.deployment_images().values()) == {sb.image(base)}  # killed before any code went out
+    assert set(crashed["images_at_crash"].values()) == {sb.image(base)}  # killed before any code went out
 
     assert resumed["release"] == crashed["release"] and resumed["status"] == "succeeded"
     assert any("resumed" in n and "wait_ddl" in n for n in resumed["notes"]), resumed["notes"]
