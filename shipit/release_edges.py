@@ -360,7 +360,10 @@ class RealEdges:
 
     def restore(self, templates: tuple) -> Diagnosis | None:
         self.revert_started = time.time()
-        self.rollout_.restore(templates)
+        if templates:
+            self.rollout_.restore(templates)
+        else:  # nothing recorded (records pruned, or deployed before shipit): `kubectl rollout undo`'s rule
+            self.rollout_.undo()
         outcome = self.rollout_.watch(timeout=self.cfg.rollout.timeout)
         return None if outcome.succeeded else _from_failures(outcome.failures, "the revert did not become healthy")
 
