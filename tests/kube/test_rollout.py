@@ -154,3 +154,13 @@ def test_restore_ignores_a_revision_annotation_moved_by_someone_else(kube, two_d
     assert outcome.succeeded, [f.render() for f in outcome.failures]
     assert images_of(kube, "web") == {"web": f"{APP_IMAGE}:v1", "nginx": "nginx:1.27"}
     assert images_of(kube, "worker") == {"web": f"{APP_IMAGE}:v1"}
+
+
+def test_release_revert_without_recorded_templates_uses_rollout_undo(kube, two_deployments):
+    from shipit.release_edges import RealEdges
+
+    edges = RealEdges(two_deployments, kube=kube)
+    assert edges.rollout(f"{APP_IMAGE}:v2-crash", cancel=threading.Event()) is not None
+    assert edges.restore(()) is None  # healthy again
+    assert images_of(kube, "web") == {"web": f"{APP_IMAGE}:v1", "nginx": "nginx:1.27"}
+    assert images_of(kube, "worker") == {"web": f"{APP_IMAGE}:v1"}
