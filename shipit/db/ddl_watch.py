@@ -16,7 +16,7 @@ import re
 import time
 from collections.abc import Callable, Iterable, Sequence
 
-from shipit.db.connection import Flavour, Server, Servers
+from shipit.db.connection import Flavour, QueryError, Server, Servers
 from shipit.db.health import MONITOR_TIMEOUT, Thread, read_status, read_threads
 from shipit.errors import ShipitError
 
@@ -242,14 +242,27 @@ _STAGES_SQL = (
 )
 
 
-def stages_available(server: Server) -> bool:
-    """Whether P_S stage events can be read: P_S on and the `events_stages_current` consumer enabled."""
-    try:
-        row = server.query_one("SELECT ENABLED FROM performance_schema.setup_consumers "
-                               "WHERE NAME = 'events_stages_current'", timeout=MONITOR_TIMEOUT)
-    except ShipitError:
-        return False
-    return bool(row) and row["ENABLED"] == "YES"
+# MariaDB's server-global InnoDB counter rides along in the same statement: one progress query per poll.
+_ONLINEDDL_ROW = "Innodb_onlineddl_pct_progress"
+_ONLINEDDL_UNION = (
+    f" UNION ALL SELECT NULL, '{_ONLINEDDL_ROW}', VARIABLE_VALUE, NULL FROM information_schema.GLOBAL_STATUS "
+    f"WHERE VARIABLE_NAME = '{_ONLINEDDL_ROW.upper()}'"
+)
+_NO_P_S_ACCESS = frozenset({1142, 1044, 1227})  # no SELECT on performance_schema
+
+
+def parse_progress_rows(rows: Sequence[dict]) -> tuple[dict[int, StageReading], float | None]:
+    """Pure: stage readings by connection, and MariaDB's online-DDL percentage (stored x100) if present."""
+    stages: dict[int, StageReading] = {}
+    onlineddl = None
+    for r in rows:
+        if r["conn_id"] is None:
+            if r["stage"] == _ONLINEDDL_ROW and r["done"]:
+                onlineddl = float(r["done"]) / 100.0
+            continue
+        stages[int(r["conn_id"])] = StageReading(int(r["conn_id"]), r["stage"], int(r["done"] or 0),
+                                                 int(r["est"] or 0))
+    return stages, onlineddl
 
 
 class DdlWatcher:
@@ -257,23 +270,27 @@ class DdlWatcher:
 
     def __init__(self, servers: Servers):
         self.servers = servers
-        self._stages: dict[str, bool] = {}
+        self._p_s_denied: set[str] = set()  # servers where the monitoring user cannot read performance_schema
         self._history: dict[tuple[str, int, str], list[tuple[float, float]]] = {}
 
     def _server_ddl(self, server: Server) -> tuple[tuple[RunningDdl, ...], dict[int, StageReading], float | None]:
+        """The processlist, and only while DDL runs one more query: P_S stages (empty when P_S or its consumer is
+        off) with MariaDB's InnoDB counter in the same statement."""
         ddl = find_ddl(server.name, read_threads(server))
         if not ddl:
             return ddl, {}, None
-        if server.name not in self._stages:
-            self._stages[server.name] = stages_available(server)
-        if self._stages[server.name]:
-            rows = server.query(_STAGES_SQL, timeout=MONITOR_TIMEOUT)
-            stages = {int(r["conn_id"]): StageReading(int(r["conn_id"]), r["stage"], int(r["done"] or 0),
-                                                      int(r["est"] or 0)) for r in rows if r["conn_id"] is not None}
-            if stages or server.flavour is not Flavour.MARIADB:
-                return ddl, stages, None
-        if server.flavour is Flavour.MARIADB:
-            value = read_status(server, ("Innodb_onlineddl_pct_progress",)).get("Innodb_onlineddl_pct_progress")
+        mariadb = server.flavour is Flavour.MARIADB
+        if server.name not in self._p_s_denied:
+            try:
+                rows = server.query(_STAGES_SQL + (_ONLINEDDL_UNION if mariadb else ""), timeout=MONITOR_TIMEOUT)
+            except QueryError as e:
+                if e.code not in _NO_P_S_ACCESS:
+                    raise
+                self._p_s_denied.add(server.name)
+            else:
+                return (ddl, *parse_progress_rows(rows))
+        if mariadb:
+            value = read_status(server, (_ONLINEDDL_ROW,)).get(_ONLINEDDL_ROW)
             return ddl, {}, float(value) / 100.0 if value else None
         return ddl, {}, None
 

@@ -8,8 +8,8 @@ import pytest
 
 from shipit.db.connection import Servers
 from shipit.db.ddl_watch import (
-    DdlKind, DdlWatcher, ProgressSource, RunningDdl, StageReading, estimate_eta, find_ddl, parse_ddl, phase_name,
-    pick_progress,
+    DdlKind, DdlWatcher, ProgressSource, RunningDdl, StageReading, estimate_eta, find_ddl, parse_ddl,
+    parse_progress_rows, phase_name, pick_progress,
 )
 from shipit.db.health import Thread
 from tests.db_watch.helpers import Background, fill, server, wait_for
@@ -60,6 +60,16 @@ def test_progress_source_priority():
     # MariaDB's completed work can overshoot its estimate; never above 100
     assert pick_progress(_ddl(), StageReading(7, "stage/innodb/alter table (log apply index)", 124134, 120000),
                          None, 1).pct == 100.0
+
+
+def test_progress_rows_carry_stages_and_the_mariadb_counter_in_one_result():
+    rows = [{"conn_id": 7, "stage": "stage/innodb/alter table (insert)", "done": "300", "est": "1200"},
+            {"conn_id": None, "stage": "Innodb_onlineddl_pct_progress", "done": "4217", "est": None}]
+    stages, onlineddl = parse_progress_rows(rows)
+    assert stages == {7: StageReading(7, "stage/innodb/alter table (insert)", 300, 1200)} and onlineddl == 42.17
+    assert parse_progress_rows([{"conn_id": None, "stage": "Innodb_onlineddl_pct_progress", "done": "0",
+                                 "est": None}]) == ({}, 0.0)
+    assert parse_progress_rows([]) == ({}, None)
 
 
 def test_phase_names():
