@@ -149,8 +149,9 @@ class Kube:
                     config_file=str(Path(path).expanduser()) if path else None, context=k.context
                 )
             else:
-                config.load_incluster_config()
-                api_client = client.ApiClient()
+                conf = client.Configuration()  # not the process-wide default: nothing else is changed behind our back
+                config.load_incluster_config(client_configuration=conf)
+                api_client = client.ApiClient(conf)
         except (ConfigException, OSError) as e:
             raise BadInput(f"cannot load Kubernetes configuration: {e}") from e
         return cls(api_client, k.namespace)

@@ -213,3 +213,27 @@ def test_connection_refused_is_retried_until_the_server_is_back():
         while not servers and time.monotonic() < deadline:
             time.sleep(0.05)
         servers[0].shutdown()
+
+
+def test_in_cluster_service_account_when_no_kubeconfig(tmp_path, monkeypatch):
+    """In a pod: no kubeconfig, KUBERNETES_SERVICE_HOST set, the service account's token and CA mounted."""
+    from kubernetes.config import incluster_config
+
+    from shipit.config import KubernetesConfig
+    from shipit.kube.client import Kube
+
+    (tmp_path / "token").write_text("sa-token-123")
+    (tmp_path / "ca.crt").write_text("-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n")
+    monkeypatch.setattr(incluster_config, "SERVICE_TOKEN_FILENAME", str(tmp_path / "token"))
+    monkeypatch.setattr(incluster_config, "SERVICE_CERT_FILENAME", str(tmp_path / "ca.crt"))
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.delenv("KUBECONFIG", raising=False)
+    monkeypatch.setenv("KUBERNETES_SERVICE_HOST", "10.0.0.1")
+    monkeypatch.setenv("KUBERNETES_SERVICE_PORT", "443")
+    kube = Kube.from_config(KubernetesConfig(namespace="shop"))
+    conf = kube.api_client.configuration
+    assert conf.host == "https://10.0.0.1:443" and conf.auth_settings()["BearerToken"]["value"] == "bearer sa-token-123"
+    assert conf.ssl_ca_cert == str(tmp_path / "ca.crt") and kube.namespace == "shop"
+    monkeypatch.delenv("KUBERNETES_SERVICE_HOST")
+    with pytest.raises(ShipitError, match="cannot load Kubernetes configuration"):  # neither kubeconfig nor a pod
+        Kube.from_config(KubernetesConfig(namespace="shop"))
