@@ -82,6 +82,18 @@ def _retry_after(exc: Exception) -> float | None:
         return None
 
 
+def _wait(state: Any) -> float:
+    """Retry-After on a 429, else exponential from 0.1 s, capped at 3 s."""
+    from kubernetes.client.exceptions import ApiException
+
+    exc = state.outcome.exception() if state.outcome else None
+    if isinstance(exc, ApiException) and exc.status == 429:
+        after = _retry_after(exc)
+        if after is not None:
+            return after
+    return min(0.1 * 2 ** (state.attempt_number - 1), 3.0)
+
+
 def _retryable(exc: BaseException) -> bool:
     from kubernetes.client.exceptions import ApiException
     from urllib3.exceptions import HTTPError
@@ -159,33 +171,40 @@ class Kube:
     # --- requests ------------------------------------------------------------------------------------------------
 
     def call(self, fn: Callable[..., Any], *args: Any, **kw: Any) -> Any:
-        """fn(*args, **kw) with retries on 429 (Retry-After), 5xx and connection errors, within the retry budget."""
-        from kubernetes.client.exceptions import ApiException
+        """fn(*args, **kw) with retries (tenacity) on 429 (Retry-After), 5xx and connection errors, stopping before a
+        wait would end past the retry budget; the last error is raised as it came."""
+        import tenacity
 
         fn = getattr(fn, "raw", fn)
-        deadline = time.monotonic() + self.retry_budget
-        attempt = 0
-        while True:
-            attempt += 1
+        name = getattr(fn, "__name__", "?")
+
+        def attempt() -> Any:
+            from kubernetes.client.exceptions import ApiException
+
             try:
                 return fn(*args, **kw)
-            except Exception as e:  # noqa: BLE001 - classified right below
-                if isinstance(e, ApiException) and e.status == 403:
-                    verb, resource = permission_for(getattr(fn, "__name__", ""), bool(kw.get("watch")))
-                    message = api_status(e).get("message") or e.reason
-                    raise ShipitError(
-                        f"Kubernetes refused {verb} {resource} in namespace {self.namespace}: {message}. "
-                        f"Grant '{verb}' on '{resource}' to shipit's service account (see config/rbac.yaml)."
-                    ) from e
-                if not _retryable(e):
+            except ApiException as e:
+                if e.status != 403:
                     raise
-                wait = _retry_after(e) if isinstance(e, ApiException) and e.status == 429 else None
-                if wait is None:
-                    wait = min(0.1 * 2 ** (attempt - 1), 3.0)
-                if time.monotonic() + wait > deadline:
-                    raise
-                log.debug("kubernetes request retried", fn=getattr(fn, "__name__", "?"), attempt=attempt, wait=wait, error=str(e)[:200])
-                time.sleep(wait)
+                verb, resource = permission_for(name, bool(kw.get("watch")))
+                message = api_status(e).get("message") or e.reason
+                raise ShipitError(
+                    f"Kubernetes refused {verb} {resource} in namespace {self.namespace}: {message}. "
+                    f"Grant '{verb}' on '{resource}' to shipit's service account (see config/rbac.yaml)."
+                ) from e
+
+        def log_retry(state: tenacity.RetryCallState) -> None:
+            error = state.outcome.exception() if state.outcome else None
+            log.debug("kubernetes request retried", fn=name, attempt=state.attempt_number, wait=state.upcoming_sleep, error=str(error)[:200])
+
+        retrying = tenacity.Retrying(
+            retry=tenacity.retry_if_exception(_retryable),
+            wait=_wait,
+            stop=tenacity.stop_before_delay(self.retry_budget),
+            before_sleep=log_retry,
+            reraise=True,
+        )
+        return retrying(attempt)
 
     def send(self, fn: Callable[..., Any], *args: Any, **kw: Any) -> None:
         """A write whose answer is not needed. The body is read before the connection goes back to the pool: a kept-alive
