@@ -67,8 +67,8 @@ ADD_FK = "add_index :users, :email, unique: true\nadd_foreign_key :orders, :user
 
 
 @pytest.fixture
-def app(tmp_path, fresh_db):
-    """A git repo whose HEAD adds a unique index and a foreign key; the database is at the previous commit."""
+def app_repo_only(tmp_path):
+    """A git repo whose HEAD adds a unique index and a foreign key: (repo, base sha, head sha)."""
     import git
 
     path = tmp_path / "app"
@@ -79,7 +79,18 @@ def app(tmp_path, fresh_db):
         "db/migrate/20230101000001_create_orders.rb": migration("CreateOrders", CREATE_ORDERS),
     }, "initial")
     head = repo.commit({"db/migrate/20240101000001_add_user_fk.rb": migration("AddUserFk", ADD_FK)}, "fk")
-    conn = fresh_db.connect()
+    return repo, base, head
+
+
+@pytest.fixture
+def app(app_repo_only, fresh_db):
+    """The repo, with the database at its base commit."""
+    seed(fresh_db.connect())
+    return app_repo_only
+
+
+def seed(conn) -> None:
+    """The database as the base commit left it, with one orphaned order."""
     with conn.cursor() as cur:
         cur.execute("CREATE TABLE schema_migrations (version VARCHAR(255) PRIMARY KEY)")
         cur.execute("INSERT INTO schema_migrations VALUES ('20230101000000'), ('20230101000001')")
@@ -88,7 +99,6 @@ def app(tmp_path, fresh_db):
         cur.execute("INSERT INTO users (email) VALUES ('a@x.io'), ('b@x.io'), ('c@x.io')")
         cur.execute("INSERT INTO orders (user_id) VALUES (1), (2), (77), (3), (NULL)")  # 77: orphan
     conn.close()
-    return repo, base, head
 
 
 @pytest.fixture
@@ -189,8 +199,6 @@ def test_preflight_bad_input_is_exit_3_and_a_wrong_password_is_never_shown(tmp_p
     assert wrong not in r.stdout + r.stderr and f"{name}:***@127.0.0.1" in r.stderr
 
 
-# --- db status -----------------------------------------------------------------------------------------------------
-
 @pytest.fixture
 def monitor_on_pair(pair_db):
     """The monitoring account the probe asks for (created on the primary, replicated to the replica); without
@@ -201,6 +209,30 @@ def monitor_on_pair(pair_db):
         yield acct
 
 
+def pair_config(tmp_path: Path, pair_db, name: str, repo: Path) -> Path:
+    port = {s: getattr(pair_db.pair, s).port for s in ("primary", "replica")}
+    url = {s: f"mysql://{name}:${{{PASSWORD_ENV}}}@127.0.0.1:{p}/{pair_db.name}" for s, p in port.items()}
+    return write_config(tmp_path / "shipit.yaml", repo=repo, url=url["primary"], replicas=(("replica1", url["replica"]),))
+
+
+def test_preflight_runs_the_data_checks_on_the_replica(tmp_path, app_repo_only, pair_db, monitor_on_pair):
+    repo, base, head = app_repo_only
+    name, password = monitor_on_pair
+    seed(pair_db.connect())
+    pair_db.pair.wait_caught_up()
+    cfg = pair_config(tmp_path, pair_db, name, repo.path)
+    r = shipit("preflight", "--config", str(cfg), "--from", base, "--output", "json", password=password)
+    assert r.returncode == 1, r.stderr
+    out = json.loads(r.stdout)
+    assert out["server"] == "replica1"
+    orphans = next(c for c in out["checks"] if c["kind"] == "orphans")
+    assert (orphans["status"], orphans["count"], orphans["server"]) == ("failed", 1, "replica1")
+    assert not [x for x in out["risks"] if x["kind"] == "grants"] and password not in r.stdout + r.stderr
+
+
+# --- db status -----------------------------------------------------------------------------------------------------
+
+
 def test_db_status_shows_ddl_mdl_wait_replica_replay_lag_and_pileup(tmp_path, pair_db, monitor_on_pair):
     name, password = monitor_on_pair
     setup = pair_db.connect()
@@ -209,10 +241,7 @@ def test_db_status_shows_ddl_mdl_wait_replica_replay_lag_and_pileup(tmp_path, pa
         cur.execute("CREATE TABLE orders (id INT PRIMARY KEY, user_id INT NOT NULL)")
         cur.execute("INSERT INTO orders VALUES (1, 101), (2, 102)")
     pair_db.pair.wait_caught_up()
-    port = {s: getattr(pair_db.pair, s).port for s in ("primary", "replica")}
-    url = {s: f"mysql://{name}:${{{PASSWORD_ENV}}}@127.0.0.1:{p}/{pair_db.name}" for s, p in port.items()}
-    cfg = write_config(tmp_path / "shipit.yaml", repo=tmp_path, url=url["primary"],
-                       replicas=(("replica1", url["replica"]),))
+    cfg = pair_config(tmp_path, pair_db, name, tmp_path)
 
     replica_reader = pair_db.connect("replica")  # holds users' MDL on the replica: its replay of the ALTER waits
     blocker = pair_db.connect()
