@@ -6,7 +6,6 @@ import socket
 import ssl
 import time
 
-import pymysql
 import pytest
 
 from shipit import redact
