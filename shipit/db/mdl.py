@@ -242,14 +242,15 @@ class MdlDecision:
 
 
 def decide(wait: MdlWait, policy: MdlPolicy, ours: frozenset[int]) -> MdlDecision:
-    """Pure: what to do about one MDL wait. Only our own DDL (`ours`) is ever killed by default."""
+    """Pure: what to do about one MDL wait. Only our own DDL (`ours`) is ever killed by default; a blocker only when
+    configured, and only when a lock table proves it holds the lock (INNODB_TRX ages give candidates, not proof)."""
     harmful = (len(wait.victims) >= policy.min_victims and wait.ddl.elapsed_s >= policy.ddl_wait_s) or (
         wait.max_victim_wait_s >= policy.victim_wait_s)
     if not harmful:
         return MdlDecision(MdlAction.NONE, None, "DDL waits for its metadata lock; nothing queued behind it yet")
     if wait.ddl.conn_id not in ours:
         return MdlDecision(MdlAction.ALERT, None, f"not our DDL; left alone: {wait.describe()}")
-    if policy.kill_blockers:
+    if policy.kill_blockers and wait.source is not BlockerSource.INNODB_TRX:  # never kill a mere candidate
         idle = [b for b in wait.blockers if b.idle_in_transaction and b.user in policy.blocker_users]
         if idle and len(idle) == len(wait.blockers):
             return MdlDecision(MdlAction.KILL_BLOCKER, idle[0].conn_id,

@@ -8,6 +8,7 @@ inferred from INNODB_TRX ages: candidates, so the assertions there only require 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 
 import pymysql
 import pytest
@@ -85,6 +86,11 @@ def test_decide_kills_a_blocker_only_when_configured_and_every_blocker_qualifies
         MdlAction.KILL_OUR_DDL
     assert decide(_wait(victims=victims, blockers=(_blocker(), _blocker(8, trx=None))), allowed, ours).action is \
         MdlAction.KILL_OUR_DDL
+    # blockers guessed from transaction ages (no lock table) are candidates, never killed
+    guessed = dataclasses.replace(_wait(victims=victims), source=BlockerSource.INNODB_TRX)
+    assert decide(guessed, allowed, ours).action is MdlAction.KILL_OUR_DDL
+    proven = dataclasses.replace(_wait(victims=victims), source=BlockerSource.METADATA_LOCK_INFO)
+    assert decide(proven, allowed, ours).action is MdlAction.KILL_BLOCKER
 
 
 def test_victims_are_other_statements_on_the_table_waiting_for_the_mdl():
