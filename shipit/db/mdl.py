@@ -146,9 +146,13 @@ def _lock_info_available(server: Server) -> bool:
 
 
 def candidate_blockers_by_age(ddl: RunningDdl, trx_ages: dict[int, float], threads: dict[int, Thread]) -> tuple[int, ...]:
-    """Pure: without lock tables, sessions whose transaction began before the DDL started waiting (oldest first)."""
-    return tuple(conn for conn, age in sorted(trx_ages.items(), key=lambda kv: -kv[1])
-                 if conn != ddl.conn_id and age >= ddl.elapsed_s and conn in threads)
+    """Pure: without lock tables, sessions whose transaction began before the DDL started waiting; those using the
+    DDL's schema first (a transaction elsewhere rarely holds this table), oldest first within each group."""
+    schema = (ddl.schema or "").lower()
+    return tuple(conn for conn, age in sorted(
+        trx_ages.items(), key=lambda kv: ((threads[kv[0]].db or "").lower() != schema if kv[0] in threads else True,
+                                          -kv[1]))
+        if conn != ddl.conn_id and age >= ddl.elapsed_s and conn in threads)
 
 
 @dataclasses.dataclass

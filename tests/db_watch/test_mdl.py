@@ -106,11 +106,12 @@ def test_victims_are_other_statements_on_the_table_waiting_for_the_mdl():
     assert [t.id for t in queued_victims(ddl, threads)] == [20, 21]
 
 
-def test_candidate_blockers_are_transactions_older_than_the_wait_oldest_first():
+def test_candidate_blockers_are_transactions_older_than_the_wait_same_schema_then_oldest_first():
     ddl = _ddl(elapsed=5.0)
     threads = {i: Thread(i, "app", "h", "shop", "Sleep", 1.0, "", "") for i in (7, 8, 9, 10)}
-    ages = {7: 30.0, 8: 4.0, 9: 60.0, 10: 50.0, 11: 90.0}  # 8 began after the wait; 10 is the DDL; 11 is gone
-    assert candidate_blockers_by_age(ddl, ages, threads) == (9, 7)
+    threads[12] = Thread(12, "etl", "h", "warehouse", "Sleep", 1.0, "", "")
+    ages = {7: 30.0, 8: 4.0, 9: 60.0, 10: 50.0, 11: 90.0, 12: 500.0}  # 8 began after the wait; 10 is the DDL; 11 gone
+    assert candidate_blockers_by_age(ddl, ages, threads) == (9, 7, 12)
 
 
 # --- real pile-up --------------------------------------------------------------------------------------------------
