@@ -110,14 +110,19 @@ def bench_overhead(sb: Sandbox, timeline: Timeline, runs: int) -> list[dict]:
         sb.add_migration(f"2024030100{i:04d}", f"add_bench{i}_to_users", f"def change\n  add_column :users, :bench{i}, :string\nend")
         sb.change_code()
         timeline.reset()
+        spawned = time.time()
         r = sb.shipit("release", "--output", "json")
+        exited = time.time()
         if r.code != 0:
             raise RuntimeError(f"release {i} failed\n{r.text}")
         job, rollout = timeline.inherent()
         out = r.json()
+        phases = {p["phase"]: p["duration_s"] or 0.0 for p in out["phases"]}
+        phases["(start-up)"] = phase(out, "plan")["started"] - spawned  # interpreter, imports, cluster client
+        phases["(exit)"] = exited - phase(out, "record")["ended"]  # summary, closing connections
         rows.append({
             "wall": r.seconds, "job": job, "rollout": rollout, "overhead": r.seconds - job - rollout,
-            "phases": {p["phase"]: p["duration_s"] or 0.0 for p in out["phases"]},
+            "phases": phases,
         })
     return rows
 
