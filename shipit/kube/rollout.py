@@ -98,6 +98,15 @@ def _strip_hash(template: dict) -> dict:
     return t
 
 
+def label_selector(selector: dict) -> str:
+    """A LabelSelector object as the query string the API takes (matchLabels and matchExpressions)."""
+    parts = [f"{k}={v}" for k, v in sorted((selector.get("matchLabels") or {}).items())]
+    for e in selector.get("matchExpressions") or []:
+        key, op, values = e["key"], e["operator"], ",".join(e.get("values") or [])
+        parts.append({"In": f"{key} in ({values})", "NotIn": f"{key} notin ({values})", "Exists": key, "DoesNotExist": f"!{key}"}[op])
+    return ",".join(parts)
+
+
 def new_replicaset(deployment: dict, replicasets: list[dict]) -> dict | None:
     """The Deployment's current ReplicaSet: same revision annotation, else the same template (K5)."""
     uid = deployment["metadata"].get("uid")
@@ -277,31 +286,36 @@ class Rollout:
         pods: dict[str, dict] = {}
         stores = {"deployment": deployments, "replicaset": replicasets, "pod": pods}
         last_progress: dict[str, RolloutProgress] = {}
+        scoped: set[str] = set()  # Deployments whose ReplicaSets and pods are watched
         with WatchMux(self.kube) as mux:
+
+            def take(item: tuple[str, str, dict]) -> None:
+                key, etype, obj = item
+                name = obj["metadata"]["name"]
+                if etype == "DELETED":
+                    stores[key].pop(name, None)
+                    return
+                stores[key][name] = obj
+                if key == "deployment" and name in names and name not in scoped:
+                    # Only this Deployment's ReplicaSets and pods: a busy namespace's other churn never reaches us.
+                    selector = label_selector((obj.get("spec") or {}).get("selector") or {})
+                    mux.add("replicaset", self.kube.apps.list_namespaced_replica_set, ns, label_selector=selector)
+                    mux.add("pod", self.kube.core.list_namespaced_pod, ns, label_selector=selector)
+                    scoped.add(name)
+
             if len(names) == 1:
                 mux.add("deployment", self.kube.apps.list_namespaced_deployment, ns, field_selector=f"metadata.name={names[0]}")
             else:
                 mux.add("deployment", self.kube.apps.list_namespaced_deployment, ns)
-            mux.add("replicaset", self.kube.apps.list_namespaced_replica_set, ns)
-            mux.add("pod", self.kube.core.list_namespaced_pod, ns)
             while True:
                 item = mux.get(0.2)
                 if item is not None:
-                    key, etype, obj = item
-                    store = stores[key]
-                    if etype == "DELETED":
-                        store.pop(obj["metadata"]["name"], None)
-                    else:
-                        store[obj["metadata"]["name"]] = obj
+                    take(item)
                     while True:  # drain what is already queued before deciding
                         more = mux.get(0)
                         if more is None:
                             break
-                        k2, t2, o2 = more
-                        if t2 == "DELETED":
-                            stores[k2].pop(o2["metadata"]["name"], None)
-                        else:
-                            stores[k2][o2["metadata"]["name"]] = o2
+                        take(more)
                 if any(n not in deployments for n in names):
                     if time.monotonic() - started > 10 and item is None:
                         missing = [n for n in names if n not in deployments]

@@ -244,3 +244,15 @@ def test_config_reads_migration_sidecars():
     cfg = parse(text.replace("  sidecars: []", "  sidecars: [cloud-sql-proxy]"), env={"SHIPIT_DB_PASSWORD": "x"})
     assert cfg.migration.sidecars == ("cloud-sql-proxy",)
     assert parse(text, env={"SHIPIT_DB_PASSWORD": "x"}).migration.sidecars == ()
+
+
+def test_label_selector_query_string():
+    from shipit.kube.rollout import label_selector
+
+    assert label_selector({"matchLabels": {"app": "web", "tier": "front"}}) == "app=web,tier=front"
+    assert label_selector({"matchLabels": {"app": "web"}, "matchExpressions": [
+        {"key": "track", "operator": "In", "values": ["stable", "canary"]},
+        {"key": "env", "operator": "NotIn", "values": ["dev"]},
+        {"key": "team", "operator": "Exists"},
+        {"key": "legacy", "operator": "DoesNotExist"},
+    ]}) == "app=web,track in (stable,canary),env notin (dev),team,!legacy"

@@ -164,3 +164,20 @@ def test_release_revert_without_recorded_templates_uses_rollout_undo(kube, two_d
     assert edges.restore(()) is None  # healthy again
     assert images_of(kube, "web") == {"web": f"{APP_IMAGE}:v1", "nginx": "nginx:1.27"}
     assert images_of(kube, "worker") == {"web": f"{APP_IMAGE}:v1"}
+
+
+def test_watch_is_scoped_by_a_set_based_selector(kube):
+    """Pods and ReplicaSets are watched through the Deployment's own selector, matchExpressions included; another
+    app crash-looping in the same namespace is not this rollout's failure."""
+    create_deployment(kube, deployment_manifest("other", image=f"{APP_IMAGE}:v1-crash", replicas=1, sidecar=False), wait_ready=False)
+    manifest = deployment_manifest("web", replicas=1, sidecar=False)
+    manifest["spec"]["selector"] = {"matchExpressions": [{"key": "app", "operator": "In", "values": ["web"]}]}
+    create_deployment(kube, manifest)
+    cfg = make_config(deployments=(("web", ()),), ready_grace=1.5)
+    rollout = Rollout(kube, cfg)
+    rollout.apply(f"{APP_IMAGE}:v2")
+    assert rollout.watch(timeout=30).succeeded
+    rollout.apply(f"{APP_IMAGE}:v3-missing")
+    outcome = rollout.watch(timeout=30)
+    assert not outcome.succeeded and outcome.failures[0].pod.startswith("web-")
+    assert outcome.failures[0].state == PodState.IMAGE_PULL.value
