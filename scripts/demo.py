@@ -11,6 +11,7 @@ is 0 only when the story went as expected.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import signal
@@ -26,6 +27,7 @@ sys.path.insert(0, str(ROOT))
 import pymysql  # noqa: E402
 
 from tests.kubesim.images import ImageBehaviour  # noqa: E402
+from tests.support.replica import ReplicaPair, start_pair  # noqa: E402
 from tests.support.sandbox import Sandbox, open_sandbox  # noqa: E402
 
 DEFAULT_DB = "shipit_demo"
@@ -186,9 +188,10 @@ def orphans(sb: Sandbox) -> list[dict]:
                   "WHERE o.id IS NULL ORDER BY p.id")
 
 
-def story(sb: Sandbox) -> None:
+def story(sb: Sandbox, pair: ReplicaPair | None) -> None:
     base = sb.initial_sha
     images = sb.deployment_images()
+    servers = ["primary"] + [f"replica{i + 1}" for i in range(len(sb.replica_admin_urls))]
     say(f"kubesim is running Deployments web (2 replicas) and worker (1) on {images['web']}")
     say(f"the shop's repository is {sb.repo}; shipit's config is {sb.config_path}")
 
@@ -208,6 +211,8 @@ def story(sb: Sandbox) -> None:
     step("Meanwhile the shop takes orders")
     started = time.monotonic()
     fill_shop(sb)
+    if pair is not None:
+        pair.wait_caught_up(timeout=120)
     counts = {t: sb.sql(f"SELECT COUNT(*) AS n FROM {t}")[0]["n"] for t in ("customers", "orders", "payments")}
     say(f"{counts['customers']:,} customers, {counts['orders']:,} orders, {counts['payments']:,} payments "
         f"(built in {time.monotonic() - started:.1f}s)")
@@ -242,11 +247,13 @@ def story(sb: Sandbox) -> None:
     st = sb.status()["release"]
     migrate, wait_ddl, rollout = phase(st, "migrate"), phase(st, "wait_ddl"), phase(st, "code")
     expect({INDEX_VERSION, FK_VERSION} <= sb.schema_versions()
-           and "index_orders_on_customer_id_and_created_at" in sb.indexes("orders")
-           and sb.foreign_keys("payments"), "the index and the foreign key exist")
+           and all("index_orders_on_customer_id_and_created_at" in sb.indexes("orders", s)
+                   and sb.foreign_keys("payments", s) for s in servers),
+           f"the index and the foreign key exist on {' and '.join(servers)}")
     expect(rollout["started"] >= wait_ddl["ended"] >= migrate["ended"],
-           f"the migration Job took {migrate['duration_s']:.1f}s; the rollout began only after the schema-ready check "
-           f"passed ({time.strftime('%H:%M:%S', time.gmtime(wait_ddl['ended']))})")
+           f"the migration Job took {migrate['duration_s']:.1f}s, then shipit waited {wait_ddl['duration_s']:.1f}s "
+           f"for the schema on {' and '.join(servers)}; the rollout began only after that "
+           f"({time.strftime('%H:%M:%S', time.gmtime(wait_ddl['ended']))})")
     expect(set(sb.deployment_images().values()) == {sb.image(r2)}, f"web and worker serve {sb.image(r2)}")
 
     # --- release 3 -------------------------------------------------------------------------------------------------
@@ -278,6 +285,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the demo's working folder (the app repository)")
     parser.add_argument("--database", default=DEFAULT_DB, help=f"database to (re)create on 127.0.0.1:3306 "
                         f"(default {DEFAULT_DB}); it is left in place afterwards for a look around")
+    parser.add_argument("--replica", action="store_true", help="instead of the MariaDB service, start a primary and "
+                        "a replica of our own, so release 2 also waits for the index on the replica")
     args = parser.parse_args(argv)
     # SIGTERM (scripts/demo's trap, or a Ctrl-C there) unwinds through the finally blocks: the shipit run is
     # terminated, kubesim and the HTTP app stop, the database user is dropped.
@@ -287,11 +296,21 @@ def main(argv: list[str] | None = None) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="shipit-demo-"))
     try:
         step("shipit demo")
-        say(f"database {args.database} on the MariaDB at 127.0.0.1:3306 (recreated), a simulated cluster (kubesim), "
-            "a Rails 6.1 app in a git repository")
-        recreate_database(args.database)
-        with open_sandbox(workdir, db_url=f"mysql://root@127.0.0.1:3306/{args.database}") as sb:
-            story(sb)
+        with contextlib.ExitStack() as stack:
+            pair = None
+            if args.replica:
+                pair = stack.enter_context(start_pair(workdir))
+                db = stack.enter_context(pair.fresh_database())
+                say(f"a MariaDB primary (port {pair.primary.port}) and its replica (port {pair.replica.port}), "
+                    "a simulated cluster (kubesim), a Rails 6.1 app in a git repository")
+                db_url, replica_urls = db.primary_url, (db.replica_url,)
+            else:
+                say(f"database {args.database} on the MariaDB at 127.0.0.1:3306 (recreated), a simulated cluster "
+                    "(kubesim), a Rails 6.1 app in a git repository")
+                recreate_database(args.database)
+                db_url, replica_urls = f"mysql://root@127.0.0.1:3306/{args.database}", ()
+            sb = stack.enter_context(open_sandbox(workdir, db_url=db_url, replica_urls=replica_urls))
+            story(sb, pair)
     except StoryFailed as e:
         print(f"\n{BOLD}{RED}demo ✘ the story did not go as expected: {e}{RESET}", flush=True)
         return 1

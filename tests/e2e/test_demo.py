@@ -135,3 +135,15 @@ def _alive(pid: int) -> bool:
     except OSError:
         return False
     return stat.split(") ", 1)[1][:1] != "Z"
+
+
+def test_demo_with_a_replica_waits_for_the_index_on_it():
+    proc = subprocess.run([str(DEMO), "--replica"], cwd=ROOT, env=_env(), text=True,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=240)
+    out = proc.stdout
+    assert proc.returncode == 0, out
+    wait = out[out.index("==> Wait for DDL", out.index("shipit shop r0002")):]
+    wait = wait[:wait.index("<== Wait for DDL")]
+    assert "replica1 (replaying): create_index on" in wait, out
+    assert "the index and the foreign key exist on primary and replica1" in out
+    assert "demo ✔ all three releases went as expected" in out
