@@ -25,6 +25,7 @@ SCHEMA_CONSECUTIVE = 2
 BASELINE_SAMPLES = 3
 BASELINE_INTERVAL = 0.1
 HEALTH_INTERVAL = 0.25
+GATE_QUIET_REPEAT = 5.0  # seconds between progress lines of a gate whose state has not changed
 
 
 def _iso(epoch: float | None) -> str | None:
@@ -306,8 +307,14 @@ class RealEdges:
         return gates
 
     def _run_gates(self, mode: Mode, duration: float, cancel: threading.Event, what: str) -> Diagnosis | None:
+        shown: dict[str, tuple[str, float]] = {}  # gate -> (state, when) last shown
+
         def on_probe(name, probe, decision) -> None:
-            self.view.progress(f"{name}: {decision.state.value} ({probe.summary})")
+            # a line when a gate's state changes, else one per GATE_QUIET_REPEAT: a long bake stays a few log lines
+            state, at = shown.get(name, ("", 0.0))
+            if decision.state.value != state or probe.at - at >= GATE_QUIET_REPEAT:
+                shown[name] = (decision.state.value, probe.at)
+                self.view.progress(f"{name}: {decision.state.value} ({probe.summary})")
 
         report = run_gates(self._gates(), mode=mode, duration=duration, cancel=cancel, on_probe=on_probe)
         self.gate_report = report
