@@ -351,6 +351,14 @@ class Release:
     # --- failure -----------------------------------------------------------------------------------------------------
 
     def _fail(self, phase: Phase, failure: PhaseFailed) -> ReleaseState:
+        if self.cancel.is_set() and not failure.diagnosis.what.startswith("interrupted"):
+            # the edge saw a cancelled wait; the person asked for the stop, so say that first
+            original = failure.diagnosis
+            failure = PhaseFailed(
+                dataclasses.replace(original, what=f"interrupted during {phase.title.lower()} (SIGINT or SIGTERM)",
+                                    why=f"{original.what}: {original.why}"),
+                applied=failure.applied,
+            )
         verdict = on_failure(phase, applied=failure.applied, automatic_revert=self.cfg.rollback.automatic)
         notes: list[str] = []
         revert_diagnosis: Diagnosis | None = None

@@ -186,6 +186,9 @@ def test_cancel_during_rollout_reverts():
     edges.on_call["rollout"] = interrupt
     state = r.run(from_ref="x")
     assert "restore" in edges.names() and state.status is ReleaseStatus.REVERTED
+    # the diagnosis leads with the interruption, and keeps what the edge saw as the why
+    assert state.diagnosis.what == "interrupted during code rollout (SIGINT or SIGTERM)"
+    assert "rollout cancelled" in state.diagnosis.why
 
 
 def crash_in(edges, name):
