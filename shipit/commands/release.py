@@ -61,6 +61,22 @@ def with_lock_wait(cfg, text: str):
     return dataclasses.replace(cfg, lock=dataclasses.replace(cfg.lock, wait=wait))
 
 
+@contextlib.contextmanager
+def errors_as_json(output: OutputFormat) -> Iterator[None]:
+    """With --output json, a failure before any release is recorded (bad config, lock held, a manual migration)
+    is still one JSON object on stdout, so a CI step can always parse what it got. The message stays on stderr."""
+    from shipit.errors import ShipitError
+
+    try:
+        yield
+    except ShipitError as e:
+        if output is OutputFormat.JSON:
+            from shipit.output import emit_json
+
+            emit_json({"status": "error", "exit_code": int(e.exit_code), "message": str(e)})
+        raise
+
+
 def finish(state, output: OutputFormat) -> None:
     """Print the summary (text or JSON), append the Markdown step summary, and exit with the release's code."""
     from shipit import summary
@@ -103,13 +119,13 @@ def register(app: typer.Typer) -> None:
         from shipit.release import Release
         from shipit.release_edges import RealEdges
 
-        if resume and (from_ is not None or to != "HEAD"):
-            raise BadInput("--resume continues the recorded release: it takes no --from/--to")
-        cfg = config_mod.load(config)
-        if lock_wait is not None:
-            cfg = with_lock_wait(cfg, lock_wait)
         cancel = threading.Event()
-        with cancel_on_signals(cancel):
+        with errors_as_json(output), cancel_on_signals(cancel):
+            if resume and (from_ is not None or to != "HEAD"):
+                raise BadInput("--resume continues the recorded release: it takes no --from/--to")
+            cfg = config_mod.load(config)
+            if lock_wait is not None:
+                cfg = with_lock_wait(cfg, lock_wait)
             view = make_view()
             edges = RealEdges(cfg, view=view)
             try:

@@ -21,17 +21,18 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Restore the Deployments' templates of a previous successful release, watched; migrations stay applied."""
         from shipit import config as config_mod
-        from shipit.commands.release import current_user, finish
+        from shipit.commands.release import current_user, errors_as_json, finish
         from shipit.live import make_view
         from shipit.release import Rollback
         from shipit.release_edges import RealEdges
 
-        cfg = config_mod.load(config)
-        view = make_view()
-        edges = RealEdges(cfg, view=view)
-        try:
-            state = Rollback(cfg, edges, user=current_user(), observer=view).run(to)
-        finally:
-            view.close()
-            edges.close()
+        with errors_as_json(output):
+            cfg = config_mod.load(config)
+            view = make_view()
+            edges = RealEdges(cfg, view=view)
+            try:
+                state = Rollback(cfg, edges, user=current_user(), observer=view).run(to)
+            finally:
+                view.close()
+                edges.close()
         finish(state, output)
