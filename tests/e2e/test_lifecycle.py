@@ -75,6 +75,8 @@ def test_two_releases_at_once_one_proceeds_the_other_exits_4(sandbox):
         assert second.code == 4, second.text
         assert "holds the lock" in second.stderr and "e2e on" in second.stderr, second.text  # the holder's details
         assert "release r0002" in second.stderr, second.text
+        assert second.json() == {"status": "error", "exit_code": 4, "message": second.json()["message"]}
+        assert "holds the lock" in second.json()["message"]
         out, err = first.communicate(timeout=240)
     finally:
         if first.poll() is None:
@@ -108,3 +110,34 @@ def test_rollback_after_a_good_release_restores_the_previous(sandbox):
     assert "20240105000001" in sb.schema_versions()  # migrations are never rolled back
     statuses = [(h["release"], h["status"]) for h in sb.history()]
     assert statuses == [("r0003", "succeeded"), ("r0002", "rolled_back"), ("r0001", "succeeded")], statuses
+
+
+def test_sigterm_during_migration_stops_cleanly(sandbox):
+    """Ctrl-C/SIGTERM: the Job is deleted, the record says what happened, the lock is released."""
+    import signal
+
+    sb = sandbox
+    base = sb.bootstrap()
+    sb.add_migration("20240109000001", "slow_backfill", 'def up\n  execute "SELECT SLEEP(60)"\nend\ndef down\nend')
+    sb.change_code()
+    proc = sb.spawn("release", "--yes", "--output", "json")
+    try:
+        job = _wait_for(lambda: [j for j in sb.jobs() if (j.get("status") or {}).get("active")], timeout=120,
+                        what="the migration Job to run")[0]["metadata"]["name"]
+        _wait_for(lambda: sb.sql("SELECT ID FROM information_schema.PROCESSLIST WHERE INFO LIKE 'SELECT SLEEP(60)%%'"),
+                  what="the migration's statement to run")
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 1, err
+    result = __import__("json").loads(out)
+    assert result["status"] == "failed" and result["exit_code"] == 1, result
+    assert result["diagnosis"]["what"].startswith("interrupted during migrate"), result["diagnosis"]
+    assert "deleted Job" in result["diagnosis"]["why"], result["diagnosis"]
+    _wait_for(lambda: job not in sb.job_names(), timeout=30, what="the Job to be deleted")
+    assert sb.status()["lock"] is None
+    assert sb.status()["release"]["status"] == "failed"
+    assert "20240109000001" not in sb.schema_versions()
+    assert set(sb.deployment_images().values()) == {sb.image(base)}
