@@ -178,7 +178,7 @@ def report(a: list[dict], b: list[dict]) -> None:
     for key, label in (("detect", "app failing -> gate failed"), ("react", "gate failed -> revert started"),
                        ("total", "app failing -> revert (<= 1 s)")):
         values = [r[key] for r in b]
-        print(f"  {label:<34}{median(b, key):>8.2f}s{min(values):>8.2f}s{max(values):>8.2f}s")
+        print(f"  {label:<34}{median(b, key):>8.3f}s{min(values):>8.3f}s{max(values):>8.3f}s")
     ok_a, ok_b = median(a, "overhead") <= 3.0, median(b, "total") <= 1.0
     print(f"\ntargets: overhead {'met' if ok_a else 'MISSED'}, gate to revert {'met' if ok_b else 'MISSED'}")
 
