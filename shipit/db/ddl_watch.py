@@ -273,10 +273,11 @@ class DdlWatcher:
         self._p_s_denied: set[str] = set()  # servers where the monitoring user cannot read performance_schema
         self._history: dict[tuple[str, int, str], list[tuple[float, float]]] = {}
 
-    def _server_ddl(self, server: Server) -> tuple[tuple[RunningDdl, ...], dict[int, StageReading], float | None]:
+    def _server_ddl(self, server: Server, threads: Sequence[Thread] | None = None,
+                    ) -> tuple[tuple[RunningDdl, ...], dict[int, StageReading], float | None]:
         """The processlist, and only while DDL runs one more query: P_S stages (empty when P_S or its consumer is
         off) with MariaDB's InnoDB counter in the same statement."""
-        ddl = find_ddl(server.name, read_threads(server))
+        ddl = find_ddl(server.name, read_threads(server) if threads is None else threads)
         if not ddl:
             return ddl, {}, None
         mariadb = server.flavour is Flavour.MARIADB
@@ -294,12 +295,18 @@ class DdlWatcher:
             return ddl, {}, float(value) / 100.0 if value else None
         return ddl, {}, None
 
-    def poll(self, now: float | None = None) -> tuple[DdlProgress, ...]:
-        """One reading of every server: at most two queries per server."""
+    def poll(self, now: float | None = None, *, threads: dict[str, Sequence[Thread]] | None = None,
+             ) -> tuple[DdlProgress, ...]:
+        """One reading of every server: at most two queries per server, one fewer where `threads` already holds its
+        processlist (read by the caller in the same poll); servers missing from a given `threads` are skipped."""
         out: list[DdlProgress] = []
         seen = set()
+        polled = set()
         for server in self.servers.all():
-            ddl, stages, onlineddl = self._server_ddl(server)
+            if threads is not None and server.name not in threads:
+                continue
+            polled.add(server.name)
+            ddl, stages, onlineddl = self._server_ddl(server, None if threads is None else threads[server.name])
             t = time.monotonic() if now is None else now
             for d in ddl:
                 reading = pick_progress(d, stages.get(d.conn_id), onlineddl, len(ddl))
@@ -309,8 +316,8 @@ class DdlWatcher:
                     del history[:-120]
                 seen.add(d.key)
                 out.append(DdlProgress(d, reading.phase, reading.pct, reading.source, estimate_eta(history)))
-        for key in set(self._history) - seen:
-            del self._history[key]
+        for key in [k for k in self._history if k not in seen and k[0] in polled]:
+            del self._history[key]  # finished: a skipped server keeps its history for the next poll
         return tuple(out)
 
     def wait_idle(self, *, tables: Iterable[str] | None = None, timeout: float, interval: float = 1.0,

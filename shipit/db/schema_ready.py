@@ -13,10 +13,10 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from shipit.db.connection import Flavour, Role, Server, Servers
-from shipit.db.ddl_watch import RunningDdl, find_ddl
-from shipit.db.health import MONITOR_TIMEOUT, ReplicaLag, read_replica_lag, read_threads
-from shipit.db.migration_state import ObjectState, compare, read_schema
+from shipit.db.connection import Role, Server, Servers
+from shipit.db.ddl_watch import DdlProgress, DdlWatcher, RunningDdl, find_ddl
+from shipit.db.health import ReplicaLag, Thread, read_replica_lag, read_threads
+from shipit.db.migration_state import ObjectState, SchemaSnapshot, compare, read_schema
 from shipit.errors import ShipitError
 
 
@@ -37,10 +37,14 @@ class ServerSchemaState:
 class Readiness:
     ready: bool
     waiting_for: tuple[str, ...]
+    progress: tuple[DdlProgress, ...] = ()  # DDL running on any server, read in the same poll
 
 
 def decide_ready(snapshots: Sequence[ServerSchemaState], *, replica_lag_max: float) -> Readiness:
-    """Pure: ready only when every server has everything, visible, with no DDL left and replicas caught up."""
+    """Pure: ready only when every server has everything, visible, with no DDL left and replicas caught up.
+
+    A replica replaying DDL on an affected table is reported by that DDL; its lag (which the replay causes) is
+    judged once the replay is over."""
     waiting: list[str] = []
     for s in snapshots:
         if s.error:
@@ -51,7 +55,7 @@ def decide_ready(snapshots: Sequence[ServerSchemaState], *, replica_lag_max: flo
         waiting += [f"{s.server}: {d.kind.value} on {d.table} still running "
                     f"({'replaying, ' if d.replicated else ''}{d.state or 'running'}, {d.elapsed_s:.0f}s)"
                     for d in s.ddl]
-        if s.role is Role.REPLICA and (s.lag is None or not s.lag.within(replica_lag_max)):
+        if s.role is Role.REPLICA and not s.ddl and (s.lag is None or not s.lag.within(replica_lag_max)):
             lag = s.lag.describe() if s.lag else f"{s.server}: lag unknown"
             waiting.append(f"replica {lag} (limit {replica_lag_max:g}s)")
     if not snapshots:
@@ -59,36 +63,82 @@ def decide_ready(snapshots: Sequence[ServerSchemaState], *, replica_lag_max: flo
     return Readiness(not waiting, tuple(waiting))
 
 
-def _hidden_indexes(server: Server, tables: Sequence[str]) -> set[tuple[str, str]]:
-    if not tables:
-        return set()
-    column = "IGNORED" if server.flavour is Flavour.MARIADB else "IS_VISIBLE"
-    if server.flavour is Flavour.MARIADB and server.version < (10, 6, 0):
-        return set()  # no ignored indexes before 10.6
-    hidden_value = "YES" if column == "IGNORED" else "NO"
-    marks = ", ".join(["%s"] * len(tables))
-    rows = server.query(
-        f"SELECT DISTINCT TABLE_NAME AS t, INDEX_NAME AS i FROM information_schema.STATISTICS "
-        f"WHERE TABLE_SCHEMA = DATABASE() AND LOWER(TABLE_NAME) IN ({marks}) AND {column} = %s",
-        [*tables, hidden_value], timeout=MONITOR_TIMEOUT)
-    return {(r["t"].lower(), r["i"].lower()) for r in rows}
+def affected_ddl(server: Server, threads: Sequence[Thread], tables: Sequence[str]) -> tuple[RunningDdl, ...]:
+    """DDL in this server's processlist on one of `tables` of the app's database."""
+    return tuple(d for d in find_ddl(server.name, threads)
+                 if d.table.lower() in tables and (d.schema or "").lower() == server.url.database.lower())
+
+
+def schema_state(server: Server, expected: Sequence[Any], snapshot: SchemaSnapshot, ddl: tuple[RunningDdl, ...],
+                 lag: ReplicaLag | None) -> ServerSchemaState:
+    """Pure: one server's readings against the plan's `ExpectedObject`s."""
+    results = compare(expected, snapshot)
+    missing = tuple(r.describe() for r in results if r.state is not ObjectState.APPLIED)
+    hidden = tuple(f"{i} on {t}" for (t, i) in sorted(snapshot.hidden)
+                   if any(e.name.lower() == i and e.table.lower() == t for e in expected))
+    return ServerSchemaState(server.name, server.role, missing, hidden, ddl, lag)
+
+
+def _tables(expected: Sequence[Any]) -> list[str]:
+    return sorted({e.table.lower() for e in expected})
 
 
 def read_schema_state(server: Server, expected: Sequence[Any]) -> ServerSchemaState:
-    """One server's state for the plan's `ExpectedObject`s (errors become part of the state, never raised)."""
-    tables = sorted({e.table.lower() for e in expected})
+    """One server's full state now: processlist, schema and (replicas) lag. Errors become part of the state."""
+    tables = _tables(expected)
     try:
-        results = compare(expected, read_schema(server, tables))
-        hidden = _hidden_indexes(server, tables)
-        ddl = tuple(d for d in find_ddl(server.name, read_threads(server))
-                    if d.table.lower() in tables and (d.schema or "").lower() == server.url.database.lower())
+        ddl = affected_ddl(server, read_threads(server), tables)
+        snapshot = read_schema(server, tables)
         lag = read_replica_lag(server) if server.role is Role.REPLICA else None
     except ShipitError as e:
         return ServerSchemaState(server.name, server.role, error=str(e))
-    missing = tuple(r.describe() for r in results if r.state is not ObjectState.APPLIED)
-    shown_hidden = tuple(f"{i} on {t}" for (t, i) in sorted(hidden)
-                         if any(e.name.lower() == i and e.table.lower() == t for e in expected))
-    return ServerSchemaState(server.name, server.role, missing, shown_hidden, ddl, lag)
+    return schema_state(server, expected, snapshot, ddl, lag)
+
+
+class SchemaWatch:
+    """Polls every server for the gate at two queries per server while DDL runs there (doc: monitoring must stay
+    cheap through an hour-long build): the processlist, then the progress query. The objects cannot appear before
+    the DDL on their table commits, which ends it, so the schema is read once when the DDL is first seen and again
+    after it ends; a replica's lag is read when it is not replaying."""
+
+    def __init__(self, servers: Servers, expected: Sequence[Any]):
+        self.servers = servers
+        self.expected = tuple(expected)
+        self.tables = _tables(expected)
+        self.watcher = DdlWatcher(servers)
+        self._during_ddl: dict[str, ServerSchemaState] = {}
+
+    def _server(self, server: Server, threads: Sequence[Thread]) -> ServerSchemaState:
+        ddl = affected_ddl(server, threads, self.tables)
+        known = self._during_ddl.get(server.name)
+        if ddl and known is not None:
+            return dataclasses.replace(known, ddl=ddl)
+        snapshot = read_schema(server, self.tables)
+        lag = read_replica_lag(server) if server.role is Role.REPLICA and not ddl else None
+        state = schema_state(server, self.expected, snapshot, ddl, lag)
+        if ddl:
+            self._during_ddl[server.name] = state
+        else:
+            self._during_ddl.pop(server.name, None)
+        return state
+
+    def poll(self, *, replica_lag_max: float) -> Readiness:
+        states = []
+        threads: dict[str, tuple[Thread, ...]] = {}
+        for server in self.servers.all():
+            try:
+                threads[server.name] = read_threads(server)
+                states.append(self._server(server, threads[server.name]))
+            except ShipitError as e:
+                threads.pop(server.name, None)
+                self._during_ddl.pop(server.name, None)
+                states.append(ServerSchemaState(server.name, server.role, error=str(e)))
+        try:
+            progress = self.watcher.poll(threads=threads)
+        except ShipitError:
+            progress = ()  # progress is for the user's eyes; the readiness above already holds
+        readiness = decide_ready(states, replica_lag_max=replica_lag_max)
+        return dataclasses.replace(readiness, progress=progress)
 
 
 def wait_until_ready(
@@ -100,22 +150,33 @@ def wait_until_ready(
     replica_lag_max: float,
     interval: float = 2.0,
     consecutive: int = 3,
+    slow_interval: float = 1.0,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> Readiness:
     """Poll every server until `decide_ready` holds `consecutive` times in a row (lag must stay down, doc §5.5).
 
-    Raises ShipitError listing what is still missing when `timeout` passes.
+    Polls every `interval` while confirming readiness; while not ready the pause doubles up to `slow_interval`
+    (or `interval` if longer), so a long build costs at most two queries per server per `slow_interval`.
+    `Readiness.progress` carries the running DDL for `on_progress`. Raises ShipitError listing what is still
+    missing when `timeout` passes.
     """
-    deadline = time.monotonic() + timeout
+    watch = SchemaWatch(servers, expected)
+    deadline = clock() + timeout
     streak = 0
+    backoff = interval
     while True:
-        readiness = decide_ready([read_schema_state(s, expected) for s in servers.all()],
-                                 replica_lag_max=replica_lag_max)
+        readiness = watch.poll(replica_lag_max=replica_lag_max)
         if on_progress is not None:
             on_progress(readiness)
         streak = streak + 1 if readiness.ready else 0
         if streak >= consecutive:
             return readiness
-        if time.monotonic() + interval > deadline:
+        if readiness.ready:
+            delay = backoff = interval
+        else:
+            delay, backoff = backoff, min(backoff * 2, max(interval, slow_interval))
+        if clock() + delay > deadline:
             raise ShipitError(f"schema not ready after {timeout:g}s: " + "; ".join(readiness.waiting_for or
                                                                                   ("replica lag not yet stable",)))
-        time.sleep(interval)
+        sleep(delay)

@@ -10,12 +10,28 @@ from __future__ import annotations
 import pytest
 
 from shipit.classify import ExpectedObject, ObjectKind
-from shipit.db.connection import Role
+from shipit.db.connection import Role, Server, Servers
 from shipit.db.ddl_watch import DdlKind, RunningDdl
 from shipit.db.health import LagSource, ReplicaLag
-from shipit.db.schema_ready import ServerSchemaState, decide_ready, read_schema_state, wait_until_ready
+from shipit.db.schema_ready import (
+    SchemaWatch, ServerSchemaState, decide_ready, read_schema_state, wait_until_ready,
+)
 from shipit.errors import ShipitError
 from tests.db_watch.helpers import pair_servers, wait_for
+
+
+class CountingServer(Server):
+    """A shipit Server counting the statements it sends."""
+
+    sent = 0
+
+    @classmethod
+    def of(cls, s: Server) -> CountingServer:
+        return cls(s.name, s.url, s.role, retry_budget=s.retry_budget)
+
+    def _run(self, sql, args, timeout, *, fetch):
+        self.sent += 1
+        return super()._run(sql, args, timeout, fetch=fetch)
 
 INDEX = ExpectedObject(ObjectKind.INDEX, "orders", "index_orders_on_user_id", ("user_id",), False, "20240101000002", 3)
 FK = ExpectedObject(ObjectKind.FOREIGN_KEY, "orders", "fk_rails_orders_user", ("user_id",), False, "20240101000002", 4)
@@ -40,12 +56,12 @@ def test_ready_only_when_every_server_has_everything_and_replicas_are_fresh():
     replaying = RunningDdl("replica1", 12, DdlKind.ALTER_TABLE, "shop", "orders", "ALTER TABLE orders ADD INDEX",
                            "altering table", 42.0, True)
     r = decide_ready([primary, _replica(missing=("index index_orders_on_user_id on orders (user_id)",),
-                                        ddl=(replaying,))], replica_lag_max=10)
+                                        ddl=(replaying,), lag=_lag(50.0))], replica_lag_max=10)
     assert not r.ready
     assert r.waiting_for == (
         "replica1: index index_orders_on_user_id on orders (user_id) missing",
         "replica1: alter_table on orders still running (replaying, altering table, 42s)",
-    )
+    )  # the lag the replay causes is not a second reason while it runs
 
 
 @pytest.mark.parametrize("lag, text", [
@@ -112,11 +128,25 @@ def test_index_on_primary_but_not_yet_on_the_replica_then_ready(pair_db):
                    for w in readiness.waiting_for)
         assert not any(w.startswith("primary") for w in readiness.waiting_for)
 
-        # the replica falls behind while it replays: over a 1 s limit that alone holds the gate
-        r = wait_for(lambda: (s := read_schema_state(replica, [INDEX, FK])).lag.lag_s
-                     and s.lag.lag_s >= 2 and s, timeout=30, interval=0.2)
-        assert "replica replica1: " in decide_ready([p, r], replica_lag_max=1).waiting_for[-1]
-        assert decide_ready([p, r], replica_lag_max=1).waiting_for[-1].endswith("behind (limit 1s)")
+        # while it replays, the replay is the reason: its lag is judged once the replay is over
+        assert not any(w.startswith("replica replica1") for w in readiness.waiting_for)
+
+        # the gate's own poll: 2 queries per server per poll while the DDL runs (processlist, progress)
+        counting_primary, counting_replica = (CountingServer.of(s) for s in servers.all())
+        counting = Servers(counting_primary, (counting_replica,))
+        watch = SchemaWatch(counting, [INDEX, FK])
+        first = watch.poll(replica_lag_max=10)
+        assert not first.ready and [(p.ddl.server, p.ddl.table, p.ddl.replicated) for p in first.progress] == [
+            ("replica1", "orders", True)]
+        sent = [s.sent for s in counting.all()]
+        for _ in range(3):
+            later = watch.poll(replica_lag_max=10)
+            # the schema read on the first poll still names the missing index
+            assert later.waiting_for[0] == "replica1: index index_orders_on_user_id on orders (user_id) missing"
+            assert later.waiting_for[2].startswith("replica1: alter_table on orders still running (replaying")
+        per_poll = [(s.sent - before) / 3 for s, before in zip(counting.all(), sent)]
+        assert per_poll == [2, 2]  # primary: processlist + schema (no DDL there); replica: processlist + progress
+        counting.close()
 
         with pytest.raises(ShipitError, match="schema not ready after 0.5s: .*replica1: index index_orders_on_"):
             wait_until_ready(servers, [INDEX, FK], 0.5, replica_lag_max=10, interval=0.1)
@@ -130,6 +160,74 @@ def test_index_on_primary_but_not_yet_on_the_replica_then_ready(pair_db):
         assert read_schema_state(replica, [INDEX, FK]).missing == ()
     finally:
         hold.close()
+        servers.close()
+
+
+def test_replica_lag_over_the_limit_holds_the_gate(pair_db):
+    """The replica falls behind on DDL of a table the release does not touch: only the lag holds the gate."""
+    _prepare(pair_db)
+    conn = pair_db.connect()
+    with conn.cursor() as cur:
+        cur.execute("CREATE TABLE audit (id INT PRIMARY KEY, note VARCHAR(20))")
+        cur.execute("ALTER TABLE orders ADD INDEX index_orders_on_user_id (user_id)")
+    pair_db.pair.wait_caught_up()
+    servers = pair_servers(pair_db)
+    hold = pair_db.connect("replica")
+    try:
+        with hold.cursor() as cur:
+            cur.execute("BEGIN")
+            cur.execute("SELECT COUNT(*) FROM audit")
+        with conn.cursor() as cur:
+            cur.execute("ALTER TABLE audit ADD INDEX index_audit_on_note (note)")
+        states = wait_for(lambda: (st := [read_schema_state(s, [INDEX]) for s in servers.all()])[1].lag.lag_s
+                          and st[1].lag.lag_s >= 2 and st, timeout=30, interval=0.2)
+        assert states[1].ddl == () and states[1].missing == ()  # the unrelated ALTER is not the gate's business
+        r = decide_ready(states, replica_lag_max=1)
+        assert len(r.waiting_for) == 1 and r.waiting_for[0].startswith("replica replica1: ")
+        assert r.waiting_for[0].endswith("s behind (limit 1s)")
+        assert decide_ready(states, replica_lag_max=3600).ready
+        hold.rollback()
+        assert wait_until_ready(servers, [INDEX], 60, replica_lag_max=1, interval=0.2, consecutive=2).ready
+    finally:
+        hold.close()
+        conn.close()
+        servers.close()
+
+
+def test_ignored_index_is_not_ready_until_visible(pair_db):
+    _prepare(pair_db)
+    conn = pair_db.connect()
+    with conn.cursor() as cur:
+        cur.execute("ALTER TABLE orders ADD INDEX index_orders_on_user_id (user_id) IGNORED")
+    pair_db.pair.wait_caught_up()
+    servers = pair_servers(pair_db)
+    try:
+        r = decide_ready([read_schema_state(s, [INDEX]) for s in servers.all()], replica_lag_max=10)
+        assert r.waiting_for == tuple(f"{n}: index index_orders_on_user_id on orders exists but is invisible/ignored"
+                                      for n in ("primary", "replica1"))
+        with conn.cursor() as cur:
+            cur.execute("ALTER TABLE orders ALTER INDEX index_orders_on_user_id NOT IGNORED")
+        assert wait_until_ready(servers, [INDEX], 30, replica_lag_max=10, interval=0.2, consecutive=2).ready
+    finally:
+        conn.close()
+        servers.close()
+
+
+def test_not_ready_polls_back_off_to_the_slow_interval_and_confirmations_are_fast(pair_db):
+    _prepare(pair_db)  # the index is never created: never ready
+    servers = pair_servers(pair_db)
+    now = [0.0]
+    pauses = []
+
+    def sleep(s: float) -> None:
+        pauses.append(s)
+        now[0] += s
+    try:
+        with pytest.raises(ShipitError, match="schema not ready after 5s: primary: index index_orders_on_user_id"):
+            wait_until_ready(servers, [INDEX], 5, replica_lag_max=10, interval=0.25, consecutive=2, slow_interval=1.0,
+                             clock=lambda: now[0], sleep=sleep)
+        assert pauses[:4] == [0.25, 0.5, 1.0, 1.0] and set(pauses[2:]) == {1.0}
+    finally:
         servers.close()
 
 
