@@ -6,6 +6,7 @@ imported here, and this module is imported only when a release actually runs.
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from typing import Any
@@ -130,6 +131,17 @@ def plan_facts(plan, *, accept_manual: bool = False) -> PlanFacts:
             "migrations": [{"version": m.version, "name": m.name, "phase": m.phase.value} for m in plan.migrations],
         },
     )
+
+
+_DB_ERROR = re.compile(r"\b(Mysql2::Error(?:::\w+)?|ActiveRecord::[A-Za-z]+Error|ActiveRecord::StatementInvalid): (.+)")
+
+
+def database_error(log_lines) -> str | None:
+    """The database's own words from a failed `db:migrate` log (Rails prints the chain; the first Mysql2 error is
+    the SQL error), so the diagnosis's why says more than "exited with code 1"."""
+    found = [m for m in (_DB_ERROR.search(line) for line in log_lines) if m]
+    best = next((m for m in found if m.group(1).startswith("Mysql2")), found[0] if found else None)
+    return f"{best.group(1)}: {best.group(2).strip()}" if best else None
 
 
 def _from_failures(failures, what: str) -> Diagnosis:
@@ -355,7 +367,9 @@ class RealEdges:
         if outcome.failure is None:
             return Diagnosis(f"migration Job {outcome.job_name} failed", "no details", details=outcome.log_tail)
         f = outcome.failure
-        return Diagnosis(f.what, f.why, details=tuple(f.render().splitlines()[1:]))
+        sql = database_error(f.log_tail)
+        why = f"{f.why}; {sql}" if sql else f.why
+        return Diagnosis(f.what, why, details=tuple(f.render().splitlines()[1:]))
 
     def _rollout_progress(self, p) -> None:
         self.view.progress(
