@@ -49,6 +49,19 @@ def headline(state: ReleaseState) -> str:
     )
 
 
+EVIDENCE_HEAD = 8
+EVIDENCE_TAIL = 24
+
+
+def evidence(details: tuple[str, ...]) -> list[str]:
+    """At most one screen of evidence: the start (the failure's own summary line) and the end (log tail, events,
+    partial state), never a middle that pushes both off the screen."""
+    if len(details) <= EVIDENCE_HEAD + EVIDENCE_TAIL:
+        return list(details)
+    skipped = len(details) - EVIDENCE_HEAD - EVIDENCE_TAIL
+    return [*details[:EVIDENCE_HEAD], f"... ({skipped} lines omitted)", *details[-EVIDENCE_TAIL:]]
+
+
 def _ordered(phases: tuple[PhaseResult, ...]) -> list[PhaseResult]:
     order = list(Phase)
     return sorted(phases, key=lambda r: order.index(r.phase))
@@ -65,7 +78,7 @@ def render_text(state: ReleaseState) -> str:
         lines += ["", f"What failed: {d.what}", f"Why:         {d.why}"]
         if d.details:
             lines.append("Evidence:")
-            lines += [f"  | {line}" for line in d.details[-30:]]
+            lines += [f"  | {line}" for line in evidence(d.details)]
         if d.did:
             lines.append(f"shipit did:  {d.did}")
         if d.next:
@@ -112,7 +125,7 @@ def render_markdown(state: ReleaseState) -> str:
     if d is not None:
         lines += ["", f"**What failed:** {d.what}", "", f"**Why:** {d.why}"]
         if d.details:
-            lines += ["", "```", *d.details[-30:], "```"]
+            lines += ["", "```", *evidence(d.details), "```"]
         lines += ["", f"**shipit did:** {d.did}", "", f"**Next:** {d.next}"]
     return redact("\n".join(lines)) + "\n"
 

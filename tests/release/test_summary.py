@@ -62,3 +62,14 @@ def test_secrets_are_redacted_everywhere():
     edges = FakeEdges(fail={"preflight": Diagnosis("cannot connect", "mysql://app:s3cr3t-pw@db/shop refused")})
     state = Release(make_config(), edges, user="t").run(from_ref="x")
     assert "s3cr3t-pw" not in render_text(state) and "s3cr3t-pw" not in render_markdown(state)
+
+
+def test_long_evidence_keeps_its_start_and_its_end():
+    from shipit.summary import EVIDENCE_HEAD, EVIDENCE_TAIL, evidence
+
+    details = tuple(f"line {i}" for i in range(100))
+    shown = evidence(details)
+    assert shown[0] == "line 0" and shown[-1] == "line 99"
+    assert len(shown) == EVIDENCE_HEAD + EVIDENCE_TAIL + 1
+    assert shown[EVIDENCE_HEAD] == f"... ({100 - EVIDENCE_HEAD - EVIDENCE_TAIL} lines omitted)"
+    assert evidence(details[:10]) == list(details[:10])
