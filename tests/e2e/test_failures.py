@@ -62,7 +62,9 @@ def test_migration_failing_half_way_reports_partial_state_exit_2(sandbox):
     sb.change_code()
     r = sb.shipit("release", "--yes")
     assert r.code == 2, r.text
-    _assert_diagnosis(sb, r, "nickname", "Unknown column 'legacy_nick'")
+    _assert_diagnosis(sb, r, "nickname", "A rerun will fail")
+    # the why names the SQL error, not only "exited with code 1"
+    assert "Why:         Error: container web exited with code 1; Mysql2::Error: Unknown column 'legacy_nick'" in r.stdout
     # the first step stays applied, the version is not recorded, no code went out
     assert "nickname" in {c["Field"] for c in sb.sql("SHOW COLUMNS FROM users")}
     assert "20240102000002" not in sb.schema_versions()
