@@ -123,3 +123,37 @@ def test_http_gate_failing_during_bake_reverts(sandbox):
     assert _phase(latest, "code")["status"] == "succeeded"
     assert _phase(latest, "verify")["status"] == "failed"
     assert _phase(latest, "revert")["status"] == "succeeded"
+
+
+def test_revert_with_git_revert_branch_pushes_revert_commits_to_origin(sandbox, tmp_path):
+    """rollback.git_revert: branch: the automatic revert also pushes shipit/revert-<release> with the reverts of the
+    release's range to a real bare origin; the deployed branch is left alone. The Markdown step summary says so."""
+    sb = sandbox
+    sb.add_origin()
+    base = sb.bootstrap()
+    sb.push()
+    first = sb.change_code("app/models/user.rb", "class User < ApplicationRecord\n  validates :email, presence: true\nend\n")
+    target = sb.change_code("app/models/order.rb", "class Order < ApplicationRecord\nend\n")
+    sb.push()
+    sb.crash_image(target)
+    sb.write_config(rollback={"automatic": True, "git_revert": "branch"})
+    step_summary = tmp_path / "step_summary.md"
+
+    r = sb.shipit("release", env={"GITHUB_STEP_SUMMARY": str(step_summary)})
+    assert r.code == 1, r.text
+    assert set(sb.deployment_images().values()) == {sb.image(base)}
+    latest = sb.status()["release"]
+    assert latest["status"] == "reverted"
+    assert any("shipit/revert-" in n for n in latest["notes"]), latest["notes"]
+
+    branch = f"shipit/revert-{latest['release']}"
+    log = sb.origin_git("log", "--format=%s", f"{base}..{branch}").splitlines()
+    assert len([s for s in log if s.startswith("Revert")]) == 2, log  # one revert per commit of the range
+    tree = sb.origin_git("ls-tree", "-r", "--name-only", branch)
+    assert "app/models/order.rb" not in tree.splitlines()  # the release's files are reverted on the branch
+    assert sb.origin_git("rev-parse", "main") == target  # never pushed to the deployed branch
+    assert first != target
+
+    markdown = step_summary.read_text()
+    assert "FAILED and REVERTED" in markdown and "**What failed:**" in markdown
+    assert sb.password not in markdown

@@ -158,6 +158,23 @@ class Sandbox:
         self.git("commit", "-q", "--allow-empty", "-m", message)
         return self.head()
 
+    def add_origin(self) -> Path:
+        """A bare repository as `origin` (what rollback.git_revert pushes to), with main pushed and tracked."""
+        origin = self.root / "origin.git"
+        subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(origin)], check=True, capture_output=True)
+        self.git("remote", "add", "origin", str(origin))
+        self.push()
+        self.git("branch", "-q", "--set-upstream-to=origin/main", "main")
+        return origin
+
+    def push(self) -> None:
+        self.git("push", "-q", "origin", "main")
+
+    def origin_git(self, *args: str) -> str:
+        out = subprocess.run(["git", "--git-dir", str(self.root / "origin.git"), *args], check=True,
+                             capture_output=True, text=True)
+        return out.stdout.strip()
+
     def add_migration(self, version: str, name: str, body: str, *, commit: bool = True) -> str:
         """Write db/migrate/<version>_<name>.rb (see RailsApp.add_migration) and commit it; returns HEAD."""
         self.app.add_migration(version, name, body)
