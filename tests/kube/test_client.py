@@ -237,3 +237,17 @@ def test_in_cluster_service_account_when_no_kubeconfig(tmp_path, monkeypatch):
     monkeypatch.delenv("KUBERNETES_SERVICE_HOST")
     with pytest.raises(ShipitError, match="cannot load Kubernetes configuration"):  # neither kubeconfig nor a pod
         Kube.from_config(KubernetesConfig(namespace="shop"))
+
+
+def test_kubeconfig_context_is_used_and_an_unknown_one_is_bad_input(kubesim):
+    from shipit.config import KubernetesConfig
+    from shipit.errors import BadInput
+    import yaml
+
+    from shipit.kube.client import Kube
+
+    context = yaml.safe_load(kubesim.kubeconfig.read_text())["current-context"]
+    kube = Kube.from_config(KubernetesConfig(namespace="default", kubeconfig=str(kubesim.kubeconfig), context=context))
+    assert kube.list_json(kube.core.list_namespaced_config_map, "default")[1]
+    with pytest.raises(BadInput, match="cannot load Kubernetes configuration: .*nope"):
+        Kube.from_config(KubernetesConfig(namespace="default", kubeconfig=str(kubesim.kubeconfig), context="nope"))
