@@ -17,7 +17,7 @@ ProgressDeadlineExceeded, so the Deployments here use progressDeadlineSeconds=PR
 real clusters; the ratio grows with it); a Job whose image is missing fails only at its activeDeadlineSeconds
 (migration.timeout, here PROGRESS_DEADLINE too). Also printed: API requests shipit made per scenario. Target: shipit <= 1 s.
 
-    .venv/bin/python scripts/bench_detect.py [--runs 5] [--modes migration-exit,crash-loop]
+    .venv/bin/python scripts/bench_detect.py [--runs 5] [--modes migration-exit,crash-loop] [--deadline 8]
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ from tests.kubesim.cluster import Cluster  # noqa: E402
 from tests.kubesim.images import ImageBehaviour  # noqa: E402
 from tests.kubesim.resources import JOBS, PODS  # noqa: E402
 
-PROGRESS_DEADLINE = 8  # seconds; kubectl rollout status fails only when this passes
+PROGRESS_DEADLINE = 8  # seconds (--deadline); kubectl rollout status / wait fail only when this passes
 READY_GRACE = 2.0
 MODES = ("migration-exit", "migration-image", "image-missing", "crash-loop", "never-ready")
 EXPECTED = {"image-missing": "ImagePullError", "crash-loop": "CrashLoopBackOff", "never-ready": "NotReady"}  # PodState values
@@ -156,10 +156,14 @@ def run_rollout(cluster: Cluster, mode: str, i: int, cache: str) -> dict:
 
 
 def main() -> None:
+    global PROGRESS_DEADLINE
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--modes", default=",".join(MODES))
+    parser.add_argument("--deadline", type=int, default=PROGRESS_DEADLINE,
+                        help="progressDeadlineSeconds / activeDeadlineSeconds of the scenarios (600 is the Deployment default)")
     args = parser.parse_args()
+    PROGRESS_DEADLINE = args.deadline
     configure(level=logging.WARNING)  # stdout is for the table
     modes = [m for m in args.modes.split(",") if m]
     cluster = Cluster(k8s_version="1.33")
