@@ -7,6 +7,7 @@ imported here, and this module is imported only when a release actually runs.
 from __future__ import annotations
 
 import re
+import shlex
 import threading
 import time
 from typing import Any
@@ -142,6 +143,31 @@ def database_error(log_lines) -> str | None:
     found = [m for m in (_DB_ERROR.search(line) for line in log_lines) if m]
     best = next((m for m in found if m.group(1).startswith("Mysql2")), found[0] if found else None)
     return f"{best.group(1)}: {best.group(2).strip()}" if best else None
+
+
+def pre_deploy_command(
+    command: tuple[str, ...], pending: tuple[str, ...], post_deploy: tuple[str, ...], applied: frozenset[str]
+) -> tuple[str, ...]:
+    """The pre-deploy Job's command, which must apply exactly `pending` and leave the post-deploy ones for later.
+
+    Plain `db:migrate` would run the post-deploy migrations too. `db:migrate VERSION=<last pre-deploy>` runs every
+    pending migration up to it, and when a newer one is already applied Rails migrates that one DOWN (its
+    current_version > target): a late-merged, older-timestamped migration would drop a live column. So VERSION=
+    only when neither can happen; otherwise one `db:migrate:up VERSION=v` per migration, in order.
+    """
+    if not post_deploy:
+        return command
+    target = max(pending, key=int)
+    if all(int(v) <= int(target) for v in applied) and all(int(v) > int(target) for v in post_deploy):
+        return command + (f"VERSION={target}",)
+    if command[-1] != "db:migrate":
+        raise ShipitError(
+            f"cannot apply only the pre-deploy migrations {', '.join(pending)} with migration.command "
+            f"{shlex.join(command)!r}: `VERSION={target}` would also run or revert others. Use a command ending in "
+            "db:migrate (shipit then runs db:migrate:up per version), or release these migrations separately"
+        )
+    steps = [shlex.join(command[:-1] + ("db:migrate:up", f"VERSION={v}")) for v in sorted(pending, key=int)]
+    return ("sh", "-c", " && ".join(steps))
 
 
 def _from_failures(failures, what: str) -> Diagnosis:
@@ -354,9 +380,12 @@ class RealEdges:
         from shipit.kube.migration_job import MigrationJob
 
         command = tuple(self.cfg.migration.command)
-        if not post_deploy and self._plan.post_deploy:
-            # plain db:migrate would also run the post-deploy migrations now: stop at the last pre-deploy version
-            command += (f"VERSION={max(versions)}",)
+        if not post_deploy:
+            post = tuple(m.version for m in self._plan.post_deploy)
+            try:
+                command = pre_deploy_command(command, versions, post, self.applied_versions())
+            except ShipitError as e:
+                return Diagnosis("the pre-deploy migrations cannot be run on their own", str(e))
         job = MigrationJob(
             self.kube, self.cfg, image=image, release_id=f"{release_id}-post" if post_deploy else release_id,
             command=command, on_log=lambda line: self.view.line("migrate", line),
