@@ -1,0 +1,48 @@
+"""Post-deploy migrations end to end: the pre-deploy Job stops before them, the second Job runs them after the code
+is verified; and an older-timestamped pre-deploy migration never migrates anything down."""
+
+from __future__ import annotations
+
+
+def _phase(out: dict, name: str) -> dict:
+    return next(p for p in out["phases"] if p["phase"] == name)
+
+
+def test_pre_and_post_deploy_migrations_run_around_the_code(sandbox):
+    sb = sandbox
+    base = sb.bootstrap()
+    sb.add_migration("20240110000001", "add_nickname_to_users", "def change\n  add_column :users, :nickname, :string\nend")
+    sb.add_migration("20240110000002", "remove_name_from_users", "def change\n  remove_column :users, :name, :string\nend")
+    target = sb.change_code("app/models/user.rb", "class User < ApplicationRecord\n  self.ignored_columns = [\"name\"]\nend\n")
+    r = sb.shipit("release", "--output", "json")
+    assert r.code == 0, r.text
+    out = r.json()
+    assert _phase(out, "migrate")["status"] == "succeeded" and "20240110000001" in _phase(out, "migrate")["message"]
+    post = _phase(out, "post_deploy")
+    assert post["status"] == "succeeded" and "20240110000002" in post["message"], post
+    assert post["started"] >= _phase(out, "verify")["ended"]
+    columns = {c["Field"] for c in sb.sql("SHOW COLUMNS FROM users")}
+    assert "nickname" in columns and "name" not in columns
+    assert {"20240110000001", "20240110000002"} <= sb.schema_versions()
+    assert set(sb.deployment_images().values()) == {sb.image(target)}
+    assert len(sb.job_names()) == 3  # bootstrap, pre-deploy, post-deploy
+    assert base != target
+
+
+def test_older_pre_deploy_migration_with_a_post_deploy_one_never_migrates_down(sandbox):
+    """A branch merged late carries a migration older than one already applied. Stopping the pre-deploy Job with
+    `db:migrate VERSION=<older>` would make Rails migrate the newer one DOWN (dropping its column)."""
+    sb = sandbox
+    sb.bootstrap()
+    sb.add_migration("20240120000001", "add_nickname_to_users", "def change\n  add_column :users, :nickname, :string\nend")
+    sb.change_code()
+    assert sb.shipit("release").code == 0
+    sb.sql("UPDATE users SET nickname = 'kept'")
+    sb.add_migration("20240115000001", "add_age_to_users", "def change\n  add_column :users, :age, :integer\nend")
+    sb.add_migration("20240121000001", "remove_name_from_users", "def change\n  remove_column :users, :name, :string\nend")
+    sb.change_code("app/models/user.rb", "class User < ApplicationRecord\n  self.ignored_columns = [\"name\"]\nend\n")
+    r = sb.shipit("release")
+    assert r.code == 0, r.text
+    columns = {c["Field"] for c in sb.sql("SHOW COLUMNS FROM users")}
+    assert {"nickname", "age"} <= columns and "name" not in columns, columns
+    assert {"20240120000001", "20240115000001", "20240121000001"} <= sb.schema_versions()
