@@ -30,6 +30,7 @@ log = get_logger()
 
 RETRY_BUDGET = 30.0  # seconds of retrying one request before giving up
 WATCH_SERVER_TIMEOUT = 240  # seconds; a server-side bound on each watch request, then resume from the last RV
+HEALTHY_STREAM = 5.0  # seconds; a watch stream cut after serving this long starts the failure count afresh
 _VERBS = (
     ("list_", "list"),
     ("read_", "get"),
@@ -402,6 +403,7 @@ class WatchStream:
                     return
                 raise
             self._resp = resp
+            opened = time.monotonic()
             if self.closed.is_set():  # close() ran while the request was in flight and could not shut this one down
                 resp.close()
                 return
@@ -437,7 +439,8 @@ class WatchStream:
             except (HTTPError, OSError, ValueError) as e:
                 if self.closed.is_set():
                     return
-                failures += 1
+                # A stream that served for a while and was then cut (a proxy's idle timeout) is not a failing server.
+                failures = 1 if time.monotonic() - opened >= HEALTHY_STREAM else failures + 1
                 log.debug("watch stream dropped; resuming", resource_version=self.resource_version, error=str(e)[:200])
                 if failures > 8:
                     raise ShipitError(f"watch keeps failing: {e}") from e

@@ -251,3 +251,71 @@ def test_kubeconfig_context_is_used_and_an_unknown_one_is_bad_input(kubesim):
     assert kube.list_json(kube.core.list_namespaced_config_map, "default")[1]
     with pytest.raises(BadInput, match="cannot load Kubernetes configuration: .*nope"):
         Kube.from_config(KubernetesConfig(namespace="default", kubeconfig=str(kubesim.kubeconfig), context="nope"))
+
+
+def test_watch_cut_abruptly_after_serving_is_resumed_indefinitely(monkeypatch):
+    """A proxy that cuts idle watch streams mid-chunk: each cut after a healthy stretch is a fresh start, so a long,
+    quiet migration is never failed by 'watch keeps failing' (which still ends a server failing at once)."""
+    import json
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from kubernetes import client
+
+    from shipit.kube import client as kube_client
+    from shipit.kube.client import Kube
+
+    monkeypatch.setattr(kube_client, "HEALTHY_STREAM", 0.05)
+    watches = []
+
+    class Cutting(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self):
+            if "watch=" not in self.path:
+                body = json.dumps({"kind": "ConfigMapList", "apiVersion": "v1", "metadata": {"resourceVersion": "5"}, "items": []}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+                return
+            watches.append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            self.wfile.write(b"40\r\n{\"type\":")  # half a chunk, then the connection is gone
+            self.wfile.flush()
+            time.sleep(0.1)
+            self.close_connection = True
+
+        def log_message(self, *a):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Cutting)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    conf = client.Configuration()
+    conf.host = f"http://127.0.0.1:{server.server_port}"
+    kube = Kube(client.ApiClient(conf), "shop")
+    stream = kube.watch(kube.core.list_namespaced_config_map, "shop")
+    errors: list[BaseException] = []
+
+    def consume():
+        try:
+            for _ in stream:
+                pass
+        except BaseException as e:  # noqa: BLE001 - reported by the assertion below
+            errors.append(e)
+
+    t = threading.Thread(target=consume, daemon=True)
+    t.start()
+    try:
+        deadline = time.monotonic() + 15
+        while len(watches) < 12 and not errors and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not errors, errors
+        assert len(watches) >= 12 and all("resourceVersion=5" in p for p in watches)
+    finally:
+        stream.close()
+        t.join(5)
+        server.shutdown()
