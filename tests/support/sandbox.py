@@ -409,6 +409,7 @@ def open_sandbox(root: Path, *, db_url: str, replica_urls: tuple[str, ...] = (),
         (app.path / "app" / "models").mkdir(parents=True, exist_ok=True)
         (app.path / "app" / "models" / "application_record.rb").write_text(
             "class ApplicationRecord < ActiveRecord::Base\n  self.abstract_class = true\nend\n")
+        (app.path / ".gitignore").write_text("/log/\n/tmp/\n")  # what the migration Jobs write into the checkout
         sb.initial_sha = sb.commit("initial app")
         sb.write_config(**settings)
         sb.create_deployments(sb.initial_sha)
