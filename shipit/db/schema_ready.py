@@ -31,6 +31,7 @@ class ServerSchemaState:
     ddl: tuple[RunningDdl, ...] = ()  # DDL still running on an affected table
     lag: ReplicaLag | None = None
     error: str = ""  # the server could not be read
+    deferred: bool = False  # a replica not read because the primary still runs DDL on an affected table
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,12 +51,15 @@ def decide_ready(snapshots: Sequence[ServerSchemaState], *, replica_lag_max: flo
         if s.error:
             waiting.append(f"{s.server}: cannot read it ({s.error})")
             continue
+        if s.deferred:
+            waiting.append(f"{s.server}: waits for the primary's DDL to commit")
         waiting += [f"{s.server}: {m} missing" for m in s.missing]
         waiting += [f"{s.server}: index {h} exists but is invisible/ignored" for h in s.hidden]
         waiting += [f"{s.server}: {d.kind.value} on {d.table} still running "
                     f"({'replaying, ' if d.replicated else ''}{d.state or 'running'}, {d.elapsed_s:.0f}s)"
                     for d in s.ddl]
-        if s.role is Role.REPLICA and not s.ddl and (s.lag is None or not s.lag.within(replica_lag_max)):
+        if s.role is Role.REPLICA and not s.ddl and not s.deferred and (
+                s.lag is None or not s.lag.within(replica_lag_max)):
             lag = s.lag.describe() if s.lag else f"{s.server}: lag unknown"
             waiting.append(f"replica {lag} (limit {replica_lag_max:g}s)")
     if not snapshots:
@@ -99,7 +103,8 @@ class SchemaWatch:
     """Polls every server for the gate at two queries per server while DDL runs there (doc: monitoring must stay
     cheap through an hour-long build): the processlist, then the progress query. The objects cannot appear before
     the DDL on their table commits, which ends it, so the schema is read once when the DDL is first seen and again
-    after it ends; a replica's lag is read when it is not replaying."""
+    after it ends; a replica's lag is read when it is not replaying, and while the primary itself still runs DDL on
+    an affected table (the replicas cannot have the change yet) a replica costs only its processlist read."""
 
     def __init__(self, servers: Servers, expected: Sequence[Any]):
         self.servers = servers
@@ -108,8 +113,10 @@ class SchemaWatch:
         self.watcher = DdlWatcher(servers)
         self._during_ddl: dict[str, ServerSchemaState] = {}
 
-    def _server(self, server: Server, threads: Sequence[Thread]) -> ServerSchemaState:
+    def _server(self, server: Server, threads: Sequence[Thread], primary_ddl: bool) -> ServerSchemaState:
         ddl = affected_ddl(server, threads, self.tables)
+        if primary_ddl and server.role is Role.REPLICA:
+            return ServerSchemaState(server.name, server.role, ddl=ddl, deferred=True)
         known = self._during_ddl.get(server.name)
         if ddl and known is not None:
             return dataclasses.replace(known, ddl=ddl)
@@ -123,12 +130,13 @@ class SchemaWatch:
         return state
 
     def poll(self, *, replica_lag_max: float) -> Readiness:
-        states = []
+        states: list[ServerSchemaState] = []
         threads: dict[str, tuple[Thread, ...]] = {}
-        for server in self.servers.all():
+        for server in self.servers.all():  # the primary first
+            primary_ddl = bool(states) and bool(states[0].ddl) and states[0].role is Role.PRIMARY
             try:
                 threads[server.name] = read_threads(server)
-                states.append(self._server(server, threads[server.name]))
+                states.append(self._server(server, threads[server.name], primary_ddl))
             except ShipitError as e:
                 threads.pop(server.name, None)
                 self._during_ddl.pop(server.name, None)

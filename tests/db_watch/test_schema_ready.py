@@ -17,7 +17,7 @@ from shipit.db.schema_ready import (
     SchemaWatch, ServerSchemaState, decide_ready, read_schema_state, wait_until_ready,
 )
 from shipit.errors import ShipitError
-from tests.db_watch.helpers import pair_servers, wait_for
+from tests.db_watch.helpers import Background, pair_servers, wait_for
 
 
 class CountingServer(Server):
@@ -73,6 +73,17 @@ def test_replica_lag_over_the_limit_or_unknown_is_not_ready(lag, text):
     r = decide_ready([ServerSchemaState("primary", Role.PRIMARY), _replica(lag=lag)], replica_lag_max=10)
     assert (r.ready, r.waiting_for) == (False, (text,))
     assert decide_ready([_replica(lag=_lag(10.0))], replica_lag_max=10).ready  # at the limit is within it
+
+
+def test_a_replica_deferred_while_the_primary_runs_the_ddl_says_so_and_nothing_else():
+    building = RunningDdl("primary", 5, DdlKind.ALTER_TABLE, "shop", "orders", "ALTER TABLE orders ADD INDEX",
+                          "altering table", 7.0, False)
+    r = decide_ready([ServerSchemaState("primary", Role.PRIMARY, missing=("index i on orders (user_id)",),
+                                        ddl=(building,)),
+                      ServerSchemaState("replica1", Role.REPLICA, deferred=True)], replica_lag_max=10)
+    assert r.waiting_for == ("primary: index i on orders (user_id) missing",
+                             "primary: alter_table on orders still running (altering table, 7s)",
+                             "replica1: waits for the primary's DDL to commit")
 
 
 def test_hidden_index_unreadable_server_and_no_servers_are_not_ready():
@@ -160,6 +171,39 @@ def test_index_on_primary_but_not_yet_on_the_replica_then_ready(pair_db):
         assert read_schema_state(replica, [INDEX, FK]).missing == ()
     finally:
         hold.close()
+        servers.close()
+
+
+def test_while_the_primary_runs_the_ddl_a_replica_costs_one_query_per_poll(pair_db):
+    _prepare(pair_db)
+    blocker = pair_db.connect()  # holds orders' MDL on the primary: the ALTER there stays running
+    alter = None
+    primary, replica = (CountingServer.of(s) for s in pair_servers(pair_db).all())
+    servers = Servers(primary, (replica,))
+    try:
+        with blocker.cursor() as cur:
+            cur.execute("BEGIN")
+            cur.execute("SELECT COUNT(*) FROM orders")
+        alter = Background(pair_db.connect, "ALTER TABLE orders ADD INDEX index_orders_on_user_id (user_id)")
+        watch = SchemaWatch(servers, [INDEX])
+        first = wait_for(lambda: (r := watch.poll(replica_lag_max=10)).progress and r, timeout=30)
+        assert first.waiting_for == (
+            "primary: index index_orders_on_user_id on orders (user_id) missing",
+            first.waiting_for[1], "replica1: waits for the primary's DDL to commit")
+        assert first.waiting_for[1].startswith("primary: alter_table on orders still running (Waiting for table "
+                                               "metadata lock")
+        sent = [s.sent for s in servers.all()]
+        for _ in range(3):
+            assert watch.poll(replica_lag_max=10).waiting_for[2] == "replica1: waits for the primary's DDL to commit"
+        assert [(s.sent - before) / 3 for s, before in zip(servers.all(), sent)] == [2, 1]
+        blocker.rollback()
+        alter.join(60)
+        assert alter.error is None
+        assert wait_until_ready(servers, [INDEX], 60, replica_lag_max=10, interval=0.2, consecutive=2).ready
+    finally:
+        blocker.close()
+        if alter is not None:
+            alter.close()
         servers.close()
 
 
