@@ -302,16 +302,14 @@ class RealEdges:
         return applied, tuple(lines)
 
     def wait_ddl(self, *, timeout: float, cancel: threading.Event) -> Diagnosis | None:
-        from shipit.db.ddl_watch import DdlWatcher
         from shipit.db.schema_ready import wait_until_ready
 
         expected = tuple(e for m in self._pre_deploy for e in m.expected)
-        watcher = DdlWatcher(self.servers)
 
         def progress(readiness) -> None:
             if cancel.is_set():
                 raise ShipitError("interrupted while waiting for the schema change")
-            running = watcher.poll()
+            running = readiness.progress  # read in the gate's own poll: no second processlist read per server
             if running:
                 self.view.progress(" | ".join(p.describe() for p in running))
             elif not readiness.ready:
