@@ -233,3 +233,57 @@ def test_timeout_deletes_the_job_and_says_so(kubesim, kube):
     with pytest.raises(ApiException) as e:
         kube.get_json(kube.batch.read_namespaced_job, job.name, "default")
     assert e.value.status == 404
+
+
+def test_log_stream_cut_mid_migration_resumes_without_repeats():
+    """The follow stream is cut (mid-chunk, then cleanly) while the container runs: it is resumed with timestamps
+    and sinceSeconds, every line is shown once, and it stops once the container has finished."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from kubernetes import client
+
+    from shipit.kube.client import Kube
+    from shipit.kube.migration_job import _LogFollower
+
+    lines = ["2026-01-01T00:00:01.5Z one", "2026-01-01T00:00:02.123456789Z two", "2026-01-01T00:00:02.123456789Z two-b",
+             "2026-01-01T00:00:03Z three", "2026-01-01T00:00:04.1Z four"]
+    plan = [(lines[:2], "cut"), (lines[:4], "end"), (lines, "end"), (lines, "end"), (lines, "end")]
+    paths: list[str] = []
+    finished = threading.Event()
+
+    class Logs(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self):
+            paths.append(self.path)
+            send, how = plan[min(len(paths), len(plan)) - 1]
+            if len(paths) >= 3:
+                finished.set()  # the pod watch has seen the container terminate
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            for line in send:
+                data = (line + "\n").encode()
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+            self.wfile.write(b"40\r\npartial" if how == "cut" else b"0\r\n\r\n")
+            self.wfile.flush()
+            self.close_connection = True
+
+        def log_message(self, *a):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Logs)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        conf = client.Configuration()
+        conf.host = f"http://127.0.0.1:{server.server_port}"
+        shown: list[str] = []
+        follower = _LogFollower(Kube(client.ApiClient(conf), "shop"), "p", "web", shown.append, finished.is_set)
+        assert follower.done.wait(10)
+        assert shown == ["one", "two", "two-b", "three", "four"] and list(follower.lines) == shown
+        assert not follower.failed and len(paths) == 4
+        assert all("follow=true" in p and "timestamps=true" in p and "container=web" in p for p in paths)
+        assert "sinceSeconds" not in paths[0] and all("sinceSeconds=" in p for p in paths[1:])
+    finally:
+        server.shutdown()
