@@ -43,9 +43,11 @@ def _stamp(epoch: float | None) -> str:
 
 
 def headline(state: ReleaseState) -> str:
+    # a running (or crashed) release has no exit code yet: "exit 0" would read as success
+    outcome = f", exit {state.exit_code}" if state.status is not ReleaseStatus.RUNNING else ""
     return (
         f"shipit {state.app} {state.id}: {_HEADLINES[state.status]} "
-        f"({state.from_sha[:7]}..{state.to_sha[:7]}, {_dur(state.duration)}, exit {state.exit_code})"
+        f"({state.from_sha[:7]}..{state.to_sha[:7]}, {_dur(state.duration)}{outcome})"
     )
 
 

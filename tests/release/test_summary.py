@@ -73,3 +73,14 @@ def test_long_evidence_keeps_its_start_and_its_end():
     assert len(shown) == EVIDENCE_HEAD + EVIDENCE_TAIL + 1
     assert shown[EVIDENCE_HEAD] == f"... ({100 - EVIDENCE_HEAD - EVIDENCE_TAIL} lines omitted)"
     assert evidence(details[:10]) == list(details[:10])
+
+
+def test_a_running_release_headline_has_no_exit_code():
+    import dataclasses
+
+    from shipit.phases import ReleaseStatus
+    from shipit.summary import headline
+
+    running = dataclasses.replace(reverted_state(), status=ReleaseStatus.RUNNING, ended=None, exit_code=0)
+    line = headline(running)
+    assert "still running (interrupted?)" in line and "exit" not in line
