@@ -99,34 +99,52 @@ def read_schema_state(server: Server, expected: Sequence[Any]) -> ServerSchemaSt
     return schema_state(server, expected, snapshot, ddl, lag)
 
 
-class SchemaWatch:
-    """Polls every server for the gate at two queries per server while DDL runs there (doc: monitoring must stay
-    cheap through an hour-long build): the processlist, then the progress query. The objects cannot appear before
-    the DDL on their table commits, which ends it, so the schema is read once when the DDL is first seen and again
-    after it ends; a replica's lag is read when it is not replaying, and while the primary itself still runs DDL on
-    an affected table (the replicas cannot have the change yet) a replica costs only its processlist read."""
+READY_RECHECK_S = 5.0  # a server already ready is re-read this often while the gate waits for another one
 
-    def __init__(self, servers: Servers, expected: Sequence[Any]):
+
+class SchemaWatch:
+    """Polls every server for the gate at no more than two queries per server while DDL runs (monitoring must stay
+    cheap through an hour-long build):
+
+    - a server running DDL on an affected table: its processlist, then the progress query. The objects cannot appear
+      before that DDL commits, which ends it, so its schema is read when the DDL is first seen and again after;
+    - a replica while the primary still runs such DDL (it cannot have the change yet): its processlist only;
+    - a server already ready while another is not: its processlist, with a full re-read every READY_RECHECK_S and
+      on every poll once all servers were ready (the confirmations `wait_until_ready` counts);
+    - otherwise its processlist, its schema in one statement and, for a replica, its lag.
+    """
+
+    def __init__(self, servers: Servers, expected: Sequence[Any], *, clock: Callable[[], float] = time.monotonic):
         self.servers = servers
         self.expected = tuple(expected)
         self.tables = _tables(expected)
         self.watcher = DdlWatcher(servers)
+        self.clock = clock
         self._during_ddl: dict[str, ServerSchemaState] = {}
+        self._ready: dict[str, tuple[float, ServerSchemaState]] = {}
+        self._all_ready = False
 
-    def _server(self, server: Server, threads: Sequence[Thread], primary_ddl: bool) -> ServerSchemaState:
+    def _server(self, server: Server, threads: Sequence[Thread], primary_ddl: bool,
+                replica_lag_max: float) -> ServerSchemaState:
         ddl = affected_ddl(server, threads, self.tables)
         if primary_ddl and server.role is Role.REPLICA:
             return ServerSchemaState(server.name, server.role, ddl=ddl, deferred=True)
         known = self._during_ddl.get(server.name)
         if ddl and known is not None:
             return dataclasses.replace(known, ddl=ddl)
+        now = self.clock()
+        ready = self._ready.get(server.name)
+        if not ddl and ready is not None and not self._all_ready and now - ready[0] < READY_RECHECK_S:
+            return ready[1]
         snapshot = read_schema(server, self.tables)
         lag = read_replica_lag(server) if server.role is Role.REPLICA and not ddl else None
         state = schema_state(server, self.expected, snapshot, ddl, lag)
+        self._during_ddl.pop(server.name, None)
+        self._ready.pop(server.name, None)
         if ddl:
             self._during_ddl[server.name] = state
-        else:
-            self._during_ddl.pop(server.name, None)
+        elif decide_ready([state], replica_lag_max=replica_lag_max).ready:
+            self._ready[server.name] = (now, state)
         return state
 
     def poll(self, *, replica_lag_max: float) -> Readiness:
@@ -136,16 +154,18 @@ class SchemaWatch:
             primary_ddl = bool(states) and bool(states[0].ddl) and states[0].role is Role.PRIMARY
             try:
                 threads[server.name] = read_threads(server)
-                states.append(self._server(server, threads[server.name], primary_ddl))
+                states.append(self._server(server, threads[server.name], primary_ddl, replica_lag_max))
             except ShipitError as e:
                 threads.pop(server.name, None)
                 self._during_ddl.pop(server.name, None)
+                self._ready.pop(server.name, None)
                 states.append(ServerSchemaState(server.name, server.role, error=str(e)))
         try:
             progress = self.watcher.poll(threads=threads)
         except ShipitError:
             progress = ()  # progress is for the user's eyes; the readiness above already holds
         readiness = decide_ready(states, replica_lag_max=replica_lag_max)
+        self._all_ready = readiness.ready
         return dataclasses.replace(readiness, progress=progress)
 
 
@@ -169,7 +189,7 @@ def wait_until_ready(
     `Readiness.progress` carries the running DDL for `on_progress`. Raises ShipitError listing what is still
     missing when `timeout` passes.
     """
-    watch = SchemaWatch(servers, expected)
+    watch = SchemaWatch(servers, expected, clock=clock)
     deadline = clock() + timeout
     streak = 0
     backoff = interval

@@ -14,7 +14,7 @@ from shipit.db.connection import Role, Server, Servers
 from shipit.db.ddl_watch import DdlKind, RunningDdl
 from shipit.db.health import LagSource, ReplicaLag
 from shipit.db.schema_ready import (
-    SchemaWatch, ServerSchemaState, decide_ready, read_schema_state, wait_until_ready,
+    READY_RECHECK_S, SchemaWatch, ServerSchemaState, decide_ready, read_schema_state, wait_until_ready,
 )
 from shipit.errors import ShipitError
 from tests.db_watch.helpers import Background, pair_servers, wait_for
@@ -145,7 +145,8 @@ def test_index_on_primary_but_not_yet_on_the_replica_then_ready(pair_db):
         # the gate's own poll: 2 queries per server per poll while the DDL runs (processlist, progress)
         counting_primary, counting_replica = (CountingServer.of(s) for s in servers.all())
         counting = Servers(counting_primary, (counting_replica,))
-        watch = SchemaWatch(counting, [INDEX, FK])
+        now = [0.0]
+        watch = SchemaWatch(counting, [INDEX, FK], clock=lambda: now[0])
         first = watch.poll(replica_lag_max=10)
         assert not first.ready and [(p.ddl.server, p.ddl.table, p.ddl.replicated) for p in first.progress] == [
             ("replica1", "orders", True)]
@@ -156,7 +157,12 @@ def test_index_on_primary_but_not_yet_on_the_replica_then_ready(pair_db):
             assert later.waiting_for[0] == "replica1: index index_orders_on_user_id on orders (user_id) missing"
             assert later.waiting_for[2].startswith("replica1: alter_table on orders still running (replaying")
         per_poll = [(s.sent - before) / 3 for s, before in zip(counting.all(), sent)]
-        assert per_poll == [2, 2]  # primary: processlist + schema (no DDL there); replica: processlist + progress
+        # the primary is ready: its processlist only; the replica replays: processlist + progress
+        assert per_poll == [1, 2]
+        sent = [s.sent for s in counting.all()]
+        now[0] += READY_RECHECK_S  # a ready server's schema is read again every READY_RECHECK_S
+        assert not watch.poll(replica_lag_max=10).ready
+        assert [s.sent - before for s, before in zip(counting.all(), sent)] == [2, 2]
         counting.close()
 
         with pytest.raises(ShipitError, match="schema not ready after 0.5s: .*replica1: index index_orders_on_"):
