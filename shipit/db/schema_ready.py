@@ -184,8 +184,9 @@ def wait_until_ready(
 ) -> Readiness:
     """Poll every server until `decide_ready` holds `consecutive` times in a row (lag must stay down, doc §5.5).
 
-    Polls every `interval` while confirming readiness; while not ready the pause doubles up to `slow_interval`
-    (or `interval` if longer), so a long build costs at most two queries per server per `slow_interval`.
+    Polls every `interval` while confirming readiness; while DDL runs every `slow_interval` (or `interval` if
+    longer), so a long build costs at most two queries per server per `slow_interval`; otherwise, while not ready,
+    the pause doubles from `interval` up to that.
     `Readiness.progress` carries the running DDL for `on_progress`. Raises ShipitError listing what is still
     missing when `timeout` passes.
     """
@@ -200,10 +201,13 @@ def wait_until_ready(
         streak = streak + 1 if readiness.ready else 0
         if streak >= consecutive:
             return readiness
+        slow = max(interval, slow_interval)
         if readiness.ready:
             delay = backoff = interval
+        elif readiness.progress:  # a build is running: it will not end in the next moment
+            delay = backoff = slow
         else:
-            delay, backoff = backoff, min(backoff * 2, max(interval, slow_interval))
+            delay, backoff = backoff, min(backoff * 2, slow)
         if clock() + delay > deadline:
             raise ShipitError(f"schema not ready after {timeout:g}s: " + "; ".join(readiness.waiting_for or
                                                                                   ("replica lag not yet stable",)))

@@ -202,6 +202,15 @@ def test_while_the_primary_runs_the_ddl_a_replica_costs_one_query_per_poll(pair_
         for _ in range(3):
             assert watch.poll(replica_lag_max=10).waiting_for[2] == "replica1: waits for the primary's DDL to commit"
         assert [(s.sent - before) / 3 for s, before in zip(servers.all(), sent)] == [2, 1]
+        now, pauses = [0.0], []
+
+        def sleep(s: float) -> None:
+            pauses.append(s)
+            now[0] += s
+        with pytest.raises(ShipitError, match="schema not ready after 4s"):
+            wait_until_ready(servers, [INDEX], 4, replica_lag_max=10, interval=0.25, slow_interval=1.0,
+                             clock=lambda: now[0], sleep=sleep)
+        assert pauses == [1.0] * 4  # a running build is polled at the slow interval from the start
         blocker.rollback()
         alter.join(60)
         assert alter.error is None
