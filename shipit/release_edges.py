@@ -140,9 +140,12 @@ _DB_ERROR = re.compile(r"\b(Mysql2::Error(?:::\w+)?|ActiveRecord::[A-Za-z]+Error
 def database_error(log_lines) -> str | None:
     """The database's own words from a failed `db:migrate` log (Rails prints the chain; the first Mysql2 error is
     the SQL error), so the diagnosis's why says more than "exited with code 1"."""
-    found = [m for m in (_DB_ERROR.search(line) for line in log_lines) if m]
-    best = next((m for m in found if m.group(1).startswith("Mysql2")), found[0] if found else None)
-    return f"{best.group(1)}: {best.group(2).strip()}" if best else None
+    for line in log_lines:  # the driver's error, wherever Rails wrapped it ("ActiveRecord::StatementInvalid: ...")
+        at = line.find("Mysql2::Error")
+        if at >= 0:
+            return line[at:].strip()
+    found = next((m for m in (_DB_ERROR.search(line) for line in log_lines) if m), None)
+    return f"{found.group(1)}: {found.group(2).strip()}" if found else None
 
 
 def pre_deploy_command(

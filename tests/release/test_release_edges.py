@@ -15,6 +15,11 @@ def test_database_error_prefers_the_mysql_error_in_the_rails_chain():
     assert database_error(log) == "Mysql2::Error: Unknown column 'legacy_nick' in 'SET'"
 
 
+def test_database_error_unwraps_the_driver_error_from_active_record():
+    line = "ActiveRecord::StatementInvalid: Mysql2::Error: Duplicate entry 'a' for key 'index_users_on_email'"
+    assert database_error([line]) == "Mysql2::Error: Duplicate entry 'a' for key 'index_users_on_email'"
+
+
 def test_database_error_falls_back_to_active_record_and_to_none():
     assert database_error(["ActiveRecord::NoDatabaseError: Unknown database 'shop'"]) == (
         "ActiveRecord::NoDatabaseError: Unknown database 'shop'"
