@@ -141,3 +141,40 @@ def test_sigterm_during_migration_stops_cleanly(sandbox):
     assert sb.status()["release"]["status"] == "failed"
     assert "20240109000001" not in sb.schema_versions()
     assert set(sb.deployment_images().values()) == {sb.image(base)}
+
+
+def test_kill_9_during_the_migration_job_resume_adopts_the_job(sandbox):
+    """The crashed run's Job keeps running in the cluster; --resume watches that Job instead of starting a second
+    migration next to it, and finishes the release."""
+    import signal
+
+    sb = sandbox
+    sb.write_config(lock={"duration": "5s"})
+    sb.bootstrap()
+    sb.add_migration("20240112000001", "add_nickname_slowly", (
+        'def up\n  add_column :users, :nickname, :string\n  execute "SELECT SLEEP(8)"\nend\n'
+        'def down\n  remove_column :users, :nickname\nend'))
+    target = sb.change_code()
+    proc = sb.spawn("release", "--yes")
+    try:
+        _wait_for(lambda: [j for j in sb.jobs() if (j.get("status") or {}).get("active")], timeout=120,
+                  what="the migration Job to run")
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    crashed = sb.status()["release"]
+    assert crashed["status"] == "running"
+    assert [p["status"] for p in crashed["phases"] if p["phase"] == "migrate"] == ["running"]
+
+    r = _wait_for(lambda: (lambda res: res if res.code != 4 else None)(sb.shipit("release", "--resume")),
+                  timeout=120, what="the dead run's lease to expire")
+    assert r.code == 0, r.text
+    assert "watching it" in r.stderr or "already exists" in r.stderr, r.text  # adopted, not a second Job
+    release_jobs = [j for j in sb.job_names() if crashed["release"] in j]
+    assert len(release_jobs) == 1, sb.job_names()
+    assert "20240112000001" in sb.schema_versions()
+    assert "nickname" in {c["Field"] for c in sb.sql("SHOW COLUMNS FROM users")}
+    assert set(sb.deployment_images().values()) == {sb.image(target)}
+    assert sb.status()["release"]["status"] == "succeeded"

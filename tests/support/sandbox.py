@@ -56,7 +56,7 @@ DEPLOYMENTS = {"web": 2, "worker": 1}
 # Short timeouts for tests; override any of them with Sandbox.write_config(**sections).
 DEFAULT_SETTINGS: dict[str, Any] = {
     "migration": {"from_deployment": "web", "container": "web", "command": ["bin/rails", "db:migrate"], "timeout": "5m"},
-    "gates": {"ddl_timeout": "3m", "replica_lag_max": "30s", "threads_running_max": 50, "bake": "2s"},
+    "gates": {"ddl_timeout": "3m", "replica_lag_max": "30s", "threads_running_max": 50, "bake": "1s"},
     "rollout": {"timeout": "90s", "ready_grace": "20s"},
     "preflight": {"budget": "60s", "chunk_time": "100ms", "long_transaction": "30s"},
     "rollback": {"automatic": True, "git_revert": "off"},
