@@ -98,3 +98,19 @@ def test_migration_only_release_skips_code_phases(sandbox):
     assert _phase(out, "code")["status"] == "skipped" and _phase(out, "verify")["status"] == "skipped", r.text
     assert "nickname" in {c["Field"] for c in sb.sql("SHOW COLUMNS FROM users")}
     assert set(sb.deployment_images().values()) == {sb.image(base)}
+
+
+def test_database_unreachable_with_a_wrong_password_fails_safely_without_printing_it(sandbox):
+    sb = sandbox
+    base = sb.bootstrap()
+    sb.change_code()
+    wrong = "wrong-" + sb.password
+    for output in ("text", "json"):
+        r = sb.shipit("release", "--output", output, env={"SHIPIT_DB_PASSWORD": wrong})
+        assert r.code == 1, r.text
+        assert wrong not in r.stdout + r.stderr and sb.password not in r.stdout + r.stderr, r.text
+        assert "Access denied" in r.stdout + r.stderr, r.text
+        if output == "json":
+            assert r.json()["status"] == "failed"
+    assert set(sb.deployment_images().values()) == {sb.image(base)}
+    assert sb.status()["lock"] is None
