@@ -59,16 +59,28 @@ def test_lifecycle_of_a_healthy_pod(cluster, api):
 
 
 def test_F1_missing_image_err_image_pull_then_backoff(cluster, api):
+    rv = api.core.list_namespaced_pod("default").metadata.resource_version
     api.core.create_namespaced_pod("default", pod("pull", "web:v1-missing"))
     wait_for(lambda: waiting_reason(api, "pull") == "ImagePullBackOff", what="ImagePullBackOff")
     jsonpath = cluster.kubectl("get", "pod", "pull", "-o", "jsonpath={.status.containerStatuses[0].state.waiting"
                                                            ".reason}").stdout
     assert jsonpath in ("ImagePullBackOff", "ErrImagePull")
-    wait_for(lambda: waiting_reason(api, "pull") == "ErrImagePull", what="a second pull attempt")
+    wait_for(lambda: len([e for e in events_for(api, "pull") if e[2] == "Error: ErrImagePull"]) and
+             [e for e in api.core.list_namespaced_event("default", field_selector="reason=Pulling").items
+              if e.count >= 2], what="a second pull attempt")
+    _, history = raw_watch(cluster, f"/api/v1/namespaces/default/pods?watch=1&resourceVersion={rv}"
+                                    f"&timeoutSeconds=1")
+    reasons = [cs["state"]["waiting"]["reason"] for e in history
+               for cs in e["object"]["status"].get("containerStatuses", []) if "waiting" in cs["state"]]
+    compact = [r for i, r in enumerate(reasons) if i == 0 or reasons[i - 1] != r]
+    assert compact[:4] == ["ContainerCreating", "ErrImagePull", "ImagePullBackOff", "ErrImagePull"], compact
     p = api.core.read_namespaced_pod("pull", "default")
     cs = p.status.container_statuses[0]
     assert p.status.phase == "Pending" and not cs.ready and not cs.started and cs.restart_count == 0
-    assert "not found" in cs.state.waiting.message
+    messages = {cs["state"]["waiting"]["reason"]: cs["state"]["waiting"].get("message", "") for e in history
+                for cs in e["object"]["status"].get("containerStatuses", []) if "waiting" in cs["state"]}
+    assert messages["ErrImagePull"].endswith("docker.io/library/web:v1-missing: not found")
+    assert messages["ImagePullBackOff"] == 'Back-off pulling image "web:v1-missing"'
     reasons = [(t, r, m.split(":")[0]) for t, r, m in events_for(api, "pull")]
     assert reasons[:6] == [("Normal", "Scheduled", "Successfully assigned default/pull to node-1"),
                            ("Normal", "Pulling", 'Pulling image "web'),
@@ -224,7 +236,9 @@ def test_G3_waiting_container_logs_are_400(kubesim_factory, k8s_version, api_for
                                                    'ContainerCreating'
 
 
-def test_G3_image_pull_waiting_messages(cluster, api):
+def test_G3_image_pull_waiting_messages(kubesim_factory, k8s_version, api_for):
+    cluster = kubesim_factory(k8s_version=k8s_version, speed=4.0)    # ErrImagePull lasts 0.25 s, back-off 2.5 s
+    api = api_for(cluster)
     api.core.create_namespaced_pod("default", pod("pull", "web:v1-missing"))
     messages = set()
 
