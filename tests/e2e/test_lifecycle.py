@@ -178,3 +178,31 @@ def test_kill_9_during_the_migration_job_resume_adopts_the_job(sandbox):
     assert "nickname" in {c["Field"] for c in sb.sql("SHOW COLUMNS FROM users")}
     assert set(sb.deployment_images().values()) == {sb.image(target)}
     assert sb.status()["release"]["status"] == "succeeded"
+
+
+def test_rollback_to_a_named_release_then_release_again(sandbox):
+    sb = sandbox
+    first = sb.bootstrap()
+    sb.add_migration("20240113000001", "add_nickname_to_users", "def change\n  add_column :users, :nickname, :string\nend")
+    second = sb.change_code()
+    assert sb.shipit("release").code == 0
+    third = sb.change_code("app/models/order.rb", "class Order < ApplicationRecord\nend\n")
+    assert sb.shipit("release").code == 0
+
+    r = sb.shipit("rollback", "--to", "r0001", "--output", "json")
+    assert r.code == 0, r.text
+    assert r.json()["image_after"] == sb.image(first)
+    assert set(sb.deployment_images().values()) == {sb.image(first)}
+    statuses = {h["release"]: h["status"] for h in sb.history()}
+    assert statuses == {"r0004": "succeeded", "r0003": "rolled_back", "r0002": "rolled_back", "r0001": "succeeded"}
+
+    # the next release starts from what runs now (r0001's commit); the migration it meets again is already applied
+    fourth = sb.change_code("app/models/user.rb", "class User < ApplicationRecord\n  has_many :orders\nend\n")
+    r = sb.shipit("release", "--output", "json")
+    assert r.code == 0, r.text
+    out = r.json()
+    assert out["from"] == first and out["to"] == fourth, out
+    migrate = next(p for p in out["phases"] if p["phase"] == "migrate")
+    assert migrate["status"] == "skipped" and "already applied" in migrate["message"], migrate
+    assert set(sb.deployment_images().values()) == {sb.image(fourth)}
+    assert second != third
