@@ -54,6 +54,10 @@ class MariaServer:
         return self.root / "mysqld.sock"
 
     @property
+    def tmpdir(self) -> Path:
+        return self.root / "tmp"
+
+    @property
     def error_log(self) -> Path:
         return self.root / "error.log"
 
@@ -85,6 +89,7 @@ class MariaServer:
         args = [
             MARIADBD, "--no-defaults", f"--datadir={self.datadir}", f"--port={self.port}", "--bind-address=127.0.0.1",
             f"--socket={self.socket_path}", f"--pid-file={self.root / 'mysqld.pid'}", f"--log-error={self.error_log}",
+            f"--tmpdir={self.tmpdir}",  # our own: another process cleaning /tmp must not break a query's temp table
             f"--server-id={self.server_id}", "--skip-name-resolve", "--innodb-buffer-pool-size=256M",
             "--innodb-log-file-size=96M", "--innodb-flush-log-at-trx-commit=2", "--sync-binlog=0",
             "--performance-schema=ON", "--performance-schema-consumer-events-stages-current=ON",
@@ -96,6 +101,7 @@ class MariaServer:
         ]
         if os.geteuid() == 0:
             args.append("--user=root")
+        self.tmpdir.mkdir(parents=True, exist_ok=True)
         self.process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                         stderr=subprocess.DEVNULL, start_new_session=True)
         deadline = time.monotonic() + STARTUP_TIMEOUT
