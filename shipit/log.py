@@ -54,7 +54,11 @@ class _CurrentStderr:
         return sys.stderr.isatty()
 
 
+_configured = LogFormat.CONSOLE
+
+
 def configure(fmt: LogFormat = LogFormat.AUTO, *, level: int = logging.INFO, stream=None) -> LogFormat:
+    global _configured
     stream = stream or _CurrentStderr()
     fmt = resolve_format(fmt, stream=stream)
     processors: list = [
@@ -73,7 +77,13 @@ def configure(fmt: LogFormat = LogFormat.AUTO, *, level: int = logging.INFO, str
         logger_factory=structlog.PrintLoggerFactory(file=stream),
         cache_logger_on_first_use=False,
     )
+    _configured = fmt
     return fmt
+
+
+def current_format() -> LogFormat:
+    """The format configure() resolved, so output that is not a log event (the live view) can follow it."""
+    return _configured
 
 
 def get_logger(name: str | None = None):
