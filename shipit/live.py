@@ -101,6 +101,34 @@ class RichView(PlainView):
         self._live.stop()
 
 
+class JsonView(PlainView):
+    """`--log-format json` (or CI=true): each event is one JSON line from the structured logger, like every other
+    line on stderr, so a log pipeline can parse the whole run."""
+
+    def __init__(self) -> None:
+        from shipit.log import get_logger
+
+        self._log = get_logger("shipit.live")
+
+    def phase_started(self, phase: Phase) -> None:
+        self._log.info("phase started", phase=phase.value)
+
+    def phase_ended(self, result: PhaseResult) -> None:
+        duration = None if result.duration is None else round(result.duration, 3)
+        self._log.info("phase ended", phase=result.phase.value, status=result.status.value, duration_s=duration,
+                       message=result.message)
+
+    def line(self, source: str, text: str) -> None:
+        self._log.info("output", source=source, line=text)
+
+    def progress(self, text: str) -> None:
+        self._log.info("progress", text=text)
+
+
 def make_view(stream: TextIO | None = None) -> PlainView:
+    from shipit.log import LogFormat, current_format
+
+    if stream is None and current_format() is LogFormat.JSON:
+        return JsonView()
     stream = stream or sys.stderr
     return RichView(stream) if stream.isatty() else PlainView(stream)

@@ -37,3 +37,26 @@ def test_rich_view_on_a_terminal_prints_finished_phases():
     view.phase_ended(PhaseResult(Phase.CODE, PhaseStatus.FAILED, 1.0, 3.0, "web: [CrashLoopBackOff]"))
     view.close()
     assert "Code rollout 2.0s  web: [CrashLoopBackOff]" in out.getvalue()
+
+
+def test_json_log_format_makes_every_view_event_a_json_line(capsys):
+    import json
+
+    from shipit.live import JsonView
+    from shipit.log import LogFormat, configure, current_format
+
+    configure(LogFormat.JSON)
+    try:
+        assert current_format() is LogFormat.JSON
+        view = make_view()
+        assert isinstance(view, JsonView)
+        view.phase_started(Phase.MIGRATE)
+        view.line("migrate", "== 1 CreateUsers: migrating")
+        view.progress("web: 1/2 updated")
+        view.phase_ended(PhaseResult(Phase.MIGRATE, PhaseStatus.SUCCEEDED, 1.0, 2.5, "applied 1"))
+        events = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
+    finally:
+        configure(LogFormat.CONSOLE)
+    assert [e["event"] for e in events] == ["phase started", "output", "progress", "phase ended"]
+    assert events[1]["line"] == "== 1 CreateUsers: migrating"
+    assert events[3]["status"] == "succeeded" and events[3]["duration_s"] == 1.5
