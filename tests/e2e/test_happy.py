@@ -15,3 +15,19 @@ def test_first_release_migrates_then_rolls_out(sandbox):
     assert sb.serving_images() == {"web": {sb.image(sha)}, "worker": {sb.image(sha)}}
     assert len(sb.job_names()) == 1
     assert out["status"] == "succeeded", out
+
+
+def test_in_ci_every_stderr_line_is_json_and_stdout_is_the_summary_object(sandbox):
+    import json
+
+    sb = sandbox
+    sb.add_migration("20240101000001", "create_users", "def change\n  create_table :users do |t|\n    t.string :email\n  end\nend")
+    sha = sb.change_code()
+    r = sb.shipit("release", "--from", sb.initial_sha, "--output", "json", env={"CI": "true"})
+    assert r.code == 0, r.text
+    events = [json.loads(line) for line in r.stderr.splitlines() if line.strip()]
+    phases = [(e["event"], e.get("phase")) for e in events if e["event"].startswith("phase")]
+    assert ("phase started", "migrate") in phases and ("phase ended", "record") in phases, phases
+    assert any(e["event"] == "output" and "CreateUsers: migrated" in e["line"] for e in events)
+    assert r.json()["to"] == sha
+    sb.assert_no_secret(r)
