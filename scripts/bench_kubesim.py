@@ -34,6 +34,8 @@ def watch_latency(core, samples: int) -> list[float]:
                               _request_timeout=120):
             ready.set()
             message = event["object"].status.message or ""
+            if message == "done":
+                return
             if message.startswith("sample-"):
                 arrivals.put((message, time.perf_counter()))
     thread = threading.Thread(target=watcher, daemon=True)
@@ -50,7 +52,6 @@ def watch_latency(core, samples: int) -> list[float]:
             if got == message:
                 latencies.append((at - sent) * 1000)
                 break
-    w.stop()                                            # takes effect at the next event: make one
     core.patch_namespaced_pod_status("bench", "default", {"status": {"message": "done"}})
     thread.join(10)
     core.delete_namespaced_pod("bench", "default", grace_period_seconds=0)
