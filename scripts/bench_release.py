@@ -120,6 +120,8 @@ def bench_overhead(sb: Sandbox, timeline: Timeline, runs: int) -> list[dict]:
         phases = {p["phase"]: p["duration_s"] or 0.0 for p in out["phases"]}
         phases["(start-up)"] = phase(out, "plan")["started"] - spawned  # interpreter, imports, cluster client
         phases["(exit)"] = exited - phase(out, "record")["ended"]  # summary, closing connections
+        phases["(migrate - Job)"] = phases["migrate"] - job  # pending check, Job creation, watch, version check
+        phases["(code - rollout)"] = phases["code"] - rollout
         rows.append({
             "wall": r.seconds, "job": job, "rollout": rollout, "overhead": r.seconds - job - rollout,
             "phases": phases,
