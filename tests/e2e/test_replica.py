@@ -109,6 +109,11 @@ def test_index_on_a_million_rows_code_waits_for_primary_and_replica(replica_sand
     phases = {p["phase"]: p for p in out["phases"]}
     assert phases["wait_ddl"]["status"] == "succeeded" and phases["code"]["status"] == "succeeded"
     assert phases["wait_ddl"]["ended"] <= phases["code"]["started"]
+    # the live view showed what it waited for while it waited
+    lines = r.stderr.splitlines()
+    wait = lines[next(i for i, l in enumerate(lines) if "==> Wait for DDL" in l):
+                 next(i for i, l in enumerate(lines) if "<== Wait for DDL" in l)]
+    assert any("replica1" in l and "create_index" in l and "%" in l for l in wait), "\n".join(wait)
 
 
 def sb_connect(sb: Sandbox, server: str) -> pymysql.connections.Connection:
