@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import threading
 
-from tests.support.sandbox import Sandbox, _connect
+from tests.support.sandbox import Sandbox, connect
 
 PILEUP = 8
 
@@ -33,7 +33,7 @@ def _pile_up(sb: Sandbox, stop: threading.Event, started: list[int]) -> None:
             pass  # killed at the end of the test
 
     for _ in range(PILEUP):
-        conn = _connect(sb.db_admin_url)
+        conn = connect(sb.db_admin_url)
         started.append(conn.thread_id())
         threading.Thread(target=slow, args=(conn,), daemon=True).start()
 

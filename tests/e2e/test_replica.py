@@ -11,7 +11,7 @@ import time
 import pymysql
 
 from tests.kubesim.images import ImageBehaviour
-from tests.support.sandbox import Sandbox
+from tests.support.sandbox import Sandbox, connect
 
 INDEX = "index_users_on_email"
 ADD_INDEX = "def change\n  add_index :users, :email\nend"
@@ -117,9 +117,7 @@ def test_index_on_a_million_rows_code_waits_for_primary_and_replica(replica_sand
 
 
 def sb_connect(sb: Sandbox, server: str) -> pymysql.connections.Connection:
-    from tests.support.sandbox import _connect
-
-    return _connect(sb.db_admin_url if server == "primary" else sb.replica_admin_urls[0])
+    return connect(sb.db_admin_url if server == "primary" else sb.replica_admin_urls[0])
 
 
 def _kill_and_resume(sb: Sandbox, marker: str, *, after_marker=None) -> tuple[dict, dict]:

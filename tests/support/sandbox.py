@@ -99,7 +99,7 @@ def _with_credentials(url: str, user: str, password: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
-def _connect(url: str, **kw) -> pymysql.connections.Connection:
+def connect(url: str, **kw) -> pymysql.connections.Connection:
     p = urlsplit(url)
     return pymysql.connect(host=p.hostname or "127.0.0.1", port=p.port or 3306, user=p.username or "root",
                            password=p.password or "", database=p.path.lstrip("/") or None, autocommit=True, **kw)
@@ -108,7 +108,7 @@ def _connect(url: str, **kw) -> pymysql.connections.Connection:
 def create_db_user(admin_url: str, user: str, password: str) -> None:
     """The release's database user, with a password (so the tests can look for leaks) and the grants shipit needs.
     Created through `admin_url` (root); on a replica pair it replicates to the replica."""
-    conn = _connect(admin_url)
+    conn = connect(admin_url)
     try:
         with conn.cursor() as cur:
             cur.execute(f"CREATE USER '{user}'@'%%' IDENTIFIED BY %s", (password,))
@@ -118,7 +118,7 @@ def create_db_user(admin_url: str, user: str, password: str) -> None:
 
 
 def drop_db_user(admin_url: str, user: str) -> None:
-    conn = _connect(admin_url)
+    conn = connect(admin_url)
     try:
         with conn.cursor() as cur:
             cur.execute(f"DROP USER IF EXISTS '{user}'@'%'")
@@ -232,7 +232,7 @@ class Sandbox:
 
     def sql(self, statement: str, args: Any = None, *, server: str = "primary") -> list[dict]:
         url = self.db_admin_url if server == "primary" else self.replica_admin_urls[int(server.removeprefix("replica") or 1) - 1]
-        conn = _connect(url, cursorclass=pymysql.cursors.DictCursor)
+        conn = connect(url, cursorclass=pymysql.cursors.DictCursor)
         try:
             with conn.cursor() as cur:
                 cur.execute(statement, args)
