@@ -213,6 +213,7 @@ class _LogFollower:
         self._last: tuple[int, int] | None = None  # timestamp of the last line shown
         self._at_last: set[str] = set()  # lines shown with exactly that timestamp
         self._resp: Any = None
+        self._wake = threading.Event()  # cuts the pause between follow requests short (stop, or the Job completed)
         self._stop = False
         self._thread = threading.Thread(target=self._run, name=f"shipit-log-{pod}", daemon=True)
         self._thread.start()
@@ -268,18 +269,25 @@ class _LogFollower:
                     if failures >= self.MAX_FAILURES:
                         self.failed = True
                         return
-                    time.sleep(min(0.2 * 2**failures, 2.0))
+                    self._wake.wait(min(0.2 * 2**failures, 2.0))
                     continue
                 failures = 0
                 if self._stop or (self.finished() and not new):
                     return  # the container is done and a last read brought nothing more
                 if not self.finished():  # a cut stream (or a pod watch that lags): pause before resuming; a finished
-                    time.sleep(0.2)  # container's last re-read goes at once (it held up every release by 0.2 s)
+                    self._wake.wait(0.2)  # container's last re-read goes at once (it held up every release by 0.2 s)
         finally:
             self.done.set()
 
+    def container_done(self) -> None:
+        """The Job completed, so the container has ended even if the pod watch has not said so yet: read to the end
+        without pausing."""
+        self.finished = lambda: True
+        self._wake.set()
+
     def stop(self) -> None:
         self._stop = True
+        self._wake.set()
         if self._resp is not None:
             _shutdown(self._resp)
 
@@ -432,6 +440,7 @@ class MigrationJob:
         follower = followers.get(pod) if pod else None
         if decision.succeeded:
             if follower:
+                follower.container_done()
                 follower.done.wait(2.0)  # the stream ends when the container does; show every line
             tail = tuple(follower.lines) if follower else ()
             return JobOutcome(True, self.name, None, time.monotonic() - started, tail)
