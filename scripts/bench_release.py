@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -87,6 +88,12 @@ class Timeline:
         if name in self.rollout_start and settled:
             self.rollout_done.setdefault(name, now)
 
+    def job_window(self) -> tuple[float, float]:
+        """(created, finished) wall times of the run's one migration Job."""
+        with self._lock:
+            name = next(iter(self.job_done))
+            return self.job_created[name], self.job_done[name]
+
     def inherent(self) -> tuple[float, float]:
         """(Job created -> finished, slowest Deployment's rollout) of the run since reset()."""
         with self._lock:
@@ -120,7 +127,9 @@ def bench_overhead(sb: Sandbox, timeline: Timeline, runs: int) -> list[dict]:
         phases = {p["phase"]: p["duration_s"] or 0.0 for p in out["phases"]}
         phases["(start-up)"] = phase(out, "plan")["started"] - spawned  # interpreter, imports, cluster client
         phases["(exit)"] = exited - phase(out, "record")["ended"]  # summary, closing connections
-        phases["(migrate - Job)"] = phases["migrate"] - job  # pending check, Job creation, watch, version check
+        created, done = timeline.job_window()
+        phases["(migrate: before Job)"] = created - phase(out, "migrate")["started"]  # pending check, Job manifest
+        phases["(migrate: after Job)"] = phase(out, "migrate")["ended"] - done  # noticing, log end, version check
         phases["(code - rollout)"] = phases["code"] - rollout
         rows.append({
             "wall": r.seconds, "job": job, "rollout": rollout, "overhead": r.seconds - job - rollout,
@@ -166,6 +175,9 @@ def median(rows: list[dict], key: str) -> float:
 
 
 def report(a: list[dict], b: list[dict]) -> None:
+    if os.environ.get("BENCH_VERBOSE"):
+        for r in a:
+            print({k: round(v, 3) for k, v in {**r, **r["phases"]}.items() if k != "phases"})
     print(f"\n(a) release with 1 migration, 2 Deployments: median of {len(a)} runs")
     print(f"  {'':<34}{'median':>9}{'min':>9}{'max':>9}")
     for key, label in (("wall", "shipit release wall time"), ("job", "  inherent: migration Job"),
