@@ -131,7 +131,8 @@ def recreate_database(name: str) -> None:
 
 def release(sb: Sandbox, *args: str) -> tuple[int, float]:
     """`shipit release` with its live view and summary on this terminal; returns (exit code, seconds)."""
-    print(f"{BOLD}$ shipit release --config {sb.config_path.name} {' '.join(args)}{RESET}".rstrip(), flush=True)
+    command = " ".join(("shipit release --config", sb.config_path.name, *args))
+    print(f"{BOLD}$ {command}{RESET}", flush=True)
     started = time.monotonic()
     proc = sb.spawn("release", *args, env=ENV, stdout=None, stderr=None)
     try:
