@@ -15,7 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from tests.kubesim import discovery, openapi, strategy
+from tests.kubesim import discovery, openapi, strategy, tables
 from tests.kubesim.errors import (ApiError, bad_request, conflict, internal, invalid, method_not_allowed,
                                   path_not_found)
 from tests.kubesim.faults import Faults
@@ -78,6 +78,7 @@ class KubeSimServer:
         if self.faults.store is None:
             self.faults.store = store
         self.aggregated_discovery = aggregated_discovery
+        self.minor = int(k8s_version.split(".")[1])
         self.openapi = openapi
         self._httpd = _HTTPServer((host, port), _Handler)
         self._httpd.kubesim = self
@@ -385,6 +386,9 @@ class _Handler(BaseHTTPRequestHandler):
             meta["continue"] = base64.urlsafe_b64encode(
                 json.dumps({"rv": rv, "after": list(_key(items[-1]))}).encode()).decode()
             meta["remainingItemCount"] = rest
+        if tables.wants_table(self.headers.get("Accept")):
+            return self._send_json(200, tables.table(res, items, now=time.time(), minor=self.sim.minor,
+                                                     list_meta=meta))
         self._send_json(200, {"kind": res.list_kind, "apiVersion": res.api_version, "metadata": meta,
                               "items": items})
 
@@ -403,11 +407,16 @@ class _Handler(BaseHTTPRequestHandler):
                                  field_selector=query.get("fieldSelector", ""),
                                  timeout=float(timeout) if timeout else None,
                                  bookmarks=parse_bool(query.get("allowWatchBookmarks")), stop=stop)
+        as_table = tables.wants_table(self.headers.get("Accept"))
         self._start_stream("application/json")
         try:
             for event in events:
                 if stop():
                     break
+                if as_table and event["type"] in ("ADDED", "MODIFIED", "DELETED"):
+                    event = {"type": event["type"], "object": tables.table(
+                        res, [event["object"]], now=time.time(), minor=sim.minor,
+                        list_meta={"resourceVersion": event["object"]["metadata"].get("resourceVersion", "")})}
                 self._chunk(json.dumps(event, separators=(",", ":")).encode() + b"\n")
         except ApiError as e:
             self._chunk(json.dumps({"type": "ERROR", "object": e.to_status()}, separators=(",", ":")).encode()
@@ -428,7 +437,12 @@ class _Handler(BaseHTTPRequestHandler):
         if sub not in (None, "status"):
             raise method_not_allowed()
         if method == "GET":
-            return self._send_json(200, store.get_shared(res, namespace, name))
+            obj = store.get_shared(res, namespace, name)
+            if sub is None and tables.wants_table(self.headers.get("Accept")):
+                return self._send_json(200, tables.table(res, [obj], now=time.time(), minor=self.sim.minor,
+                                                         list_meta={"resourceVersion": obj["metadata"].get(
+                                                             "resourceVersion", "")}))
+            return self._send_json(200, obj)
         if method == "PUT":
             obj = self._json_body(body)
             if not isinstance(obj, dict):

@@ -251,7 +251,8 @@ def test_G3_image_pull_waiting_messages(kubesim_factory, k8s_version, api_for):
     expected = {'container "web" in pod "pull" is waiting to start: image can\'t be pulled',
                 'container "web" in pod "pull" is waiting to start: trying and failing to pull image'}
     wait_for(collect, timeout=60, interval=0.02, what="both image pull messages")
-    assert messages - expected <= {'container "web" in pod "pull" is waiting to start: ContainerCreating'}
+    assert messages - expected <= {'container "web" in pod "pull" is waiting to start: ContainerCreating',
+                                   'container "web" in pod "pull" is not available'}   # before the first status
     assert messages >= {'container "web" in pod "pull" is waiting to start: image can\'t be pulled',
                         'container "web" in pod "pull" is waiting to start: trying and failing to pull image'}
 
