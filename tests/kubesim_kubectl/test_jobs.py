@@ -231,3 +231,35 @@ def test_job_command_without_exec_mode_uses_the_image_behaviour(cluster):
 
 def shell(cmd: str) -> list[str]:
     return shlex.split(cmd)
+
+
+def test_J7_on_failure_restarts_in_place_until_the_backoff_limit(cluster, api):
+    """restartPolicy OnFailure: the same pod restarts (restartCount), and when the restarts reach backoffLimit the
+    controller fails the Job and deletes the pod, so its logs are gone (J2, J7)."""
+    doc = yaml.safe_load(job_yaml(image="app:v1-fail", spec={"backoffLimit": 2}))
+    doc["spec"]["template"]["spec"]["restartPolicy"] = "OnFailure"
+    cluster.kubectl("create", "-f", "-", input=yaml.safe_dump(doc))
+    pod_names = set()
+
+    def failed():
+        pod_names.update(p.metadata.name for p in api.core.list_namespaced_pod("default").items)
+        return any(c.type == "Failed" for c in api.batch.read_namespaced_job("migrate", "default").status.conditions
+                   or [])
+    wait_for(failed, timeout=90, interval=0.02, what="Job Failed")
+    job = api.batch.read_namespaced_job("migrate", "default")
+    cond = next(c for c in job.status.conditions if c.type == "Failed")
+    assert (cond.reason, cond.message) == BACKOFF
+    assert len(pod_names) == 1, "OnFailure restarts the container in the same pod"
+    wait_for(lambda: not api.core.list_namespaced_pod("default").items, what="the restarting pod is deleted")
+
+
+def test_PW6_python_watch_streams_log_lines_of_an_exec_job(exec_cluster, api_for):
+    from kubernetes import watch
+    cluster = exec_cluster
+    api = api_for(cluster)
+    cluster.kubectl("create", "-f", "-", input=job_yaml(container={"command": ["sh", "-c",
+                                                                               "echo a; sleep 0.5; echo b"]}))
+    pod = wait_for(lambda: [p for p in api.core.list_namespaced_pod("default").items
+                            if p.status.phase == "Running"])[0].metadata.name
+    lines = list(watch.Watch().stream(api.core.read_namespaced_pod_log, pod, "default", follow=True))
+    assert lines == ["a", "b"]
