@@ -199,3 +199,19 @@ def test_Q3_kubectl_create_lease_twice_is_already_exists(cluster):
     again = cluster.kubectl("create", "-f", "-", input=good, check=False)
     assert again.returncode == 1 and "(AlreadyExists)" in again.stderr
     assert 'leases.coordination.k8s.io "shipit-release" already exists' in again.stderr
+
+
+def test_C6_C7_job_template_immutable_and_selector_must_match(cluster):
+    cluster.kubectl("apply", "-f", "-", input=JOB)
+    changed = cluster.kubectl("apply", "-f", "-", input=JOB.replace("app:v1", "app:v2"), check=False)
+    assert changed.returncode == 1
+    assert 'The Job "migrate" is invalid: spec.template: Invalid value: ' in changed.stderr and \
+        "field is immutable" in changed.stderr
+    never = cluster.kubectl("create", "-f", "-", input=JOB.replace("migrate\n", "other\n").replace(
+        "restartPolicy: Never", "restartPolicy: Always"), check=False)
+    assert never.returncode == 1 and "spec.template.spec.restartPolicy" in never.stderr
+    mismatch = APP.format(image="api:v1", env="        - {name: A, value: '1'}").replace(
+        "selector: {matchLabels: {app: api}}", "selector: {matchLabels: {app: other}}")
+    bad = cluster.kubectl("create", "-f", "-", input=mismatch, check=False)
+    assert bad.returncode == 1 and 'The Deployment "api" is invalid' in bad.stderr and \
+        "`selector` does not match template `labels`" in bad.stderr
