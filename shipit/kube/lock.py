@@ -20,7 +20,7 @@ import uuid
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from shipit.errors import ExitCode, ShipitError
+from shipit.errors import BadInput, ExitCode, ShipitError
 from shipit.kube.client import Kube
 from shipit.kube.pods import parse_time, utcnow
 from shipit.log import get_logger
@@ -34,6 +34,7 @@ ANN_RELEASE = "shipit.dev/release"
 
 
 _RETRY = object()
+MAX_RACES = 20  # lost compare-and-swap races in a row before giving up: only a misbehaving actor loses that many
 
 
 def micro_time(dt: datetime) -> str:
@@ -196,7 +197,14 @@ class ReleaseLock:
         try:
             if lease is None:
                 meta = {"metadata": {"labels": {"app.kubernetes.io/managed-by": "shipit", "shipit.dev/app": self.app}}}
-                self._lease = self.kube.request_json("POST", self._path, body=self._mine(meta, transitions=0), name="create_namespaced_lease")
+                try:
+                    self._lease = self.kube.request_json("POST", self._path, body=self._mine(meta, transitions=0),
+                                                         name="create_namespaced_lease")
+                except ApiException as e:
+                    if e.status == 404:  # a create answered 404 names a missing namespace, not a race
+                        raise BadInput(f"namespace {self.kube.namespace} does not exist in the cluster "
+                                       f"(kubernetes.namespace in the configuration)") from None
+                    raise
                 return None
             holder = holder_from_lease(lease)
             spec = lease.get("spec") or {}
@@ -219,11 +227,17 @@ class ReleaseLock:
     def acquire(self, *, wait: float = 0.0) -> None:
         """Take the lock (or an expired one); wait up to `wait` seconds for a live holder, then raise LockHeld."""
         deadline = time.monotonic() + wait
+        races = 0
         while True:
             holder = self._try_acquire()
             if holder is None:
                 break
             if holder is _RETRY:
+                races += 1
+                if races > MAX_RACES:
+                    raise ShipitError(f"could not take the release lock {self.kube.namespace}/{self.name}: it changed "
+                                      f"under us {races} times in a row")
+                time.sleep(0.02 * races)
                 continue
             remaining = deadline - time.monotonic()
             if remaining <= 0:

@@ -110,3 +110,17 @@ def test_records_save_list_prune_last_successful(kube):
     assert store.list(limit=1)[0].id == "r0005"
     items, _ = kube.list_json(kube.core.list_namespaced_config_map, "default", label_selector="shipit.dev/app=shop,shipit.dev/status=reverted")
     assert [i["metadata"]["name"] for i in items] == ["shipit-shop-r0005"]
+
+
+def test_missing_namespace_is_bad_input_not_a_hang(kubesim):
+    """A Lease create answered 404 means the namespace does not exist (rule C1): say so at once, never spin."""
+    from shipit.config import KubernetesConfig
+    from shipit.errors import BadInput
+    from shipit.kube.client import Kube
+
+    kube = Kube.from_config(KubernetesConfig(namespace="no-such-ns", kubeconfig=str(kubesim.kubeconfig)))
+    try:
+        with pytest.raises(BadInput, match="namespace no-such-ns does not exist"):
+            ReleaseLock(kube, "shop", duration=30).acquire()
+    finally:
+        kube.api_client.close()
