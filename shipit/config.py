@@ -60,6 +60,7 @@ class MigrationConfig:
     command: tuple[str, ...] = ("bin/rails", "db:migrate")
     timeout: float = 1800.0
     sidecars: tuple[str, ...] = ()  # template containers the migration needs (a DB proxy), run as native sidecars
+    lock_wait_max: float = 10.0  # our DDL queued this long for a metadata lock with queries behind it: shipit kills it
 
 
 @dataclasses.dataclass(frozen=True)
@@ -346,14 +347,18 @@ def parse(text: str, *, path: Path | None = None, env: dict[str, str] | None = N
     if len(set(names)) != len(names):
         raise ConfigError(f"deployments: names must be unique, got {names}")
 
-    m = top.section("migration", ("from_deployment", "container", "command", "timeout", "sidecars"))
+    m = top.section("migration", ("from_deployment", "container", "command", "timeout", "sidecars", "lock_wait_max"))
     migration = MigrationConfig(
         from_deployment=m.get("from_deployment", _str),
         container=m.get("container", _str),
         command=m.get("command", _command, ("bin/rails", "db:migrate")),
         timeout=m.get("timeout", parse_duration, 1800.0),
         sidecars=m.get("sidecars", _names, ()),
+        lock_wait_max=m.get("lock_wait_max", parse_duration, 10.0),
     )
+    if not 0 < migration.lock_wait_max < migration.timeout:
+        raise ConfigError(f"migration.lock_wait_max: must be more than 0 and less than migration.timeout "
+                          f"({migration.timeout:g}s), got {migration.lock_wait_max:g}s")
 
     db = top.section("database", ("url", "replicas"))
     replicas = []

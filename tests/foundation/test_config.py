@@ -42,6 +42,7 @@ def test_defaults_for_a_minimal_file():
     assert cfg.kubernetes.namespace == "default"
     assert cfg.image.for_commit("a" * 40) == "reg/shop:" + "a" * 40
     assert cfg.rollback.automatic is True and cfg.records.keep == 20 and cfg.lock.wait == 0
+    assert cfg.migration.lock_wait_max == 10
 
 
 def test_image_tag_template_short_sha():
@@ -58,6 +59,8 @@ def test_image_tag_template_short_sha():
         (("  container: web", "  container: web\n  timeout: soon"), "migration.timeout (line 9): 'soon' is not a duration"),
         (("mysql://root@", "postgres://root@"), "database.url (line 10): expected mysql://"),
         (("  - name: web", "  - name: web\n  - name: web"), "names must be unique"),
+        (("  container: web", "  container: web\n  lock_wait_max: 0s"), "migration.lock_wait_max: must be more than 0"),
+        (("  container: web", "  container: web\n  timeout: 1m\n  lock_wait_max: 2m"), "less than migration.timeout (60s)"),
         (("app: shop", "app: shop\nrollback:\n  git_revert: sideways"), "rollback.git_revert (line 3): expected off, branch or push"),
         (("app: shop", "app: [shop"), "not valid YAML"),
     ],
