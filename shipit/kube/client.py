@@ -95,6 +95,17 @@ def _wait(state: Any) -> float:
     return min(0.1 * 2 ** (state.attempt_number - 1), 3.0)
 
 
+class KubeUnreachable(ShipitError):
+    """The API server did not answer within the retry budget (refused, reset, timed out)."""
+
+
+def _transport_reason(exc: BaseException) -> str:
+    """The innermost cause, in one line: urllib3 wraps a refused connection three levels deep."""
+    while getattr(exc, "reason", None) is not None and isinstance(exc.reason, BaseException):
+        exc = exc.reason
+    return str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+
+
 def _retryable(exc: BaseException) -> bool:
     from kubernetes.client.exceptions import ApiException
     from urllib3.exceptions import HTTPError
@@ -167,6 +178,10 @@ class Kube:
                 api_client = client.ApiClient(conf)
         except (ConfigException, OSError) as e:
             raise BadInput(f"cannot load Kubernetes configuration: {e}") from e
+        from shipit.redact import register_secret
+
+        for value in (api_client.configuration.api_key or {}).values():  # the bearer token, masked in every output
+            register_secret(str(value).removeprefix("Bearer ").strip())
         return cls(api_client, k.namespace)
 
     # --- requests ------------------------------------------------------------------------------------------------
@@ -205,7 +220,17 @@ class Kube:
             before_sleep=log_retry,
             reraise=True,
         )
-        return retrying(attempt)
+        try:
+            return retrying(attempt)
+        except Exception as e:  # noqa: BLE001 - only transport failures are translated; the rest re-raised as they came
+            from kubernetes.client.exceptions import ApiException
+
+            if isinstance(e, ApiException) or not _retryable(e):
+                raise
+            raise KubeUnreachable(
+                f"cannot reach the Kubernetes API at {self.api_client.configuration.host} "
+                f"(retried for {self.retry_budget:g}s): {_transport_reason(e)}"
+            ) from e
 
     def send(self, fn: Callable[..., Any], *args: Any, **kw: Any) -> None:
         """A write whose answer is not needed. The body is read before the connection goes back to the pool: a kept-alive
@@ -398,7 +423,7 @@ class WatchStream:
                 self.relists += 1
                 yield from self._relist()
                 continue
-            except HTTPError:
+            except (HTTPError, KubeUnreachable):
                 if self.closed.is_set():
                     return
                 raise

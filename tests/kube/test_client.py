@@ -173,9 +173,7 @@ def test_connection_refused_is_retried_until_the_server_is_back():
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
     from kubernetes import client
-    from urllib3.exceptions import HTTPError
-
-    from shipit.kube.client import Kube
+    from shipit.kube.client import Kube, KubeUnreachable
 
     class Answer(BaseHTTPRequestHandler):
         def do_GET(self):
@@ -195,8 +193,10 @@ def test_connection_refused_is_retried_until_the_server_is_back():
     conf = client.Configuration()
     conf.host = f"http://127.0.0.1:{port}"
     kube = Kube(client.ApiClient(conf), "shop", retry_budget=0.5)
-    with pytest.raises(HTTPError):  # nobody listening: retried until the budget is spent
+    with pytest.raises(KubeUnreachable) as e:  # nobody listening: retried until the budget is spent
         kube.list_json(kube.core.list_namespaced_config_map, "shop")
+    assert f"cannot reach the Kubernetes API at http://127.0.0.1:{port}" in str(e.value)
+    assert "Connection refused" in str(e.value) and "\n" not in str(e.value)
     assert kube.request_count >= 3
     servers = []
 
@@ -319,3 +319,21 @@ def test_watch_cut_abruptly_after_serving_is_resumed_indefinitely(monkeypatch):
         stream.close()
         t.join(5)
         server.shutdown()
+
+
+def test_kubeconfig_token_is_registered_as_a_secret(tmp_path):
+    """A token the client reads from the kubeconfig is masked wherever it would be printed, not only after 'Bearer'."""
+    from shipit.config import KubernetesConfig
+    from shipit.kube.client import Kube
+    from shipit.redact import redact
+
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(
+        "apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: 'http://127.0.0.1:9'}}]\n"
+        "users: [{name: u, user: {token: tok-7c1d0e55aa}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\n"
+        "current-context: x\n"
+    )
+    assert "tok-7c1d0e55aa" in redact("the token tok-7c1d0e55aa leaked")  # not known yet: a bare value shows
+    kube = Kube.from_config(KubernetesConfig(namespace="shop", kubeconfig=str(kubeconfig)))
+    kube.api_client.close()
+    assert "tok-7c1d0e55aa" not in redact("the token tok-7c1d0e55aa leaked")
