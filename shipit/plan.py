@@ -104,8 +104,9 @@ class Plan:
 
     @property
     def phases(self) -> tuple[str, ...]:
-        """The release's phases in order, leaving out those with nothing to do."""
-        pre, post = self.pre_deploy, self.post_deploy
+        """The release's phases in order, leaving out those with nothing to do. Manual migrations count as pre-deploy:
+        the release stops for them, and once a person accepts them with --yes they run in the migrate phase."""
+        pre, post = self.pre_deploy + self.manual, self.post_deploy
         needed = {
             "preflight": bool(pre),
             "migrate": bool(pre),
@@ -255,7 +256,7 @@ def render_text(plan: Plan) -> str:
         lines.append("")
         lines.append(f"{n}. {_PHASE_TITLES[phase]}")
         if phase == "preflight":
-            checks = [c for m in plan.pre_deploy for c in m.checks]
+            checks = [c for m in plan.pre_deploy + plan.manual for c in m.checks]
             for c in checks:
                 lines.append(f"     - {c.describe()} (migration {c.migration_version})")
             if not checks:
@@ -263,6 +264,8 @@ def render_text(plan: Plan) -> str:
         elif phase == "migrate":
             for m in plan.pre_deploy:
                 _render_migration(lines, m)
+            for m in plan.manual:
+                lines.append(f"   {m.version} {m.name}: manual, runs here only once accepted with `shipit release --yes`")
         elif phase == "wait_for_ddl":
             objs = [e for m in plan.pre_deploy for e in m.expected if e.kind.value in ("index", "foreign_key")]
             for e in objs:

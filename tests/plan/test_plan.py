@@ -179,3 +179,14 @@ database: {{url: "mysql://root@127.0.0.1:3306/shop"}}
     )
     assert main(["plan", "--config", str(cfg), "--from", base, "-o", "json"]) == 0, capsys.readouterr().err
     assert json.loads(capsys.readouterr().out)["changed_files"] == ["app/b.rb"]
+
+
+def test_manual_only_release_still_plans_preflight_and_migrate(app_repo):
+    """`release --yes` runs accepted manual migrations in the migrate phase: the plan (and the record) must say so."""
+    base = app_repo.repo.head.commit.hexsha
+    app_repo.commit({"db/migrate/20240301000003_backfill.rb": migration("Backfill", 'execute "UPDATE users SET a = 1"')})
+    plan = build_plan(app_repo.path, base)
+    assert [m.version for m in plan.manual] == ["20240301000003"] and plan.pre_deploy == ()
+    assert plan.phases == ("preflight", "migrate", "gates")
+    text = render_text(plan)
+    assert "20240301000003 Backfill: manual, runs here only once accepted with `shipit release --yes`" in text
