@@ -14,10 +14,32 @@ def run(*args, env=None):
     return subprocess.run([sys.executable, "-m", "shipit.cli", *args], capture_output=True, text=True, env=e, cwd=ROOT)
 
 
+COMMANDS = ("validate", "plan", "preflight", "release", "rollback", "status", "history", "unlock", "db")
+
+
 def test_help_lists_commands_with_a_purpose():
     r = run("--help")
     assert r.returncode == 0
-    assert "validate" in r.stdout and "Commands" in r.stdout
+    listed = r.stdout.split("Commands:")[1].splitlines()
+    purposes = {line.split()[0]: line.split(None, 1)[1] for line in listed if line.startswith("  ") and len(line.split()) > 1}
+    assert tuple(purposes) == COMMANDS
+    assert all(len(p) > 10 for p in purposes.values()), purposes
+
+
+def test_help_and_validate_import_no_heavy_library():
+    """The CLI starts fast: the Kubernetes client, pymysql, GitPython and tree-sitter load only in commands that use them."""
+    probe = (
+        "import sys\n"
+        "from shipit.cli import main\n"
+        "main(sys.argv[1:])\n"
+    )
+    heavy = ("kubernetes", "pymysql", "git", "tree_sitter", "tree_sitter_ruby")
+    for args in (["--help"], ["validate", "--config", str(ROOT / "config" / "shipit.example.yaml")]):
+        code = probe.replace("main(sys.argv[1:])", "try:\n    main(sys.argv[1:])\nfinally:\n"
+                             "    print(sorted(m for m in sys.modules if m.split('.')[0] in %r))" % (heavy,))
+        r = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, cwd=ROOT,
+                           env=dict(os.environ, SHIPIT_DB_PASSWORD="x"))
+        assert r.stdout.strip().splitlines()[-1] == "[]", (args, r.stdout[-500:], r.stderr[-500:])
 
 
 def test_usage_error_is_exit_3_not_click_2():
