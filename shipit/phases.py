@@ -160,6 +160,27 @@ def after_revert(verdict: Verdict, *, revert_ok: bool, git_revert_ok: bool = Tru
     return Verdict(ReleaseStatus.NEEDS_ATTENTION, ExitCode.NEEDS_PERSON, revert=True)
 
 
+def on_lock_lost(*, code_started: bool, applied: bool) -> Verdict:
+    """The release lease was taken over: the new holder may be changing the cluster, so this run changes nothing more
+    (not even a revert). Once new code may be serving or a migration is half-applied, a person decides."""
+    if code_started or applied:
+        return Verdict(ReleaseStatus.NEEDS_ATTENTION, ExitCode.NEEDS_PERSON, revert=False)
+    return Verdict(ReleaseStatus.FAILED, ExitCode.FAILED_SAFELY, revert=False)
+
+
+def interrupted_failure(results: tuple[PhaseResult, ...]) -> Phase | None:
+    """The code phase whose failure a crashed run was handling (it failed, or the revert had started), else None.
+
+    Resuming such a run must finish that failure (the revert), never run the failed code phase again.
+    """
+    failed = [r.phase for r in results if r.phase in CODE_PHASES and r.status is PhaseStatus.FAILED]
+    if failed:
+        return failed[-1]
+    if any(r.phase is Phase.REVERT for r in results):
+        return Phase.CODE
+    return None
+
+
 def resume_from(results: tuple[PhaseResult, ...]) -> Phase:
     """The first phase of ORDER that did not finish (succeeded or skipped) in a crashed run's record."""
     done = {r.phase for r in results if r.status in (PhaseStatus.SUCCEEDED, PhaseStatus.SKIPPED)}

@@ -26,7 +26,9 @@ from shipit.phases import (
     ReleaseStatus,
     Verdict,
     after_revert,
+    interrupted_failure,
     on_failure,
+    on_lock_lost,
     resume_from,
 )
 
@@ -90,8 +92,10 @@ class Edges(Protocol):
     def next_sequence(self) -> int: ...
     def save(self, state: ReleaseState) -> None: ...
     def plan(self, from_ref: str, to_ref: str, *, accept_manual: bool = False) -> PlanFacts: ...  # manual -> pre-deploy
-    def acquire_lock(self, release_id: str) -> None: ...  # raises a ShipitError with exit code 4 when held
-    def release_lock(self) -> None: ...
+    # raises a ShipitError with exit code 4 when held; calls on_lost (from any thread) if the lease is taken over
+    def acquire_lock(self, release_id: str, *, on_lost: Callable[[], None] | None = None) -> None: ...
+    def lock_lost(self) -> str | None: ...  # who took the lease over from this run, None while it is ours
+    def release_lock(self) -> None: ...  # never releases a lease someone else holds now
     def current_image(self) -> str | None: ...
     def current_templates(self) -> tuple: ...
     def preflight(self, facts: PlanFacts) -> Diagnosis | None: ...
@@ -125,6 +129,10 @@ class _Skip(Exception):
     def __init__(self, message: str):
         super().__init__(message)
         self.message = message
+
+
+class _LockLost(PhaseFailed):
+    """Raised before a phase starts when the release lease was taken over."""
 
 
 class Release:
@@ -166,7 +174,7 @@ class Release:
 
         self.observer.phase_started(Phase.LOCK)
         lock_started = self.now()
-        self.edges.acquire_lock(f"r{self.edges.next_sequence():04d}")
+        self.edges.acquire_lock(f"r{self.edges.next_sequence():04d}", on_lost=self.cancel.set)
         try:
             sequence = self.edges.next_sequence()  # again under the lock: a release may have finished meanwhile
             self.facts = facts
@@ -196,12 +204,15 @@ class Release:
             raise BadInput(f"nothing to resume: {what}")
         started = self.now()
         self.observer.phase_started(Phase.LOCK)
-        self.edges.acquire_lock(latest.id)
+        self.edges.acquire_lock(latest.id, on_lost=self.cancel.set)
         try:
             # a recorded release got past the plan, so its manual migrations were accepted with --yes
             self.facts = self.edges.plan(latest.from_sha, latest.to_sha, accept_manual=True)
+            failed = interrupted_failure(latest.phases)
+            if failed is not None:
+                return self._finish_interrupted_failure(latest, failed, started)
             start = resume_from(latest.phases)
-            kept = tuple(r for r in latest.phases if ORDER.index(r.phase) < ORDER.index(start))
+            kept = tuple(r for r in latest.phases if r.phase in ORDER and ORDER.index(r.phase) < ORDER.index(start))
             self.state = dataclasses.replace(
                 latest, phases=kept, notes=latest.notes + (f"resumed by {self.user} at phase {start.value}",)
             )
@@ -209,6 +220,18 @@ class Release:
             return self._continue(start)
         finally:
             self.edges.release_lock()
+
+    def _finish_interrupted_failure(self, latest: ReleaseState, failed: Phase, started: float) -> ReleaseState:
+        """The crashed run had a code phase fail (and maybe started the revert): finish that failure, revert included,
+        instead of rolling the failed code out again."""
+        self.state = dataclasses.replace(
+            latest, notes=latest.notes + (f"resumed by {self.user}: finishing the failure of {failed.title.lower()}",)
+        )
+        self._end(PhaseResult(Phase.LOCK, PhaseStatus.SUCCEEDED, started, self.now(), "lease taken to resume"))
+        recorded = latest.phase(failed)
+        what = recorded.message if recorded is not None and recorded.message else f"{failed.title} failed"
+        why = "recorded by the run that was stopped (killed) while handling this failure; --resume finished it"
+        return self._fail(failed, PhaseFailed(Diagnosis(what, why)))
 
     # --- sequencing --------------------------------------------------------------------------------------------------
 
@@ -234,6 +257,13 @@ class Release:
         return self._finish(ReleaseStatus.SUCCEEDED, ExitCode.OK, "released", notes=())
 
     def _step(self, phase: Phase, fn: Callable[[], str]) -> None:
+        holder = self.edges.lock_lost()
+        if holder is not None:  # nothing of this phase ran, so nothing of it is recorded
+            raise _LockLost(Diagnosis(
+                f"the release lock was taken over by {holder}; this run stopped before {phase.title.lower()}",
+                "another run holds the release lease now (this run's lease expired or was removed with "
+                "`shipit unlock --force`), so this run must not change the cluster any more",
+            ))
         if self.cancel.is_set():
             self._begin(phase)
             self._end(PhaseResult(phase, PhaseStatus.FAILED, self.now(), self.now(), "interrupted"))
@@ -351,6 +381,9 @@ class Release:
     # --- failure -----------------------------------------------------------------------------------------------------
 
     def _fail(self, phase: Phase, failure: PhaseFailed) -> ReleaseState:
+        holder = self.edges.lock_lost()
+        if holder is not None:
+            return self._stop_lock_lost(phase, failure, holder)
         if self.cancel.is_set() and not failure.diagnosis.what.startswith("interrupted"):
             # the edge saw a cancelled wait; the person asked for the stop, so say that first
             original = failure.diagnosis
@@ -367,12 +400,36 @@ class Release:
             verdict = after_revert(verdict, revert_ok=revert_ok, git_revert_ok=git_ok)
         notes += self._migrations_note(phase)
         did, next_ = _actions(phase, verdict, failure.applied, self.state, revert_diagnosis)
+        if failure.diagnosis.did:  # the edge acted itself (the metadata-lock watchdog killed our DDL): say so first
+            did, next_ = f"{failure.diagnosis.did}; {did}", failure.diagnosis.next or next_
         diagnosis = failure.diagnosis.with_action(did, next_)
         if revert_diagnosis is not None:
             diagnosis = dataclasses.replace(
                 diagnosis, details=diagnosis.details + (f"revert failed: {revert_diagnosis.what}",) + revert_diagnosis.details
             )
         return self._finish(verdict.status, verdict.exit_code, diagnosis.what, notes=tuple(notes), diagnosis=diagnosis)
+
+    def _stop_lock_lost(self, phase: Phase, failure: PhaseFailed, holder: str) -> ReleaseState:
+        """Another run holds the lease now: stop without touching the cluster again (no revert) and say so."""
+        diagnosis = failure.diagnosis
+        if not isinstance(failure, _LockLost):  # the loss cut a wait short: lead with it, keep what the edge saw
+            diagnosis = dataclasses.replace(
+                diagnosis, what=f"the release lock was taken over by {holder}; this run stopped during "
+                f"{phase.title.lower()}", why=f"{diagnosis.what}: {diagnosis.why}",
+            )
+        code = self.state.phase(Phase.CODE)
+        code_started = code is not None and code.status is not PhaseStatus.SKIPPED
+        verdict = on_lock_lost(code_started=code_started, applied=failure.applied)
+        if verdict.exit_code is ExitCode.NEEDS_PERSON:
+            where = "new code may be serving" if code_started else "a migration is partly applied"
+            did = f"stopped at once without a revert ({where}): the lock's new holder may be changing the cluster"
+            next_ = ("agree with the lock's holder who continues; check the Deployments and `shipit status`, then "
+                     "`shipit rollback` or release again")
+        else:
+            did = "stopped before the code rollout; this run changes nothing more"
+            next_ = "wait for the lock's holder to finish (`shipit status`), then release again"
+        return self._finish(verdict.status, verdict.exit_code, diagnosis.what, notes=tuple(self._migrations_note(phase)),
+                            diagnosis=diagnosis.with_action(did, next_))
 
     def _revert(self, notes: list[str]) -> tuple[bool, Diagnosis | None, bool]:
         started = self._begin(Phase.REVERT)
@@ -397,10 +454,13 @@ class Release:
         migrated = self.state.phase(Phase.MIGRATE)
         if migrated is None or migrated.status is not PhaseStatus.SUCCEEDED or failed is Phase.MIGRATE:
             return []
-        return [
-            f"pre-deploy migrations {', '.join(self.facts.pre_deploy)} stay applied (never reverted automatically); "
-            "they are additive by classification, so the previous code runs with them"
+        manual = {entry.split(" ", 1)[0] for entry in self.facts.manual}  # "version name: reason"
+        names = {m.get("version"): m.get("name", "") for m in self.facts.summary.get("migrations") or ()}
+        applied = [
+            {"version": v, "name": names.get(v, ""), "phase": "manual" if v in manual else "pre_deploy"}
+            for v in self.facts.pre_deploy
         ]
+        return migrations_staying(applied, origin=self.state.id, code="the previous code")
 
 
 def _plan_message(facts: PlanFacts) -> str:
@@ -545,14 +605,25 @@ class Rollback:
 
 
 def _remaining_migrations(replaced: tuple[ReleaseState, ...]) -> list[str]:
-    """Migrations are never rolled back: say which stay applied and whether the restored code can live with them."""
+    return [
+        note for r in replaced
+        for note in migrations_staying(r.plan_summary.get("migrations") or (), origin=r.id, code="the restored code")
+    ]
+
+
+def migrations_staying(migrations, *, origin: str, code: str) -> list[str]:
+    """Migrations are never rolled back (by the automatic revert or `shipit rollback`): one note per migration that
+    stays applied, saying whether `code` can live with it. Only `pre_deploy` ones are additive by classification;
+    `manual` ones (accepted with --yes) and `post_deploy` ones are not, and a person must check them."""
     notes = []
-    for r in replaced:
-        for m in r.plan_summary.get("migrations") or ():
-            kind = m.get("phase", "")
-            verdict = (
-                "additive, the restored code is compatible" if kind == "pre_deploy"
-                else "NOT additive: check the restored code does not need what it removed"
-            )
-            notes.append(f"migration {m.get('version')} {m.get('name', '')} from {r.id} stays applied ({kind}: {verdict})")
+    for m in migrations:
+        kind = m.get("phase", "")
+        if kind == "pre_deploy":
+            verdict = f"additive by classification, {code} is compatible"
+        elif kind == "manual":
+            verdict = f"NOT known to be additive (accepted with --yes): check {code} works with it"
+        else:
+            verdict = f"NOT additive: check {code} does not need what it removed"
+        name = f" {m['name']}" if m.get("name") else ""
+        notes.append(f"migration {m.get('version')}{name} from {origin} stays applied ({kind}: {verdict})")
     return notes

@@ -27,6 +27,7 @@ SCHEMA_CONSECUTIVE = 2
 BASELINE_SAMPLES = 3
 BASELINE_INTERVAL = 0.1
 HEALTH_INTERVAL = 0.25
+LOCK_LOSS_POLL = 0.5  # how soon a lost lease stops the run's waits, after the renewal found it lost
 GATE_QUIET_REPEAT = 5.0  # seconds between progress lines of a gate whose state has not changed
 
 
@@ -228,16 +229,34 @@ class RealEdges:
         self._pre_deploy = pre_deploy_migrations(self._plan, accept_manual=accept_manual)
         return plan_facts(self._plan, accept_manual=accept_manual)
 
-    def acquire_lock(self, release_id: str) -> None:
+    def acquire_lock(self, release_id: str, *, on_lost=None) -> None:
         from shipit.kube.lock import ReleaseLock
 
         lock = ReleaseLock(self.kube, self.cfg.app, duration=self.cfg.lock.duration, release_id=release_id)
         lock.acquire(wait=self.cfg.lock.wait)
         self._lock = lock
+        if on_lost is not None:  # the renewal thread only sets `lost`: relay it so the run's waits stop too
+            threading.Thread(target=self._relay_lock_loss, args=(lock, on_lost), name="shipit-lock-lost",
+                             daemon=True).start()
+
+    def _relay_lock_loss(self, lock, on_lost) -> None:
+        while self._lock is lock:
+            if lock.lost.wait(LOCK_LOSS_POLL):
+                on_lost()
+                return
+
+    def lock_lost(self) -> str | None:
+        if self._lock is None or not self._lock.lost.is_set():
+            return None
+        try:
+            holder = self._lock.holder()
+        except Exception as e:  # noqa: BLE001 - the loss is certain; who holds it now is only detail
+            return f"another run (the Lease could not be read: {type(e).__name__})"
+        return holder.describe() if holder else "nobody (the Lease was removed, e.g. by `shipit unlock --force`)"
 
     def release_lock(self) -> None:
         if self._lock is not None:
-            self._lock.release()
+            self._lock.release()  # clears the holder only if it is still this run's identity
             self._lock = None
 
     # --- database ------------------------------------------------------------------------------------------------

@@ -42,6 +42,8 @@ class FakeEdges:
     calls: list = dataclasses.field(default_factory=list)
     lock_held_by_us: bool = False
     on_call: dict = dataclasses.field(default_factory=dict)  # edge name -> callable run when the edge is called
+    taken_over_by: str | None = None  # who took the lease over from the run (take_over_lock)
+    on_lost: object = None
 
     def _edge(self, name: str, *args):
         self.calls.append((name, *args))
@@ -75,11 +77,22 @@ class FakeEdges:
         self._edge("plan", from_ref, to_ref, accept_manual)
         return self.facts
 
-    def acquire_lock(self, release_id):
+    def acquire_lock(self, release_id, *, on_lost=None):
         self._edge("acquire_lock", release_id)
         if self.lock_holder:
             raise ShipitError(f"lock held by {self.lock_holder}", exit_code=ExitCode.LOCKED)
         self.lock_held_by_us = True
+        self.taken_over_by = None
+        self.on_lost = on_lost
+
+    def take_over_lock(self, holder: str):
+        """Another run takes the lease, as the real lock's renewal would find it: the loss is reported at once."""
+        self.taken_over_by = holder
+        if self.on_lost is not None:
+            self.on_lost()
+
+    def lock_lost(self):
+        return self.taken_over_by
 
     def release_lock(self):
         self._edge("release_lock")

@@ -92,7 +92,7 @@ def test_rollout_failure_reverts_and_exits_1_with_migrations_note():
     assert edges.calls[-2] == ("restore", ("web-template-v1", "worker-template-v1"))
     assert state.status is ReleaseStatus.REVERTED and state.exit_code == ExitCode.FAILED_SAFELY
     assert statuses(state)[Phase.REVERT] is PhaseStatus.SUCCEEDED
-    assert any("stay applied" in n and "20240101000000" in n for n in state.notes)
+    assert any("stays applied" in n and "20240101000000" in n for n in state.notes)
     assert "bake" not in edges.names()
 
 

@@ -35,7 +35,7 @@ def test_text_summary_has_every_phase_with_duration_and_the_diagnosis():
     assert "What failed: web: new pods crash-loop (CrashLoopBackOff)" in text
     assert "  | log: NameError: uninitialized constant Order::Totals" in text
     assert "shipit did:  rolled the Deployments back" in text and "Next:" in text
-    assert "stay applied" in text
+    assert "stays applied" in text
 
 
 def test_json_summary_is_one_serialisable_object():
