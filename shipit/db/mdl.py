@@ -19,6 +19,7 @@ from shipit.db.connection import QueryError, Server
 from shipit.db.ddl_watch import RunningDdl, find_ddl, parse_ddl
 from shipit.db.fingerprint import fingerprint
 from shipit.db.health import MONITOR_TIMEOUT, Thread, read_threads
+from shipit.db.migration_state import rails_lock_name
 from shipit.errors import ShipitError
 
 
@@ -270,3 +271,81 @@ def apply(server: Server, decision: MdlDecision) -> None:
         server.execute(f"KILL QUERY {int(decision.conn_id)}")
     elif decision.action is MdlAction.KILL_BLOCKER and decision.conn_id is not None:
         server.execute(f"KILL {int(decision.conn_id)}")
+
+
+# --- whose DDL ------------------------------------------------------------------------------------------------------
+
+def _client_host(host: str) -> str:
+    """'10.0.0.5:41234' -> '10.0.0.5': the lock holder and the DDL are two connections of one migrator process."""
+    return host.rsplit(":", 1)[0] if host.count(":") >= 1 and host.rsplit(":", 1)[1].isdigit() else host
+
+
+def our_ddl_connections(threads: Sequence[Thread], lock_holder: int | None,
+                        tables: frozenset[str] | None = None) -> frozenset[int]:
+    """Pure: the DDL sessions that belong to the running migrator. Rails 6.1+ holds its migration lock on a connection
+    of its own, so besides the lock holder this is DDL from the holder's user and client host, on the plan's tables
+    (`tables`, lowercase; None = any table). No lock holder, nothing is ours: shipit never kills a DDL it cannot tie
+    to the migrator."""
+    by_id = {t.id: t for t in threads}
+    holder = by_id.get(lock_holder) if lock_holder is not None else None
+    if holder is None:
+        return frozenset()
+    ours = {holder.id}
+    for ddl in find_ddl("", threads):
+        t = by_id[ddl.conn_id]
+        if (t.user == holder.user and _client_host(t.host) == _client_host(holder.host)
+                and (tables is None or ddl.table.lower() in tables)):
+            ours.add(ddl.conn_id)
+    return frozenset(ours)
+
+
+def migration_lock_holder(server: Server) -> int | None:
+    """The connection holding Rails' migration lock (GET_LOCK 2053462845 * CRC32(database)), if any."""
+    row = server.query_one("SELECT IS_USED_LOCK(%s) AS conn", (rails_lock_name(server.url.database),),
+                           timeout=MONITOR_TIMEOUT)
+    return int(row["conn"]) if row and row["conn"] is not None else None
+
+
+def suggested_action(wait: MdlWait, ours: frozenset[int]) -> str:
+    """Pure: what `shipit db status` says shipit would do (our DDL) or the person should do (anyone else's)."""
+    if wait.ddl.conn_id in ours:
+        return f"kill query {wait.ddl.conn_id} (our DDL)"
+    if wait.blockers:
+        return "end session " + ", ".join(str(b.conn_id) for b in wait.blockers)
+    return f"find the session holding a lock on {wait.ddl.table} (not identified)"
+
+
+@dataclasses.dataclass(frozen=True)
+class GuardVerdict:
+    """One poll of a running migration: the waits seen and what was decided for each."""
+
+    waits: tuple[MdlWait, ...] = ()
+    decisions: tuple[MdlDecision, ...] = ()
+
+    @property
+    def acted(self) -> tuple[MdlWait, MdlDecision] | None:
+        return next(((w, d) for w, d in zip(self.waits, self.decisions)
+                     if d.action in (MdlAction.KILL_OUR_DDL, MdlAction.KILL_BLOCKER)), None)
+
+
+@dataclasses.dataclass
+class MigrationGuard:
+    """Watches the primary while our migration runs; one processlist read per poll when nothing waits."""
+
+    server: Server
+    policy: MdlPolicy
+    tables: frozenset[str] | None = None
+    watchdog: MdlWatchdog | None = None
+
+    def poll(self) -> GuardVerdict:
+        """Decide for every MDL wait now, and carry out the first kill decision (at most one kill per poll)."""
+        watchdog = self.watchdog = self.watchdog or MdlWatchdog(self.server)
+        threads = read_threads(self.server)
+        waits = watchdog.check(threads)
+        if not waits:
+            return GuardVerdict()
+        ours = our_ddl_connections(threads, migration_lock_holder(self.server), self.tables)
+        verdict = GuardVerdict(waits, tuple(decide(w, self.policy, ours) for w in waits))
+        if verdict.acted:
+            apply(self.server, verdict.acted[1])
+        return verdict

@@ -13,8 +13,8 @@ from collections.abc import Callable
 
 from shipit.db.connection import Role, Servers
 from shipit.db.ddl_watch import DdlProgress, DdlWatcher
-from shipit.db.health import HealthThresholds, ServerHealth, read_server_health
-from shipit.db.mdl import MdlWait, MdlWatchdog
+from shipit.db.health import HealthThresholds, ServerHealth, read_server_health, read_threads
+from shipit.db.mdl import MdlWait, MdlWatchdog, migration_lock_holder, our_ddl_connections, suggested_action
 from shipit.errors import ShipitError
 
 STATEMENT_MAX = 500  # characters of a DDL statement shown
@@ -27,6 +27,7 @@ class DbStatus:
     health: tuple[ServerHealth, ...]
     errors: tuple[tuple[str, str], ...]  # (server, why it could not be read)
     primary: str
+    mdl_actions: tuple[str, ...]  # per wait: what shipit would do (our DDL) or the person should (see mdl.py)
 
     def to_json(self) -> dict:
         primary = next((h for h in self.health if h.name == self.primary), None)
@@ -47,8 +48,8 @@ class DbStatus:
                     "transaction_age_s": None if b.trx_age_s is None else round(b.trx_age_s, 1),
                     "statement": b.statement, "last_statement": b.last_statement, "lock_type": b.lock_type,
                 } for b in w.blockers],
-                "description": w.describe(),
-            } for w in self.mdl_waits],
+                "description": w.describe(), "action": action,
+            } for w, action in zip(self.mdl_waits, self.mdl_actions)],
             "replicas": [{
                 "name": h.name, "lag_s": h.lag.lag_s if h.lag else None,
                 "io_running": h.lag.io_running if h.lag else None, "sql_running": h.lag.sql_running if h.lag else None,
@@ -73,7 +74,7 @@ class DbStatus:
         lines = ["Running DDL:" if self.ddl else "Running DDL: none"]
         lines += [f"  {p.describe()}" for p in self.ddl]
         lines.append("Metadata-lock waits:" if self.mdl_waits else "Metadata-lock waits: none")
-        lines += [f"  {w.describe()}" for w in self.mdl_waits]
+        lines += [f"  {w.describe()}\n    action: {action}" for w, action in zip(self.mdl_waits, self.mdl_actions)]
         for h in self.health:
             lag = f", {h.lag.describe()}" if h.lag else ""
             trx = f", oldest transaction {h.oldest_trx_s:.0f}s" if h.oldest_trx_s is not None else ""
@@ -101,6 +102,7 @@ def read_db_status(servers: Servers, thresholds: HealthThresholds, *, sample_int
     live = Servers(readable[0], tuple(readable[1:])) if readable else None
     ddl: tuple[DdlProgress, ...] = ()
     waits: list[MdlWait] = []
+    actions: list[str] = []
     if live is not None:
         watcher = DdlWatcher(live)
         try:
@@ -112,7 +114,11 @@ def read_db_status(servers: Servers, thresholds: HealthThresholds, *, sample_int
             errors.setdefault("ddl watch", str(e))
         for s in live.all():
             try:
-                waits.extend(MdlWatchdog(s).check())
+                threads = read_threads(s)
+                found = MdlWatchdog(s).check(threads)
+                ours = our_ddl_connections(threads, migration_lock_holder(s)) if found else frozenset()
+                waits.extend(found)
+                actions.extend(suggested_action(w, ours) for w in found)
             except ShipitError as e:
                 errors.setdefault(s.name, str(e))
-    return DbStatus(ddl, tuple(waits), tuple(health), tuple(errors.items()), servers.primary.name)
+    return DbStatus(ddl, tuple(waits), tuple(health), tuple(errors.items()), servers.primary.name, tuple(actions))

@@ -16,10 +16,14 @@ import pytest
 from shipit.db.ddl_watch import DdlKind, RunningDdl
 from shipit.db.fingerprint import fingerprint
 from shipit.db.health import MDL_WAIT_STATE, Thread
+from shipit.db.connection import Servers
+from shipit.db.health import HealthThresholds
 from shipit.db.mdl import (
-    Blocker, BlockerSource, MdlAction, MdlPolicy, MdlWait, MdlWatchdog, apply, candidate_blockers_by_age, decide,
-    queued_victims,
+    Blocker, BlockerSource, MdlAction, MdlPolicy, MdlWait, MdlWatchdog, MigrationGuard, apply,
+    candidate_blockers_by_age, decide, our_ddl_connections, queued_victims, suggested_action,
 )
+from shipit.db.migration_state import rails_lock_name
+from shipit.db.status import read_db_status
 from tests.db_watch.helpers import Background, server, wait_for
 
 ALTER = "ALTER TABLE orders ADD INDEX index_orders_on_user_id (user_id)"
@@ -245,3 +249,94 @@ def test_configured_blocker_kill_ends_the_idle_session_and_the_alter_completes(p
                     cur.execute("SELECT 1")
     finally:
         srv.close()
+
+
+# --- whose DDL, and what shipit does about it ---------------------------------------------------------------------
+
+def _session(conn: int, user: str, host: str, sql: str = "", command: str = "Query") -> Thread:
+    return Thread(conn, user, host, "shop", command if sql else "Sleep", 3.0, MDL_WAIT_STATE if sql else "", sql)
+
+
+def test_our_ddl_is_the_lock_holders_user_and_host_on_the_plans_tables():
+    threads = [
+        _session(5, "app", "10.0.0.5:4000"),  # the Rails migration lock holder (Rails 6.1+: its own connection)
+        _session(10, "app", "10.0.0.5:4001", ALTER),  # the migrator's DDL: same user and client host
+        _session(11, "app", "10.0.0.6:4001", ALTER),  # the same user from another pod: not our migrator
+        _session(12, "dba", "10.0.0.5:4002", ALTER),  # another user on the same host
+        _session(13, "app", "10.0.0.5:4003", "ALTER TABLE users ADD COLUMN nick VARCHAR(10)"),  # not a plan table
+        _session(14, "app", "10.0.0.5:4004", VICTIM),  # not DDL
+    ]
+    assert our_ddl_connections(threads, 5, frozenset({"orders"})) == {5, 10}
+    assert our_ddl_connections(threads, 5, None) == {5, 10, 13}  # raw SQL in the plan: any table of the migrator
+    assert our_ddl_connections(threads, None, frozenset({"orders"})) == frozenset()  # no migrator, nothing is ours
+    assert our_ddl_connections(threads, 99, frozenset({"orders"})) == frozenset()  # holder already gone
+
+
+def test_suggested_action_kills_only_our_ddl_and_asks_for_the_blocker_otherwise():
+    wait = _wait(victims=(_victim(20, 3.0),))
+    assert suggested_action(wait, frozenset({10})) == "kill query 10 (our DDL)"
+    assert suggested_action(wait, frozenset()) == "end session 7"
+    unnamed = dataclasses.replace(wait, blockers=())
+    assert suggested_action(unnamed, frozenset()) == "find the session holding a lock on orders (not identified)"
+
+
+def _hold_migration_lock(connect, database: str):
+    """A connection holding Rails' migration lock, as `rails db:migrate` does next to the one running the DDL."""
+    conn = connect()
+    with conn.cursor() as cur:
+        cur.execute("SELECT GET_LOCK(%s, 0)", (rails_lock_name(database),))
+        assert cur.fetchone() == (1,)
+    return conn
+
+
+def test_migration_guard_alerts_on_a_foreign_ddl_and_kills_the_migrators_own(pair_db):
+    srv = server(pair_db.primary_url)
+    guard = MigrationGuard(srv, MdlPolicy(ddl_wait_s=0.0, victim_wait_s=0.0), frozenset({"orders"}))
+    lock = None
+    try:
+        with _pileup(pair_db.connect) as (blocker, blocker_id, alter, queued):
+            # nobody holds the migration lock: the ALTER is not ours, so it is reported and left running
+            verdict = guard.poll()
+            assert [d.action for d in verdict.decisions] == [MdlAction.ALERT] and verdict.acted is None
+            assert alter.finished_at is None
+            lock = _hold_migration_lock(pair_db.connect, pair_db.name)
+            verdict = guard.poll()
+            wait, decision = verdict.acted
+            assert (decision.action, decision.conn_id) == (MdlAction.KILL_OUR_DDL, alter.conn_id)
+            assert [b.conn_id for b in wait.blockers] == [blocker_id] and len(wait.victims) == len(queued)
+            alter.join(60)
+            assert isinstance(alter.error, pymysql.err.OperationalError) and alter.error.args[0] == 1317
+            for q in queued:
+                assert q.join(60).error is None and q.result == ((101,),)
+            with blocker.cursor() as cur:  # the blocker untouched: same session, transaction still open
+                cur.execute("SELECT CONNECTION_ID(), @@in_transaction")
+                assert cur.fetchone() == (blocker_id, 1)
+            assert guard.poll().waits == ()
+    finally:
+        if lock is not None:
+            lock.close()
+        srv.close()
+
+
+def test_db_status_shows_the_action_for_each_wait(pair_db):
+    srv = server(pair_db.primary_url)
+    servers = Servers(srv)
+    lock = None
+    try:
+        with _pileup(pair_db.connect) as (blocker, blocker_id, alter, queued):
+            foreign = read_db_status(servers, HealthThresholds(), sample_interval=0)
+            (entry,) = foreign.to_json()["mdl_waits"]
+            assert entry["connection"] == alter.conn_id and entry["action"] == f"end session {blocker_id}"
+            assert f"    action: end session {blocker_id}" in foreign.render_text()
+            lock = _hold_migration_lock(pair_db.connect, pair_db.name)
+            ours = read_db_status(servers, HealthThresholds(), sample_interval=0)
+            (entry,) = ours.to_json()["mdl_waits"]
+            assert entry["action"] == f"kill query {alter.conn_id} (our DDL)"
+            assert f"    action: kill query {alter.conn_id} (our DDL)" in ours.render_text()
+            assert alter.finished_at is None  # db status only reads
+            srv.execute(f"KILL QUERY {alter.conn_id}")
+            alter.join(60)
+    finally:
+        if lock is not None:
+            lock.close()
+        servers.close()
