@@ -29,6 +29,8 @@ BASELINE_INTERVAL = 0.1
 HEALTH_INTERVAL = 0.25
 LOCK_LOSS_POLL = 0.5  # how soon a lost lease stops the run's waits, after the renewal found it lost
 GATE_QUIET_REPEAT = 5.0  # seconds between progress lines of a gate whose state has not changed
+MDL_POLL = 0.5  # the metadata-lock watchdog's poll of the primary during a migration: one processlist read if all is well
+MDL_QUIET_REPEAT = 2.0  # seconds between progress lines about a metadata-lock wait
 
 
 def _iso(epoch: float | None) -> str | None:
@@ -172,6 +174,86 @@ def pre_deploy_command(
         )
     steps = [shlex.join(command[:-1] + ("db:migrate:up", f"VERSION={v}")) for v in sorted(pending, key=int)]
     return ("sh", "-c", " && ".join(steps))
+
+
+def _session(b) -> str:
+    """One blocking session as a person reads it: who, idle or running, how long in a transaction, its last SQL."""
+    parts = [f"{b.user}@{b.host}"]
+    if b.command == "Sleep":
+        parts.append(f"idle {b.state_s:.0f}s")
+    else:
+        parts.append(f"running {b.statement[:120]!r} for {b.state_s:.0f}s" if b.statement else
+                     f"{b.command.lower()} for {b.state_s:.0f}s")
+    if b.trx_age_s is not None:
+        parts.append(f"in a transaction for {b.trx_age_s:.0f}s")
+    if b.last_statement:
+        parts.append(f"last statement {b.last_statement[:120]!r}")
+    return f"session {b.conn_id} ({', '.join(parts)})"
+
+
+def mdl_diagnosis(wait, decision, log_tail: tuple[str, ...] = ()) -> Diagnosis:
+    """The diagnosis after the watchdog killed our own DDL: which statement waited for whom, how many queries were
+    stuck behind it, and that ending the blocking session comes before a rerun (the rerun would queue again)."""
+    ddl = wait.ddl
+    kind = ddl.kind.value.replace("_", " ").upper()
+    table = ddl.table
+    holders = "; ".join(_session(b) for b in wait.blockers) or "a session shipit could not identify"
+    ids = ", ".join(str(b.conn_id) for b in wait.blockers)
+    if wait.blockers:
+        next_ = (f"end the transaction of session {ids} (COMMIT or ROLLBACK in its client, or `KILL {wait.blockers[0].conn_id}`"
+                 " if it is abandoned), then release again")
+    else:
+        next_ = f"find the session holding a lock on {table} (`shipit db status`), end it, then release again"
+    return Diagnosis(
+        what=f"the migration's {kind} on {table} was stuck behind a metadata lock; shipit killed it",
+        why=(f"the {kind} on {table} waited {ddl.elapsed_s:.0f}s for a metadata lock held by {holders}; "
+             f"{len(wait.victims)} queries were queued behind it"),
+        details=(wait.describe(), *log_tail),
+        did=(f"killed its own {kind} (KILL QUERY {ddl.conn_id}; the blocking session was left alone) so the queued "
+             "queries run and the app recovers"),
+        next=next_,
+    )
+
+
+class _MdlWatch:
+    """The metadata-lock watchdog on a thread for the life of one migration Job; remembers the kill it made."""
+
+    def __init__(self, guard, view: PlainView, interval: float = MDL_POLL):
+        self.guard = guard
+        self.view = view
+        self.interval = interval
+        self.killed = None  # (MdlWait, MdlDecision) once the guard killed our DDL
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="shipit-mdl-watchdog", daemon=True)
+
+    def __enter__(self) -> _MdlWatch:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        shown_at, shown = 0.0, None  # a line when what waits changes, else one per MDL_QUIET_REPEAT
+        while not self._stop.wait(self.interval):
+            try:
+                verdict = self.guard.poll()
+            except ShipitError as e:  # a monitoring hiccup must not fail the migration it watches
+                key, line = str(e), f"metadata-lock watchdog: cannot read the primary: {e}"
+            else:
+                if verdict.acted:
+                    self.killed = verdict.acted
+                    self.view.progress(f"metadata-lock watchdog: {verdict.acted[1].reason}")
+                    return
+                if not verdict.waits:
+                    continue
+                key = tuple((w.ddl.conn_id, d.action) for w, d in zip(verdict.waits, verdict.decisions))
+                line = "; ".join(w.describe() for w in verdict.waits)
+            now = time.monotonic()
+            if key != shown or now - shown_at >= MDL_QUIET_REPEAT:
+                shown_at, shown = now, key
+                self.view.progress(line)
 
 
 def _from_failures(failures, what: str) -> Diagnosis:
@@ -410,15 +492,28 @@ class RealEdges:
             self.kube, self.cfg, image=image, release_id=f"{release_id}-post" if post_deploy else release_id,
             command=command, on_log=lambda line: self.view.line("migrate", line),
         )
-        outcome = job.run(cancel=cancel)
+        with _MdlWatch(self._mdl_guard(versions), self.view) as watch:
+            outcome = job.run(cancel=cancel)
         if outcome.succeeded:
             return None
+        if watch.killed is not None:
+            return mdl_diagnosis(*watch.killed, log_tail=outcome.failure.log_tail if outcome.failure else outcome.log_tail)
         if outcome.failure is None:
             return Diagnosis(f"migration Job {outcome.job_name} failed", "no details", details=outcome.log_tail)
         f = outcome.failure
         sql = database_error(f.log_tail)
         why = f"{f.why}; {sql}" if sql else f.why
         return Diagnosis(f.what, why, details=tuple(f.render().splitlines()[1:]))
+
+    def _mdl_guard(self, versions: tuple[str, ...]):
+        """The watchdog for these migrations: our DDL is the Rails lock holder's, on the tables they change (any
+        table when one of them runs raw SQL)."""
+        from shipit.db.mdl import MdlPolicy, MigrationGuard
+
+        ops = [op for m in self._plan.migrations if m.version in versions for op in m.operations]
+        tables = None if any(op.table is None for op in ops) else frozenset(op.table.lower() for op in ops)
+        wait = self.cfg.migration.lock_wait_max
+        return MigrationGuard(self.servers.primary, MdlPolicy(ddl_wait_s=wait, victim_wait_s=wait), tables)
 
     def _rollout_progress(self, p) -> None:
         self.view.progress(
