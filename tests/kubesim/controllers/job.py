@@ -121,8 +121,10 @@ def plan_job(job: dict, pods: list[dict], *, minor: int, now: float, speed: floa
             missing = max(0, want - len(active))
             if missing:
                 consecutive = failed if not succeeded else len(new_failed)
-                wait = backoff_delay(consecutive) - ((now - last_failure_at) * speed if last_failure_at else 0)
-                if last_failure_at is not None and wait > 0:
+                # J5: a failure counted in this very sync starts the back-off now.
+                last = now if new_failed else last_failure_at
+                wait = backoff_delay(consecutive) - ((now - last) * speed if last is not None else 0)
+                if last is not None and wait > 0:
                     requeue = wait
                 else:
                     create = missing
