@@ -264,3 +264,21 @@ def test_PW6_python_watch_streams_log_lines_of_an_exec_job(exec_cluster, api_for
                             if p.status.phase == "Running"])[0].metadata.name
     lines = list(watch.Watch().stream(api.core.read_namespaced_pod_log, pod, "default", follow=True))
     assert lines == ["a", "b"]
+
+
+def test_J2_J9_deadline_and_ttl_take_their_scaled_time(kubesim_factory, api_for):
+    """At speed 4: activeDeadlineSeconds 12 fails the Job about 3 s after it started, ttlSecondsAfterFinished 8
+    deletes it about 2 s after that; neither fires early."""
+    import time
+    cluster = kubesim_factory(k8s_version="1.33", speed=4.0)
+    api = api_for(cluster)
+    start = time.monotonic()
+    cluster.kubectl("create", "-f", "-", input=job_yaml(image="app:v1-unready", spec={
+        "activeDeadlineSeconds": 12, "ttlSecondsAfterFinished": 8}))
+    cluster.kubectl("wait", "--for=condition=failed", "job/migrate", "--timeout=60s")
+    failed_after = time.monotonic() - start
+    assert 2.7 <= failed_after < 20, failed_after
+    assert api.batch.list_namespaced_job("default").items, "the TTL has not elapsed yet"
+    wait_for(lambda: not api.batch.list_namespaced_job("default").items, what="TTL deletion")
+    deleted_after = time.monotonic() - start - failed_after
+    assert 1.5 <= deleted_after < 20, deleted_after

@@ -162,3 +162,17 @@ def test_K1_K3_python_rollout_watch_to_completion(cluster, api):
     events = api.core.list_namespaced_event("default", field_selector="involvedObject.name=web,reason="
                                                                       "ScalingReplicaSet").items
     assert any(e.message.startswith(f"Scaled up replica set {new.metadata.name} from ") for e in events)
+
+
+def test_K3_progress_deadline_takes_its_scaled_time(kubesim_factory):
+    """At speed 4 a 12 s progressDeadlineSeconds runs out about 3 s after the last progress, not before."""
+    import time
+    cluster = kubesim_factory(k8s_version="1.33", speed=4.0)
+    cluster.kubectl("create", "-f", "-", input=deployment_yaml(deadline=12))
+    assert status(cluster).returncode == 0
+    start = time.monotonic()
+    cluster.kubectl("set", "image", "deploy/web", "web=web:v2-missing")
+    failed = status(cluster)
+    took = time.monotonic() - start
+    assert failed.returncode == 1 and "exceeded its progress deadline" in failed.stderr
+    assert 2.7 <= took < 20, took
