@@ -1,0 +1,118 @@
+"""Issue 6 other commands through the real CLI: `shipit unlock`, `history --limit`, the text output of `status` and
+`history`; and Ctrl-C (SIGINT) during `shipit release`."""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import time
+
+from shipit.config import KubernetesConfig
+from shipit.kube.client import Kube
+from shipit.kube.lock import ReleaseLock
+from tests.support.sandbox import APP, NAMESPACE
+
+
+def _wait_for(predicate, timeout: float = 60.0, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.2)
+
+
+def _lock(sb, user: str, *, duration: float, release_id: str | None = None) -> ReleaseLock:
+    """Another run's release lock, taken with shipit's own lock code over the sandbox cluster."""
+    kube = Kube.from_config(KubernetesConfig(namespace=NAMESPACE, kubeconfig=str(sb.cluster.kubeconfig)))
+    return ReleaseLock(kube, APP, duration=duration, release_id=release_id, env={"USER": user})
+
+
+def test_history_status_and_unlock_commands(sandbox):
+    sb = sandbox
+    first = sb.bootstrap()
+    second = sb.change_code("app/models/order.rb", "class Order < ApplicationRecord\nend\n")
+    assert sb.shipit("release").code == 0
+
+    # history: newest first, --limit N, text with outcome, duration and git range
+    r = sb.shipit("history", "--limit", "1", "--output", "json")
+    assert r.code == 0, r.text
+    assert [h["release"] for h in r.json()["releases"]] == ["r0002"]
+    r = sb.shipit("history")
+    assert r.code == 0, r.text
+    lines = r.stdout.splitlines()
+    assert lines[0].split()[:4] == ["release", "status", "started", "took"] and len(lines) == 3, r.stdout
+    assert re.match(rf"r0002 +succeeded .* \d+\.\ds  {first[:7]}\.\.{second[:7]} +e2e ", lines[1]), lines[1]
+    assert re.match(r"r0001 +succeeded ", lines[2]), lines[2]
+    r = sb.shipit("history", "--limit", "1")
+    assert [line.split()[0] for line in r.stdout.splitlines()[1:]] == ["r0002"], r.stdout
+    assert sb.shipit("history", "--limit", "0").code == 3  # bad input, not an empty list
+
+    # status, text: the last release phase by phase, and a free lock
+    r = sb.shipit("status")
+    assert r.code == 0, r.text
+    assert r.stdout.startswith(f"shipit shop r0002: released ({first[:7]}..{second[:7]}"), r.stdout
+    assert re.search(r"^  Code rollout +ok ", r.stdout, re.M) and re.search(r"^  Record +ok ", r.stdout, re.M), r.stdout
+    assert r.stdout.rstrip().endswith("lock: free"), r.stdout
+    assert sb.shipit("unlock").stdout.strip() == "the lock was free"
+
+    # a live holder: status names it, unlock refuses with exit 4 naming it, --force removes it
+    alice = _lock(sb, "alice", duration=60, release_id="r0009")
+    alice.acquire()
+    try:
+        r = sb.shipit("status")
+        assert "lock: alice on " in r.stdout and "release r0009" in r.stdout, r.stdout
+        r = sb.shipit("unlock")
+        assert r.code == 4, r.text
+        assert "held by a live release: alice on" in r.stderr and "r0009" in r.stderr and "--force" in r.stderr, r.text
+        assert alice.holder().identity == alice.identity  # refused means untouched
+        r = sb.shipit("unlock", "--force", "--output", "json")
+        assert r.code == 0, r.text
+        assert r.json()["removed"] is True and r.json()["previous_holder"].startswith("alice on "), r.json()
+        assert alice.holder() is None
+    finally:
+        alice.release()
+
+    # an expired lock (its holder died): removed without --force
+    dead = _lock(sb, "carol", duration=1, release_id="r0010")
+    dead.acquire()
+    dead._stop.set()  # the holder's process died: no more renewals
+    time.sleep(1.5)
+    r = sb.shipit("unlock")
+    assert r.code == 0, r.text
+    assert r.stdout.startswith("lock removed (was held by carol on ") and "expired" in r.stdout, r.stdout
+    assert dead.holder() is None
+    assert sb.shipit("status").stdout.rstrip().endswith("lock: free")
+
+
+def test_ctrl_c_during_migration_stops_cleanly(sandbox):
+    """SIGINT, as Ctrl-C sends it: the Job is deleted, the record says what happened, the lock is released."""
+    sb = sandbox
+    base = sb.bootstrap()
+    sb.add_migration("20240114000001", "slow_backfill", 'def up\n  execute "SELECT SLEEP(60)"\nend\ndef down\nend')
+    sb.change_code()
+    proc = sb.spawn("release", "--yes", "--output", "json")
+    try:
+        job = _wait_for(lambda: [j for j in sb.jobs() if (j.get("status") or {}).get("active")], timeout=120,
+                        what="the migration Job to run")[0]["metadata"]["name"]
+        _wait_for(lambda: sb.sql("SELECT ID FROM information_schema.PROCESSLIST WHERE INFO LIKE 'SELECT SLEEP(60)%%'"),
+                  what="the migration's statement to run")
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 1, err
+    result = json.loads(out)
+    assert result["status"] == "failed" and result["exit_code"] == 1, result
+    assert result["diagnosis"]["what"].startswith("interrupted during migrate"), result["diagnosis"]
+    _wait_for(lambda: job not in sb.job_names(), timeout=30, what="the Job to be deleted")
+    status = sb.status()
+    assert status["lock"] is None
+    assert status["release"]["release"] == "r0002" and status["release"]["status"] == "failed"
+    assert [p["status"] for p in status["release"]["phases"] if p["phase"] == "migrate"] == ["failed"]
+    assert "20240114000001" not in sb.schema_versions()
+    assert set(sb.deployment_images().values()) == {sb.image(base)}
