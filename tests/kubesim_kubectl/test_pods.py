@@ -311,3 +311,14 @@ def test_G1_follow_ends_when_the_pod_is_deleted(cluster, api):
     api.core.delete_namespaced_pod("srv", "default", grace_period_seconds=0)
     rest = resp.read()
     assert (first or b"") + rest == b"starting web:v1\nlistening on :8080\n"
+
+
+def test_F2_restart_back_off_takes_its_scaled_time(kubesim_factory, api_for):
+    """At speed 4: the first restart follows the crash at once, the second waits the 10 s back-off (2.5 s)."""
+    cluster = kubesim_factory(k8s_version="1.33", speed=4.0)
+    api = api_for(cluster)
+    api.core.create_namespaced_pod("default", pod("crash", "web:v1-crash"))
+    wait_for(lambda: (cs := container_status(api, "crash")) and cs.restart_count == 1, interval=0.02)
+    first = time.monotonic()
+    wait_for(lambda: (cs := container_status(api, "crash")) and cs.restart_count == 2, interval=0.02)
+    assert time.monotonic() - first >= 2.3
