@@ -114,3 +114,40 @@ def test_database_unreachable_with_a_wrong_password_fails_safely_without_printin
             assert r.json()["status"] == "failed"
     assert set(sb.deployment_images().values()) == {sb.image(base)}
     assert sb.status()["lock"] is None
+
+
+def test_image_never_built_fails_the_migration_job_fast_with_nothing_applied(sandbox):
+    """The build pipeline did not push the image for the target commit: the migration Job cannot pull it."""
+    from tests.kubesim.images import ImageBehaviour
+
+    sb = sandbox
+    base = sb.bootstrap()
+    sb.add_migration("20240114000001", "add_nickname_to_users", "def change\n  add_column :users, :nickname, :string\nend")
+    target = sb.change_code()
+    sb.image_behaviour(target, ImageBehaviour(pullable=False))
+    r = sb.shipit("release", "--output", "json")
+    assert r.code == 1, r.text
+    out = r.json()
+    assert out["status"] == "failed" and _phase(out, "migrate")["status"] == "failed", out
+    assert _phase(out, "migrate")["duration_s"] < 30  # not the Job's 5m activeDeadlineSeconds
+    text = " ".join([out["diagnosis"]["what"], out["diagnosis"]["why"], *out["diagnosis"]["details"]])
+    assert "ErrImagePull" in text or "ImagePullBackOff" in text, out["diagnosis"]
+    assert sb.image(target) in text
+    assert "20240114000001" not in sb.schema_versions()
+    assert set(sb.deployment_images().values()) == {sb.image(base)}
+
+
+def test_a_configured_deployment_missing_from_the_cluster_stops_before_anything_changes(sandbox):
+    sb = sandbox
+    base = sb.bootstrap()
+    sb.change_code()
+    config = sb.config_path.read_text().replace("- name: worker\n", "- name: worker\n- name: api\n")
+    sb.config_path.write_text(config)
+    r = sb.shipit("release", "--output", "json")
+    assert r.code in (1, 3), r.text
+    message = r.stdout + r.stderr
+    assert "api" in message and ("not found" in message.lower() or "missing" in message.lower()), r.text
+    assert "Traceback" not in r.stderr, r.text
+    r.json()  # still one JSON object
+    assert set(sb.deployment_images().values()) == {sb.image(base)}
+    assert sb.status()["lock"] is None
