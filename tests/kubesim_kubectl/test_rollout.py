@@ -176,3 +176,30 @@ def test_K3_progress_deadline_takes_its_scaled_time(kubesim_factory):
     took = time.monotonic() - start
     assert failed.returncode == 1 and "exceeded its progress deadline" in failed.stderr
     assert 2.7 <= took < 20, took
+
+
+def test_K4_rolling_update_respects_max_surge_and_max_unavailable(cluster, api):
+    """4 replicas with the default 25 %/25 %: at every step of the rollout the ReplicaSets ask for at most 5 pods and
+    keep at least 3 available (replayed from the ReplicaSet watch history)."""
+    from tests.kubesim_kubectl.conftest import raw_watch
+    cluster.kubectl("create", "-f", "-", input=deployment_yaml(replicas=4))
+    assert status(cluster).returncode == 0
+    rv = api.apps.list_namespaced_replica_set("default").metadata.resource_version
+    cluster.kubectl("set", "image", "deploy/web", "web=web:v2")
+    assert status(cluster).returncode == 0
+    _, events = raw_watch(cluster, f"/apis/apps/v1/namespaces/default/replicasets?watch=1&resourceVersion={rv}"
+                                   f"&timeoutSeconds=1")
+    state: dict[str, dict] = {}
+    old = next(e["object"]["metadata"]["name"] for e in events
+               if e["object"]["spec"]["template"]["spec"]["containers"][0]["image"] == "web:v1")
+    state[old] = {"spec": 4, "available": 4}
+    worst_total, worst_available = 0, 4
+    for e in events:
+        o = e["object"]
+        state[o["metadata"]["name"]] = {"spec": o["spec"].get("replicas", 0),
+                                        "available": o.get("status", {}).get("availableReplicas", 0)}
+        worst_total = max(worst_total, sum(s["spec"] for s in state.values()))
+        worst_available = min(worst_available, sum(s["available"] for s in state.values()))
+    assert worst_total == 5, "maxSurge 1 is used and never exceeded"
+    assert worst_available >= 3, "maxUnavailable 1 is never exceeded"
+    assert state[old]["spec"] == 0
