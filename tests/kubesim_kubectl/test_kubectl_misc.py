@@ -126,3 +126,15 @@ def test_protobuf_bodies_are_refused_with_415(kubesim_factory):
     refused = new.kubectl("create", "configmap", "cfg", "--from-literal=a=1", check=False)
     assert refused.returncode == 1 and "the body of the request was in an unknown format" in refused.stderr
     assert old.kubectl("create", "configmap", "cfg", "--from-literal=a=1").stdout.strip() == "configmap/cfg created"
+
+
+def test_L6_chunked_lists_with_limit_and_continue(cluster, api):
+    for i in range(5):
+        api.core.create_namespaced_config_map("default", {"metadata": {"name": f"cm-{i}"}})
+    out = cluster.kubectl("get", "cm", "--chunk-size=2", "-o", "name", "-v=6")
+    assert out.stdout.split() == [f"configmap/cm-{i}" for i in range(5)]
+    assert out.stderr.count("continue=") == 2
+    first = api.core.list_namespaced_config_map("default", limit=2)
+    assert [c.metadata.name for c in first.items] == ["cm-0", "cm-1"] and first.metadata.remaining_item_count == 3
+    rest = api.core.list_namespaced_config_map("default", limit=10, _continue=first.metadata._continue)
+    assert [c.metadata.name for c in rest.items] == ["cm-2", "cm-3", "cm-4"] and not rest.metadata._continue
