@@ -145,3 +145,13 @@ def test_W7_kubectl_get_watch_single_object_by_name(cluster, api):
     finally:
         out = stream.stop()
     assert out.splitlines()[-1] == "Running"
+
+
+def test_W6_a_bookmark_two_seconds_before_the_deadline(kubesim):
+    """With the default 60 s interval, a 3 s watch still gets the pre-deadline bookmark (at about 1 s)."""
+    start = time.monotonic()
+    _, events = raw_watch(kubesim, "/api/v1/namespaces/default/pods?watch=true&timeoutSeconds=3"
+                                   "&allowWatchBookmarks=true")
+    assert [e["type"] for e in events] == ["BOOKMARK"]
+    assert events[0]["object"]["kind"] == "Pod" and events[0]["object"]["apiVersion"] == "v1"
+    assert 2.8 <= time.monotonic() - start < 10
