@@ -290,6 +290,7 @@ def test_db_status_shows_ddl_mdl_wait_replica_replay_lag_and_pileup(tmp_path, pa
         assert (b["connection"], b["user"], b["idle_in_transaction"], b["lock_type"]) == (
             blocker_id, "root", True, "SHARED_READ")
         assert b["last_statement"] == "select user_id from orders where id = ?"
+        assert wait["action"] == f"end session {blocker_id}"  # no migrator holds Rails' lock: not our DDL to kill
 
         (replica,) = out["replicas"]
         assert replica["name"] == "replica1" and replica["lag_s"] is not None and replica["sql_running"] is True
@@ -302,6 +303,7 @@ def test_db_status_shows_ddl_mdl_wait_replica_replay_lag_and_pileup(tmp_path, pa
         text = shipit("db", "status", "--config", str(cfg), password=password)
         assert text.returncode == 0 and password not in text.stdout + text.stderr
         assert f"blocked by connection {blocker_id} (root@127.0.0.1" in text.stdout
+        assert f"    action: end session {blocker_id}" in text.stdout
         assert "replica1 (replaying): alter_table on" in text.stdout
         assert "pile-up: 5 threads on select user_id from orders where id = ?" in text.stdout
     finally:
