@@ -61,6 +61,7 @@ class MigrationConfig:
     timeout: float = 1800.0
     sidecars: tuple[str, ...] = ()  # template containers the migration needs (a DB proxy), run as native sidecars
     lock_wait_max: float = 10.0  # our DDL queued this long for a metadata lock with queries behind it: shipit kills it
+    kill_idle_blockers: tuple[str, ...] = ()  # database users whose idle-in-transaction blocker shipit ends instead
 
 
 @dataclasses.dataclass(frozen=True)
@@ -285,7 +286,7 @@ def _names(v: Any) -> tuple[str, ...]:
         return (v,)
     if isinstance(v, list) and all(isinstance(p, str) and p for p in v):
         return tuple(v)
-    raise ValueError(f"expected a list of container names, got {v!r}")
+    raise ValueError(f"expected a list of names, got {v!r}")
 
 
 def _git_revert(v: Any) -> GitRevert:
@@ -347,7 +348,8 @@ def parse(text: str, *, path: Path | None = None, env: dict[str, str] | None = N
     if len(set(names)) != len(names):
         raise ConfigError(f"deployments: names must be unique, got {names}")
 
-    m = top.section("migration", ("from_deployment", "container", "command", "timeout", "sidecars", "lock_wait_max"))
+    m = top.section("migration", ("from_deployment", "container", "command", "timeout", "sidecars", "lock_wait_max",
+                                         "kill_idle_blockers"))
     migration = MigrationConfig(
         from_deployment=m.get("from_deployment", _str),
         container=m.get("container", _str),
@@ -355,6 +357,7 @@ def parse(text: str, *, path: Path | None = None, env: dict[str, str] | None = N
         timeout=m.get("timeout", parse_duration, 1800.0),
         sidecars=m.get("sidecars", _names, ()),
         lock_wait_max=m.get("lock_wait_max", parse_duration, 10.0),
+        kill_idle_blockers=m.get("kill_idle_blockers", _names, ()),
     )
     if not 0 < migration.lock_wait_max < migration.timeout:
         raise ConfigError(f"migration.lock_wait_max: must be more than 0 and less than migration.timeout "

@@ -216,7 +216,8 @@ def mdl_diagnosis(wait, decision, log_tail: tuple[str, ...] = ()) -> Diagnosis:
 
 
 class _MdlWatch:
-    """The metadata-lock watchdog on a thread for the life of one migration Job; remembers the kill it made."""
+    """The metadata-lock watchdog on a thread for the life of one migration Job; remembers the kill of our DDL (an
+    ended blocker, when configured, lets the migration go on, so it is only logged)."""
 
     def __init__(self, guard, view: PlainView, interval: float = MDL_POLL):
         self.guard = guard
@@ -235,6 +236,8 @@ class _MdlWatch:
         self._thread.join()
 
     def _run(self) -> None:
+        from shipit.db.mdl import MdlAction
+
         shown_at, shown = 0.0, None  # a line when what waits changes, else one per MDL_QUIET_REPEAT
         while not self._stop.wait(self.interval):
             try:
@@ -243,9 +246,11 @@ class _MdlWatch:
                 key, line = str(e), f"metadata-lock watchdog: cannot read the primary: {e}"
             else:
                 if verdict.acted:
-                    self.killed = verdict.acted
                     self.view.progress(f"metadata-lock watchdog: {verdict.acted[1].reason}")
-                    return
+                    if verdict.acted[1].action is MdlAction.KILL_OUR_DDL:
+                        self.killed = verdict.acted
+                        return
+                    continue
                 if not verdict.waits:
                     continue
                 key = tuple((w.ddl.conn_id, d.action) for w, d in zip(verdict.waits, verdict.decisions))
@@ -512,8 +517,9 @@ class RealEdges:
 
         ops = [op for m in self._plan.migrations if m.version in versions for op in m.operations]
         tables = None if any(op.table is None for op in ops) else frozenset(op.table.lower() for op in ops)
-        wait = self.cfg.migration.lock_wait_max
-        return MigrationGuard(self.servers.primary, MdlPolicy(ddl_wait_s=wait, victim_wait_s=wait), tables)
+        wait, users = self.cfg.migration.lock_wait_max, frozenset(self.cfg.migration.kill_idle_blockers)
+        policy = MdlPolicy(ddl_wait_s=wait, victim_wait_s=wait, kill_blockers=bool(users), blocker_users=users)
+        return MigrationGuard(self.servers.primary, policy, tables)
 
     def _rollout_progress(self, p) -> None:
         self.view.progress(

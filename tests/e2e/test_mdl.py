@@ -10,6 +10,7 @@ import threading
 import time
 
 import pymysql
+import pytest
 
 from shipit.db.health import MDL_WAIT_STATE
 from tests.support.sandbox import Sandbox, connect
@@ -118,3 +119,44 @@ def test_ddl_stuck_behind_an_idle_transaction_is_killed_and_the_app_recovers(san
     assert r.code == 0, r.text
     assert "index_users_on_email" in sb.indexes("users")
     assert set(sb.deployment_images().values()) == {sb.image(target)}
+
+
+def test_configured_idle_blocker_is_ended_and_the_migration_goes_on(sandbox):
+    """migration.kill_idle_blockers names the blocker's database user: shipit ends that idle session (performance_
+    schema proves it holds the lock) instead of its own DDL, and the release completes."""
+    sb = sandbox
+    sb.bootstrap()
+    sb.add_migration("20240102000001", "add_index_on_users_email", ADD_INDEX)
+    target = sb.change_code()
+    sb.write_config(migration={"lock_wait_max": f"{LOCK_WAIT_MAX:g}s", "kill_idle_blockers": ["root"]})
+    blocker = connect(sb.db_admin_url)  # root; the migrator is the release's own user
+    selects: list[_Select] = []
+    try:
+        with blocker.cursor() as cur:
+            cur.execute("BEGIN")
+            cur.execute("SELECT email FROM users WHERE id = 1")
+            cur.fetchall()
+        proc = sb.spawn("release")
+        deadline = time.monotonic() + 120
+        while _waiting_ddl(sb) is None:
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "the migration's DDL never queued for its metadata lock"
+            time.sleep(0.1)
+        selects = [_Select(sb) for _ in range(2)]
+        for s in selects:
+            s.start()
+        stdout, stderr = proc.communicate(timeout=180)
+        assert proc.returncode == 0, stdout + stderr
+        for s in selects:
+            s.join(30)
+            assert not s.is_alive() and s.error is None and s.rows == ((0,),), s.error
+        assert "metadata-lock watchdog: killing idle-in-transaction blocker" in stderr, stderr
+        with pytest.raises(pymysql.err.OperationalError):  # the blocker's session was ended
+            with blocker.cursor() as cur:
+                cur.execute("SELECT 1")
+        assert "index_users_on_email" in sb.indexes("users") and "20240102000001" in sb.schema_versions()
+        assert set(sb.deployment_images().values()) == {sb.image(target)}
+    finally:
+        for s in selects:
+            s.join(30)
+        blocker.close()

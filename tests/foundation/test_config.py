@@ -42,7 +42,7 @@ def test_defaults_for_a_minimal_file():
     assert cfg.kubernetes.namespace == "default"
     assert cfg.image.for_commit("a" * 40) == "reg/shop:" + "a" * 40
     assert cfg.rollback.automatic is True and cfg.records.keep == 20 and cfg.lock.wait == 0
-    assert cfg.migration.lock_wait_max == 10
+    assert cfg.migration.lock_wait_max == 10 and cfg.migration.kill_idle_blockers == ()
 
 
 def test_image_tag_template_short_sha():
@@ -61,6 +61,7 @@ def test_image_tag_template_short_sha():
         (("  - name: web", "  - name: web\n  - name: web"), "names must be unique"),
         (("  container: web", "  container: web\n  lock_wait_max: 0s"), "migration.lock_wait_max: must be more than 0"),
         (("  container: web", "  container: web\n  timeout: 1m\n  lock_wait_max: 2m"), "less than migration.timeout (60s)"),
+        (("  container: web", "  container: web\n  kill_idle_blockers: [\"\"]"), "migration.kill_idle_blockers (line 9): expected a list of names"),
         (("app: shop", "app: shop\nrollback:\n  git_revert: sideways"), "rollback.git_revert (line 3): expected off, branch or push"),
         (("app: shop", "app: [shop"), "not valid YAML"),
     ],
