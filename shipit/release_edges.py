@@ -261,6 +261,35 @@ class _MdlWatch:
                 self.view.progress(line)
 
 
+_REMOVING = ("remove_column", "remove_index", "remove_foreign_key", "drop_table", "rename_column")
+
+
+def removals_applied(operations, before, after) -> tuple[str, ...]:
+    """Pure: the removing statements of a failed migration that took effect, from schema snapshots (shipit.db.
+    migration_state.SchemaSnapshot) of its tables taken before and after the Job. The partial-state report only
+    tracks objects a migration creates, so without this a half-applied remove_column reads "left nothing behind"."""
+    out = []
+    for op in operations:
+        kind, table = op.kind.value, (op.table or "").lower()
+        if kind not in _REMOVING:
+            continue
+        where = f"(line {op.line})"
+        if kind == "remove_column":
+            out += [f"removed column {c} from {op.table} {where}" for c in op.columns
+                    if (table, c.lower()) in before.columns and (table, c.lower()) not in after.columns]
+        elif kind == "rename_column" and op.column and (table, op.column.lower()) in before.columns \
+                and (table, op.column.lower()) not in after.columns:
+            out.append(f"renamed column {op.column} on {op.table} to {op.new_name} {where}")
+        elif kind == "drop_table" and table in before.tables and table not in after.tables:
+            out.append(f"dropped table {op.table} {where}")
+        elif kind in ("remove_index", "remove_foreign_key") and op.name:
+            key = (table, op.name.lower())
+            objects = (before.indexes, after.indexes) if kind == "remove_index" else (before.foreign_keys, after.foreign_keys)
+            if key in objects[0] and key not in objects[1]:
+                out.append(f"removed {'index' if kind == 'remove_index' else 'foreign key'} {op.name} on {op.table} {where}")
+    return tuple(out)
+
+
 def _from_failures(failures, what: str) -> Diagnosis:
     if not failures:
         return Diagnosis(what, "no failure details were reported")
@@ -285,6 +314,7 @@ class RealEdges:
         self._servers = None
         self._plan = None
         self._pre_deploy: tuple = ()
+        self._schema_before = None
         self._lock = None
         self._baseline = None
 
@@ -404,11 +434,23 @@ class RealEdges:
         from shipit.db.migration_state import partial_state
 
         applied, lines = False, []
+        after = self._schema(versions) if self._schema_before is not None else None
         for v in versions:
             ps = partial_state(self.servers.primary, v, self._migration(v).expected)
-            applied = applied or ps.recorded or bool(ps.applied)
+            removed = removals_applied(self._migration(v).operations, self._schema_before, after) if after else ()
+            applied = applied or ps.recorded or bool(ps.applied) or bool(removed)
             lines += ps.render().splitlines()
+            if removed:
+                lines += [f"Removals migration {v} already made (a rerun will not find these):"]
+                lines += [f"  applied      {r}" for r in removed]
         return applied, tuple(lines)
+
+    def _schema(self, versions: tuple[str, ...]):
+        """The tables these migrations touch, as information_schema has them now."""
+        from shipit.db.migration_state import read_schema
+
+        tables = {op.table for v in versions for op in self._migration(v).operations if op.table}
+        return read_schema(self.servers.primary, tables)
 
     def wait_ddl(self, *, timeout: float, cancel: threading.Event) -> Diagnosis | None:
         from shipit.db.schema_ready import wait_until_ready
@@ -497,6 +539,7 @@ class RealEdges:
             self.kube, self.cfg, image=image, release_id=f"{release_id}-post" if post_deploy else release_id,
             command=command, on_log=lambda line: self.view.line("migrate", line),
         )
+        self._schema_before = self._schema(versions)  # what a failure's partial-state report compares removals with
         with _MdlWatch(self._mdl_guard(versions), self.view) as watch:
             outcome = job.run(cancel=cancel)
         if outcome.succeeded:

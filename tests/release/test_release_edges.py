@@ -58,3 +58,19 @@ def test_pre_deploy_command_never_lets_rails_migrate_a_newer_applied_one_down():
     assert got[:2] == ("sh", "-c") and "VERSION=20240110000001" not in got[2]
     with pytest.raises(ShipitError, match="db:migrate:up"):
         pre_deploy_command(("./migrate.sh",), ("20240115000001",), ("20240121000001",), applied)
+
+
+def test_removals_applied_compares_the_tables_before_and_after_the_job():
+    from shipit.db.migration_state import SchemaSnapshot
+    from shipit.migrations import parse_migration
+    from shipit.release_edges import removals_applied
+
+    ops = parse_migration(
+        "class X < ActiveRecord::Migration[6.1]\n  def up\n    remove_column :users, :name\n"
+        "    remove_index :users, name: 'not_there'\n    drop_table :legacy\n    rename_column :users, :a, :b\n"
+        "  end\nend\n", "db/migrate/20240101000000_x.rb").operations
+    before = SchemaSnapshot(frozenset({"users", "legacy"}), frozenset({("users", "name"), ("users", "a")}), {}, {})
+    after = SchemaSnapshot(frozenset({"users", "legacy"}), frozenset({("users", "a")}), {}, {})
+    # the column went; the index never existed (the failing statement), the table and the rename did not happen
+    assert removals_applied(ops, before, after) == ("removed column name from users (line 3)",)
+    assert removals_applied(ops, before, before) == ()
