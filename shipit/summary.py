@@ -42,11 +42,19 @@ def _stamp(epoch: float | None) -> str:
     return "-" if epoch is None else time.strftime("%Y-%m-%d %H:%M:%SZ", time.gmtime(epoch))
 
 
+def _status_line(state: ReleaseState) -> str:
+    code = state.phase(Phase.CODE)
+    if state.status is ReleaseStatus.FAILED and code is not None and code.status is PhaseStatus.SUCCEEDED:
+        # failed after the rollout (a post-deploy migration that applied nothing): the new code stays, verified
+        return "FAILED after the new code went out; it stays deployed"
+    return _HEADLINES[state.status]
+
+
 def headline(state: ReleaseState) -> str:
     # a running (or crashed) release has no exit code yet: "exit 0" would read as success
     outcome = f", exit {state.exit_code}" if state.status is not ReleaseStatus.RUNNING else ""
     return (
-        f"shipit {state.app} {state.id}: {_HEADLINES[state.status]} "
+        f"shipit {state.app} {state.id}: {_status_line(state)} "
         f"({state.from_sha[:7]}..{state.to_sha[:7]}, {_dur(state.duration)}{outcome})"
     )
 
@@ -112,7 +120,7 @@ def to_json(state: ReleaseState) -> dict:
 def render_markdown(state: ReleaseState) -> str:
     icon = {ReleaseStatus.SUCCEEDED: "✅", ReleaseStatus.REVERTED: "↩️"}.get(state.status, "❌")
     lines = [
-        f"### {icon} shipit {state.app} {state.id}: {_HEADLINES[state.status]}",
+        f"### {icon} shipit {state.app} {state.id}: {_status_line(state)}",
         "",
         f"`{state.from_sha[:7]}..{state.to_sha[:7]}` · image `{state.image_after}` · {_dur(state.duration)} · "
         f"exit {state.exit_code}",

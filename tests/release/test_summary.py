@@ -84,3 +84,16 @@ def test_a_running_release_headline_has_no_exit_code():
     running = dataclasses.replace(reverted_state(), status=ReleaseStatus.RUNNING, ended=None, exit_code=0)
     line = headline(running)
     assert "still running (interrupted?)" in line and "exit" not in line
+
+
+def test_a_failure_after_the_code_went_out_does_not_claim_nothing_changed():
+    import dataclasses
+
+    from shipit.phases import Phase, PhaseResult, PhaseStatus, ReleaseStatus
+    from shipit.summary import headline
+
+    state = dataclasses.replace(reverted_state(), status=ReleaseStatus.FAILED, exit_code=1)
+    state = state.with_phase(PhaseResult(Phase.CODE, PhaseStatus.SUCCEEDED, 1.0, 2.0, "web serving"))
+    state = state.with_phase(PhaseResult(Phase.POST_DEPLOY, PhaseStatus.FAILED, 3.0, 4.0, "Job failed"))
+    line = headline(state)
+    assert "after the new code went out" in line and "nothing" not in line
