@@ -46,3 +46,25 @@ def test_older_pre_deploy_migration_with_a_post_deploy_one_never_migrates_down(s
     columns = {c["Field"] for c in sb.sql("SHOW COLUMNS FROM users")}
     assert {"nickname", "age"} <= columns and "name" not in columns, columns
     assert {"20240120000001", "20240115000001", "20240121000001"} <= sb.schema_versions()
+
+
+def test_failing_post_deploy_migration_keeps_the_verified_code_and_says_so(sandbox):
+    sb = sandbox
+    sb.bootstrap()
+    sb.add_migration("20240116000001", "remove_name_from_users", (
+        "def up\n  remove_column :users, :name\n  remove_index :users, name: 'index_that_is_not_there'\nend\n"
+        "def down\nend"))
+    target = sb.change_code("app/models/user.rb", "class User < ApplicationRecord\n  self.ignored_columns = [\"name\"]\nend\n")
+    r = sb.shipit("release", "--yes", "--output", "json")
+    out = r.json()
+    post = _phase(out, "post_deploy")
+    assert post["status"] == "failed", out
+    assert r.code == 2, r.text  # the column is gone but the version is not recorded: a person must look
+    assert out["status"] != "reverted" and not any(p["phase"] == "revert" for p in out["phases"])
+    assert set(sb.deployment_images().values()) == {sb.image(target)}  # the verified code stays
+    assert "name" not in {c["Field"] for c in sb.sql("SHOW COLUMNS FROM users")}
+    assert "20240116000001" not in sb.schema_versions()
+    d = out["diagnosis"]
+    assert "index_that_is_not_there" in " ".join([d["why"], *d["details"]]), d
+    assert "new code stays deployed" in d["did"], d
+    assert "  applied      removed column name from users (line 3)" in d["details"], d["details"][-6:]
