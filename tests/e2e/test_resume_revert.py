@@ -1,0 +1,63 @@
+"""Issue 6 scenario 8, the case the audit found: `kill -9` while the automatic revert runs; `--resume` must finish
+the revert (not crash on the REVERT phase, not roll the crashing image out again)."""
+
+from __future__ import annotations
+
+import signal
+import time
+
+from shipit.config import KubernetesConfig
+from shipit.kube.client import Kube
+from shipit.kube.records import RecordStore
+from tests.support.sandbox import APP, NAMESPACE
+
+
+def _wait_for(predicate, timeout: float, what: str, interval: float = 0.2):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(interval)
+
+
+def test_kill_9_during_the_automatic_revert_then_resume_finishes_the_revert(sandbox):
+    sb = sandbox
+    sb.write_config(lock={"duration": "5s"})
+    base = sb.bootstrap()
+    target = sb.change_code()
+    sb.crash_image(target)
+    kube = Kube.from_config(KubernetesConfig(namespace=NAMESPACE, kubeconfig=str(sb.cluster.kubeconfig)))
+    store = RecordStore(kube, APP)
+
+    def reverting() -> bool:  # read in-process: a `shipit status` subprocess per poll could miss the revert
+        r = store.latest()
+        return r is not None and r.id == "r0002" and any(p.name == "revert" and p.status == "running" for p in r.phases)
+
+    proc = sb.spawn("release")
+    try:
+        _wait_for(reverting, timeout=120, what="the automatic revert to start", interval=0.02)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    crashed = sb.status()["release"]
+    assert crashed["status"] == "running", crashed
+    assert [p["status"] for p in crashed["phases"] if p["phase"] == "revert"] == ["running"], crashed
+
+    r = _wait_for(lambda: (lambda res: res if res.code != 4 else None)(sb.shipit("release", "--resume")),
+                  timeout=120, what="the dead run's lease to expire")
+    assert r.code == 1, r.text
+    assert "finishing the failure of code rollout" in r.stdout and "rolled the Deployments back" in r.stdout, r.text
+    latest = sb.status()["release"]
+    assert (latest["release"], latest["status"], latest["exit_code"]) == ("r0002", "reverted", 1), latest
+    phases = {p["phase"]: p["status"] for p in latest["phases"]}
+    assert phases["code"] == "failed" and phases["revert"] == "succeeded", phases
+    assert set(sb.deployment_images().values()) == {sb.image(base)}
+    sb.wait_deployments_ready()
+    assert sb.serving_images() == {"web": {sb.image(base)}, "worker": {sb.image(base)}}
+    assert sb.status()["lock"] is None
+    kube.api_client.close()
