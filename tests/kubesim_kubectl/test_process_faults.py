@@ -13,6 +13,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+import yaml
 from kubernetes import client, config, watch
 from kubernetes.client.exceptions import ApiException
 
@@ -59,8 +60,8 @@ def core(process):
 
 def test_process_serves_kubectl_and_python_and_stops_on_sigterm(process, core, k8s_version):
     assert process.url.startswith("http://127.0.0.1:")
-    kc = json.loads(Path(process.kubeconfig).read_text()) if process.kubeconfig.read_text().startswith("{") else None
-    assert kc is None or kc["clusters"][0]["cluster"]["server"] == process.url
+    kc = yaml.safe_load(Path(process.kubeconfig).read_text())
+    assert kc["clusters"][0]["cluster"]["server"] == process.url and kc["current-context"] == "kubesim"
     version = json.loads(process.kubectl("version", "-o", "json").stdout)
     assert version["serverVersion"]["minor"] == k8s_version.split(".")[1]
     core.create_namespaced_config_map("default", {"metadata": {"name": "cfg"}, "data": {"a": "1"}})
