@@ -421,7 +421,8 @@ class Release:
         code_started = code is not None and code.status is not PhaseStatus.SKIPPED
         verdict = on_lock_lost(code_started=code_started, applied=failure.applied)
         if verdict.exit_code is ExitCode.NEEDS_PERSON:
-            where = "new code may be serving" if code_started else "a migration is partly applied"
+            where = ("new code may be serving" if code_started else
+                     "the schema change is not ready everywhere" if phase is Phase.WAIT_DDL else "a migration is partly applied")
             did = f"stopped at once without a revert ({where}): the lock's new holder may be changing the cluster"
             next_ = ("agree with the lock's holder who continues; check the Deployments and `shipit status`, then "
                      "`shipit rollback` or release again")

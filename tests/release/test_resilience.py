@@ -167,6 +167,21 @@ def test_lock_taken_over_after_the_code_rolled_out_needs_a_person():
     assert state.diagnosis.what.endswith("this run stopped before post-deploy migrations")
 
 
+def test_lock_taken_over_during_the_ddl_wait_needs_a_person():
+    edges = FakeEdges()
+
+    def taken():
+        edges.take_over_lock("bob")
+        edges.fail["wait_ddl"] = diag("interrupted while waiting for the schema change")
+
+    edges.on_call["wait_ddl"] = taken
+    state = release(edges).run(from_ref="x")
+    assert "gates" not in edges.names() and state.exit_code == ExitCode.NEEDS_PERSON
+    assert state.diagnosis.what.endswith("this run stopped during wait for ddl")
+    assert "the schema change is not ready everywhere" in state.diagnosis.did
+    assert any("stays applied" in n for n in state.notes)
+
+
 def test_lock_loss_policy():
     assert int(on_lock_lost(code_started=False, applied=False).exit_code) == 1
     assert int(on_lock_lost(code_started=True, applied=False).exit_code) == 2
