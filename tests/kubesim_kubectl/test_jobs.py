@@ -4,9 +4,6 @@ output `kubectl logs job/..` prints (G4, G5)."""
 
 from __future__ import annotations
 
-import json
-import shlex
-
 import pytest
 import yaml
 
@@ -228,10 +225,6 @@ def test_job_command_without_exec_mode_uses_the_image_behaviour(cluster):
     cluster.kubectl("create", "-f", "-", input=job_yaml(container={"command": ["sh", "-c", "exit 3"]}))
     cluster.kubectl("wait", "--for=condition=complete", "job/migrate", "--timeout=60s")
     assert cluster.kubectl("logs", "job/migrate").stdout == "starting app:v1\ndone\n"
-
-
-def shell(cmd: str) -> list[str]:
-    return shlex.split(cmd)
 
 
 def test_J7_on_failure_restarts_in_place_until_the_backoff_limit(cluster, api):

@@ -9,7 +9,7 @@ import pytest
 from kubernetes.client.exceptions import ApiException
 
 from tests.kubesim.images import ImageRegistry
-from tests.kubesim_kubectl.conftest import get_json, raw_watch, status_body, wait_for
+from tests.kubesim_kubectl.conftest import raw_watch, status_body, wait_for
 
 
 def pod(name: str, *images: str, restart: str = "Always", **spec) -> dict:
