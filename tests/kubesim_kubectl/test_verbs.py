@@ -215,3 +215,30 @@ def test_C6_C7_job_template_immutable_and_selector_must_match(cluster):
     bad = cluster.kubectl("create", "-f", "-", input=mismatch, check=False)
     assert bad.returncode == 1 and 'The Deployment "api" is invalid' in bad.stderr and \
         "`selector` does not match template `labels`" in bad.stderr
+
+
+def _raw(cluster, method: str, path: str, body: bytes, content_type: str) -> tuple[int, dict]:
+    import urllib.error
+    import urllib.request
+    req = urllib.request.Request(cluster.url + path, data=body, method=method,
+                                 headers={"Content-Type": content_type})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return resp.status, json.loads(resp.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())
+
+
+def test_P1_E2_unsupported_patch_type_and_bad_json(cluster, api):
+    api.core.create_namespaced_config_map("default", {"metadata": {"name": "cfg"}})
+    code, st = _raw(cluster, "PATCH", "/api/v1/namespaces/default/configmaps/cfg", b"{}", "text/plain")
+    assert (code, st["reason"], st["kind"], st["code"]) == (415, "UnsupportedMediaType", "Status", 415)
+    code, st = _raw(cluster, "PATCH", "/api/v1/namespaces/default/configmaps/cfg", b"{nope",
+                    "application/merge-patch+json")
+    assert (code, st["reason"]) == (400, "BadRequest")
+    code, st = _raw(cluster, "PATCH", "/api/v1/namespaces/default/configmaps/missing", b"{}",
+                    "application/merge-patch+json")
+    assert (code, st["reason"], st["details"]["name"]) == (404, "NotFound", "missing")      # P3
+    code, st = _raw(cluster, "PATCH", "/api/v1/namespaces/default/configmaps/cfg",
+                    b'{"metadata":{"resourceVersion":"1"}}', "application/merge-patch+json")
+    assert (code, st["reason"]) == (409, "Conflict")                                         # P3 optimistic
