@@ -83,6 +83,14 @@ class ReleaseState:
         return None if self.ended is None else max(0.0, self.ended - self.started)
 
 
+@dataclasses.dataclass(frozen=True)
+class LockLoss:
+    """Who took the release lease over from a running release."""
+
+    holder: str  # described for people: user, host, release, since when
+    release_id: str | None = None  # the release the new holder runs: this one's id means a `--resume` of it
+
+
 class Edges(Protocol):
     """Every effect a release has on the world. Methods return a Diagnosis on failure and None on success."""
 
@@ -94,7 +102,7 @@ class Edges(Protocol):
     def plan(self, from_ref: str, to_ref: str, *, accept_manual: bool = False) -> PlanFacts: ...  # manual -> pre-deploy
     # raises a ShipitError with exit code 4 when held; calls on_lost (from any thread) if the lease is taken over
     def acquire_lock(self, release_id: str, *, on_lost: Callable[[], None] | None = None) -> None: ...
-    def lock_lost(self) -> str | None: ...  # who took the lease over from this run, None while it is ours
+    def lock_lost(self) -> LockLoss | None: ...  # who took the lease over from this run, None while it is ours
     def release_lock(self) -> None: ...  # never releases a lease someone else holds now
     def current_image(self) -> str | None: ...
     def current_templates(self) -> tuple: ...
@@ -257,10 +265,10 @@ class Release:
         return self._finish(ReleaseStatus.SUCCEEDED, ExitCode.OK, "released", notes=())
 
     def _step(self, phase: Phase, fn: Callable[[], str]) -> None:
-        holder = self.edges.lock_lost()
-        if holder is not None:  # nothing of this phase ran, so nothing of it is recorded
+        loss = self.edges.lock_lost()
+        if loss is not None:  # nothing of this phase ran, so nothing of it is recorded
             raise _LockLost(Diagnosis(
-                f"the release lock was taken over by {holder}; this run stopped before {phase.title.lower()}",
+                f"the release lock was taken over by {loss.holder}; this run stopped before {phase.title.lower()}",
                 "another run holds the release lease now (this run's lease expired or was removed with "
                 "`shipit unlock --force`), so this run must not change the cluster any more",
             ))
@@ -297,6 +305,11 @@ class Release:
 
     def _save(self, state: ReleaseState) -> None:
         self.state = state
+        loss = self.edges.lock_lost()
+        if loss is not None and loss.release_id == state.id:
+            log.warning("not recording: a --resume of this release holds the lock and owns its record now",
+                        release=state.id)
+            return
         self.edges.save(state)
 
     def _finish(self, status: ReleaseStatus, code: ExitCode, message: str, *, notes: tuple[str, ...],
@@ -381,9 +394,9 @@ class Release:
     # --- failure -----------------------------------------------------------------------------------------------------
 
     def _fail(self, phase: Phase, failure: PhaseFailed) -> ReleaseState:
-        holder = self.edges.lock_lost()
-        if holder is not None:
-            return self._stop_lock_lost(phase, failure, holder)
+        loss = self.edges.lock_lost()
+        if loss is not None:
+            return self._stop_lock_lost(phase, failure, loss.holder)
         if self.cancel.is_set() and not failure.diagnosis.what.startswith("interrupted"):
             # the edge saw a cancelled wait; the person asked for the stop, so say that first
             original = failure.diagnosis

@@ -17,7 +17,7 @@ from shipit.errors import ShipitError
 from shipit.gates import DbHealthGate, HttpGate, Mode, run_gates
 from shipit.live import PlainView
 from shipit.phases import Diagnosis, Phase, PhaseResult, PhaseStatus, ReleaseStatus
-from shipit.release import PlanFacts, ReleaseState
+from shipit.release import LockLoss, PlanFacts, ReleaseState
 
 # How often the schema-ready check and the health gate sample the database while a release waits on them.
 # A few cheap status queries per second; each wait lasts at least (consecutive - 1) intervals, so these set most
@@ -290,6 +290,17 @@ def removals_applied(operations, before, after) -> tuple[str, ...]:
     return tuple(out)
 
 
+class _UnlessLockLost:
+    """The migration Job's cancel: a person's Ctrl-C deletes the Job, a lost lock does not. The lease's new holder
+    may be a `--resume` of this release that adopted the running Job; deleting it would cut its migration short."""
+
+    def __init__(self, cancel: threading.Event, lock) -> None:
+        self.cancel, self.lock = cancel, lock
+
+    def is_set(self) -> bool:
+        return self.cancel.is_set() and not (self.lock is not None and self.lock.lost.is_set())
+
+
 def _from_failures(failures, what: str) -> Diagnosis:
     if not failures:
         return Diagnosis(what, "no failure details were reported")
@@ -316,6 +327,7 @@ class RealEdges:
         self._pre_deploy: tuple = ()
         self._schema_before = None
         self._lock = None
+        self._loss = None
         self._baseline = None
 
     # --- records -------------------------------------------------------------------------------------------------
@@ -351,7 +363,7 @@ class RealEdges:
 
         lock = ReleaseLock(self.kube, self.cfg.app, duration=self.cfg.lock.duration, release_id=release_id)
         lock.acquire(wait=self.cfg.lock.wait)
-        self._lock = lock
+        self._lock, self._loss = lock, None
         if on_lost is not None:  # the renewal thread only sets `lost`: relay it so the run's waits stop too
             threading.Thread(target=self._relay_lock_loss, args=(lock, on_lost), name="shipit-lock-lost",
                              daemon=True).start()
@@ -362,14 +374,17 @@ class RealEdges:
                 on_lost()
                 return
 
-    def lock_lost(self) -> str | None:
+    def lock_lost(self) -> LockLoss | None:
         if self._lock is None or not self._lock.lost.is_set():
             return None
-        try:
-            holder = self._lock.holder()
-        except Exception as e:  # noqa: BLE001 - the loss is certain; who holds it now is only detail
-            return f"another run (the Lease could not be read: {type(e).__name__})"
-        return holder.describe() if holder else "nobody (the Lease was removed, e.g. by `shipit unlock --force`)"
+        if self._loss is None:  # read once: every record write asks
+            try:
+                holder = self._lock.holder()
+            except Exception as e:  # noqa: BLE001 - the loss is certain; who holds it now is only detail
+                return LockLoss(f"another run (the Lease could not be read: {type(e).__name__})")
+            self._loss = (LockLoss(holder.describe(), holder.release_id) if holder else
+                          LockLoss("nobody (the Lease was removed, e.g. by `shipit unlock --force`)"))
+        return self._loss
 
     def release_lock(self) -> None:
         if self._lock is not None:
@@ -541,7 +556,7 @@ class RealEdges:
         )
         self._schema_before = self._schema(versions)  # what a failure's partial-state report compares removals with
         with _MdlWatch(self._mdl_guard(versions), self.view) as watch:
-            outcome = job.run(cancel=cancel)
+            outcome = job.run(cancel=_UnlessLockLost(cancel, self._lock))
         if outcome.succeeded:
             return None
         if watch.killed is not None:

@@ -12,7 +12,7 @@ import threading
 from shipit import config
 from shipit.errors import ExitCode, ShipitError
 from shipit.phases import Diagnosis
-from shipit.release import PlanFacts, ReleaseState
+from shipit.release import LockLoss, PlanFacts, ReleaseState
 
 CONFIG = """
 app: shop
@@ -42,7 +42,7 @@ class FakeEdges:
     calls: list = dataclasses.field(default_factory=list)
     lock_held_by_us: bool = False
     on_call: dict = dataclasses.field(default_factory=dict)  # edge name -> callable run when the edge is called
-    taken_over_by: str | None = None  # who took the lease over from the run (take_over_lock)
+    taken_over_by: LockLoss | None = None  # who took the lease over from the run (take_over_lock)
     on_lost: object = None
 
     def _edge(self, name: str, *args):
@@ -85,9 +85,9 @@ class FakeEdges:
         self.taken_over_by = None
         self.on_lost = on_lost
 
-    def take_over_lock(self, holder: str):
+    def take_over_lock(self, holder: str, release_id: str | None = None):
         """Another run takes the lease, as the real lock's renewal would find it: the loss is reported at once."""
-        self.taken_over_by = holder
+        self.taken_over_by = LockLoss(holder, release_id)
         if self.on_lost is not None:
             self.on_lost()
 

@@ -182,6 +182,36 @@ def test_lock_taken_over_during_the_ddl_wait_needs_a_person():
     assert any("stays applied" in n for n in state.notes)
 
 
+def test_a_resume_of_the_same_release_taking_the_lock_owns_the_record():
+    """The run was presumed dead and someone ran --resume: this run stops and writes nothing more to the record."""
+    edges = FakeEdges()
+
+    def taken():
+        edges.take_over_lock("bob", release_id="r0001")
+        edges.fail["bake"] = diag("bake cancelled")
+
+    edges.on_call["bake"] = taken
+    state = release(edges).run(from_ref="x")
+    assert state.exit_code == ExitCode.NEEDS_PERSON and "restore" not in edges.names()
+    recorded = edges.latest()
+    assert recorded.status is ReleaseStatus.RUNNING and statuses(recorded)[Phase.VERIFY] is PhaseStatus.RUNNING
+
+
+def test_the_migration_job_survives_a_lost_lock_but_not_ctrl_c():
+    from shipit.release_edges import _UnlessLockLost
+
+    class Lock:
+        lost = threading.Event()
+
+    cancel = threading.Event()
+    job_cancel = _UnlessLockLost(cancel, Lock)
+    assert not job_cancel.is_set()
+    cancel.set()
+    assert job_cancel.is_set()  # Ctrl-C: the Job is deleted
+    Lock.lost.set()
+    assert not job_cancel.is_set()  # the new holder (maybe a --resume adopting the Job) keeps it
+
+
 def test_lock_loss_policy():
     assert int(on_lock_lost(code_started=False, applied=False).exit_code) == 1
     assert int(on_lock_lost(code_started=True, applied=False).exit_code) == 2
@@ -214,7 +244,8 @@ def test_real_edges_relay_a_lost_lease_and_never_release_the_new_holders(kube):
     try:
         edges._lock.renew()  # what the background renewal does every duration/3
         assert lost.wait(5)
-        assert "bob" in edges.lock_lost() and "r0002" in edges.lock_lost()
+        loss = edges.lock_lost()
+        assert loss.holder.startswith("bob on ") and "release r0002" in loss.holder and loss.release_id == "r0002"
         edges.release_lock()
         assert bob.holder().identity == bob.identity
     finally:
