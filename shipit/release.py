@@ -306,9 +306,10 @@ class Release:
     def _save(self, state: ReleaseState) -> None:
         self.state = state
         loss = self.edges.lock_lost()
-        if loss is not None and loss.release_id == state.id:
-            log.warning("not recording: a --resume of this release holds the lock and owns its record now",
-                        release=state.id)
+        if loss is not None and loss.release_id in (None, state.id):
+            # the new holder may be a --resume of this very release (or one that already finished it): its record
+            # is no longer this run's to write; the outcome still goes to the output
+            log.warning("not recording: the release lock was taken over", release=state.id, holder=loss.holder)
             return
         self.edges.save(state)
 

@@ -16,8 +16,11 @@ from shipit.config import Config
 from shipit.errors import ShipitError
 from shipit.gates import DbHealthGate, HttpGate, Mode, run_gates
 from shipit.live import PlainView
+from shipit.log import get_logger
 from shipit.phases import Diagnosis, Phase, PhaseResult, PhaseStatus, ReleaseStatus
 from shipit.release import LockLoss, PlanFacts, ReleaseState
+
+log = get_logger("shipit.release")
 
 # How often the schema-ready check and the health gate sample the database while a release waits on them.
 # A few cheap status queries per second; each wait lasts at least (consecutive - 1) intervals, so these set most
@@ -328,6 +331,7 @@ class RealEdges:
         self._schema_before = None
         self._lock = None
         self._loss = None
+        self._lock_confirmed = 0.0
         self._baseline = None
 
     # --- records -------------------------------------------------------------------------------------------------
@@ -363,7 +367,7 @@ class RealEdges:
 
         lock = ReleaseLock(self.kube, self.cfg.app, duration=self.cfg.lock.duration, release_id=release_id)
         lock.acquire(wait=self.cfg.lock.wait)
-        self._lock, self._loss = lock, None
+        self._lock, self._loss, self._lock_confirmed = lock, None, time.time()
         if on_lost is not None:  # the renewal thread only sets `lost`: relay it so the run's waits stop too
             threading.Thread(target=self._relay_lock_loss, args=(lock, on_lost), name="shipit-lock-lost",
                              daemon=True).start()
@@ -375,7 +379,17 @@ class RealEdges:
                 return
 
     def lock_lost(self) -> LockLoss | None:
-        if self._lock is None or not self._lock.lost.is_set():
+        if self._lock is None:
+            return None
+        if not self._lock.lost.is_set() and time.time() - self._lock_confirmed > self._lock.duration / 2:
+            # the background renewal may not have run for a while (process paused, laptop asleep): confirm the
+            # lease now, before this run records or changes anything more
+            try:
+                self._lock.renew()
+                self._lock_confirmed = time.time()
+            except Exception as e:  # noqa: BLE001 - the background renewal keeps trying
+                log.warning("release lock check failed", error=str(e)[:200])
+        if not self._lock.lost.is_set():
             return None
         if self._loss is None:  # read once: every record write asks
             try:

@@ -129,8 +129,9 @@ def test_interrupted_failure_is_pure_and_leaves_running_phases_to_resume_from():
 
 def test_lock_taken_over_between_phases_stops_before_the_next_phase_and_exits_1():
     edges = FakeEdges()
-    edges.on_call["migrate"] = lambda: edges.take_over_lock("bob on ci-7, release r0002")
+    edges.on_call["migrate"] = lambda: edges.take_over_lock("bob on ci-7, release r0002", release_id="r0002")
     state = release(edges).run(from_ref="x")
+    assert edges.latest() == state  # another release took over: this one's record is still its own to finish
     assert "wait_ddl" not in edges.names() and "rollout" not in edges.names() and "restore" not in edges.names()
     assert state.status is ReleaseStatus.FAILED and state.exit_code == ExitCode.FAILED_SAFELY
     assert state.diagnosis.what == (
@@ -182,12 +183,14 @@ def test_lock_taken_over_during_the_ddl_wait_needs_a_person():
     assert any("stays applied" in n for n in state.notes)
 
 
-def test_a_resume_of_the_same_release_taking_the_lock_owns_the_record():
-    """The run was presumed dead and someone ran --resume: this run stops and writes nothing more to the record."""
+@pytest.mark.parametrize("new_holder_release", ["r0001", None])
+def test_a_resume_of_the_same_release_taking_the_lock_owns_the_record(new_holder_release):
+    """The run was presumed dead and someone ran --resume (or the lease is gone, maybe released by a resume that
+    already finished): this run stops and writes nothing more to the record."""
     edges = FakeEdges()
 
     def taken():
-        edges.take_over_lock("bob", release_id="r0001")
+        edges.take_over_lock("bob", release_id=new_holder_release)
         edges.fail["bake"] = diag("bake cancelled")
 
     edges.on_call["bake"] = taken
@@ -242,7 +245,9 @@ def test_real_edges_relay_a_lost_lease_and_never_release_the_new_holders(kube):
     bob = ReleaseLock(kube, "shop", duration=30, release_id="r0002", env={"USER": "bob"})
     bob.acquire()
     try:
-        edges._lock.renew()  # what the background renewal does every duration/3
+        assert not lost.wait(1)  # the background renewal (every duration/3 = 20s) has not looked yet
+        edges._lock_confirmed -= 3600  # as after a long pause (laptop asleep): the next check confirms the lease
+        assert edges.lock_lost() is not None
         assert lost.wait(5)
         loss = edges.lock_lost()
         assert loss.holder.startswith("bob on ") and "release r0002" in loss.holder and loss.release_id == "r0002"
