@@ -39,8 +39,10 @@ class TTLController:
         if ttl is None or job["metadata"].get("deletionTimestamp") or finished_at(job) is None:
             return
         uid = job["metadata"]["uid"]
-        # The condition's timestamp has whole seconds; the moment we first saw it finished is more precise.
-        since = self._seen_finished.setdefault(uid, max(finished_at(job) or 0.0, time.time() - 1.0))
+        # The condition's timestamp has whole seconds (1 s of truncation is `speed` cluster seconds): when we see the
+        # Job within that second, the moment we saw it finished is the precise one.
+        stamp, now = finished_at(job) or 0.0, time.time()
+        since = self._seen_finished.setdefault(uid, now if stamp > now - 1.0 else stamp)
         left = ttl - self._clock.elapsed(since)
         if left > 0:
             self.queue.add(key, after=self._clock.real(left) + 0.01)
