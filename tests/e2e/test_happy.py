@@ -31,3 +31,18 @@ def test_in_ci_every_stderr_line_is_json_and_stdout_is_the_summary_object(sandbo
     assert any(e["event"] == "output" and "CreateUsers: migrated" in e["line"] for e in events)
     assert r.json()["to"] == sha
     sb.assert_no_secret(r)
+
+
+def test_bad_input_is_exit_3_with_a_clear_message_and_json(sandbox):
+    sb = sandbox
+    r = sb.shipit("release", "--output", "json")  # nothing recorded yet: the first release needs --from
+    assert r.code == 3, r.text
+    assert r.json()["exit_code"] == 3 and "--from" in r.json()["message"]
+    r = sb.shipit("release", "--resume", "--output", "json")
+    assert r.code == 3 and "nothing to resume" in r.json()["message"], r.text
+    sb.bootstrap()
+    r = sb.shipit("rollback", "--output", "json")  # one release only: nothing before it
+    assert r.code == 3 and "no previous successful release" in r.json()["message"], r.text
+    r = sb.shipit("rollback", "--to", "r0042")
+    assert r.code == 3 and "r0042" in r.stderr, r.text
+    assert sb.status()["lock"] is None and [h["status"] for h in sb.history()] == ["succeeded"]

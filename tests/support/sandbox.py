@@ -4,7 +4,8 @@ Real parts only: kubesim in exec mode (migration Jobs run `bin/rails db:migrate`
 checkout), a real git repository holding a Rails 6.1 fixture app, a real MariaDB database (optionally with a real
 replica), the HTTP app the gates probe, and the real `shipit` CLI run as a subprocess.
 
-    with open_sandbox(tmp_path, db_url=fresh_db.url) as sb:    # or the `sandbox` pytest fixture
+    with open_sandbox(tmp_path, db_url=url) as sb:    # url: root URL of an existing, empty database
+        # (pytest: the `sandbox` / `replica_sandbox` fixtures, on the session's private primary+replica pair)
         sb.add_migration("20240101000001", "create_users", CREATE_USERS)   # writes and commits
         base = sb.head()
         sb.change_code("app/models/user.rb", "class User < ApplicationRecord; end\n")
