@@ -162,3 +162,24 @@ def test_revert_with_git_revert_branch_pushes_revert_commits_to_origin(sandbox, 
     markdown = step_summary.read_text()
     assert "FAILED and REVERTED" in markdown and "**What failed:**" in markdown
     assert sb.password not in markdown
+
+
+def test_revert_with_git_revert_push_fast_forwards_the_deployed_branch(sandbox):
+    """rollback.git_revert: push: the revert commits land on origin/main on top of the released commit (a fast-forward,
+    never a force push), so the branch matches what serves again."""
+    sb = sandbox
+    sb.add_origin()
+    base = sb.bootstrap()
+    target = sb.change_code("app/models/order.rb", "class Order < ApplicationRecord\nend\n")
+    sb.push()
+    sb.crash_image(target)
+    sb.write_config(rollback={"automatic": True, "git_revert": "push"})
+    r = sb.shipit("release")
+    assert r.code == 1, r.text
+    assert set(sb.deployment_images().values()) == {sb.image(base)}
+    head = sb.origin_git("rev-parse", "main")
+    assert head != target
+    assert sb.origin_git("merge-base", "--is-ancestor", target, head) == ""  # fast-forward: target is an ancestor
+    assert sb.origin_git("log", "--format=%s", f"{target}..main").startswith("Revert")
+    assert "app/models/order.rb" not in sb.origin_git("ls-tree", "-r", "--name-only", "main").splitlines()
+    assert sb.status()["release"]["status"] == "reverted"
