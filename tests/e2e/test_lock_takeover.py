@@ -62,3 +62,41 @@ def test_lock_taken_over_during_the_bake_stops_without_revert_and_keeps_the_new_
     finally:
         bob.release()
         kube.api_client.close()
+
+
+def test_a_paused_run_whose_release_was_resumed_meanwhile_stops_and_leaves_the_record_alone(sandbox):
+    """A run paused past its lease (laptop asleep; SIGSTOP here), resumed meanwhile with --resume by someone else:
+    once it wakes it must not delete the Job, roll anything out, or overwrite the finished release's record."""
+    import json
+    import signal
+
+    sb = sandbox
+    sb.write_config(lock={"duration": "3s"})
+    sb.bootstrap()
+    sb.add_migration("20240115000001", "add_nickname_slowly", (
+        'def up\n  add_column :users, :nickname, :string\n  execute "SELECT SLEEP(6)"\nend\n'
+        'def down\n  remove_column :users, :nickname\nend'))
+    target = sb.change_code()
+    paused = sb.spawn("release", "--yes", "--output", "json")  # the SLEEP is raw SQL: manual
+    try:
+        _wait_for(lambda: [j for j in sb.jobs() if (j.get("status") or {}).get("active")], timeout=120,
+                  what="the migration Job to run", interval=0.2)
+        paused.send_signal(signal.SIGSTOP)
+        r = _wait_for(lambda: (lambda res: res if res.code != 4 else None)(sb.shipit("release", "--resume")),
+                      timeout=120, what="the paused run's lease to expire")
+        assert r.code == 0, r.text
+        finished = sb.status()["release"]
+        assert finished["status"] == "succeeded" and any("resumed" in n for n in finished["notes"]), finished
+        paused.send_signal(signal.SIGCONT)
+        out, err = paused.communicate(timeout=60)
+    finally:
+        if paused.poll() is None:
+            paused.send_signal(signal.SIGCONT)
+            paused.kill()
+    assert paused.returncode in (1, 2), err
+    result = json.loads(out)
+    assert result["diagnosis"]["what"].startswith("the release lock was taken over by "), result["diagnosis"]
+    assert "not recording" in err, err
+    assert sb.status()["release"] == finished  # the resumed release's record, untouched
+    assert [j for j in sb.job_names() if "r0002" in j] and "20240115000001" in sb.schema_versions()
+    assert set(sb.deployment_images().values()) == {sb.image(target)}
