@@ -7,9 +7,12 @@ record afterwards, and that the one-screen diagnosis names what failed, why, wha
 from __future__ import annotations
 
 import threading
-import time
+
+import pytest
 
 from tests.support.sandbox import Sandbox
+
+pytestmark = pytest.mark.slow  # real Rails Jobs, kubesim and MariaDB: minutes, not seconds
 
 
 def _phase(out: dict, name: str) -> dict:

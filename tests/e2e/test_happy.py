@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
+pytestmark = pytest.mark.slow  # real Rails Jobs, kubesim and MariaDB: minutes, not seconds
+
 
 def test_first_release_migrates_then_rolls_out(sandbox):
     sb = sandbox

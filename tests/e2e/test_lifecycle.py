@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import time
 
-from tests.support.sandbox import Sandbox
+import pytest
+
+pytestmark = pytest.mark.slow  # real Rails Jobs, kubesim and MariaDB: minutes, not seconds
+
 
 CREATE_ORDERS = """\
 def change

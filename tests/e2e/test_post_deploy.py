@@ -3,6 +3,10 @@ is verified; and an older-timestamped pre-deploy migration never migrates anythi
 
 from __future__ import annotations
 
+import pytest
+
+pytestmark = pytest.mark.slow  # real Rails Jobs, kubesim and MariaDB: minutes, not seconds
+
 
 def _phase(out: dict, name: str) -> dict:
     return next(p for p in out["phases"] if p["phase"] == name)
