@@ -209,3 +209,22 @@ def test_rollback_to_a_named_release_then_release_again(sandbox):
     assert migrate["status"] == "skipped" and "already applied" in migrate["message"], migrate
     assert set(sb.deployment_images().values()) == {sb.image(fourth)}
     assert second != third
+
+
+def test_migration_past_its_timeout_is_stopped_and_reported(sandbox):
+    """migration.timeout is the Job's activeDeadlineSeconds: a migration that runs past it fails the release before
+    the code, and the diagnosis says it was the deadline."""
+    sb = sandbox
+    base = sb.bootstrap()
+    sb.add_migration("20240117000001", "slow_backfill", 'def up\n  execute "SELECT SLEEP(60)"\nend\ndef down\nend')
+    sb.change_code()
+    sb.write_config(migration={"timeout": "4s", "lock_wait_max": "2s"})
+    r = sb.shipit("release", "--yes", "--output", "json")
+    assert r.code == 1, r.text
+    out = r.json()
+    migrate = next(p for p in out["phases"] if p["phase"] == "migrate")
+    assert migrate["status"] == "failed" and migrate["duration_s"] < 40, migrate
+    d = out["diagnosis"]
+    assert "deadline" in (d["what"] + d["why"]).lower(), d
+    assert "20240117000001" not in sb.schema_versions()
+    assert set(sb.deployment_images().values()) == {sb.image(base)}
