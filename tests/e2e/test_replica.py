@@ -193,3 +193,30 @@ def test_kill_9_during_rollout_then_resume_finishes(replica_sandbox):
     assert len([j for j in sb.job_names() if crashed["release"] in j]) == 1
     assert "20240108000001" in sb.schema_versions()
     assert base != target
+
+
+def test_replica_that_never_gets_the_index_stops_the_release_before_the_code(replica_sandbox):
+    """The replica's SQL thread is stopped: the index never appears there, so the wait for DDL runs out
+    (gates.ddl_timeout) and the code is not rolled out; the diagnosis names the replica."""
+    sb = replica_sandbox
+    base = sb.bootstrap()
+    wait_replica_has(sb, lambda: "users" in {r["TABLE_NAME"] for r in sb.sql(
+        "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()", server="replica1")})
+    sb.add_migration("20240118000001", "add_index_to_users_email", ADD_INDEX)
+    sb.change_code()
+    sb.write_config(gates={"ddl_timeout": "6s"})
+    sb.sql("STOP REPLICA SQL_THREAD", server="replica1")
+    try:
+        r = sb.shipit("release", "--output", "json")
+    finally:
+        sb.sql("START REPLICA SQL_THREAD", server="replica1")
+    out = r.json()
+    assert r.code == 2, r.text  # applied on the primary, not everywhere: a person decides
+    phases = {p["phase"]: p for p in out["phases"]}
+    assert phases["migrate"]["status"] == "succeeded" and phases["wait_ddl"]["status"] == "failed", phases
+    assert "code" not in phases or phases["code"]["status"] == "skipped"
+    d = out["diagnosis"]
+    assert "replica1" in " ".join([d["why"], *d["details"]]), d
+    assert set(sb.deployment_images().values()) == {sb.image(base)}
+    assert INDEX in sb.indexes("users")
+    sb.assert_no_secret(r)
