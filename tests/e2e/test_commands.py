@@ -8,10 +8,14 @@ import re
 import signal
 import time
 
+import pytest
+
 from shipit.config import KubernetesConfig
 from shipit.kube.client import Kube
 from shipit.kube.lock import ReleaseLock
 from tests.support.sandbox import APP, NAMESPACE
+
+pytestmark = pytest.mark.slow  # real Rails Jobs, kubesim and MariaDB: minutes, not seconds
 
 
 def _wait_for(predicate, timeout: float = 60.0, what: str = "condition"):

@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from shipit.config import KubernetesConfig
 from shipit.kube.client import Kube
 from shipit.kube.lock import ReleaseLock
 from shipit.kube.records import RecordStore
 from tests.support.sandbox import APP, NAMESPACE
+
+pytestmark = pytest.mark.slow  # real Rails Jobs, kubesim and MariaDB: minutes, not seconds
 
 
 def _wait_for(predicate, timeout: float, what: str, interval: float = 0.1):

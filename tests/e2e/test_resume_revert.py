@@ -6,10 +6,14 @@ from __future__ import annotations
 import signal
 import time
 
+import pytest
+
 from shipit.config import KubernetesConfig
 from shipit.kube.client import Kube
 from shipit.kube.records import RecordStore
 from tests.support.sandbox import APP, NAMESPACE
+
+pytestmark = pytest.mark.slow  # real Rails Jobs, kubesim and MariaDB: minutes, not seconds
 
 
 def _wait_for(predicate, timeout: float, what: str, interval: float = 0.2):
