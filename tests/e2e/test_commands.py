@@ -14,19 +14,9 @@ from shipit.config import KubernetesConfig
 from shipit.kube.client import Kube
 from shipit.kube.lock import ReleaseLock
 from tests.support.sandbox import APP, NAMESPACE
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.slow  # real Rails Jobs, kubesim and MariaDB: minutes, not seconds
-
-
-def _wait_for(predicate, timeout: float = 60.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.2)
 
 
 def _lock(sb, user: str, *, duration: float, release_id: str | None = None) -> ReleaseLock:
@@ -100,9 +90,9 @@ def test_ctrl_c_during_migration_stops_cleanly(sandbox):
     sb.change_code()
     proc = sb.spawn("release", "--yes", "--output", "json")
     try:
-        job = _wait_for(lambda: [j for j in sb.jobs() if (j.get("status") or {}).get("active")], timeout=120,
+        job = wait_for(lambda: [j for j in sb.jobs() if (j.get("status") or {}).get("active")], timeout=120,
                         what="the migration Job to run")[0]["metadata"]["name"]
-        _wait_for(lambda: sb.sql("SELECT ID FROM information_schema.PROCESSLIST WHERE INFO LIKE 'SELECT SLEEP(60)%%'"),
+        wait_for(lambda: sb.sql("SELECT ID FROM information_schema.PROCESSLIST WHERE INFO LIKE 'SELECT SLEEP(60)%%'"),
                   what="the migration's statement to run")
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=60)
@@ -113,7 +103,7 @@ def test_ctrl_c_during_migration_stops_cleanly(sandbox):
     result = json.loads(out)
     assert result["status"] == "failed" and result["exit_code"] == 1, result
     assert result["diagnosis"]["what"].startswith("interrupted during migrate"), result["diagnosis"]
-    _wait_for(lambda: job not in sb.job_names(), timeout=30, what="the Job to be deleted")
+    wait_for(lambda: job not in sb.job_names(), timeout=30, what="the Job to be deleted")
     status = sb.status()
     assert status["lock"] is None
     assert status["release"]["release"] == "r0002" and status["release"]["status"] == "failed"

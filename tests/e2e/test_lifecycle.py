@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import time
 
 import pytest
+
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.slow  # real Rails Jobs, kubesim and MariaDB: minutes, not seconds
 
@@ -17,17 +18,6 @@ def change
   end
 end
 """
-
-
-def _wait_for(predicate, timeout: float = 60.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.2)
 
 
 def test_foreign_key_over_orphans_stops_in_preflight_then_succeeds_after_fix(sandbox):
@@ -73,7 +63,7 @@ def test_two_releases_at_once_one_proceeds_the_other_exits_4(sandbox):
     sb.write_config(gates={"bake": "6s"})
     first = sb.spawn("release")
     try:
-        _wait_for(lambda: (sb.status().get("lock") or None), what="the first release to hold the lock")
+        wait_for(lambda: (sb.status().get("lock") or None), what="the first release to hold the lock")
         second = sb.shipit("release", "--output", "json")
         assert second.code == 4, second.text
         assert "holds the lock" in second.stderr and "e2e on" in second.stderr, second.text  # the holder's details
@@ -125,9 +115,9 @@ def test_sigterm_during_migration_stops_cleanly(sandbox):
     sb.change_code()
     proc = sb.spawn("release", "--yes", "--output", "json")
     try:
-        job = _wait_for(lambda: [j for j in sb.jobs() if (j.get("status") or {}).get("active")], timeout=120,
+        job = wait_for(lambda: [j for j in sb.jobs() if (j.get("status") or {}).get("active")], timeout=120,
                         what="the migration Job to run")[0]["metadata"]["name"]
-        _wait_for(lambda: sb.sql("SELECT ID FROM information_schema.PROCESSLIST WHERE INFO LIKE 'SELECT SLEEP(60)%%'"),
+        wait_for(lambda: sb.sql("SELECT ID FROM information_schema.PROCESSLIST WHERE INFO LIKE 'SELECT SLEEP(60)%%'"),
                   what="the migration's statement to run")
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=60)
@@ -139,7 +129,7 @@ def test_sigterm_during_migration_stops_cleanly(sandbox):
     assert result["status"] == "failed" and result["exit_code"] == 1, result
     assert result["diagnosis"]["what"].startswith("interrupted during migrate"), result["diagnosis"]
     assert "deleted Job" in result["diagnosis"]["why"], result["diagnosis"]
-    _wait_for(lambda: job not in sb.job_names(), timeout=30, what="the Job to be deleted")
+    wait_for(lambda: job not in sb.job_names(), timeout=30, what="the Job to be deleted")
     assert sb.status()["lock"] is None
     assert sb.status()["release"]["status"] == "failed"
     assert "20240109000001" not in sb.schema_versions()
@@ -160,7 +150,7 @@ def test_kill_9_during_the_migration_job_resume_adopts_the_job(sandbox):
     target = sb.change_code()
     proc = sb.spawn("release", "--yes")
     try:
-        _wait_for(lambda: [j for j in sb.jobs() if (j.get("status") or {}).get("active")], timeout=120,
+        wait_for(lambda: [j for j in sb.jobs() if (j.get("status") or {}).get("active")], timeout=120,
                   what="the migration Job to run")
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
@@ -171,7 +161,7 @@ def test_kill_9_during_the_migration_job_resume_adopts_the_job(sandbox):
     assert crashed["status"] == "running"
     assert [p["status"] for p in crashed["phases"] if p["phase"] == "migrate"] == ["running"]
 
-    r = _wait_for(lambda: (lambda res: res if res.code != 4 else None)(sb.shipit("release", "--resume")),
+    r = wait_for(lambda: (lambda res: res if res.code != 4 else None)(sb.shipit("release", "--resume")),
                   timeout=120, what="the dead run's lease to expire")
     assert r.code == 0, r.text
     assert "watching it" in r.stderr or "already exists" in r.stderr, r.text  # adopted, not a second Job

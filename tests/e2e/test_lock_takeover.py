@@ -12,19 +12,9 @@ from shipit.kube.client import Kube
 from shipit.kube.lock import ReleaseLock
 from shipit.kube.records import RecordStore
 from tests.support.sandbox import APP, NAMESPACE
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.slow  # real Rails Jobs, kubesim and MariaDB: minutes, not seconds
-
-
-def _wait_for(predicate, timeout: float, what: str, interval: float = 0.1):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(interval)
 
 
 def test_lock_taken_over_during_the_bake_stops_without_revert_and_keeps_the_new_holders_lock(sandbox):
@@ -42,7 +32,7 @@ def test_lock_taken_over_during_the_bake_stops_without_revert_and_keeps_the_new_
     bob = ReleaseLock(kube, APP, duration=60, release_id="r0099", env={"USER": "bob"})
     proc = sb.spawn("release", "--output", "json")
     try:
-        _wait_for(baking, timeout=120, what="the bake to start")
+        wait_for(baking, timeout=120, what="the bake to start")
         bob.force_unlock()  # e.g. `shipit unlock --force` by someone who thought the run was dead, then a release
         bob.acquire()
         started = time.monotonic()
@@ -83,10 +73,10 @@ def test_a_paused_run_whose_release_was_resumed_meanwhile_stops_and_leaves_the_r
     target = sb.change_code()
     paused = sb.spawn("release", "--yes", "--output", "json")  # the SLEEP is raw SQL: manual
     try:
-        _wait_for(lambda: [j for j in sb.jobs() if (j.get("status") or {}).get("active")], timeout=120,
+        wait_for(lambda: [j for j in sb.jobs() if (j.get("status") or {}).get("active")], timeout=120,
                   what="the migration Job to run", interval=0.2)
         paused.send_signal(signal.SIGSTOP)
-        r = _wait_for(lambda: (lambda res: res if res.code != 4 else None)(sb.shipit("release", "--resume")),
+        r = wait_for(lambda: (lambda res: res if res.code != 4 else None)(sb.shipit("release", "--resume")),
                       timeout=120, what="the paused run's lease to expire")
         assert r.code == 0, r.text
         finished = sb.status()["release"]

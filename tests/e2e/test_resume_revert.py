@@ -4,7 +4,6 @@ the revert (not crash on the REVERT phase, not roll the crashing image out again
 from __future__ import annotations
 
 import signal
-import time
 
 import pytest
 
@@ -12,19 +11,9 @@ from shipit.config import KubernetesConfig
 from shipit.kube.client import Kube
 from shipit.kube.records import RecordStore
 from tests.support.sandbox import APP, NAMESPACE
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.slow  # real Rails Jobs, kubesim and MariaDB: minutes, not seconds
-
-
-def _wait_for(predicate, timeout: float, what: str, interval: float = 0.2):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(interval)
 
 
 def test_kill_9_during_the_automatic_revert_then_resume_finishes_the_revert(sandbox):
@@ -42,7 +31,7 @@ def test_kill_9_during_the_automatic_revert_then_resume_finishes_the_revert(sand
 
     proc = sb.spawn("release")
     try:
-        _wait_for(reverting, timeout=120, what="the automatic revert to start", interval=0.02)
+        wait_for(reverting, timeout=120, what="the automatic revert to start", interval=0.02)
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
     finally:
@@ -52,7 +41,7 @@ def test_kill_9_during_the_automatic_revert_then_resume_finishes_the_revert(sand
     assert crashed["status"] == "running", crashed
     assert [p["status"] for p in crashed["phases"] if p["phase"] == "revert"] == ["running"], crashed
 
-    r = _wait_for(lambda: (lambda res: res if res.code != 4 else None)(sb.shipit("release", "--resume")),
+    r = wait_for(lambda: (lambda res: res if res.code != 4 else None)(sb.shipit("release", "--resume")),
                   timeout=120, what="the dead run's lease to expire")
     assert r.code == 1, r.text
     assert "finishing the failure of code rollout" in r.stdout and "rolled the Deployments back" in r.stdout, r.text
