@@ -47,6 +47,9 @@ def _status_line(state: ReleaseState) -> str:
     if state.status is ReleaseStatus.FAILED and code is not None and code.status is PhaseStatus.SUCCEEDED:
         # failed after the rollout (a post-deploy migration that applied nothing): the new code stays, verified
         return "FAILED after the new code went out; it stays deployed"
+    migrate = state.phase(Phase.MIGRATE)
+    if state.status is ReleaseStatus.FAILED and (migrate is None or migrate.status is not PhaseStatus.SUCCEEDED):
+        return "FAILED before changing anything"  # stopped in plan, lock or preflight, or a migration applied nothing
     return _HEADLINES[state.status]
 
 

@@ -54,7 +54,7 @@ def test_demo_tells_the_three_releases_and_exits_0(demo_db):
     story = [
         "shipit shop r0001: released",
         "demo ✔ release 1 exit code 0",
-        "shipit shop r0002: FAILED, nothing the previous code cannot run with was changed",
+        "shipit shop r0002: FAILED before changing anything",
         "orphans payments.order_id -> orders.id: 3 orphaned rows (first ids: 17, 4242, 4711)",
         "demo ✔ release 2 stopped by preflight: exit code 1",
         "demo ✔ no migration Job was created",

@@ -97,3 +97,15 @@ def test_a_failure_after_the_code_went_out_does_not_claim_nothing_changed():
     state = state.with_phase(PhaseResult(Phase.POST_DEPLOY, PhaseStatus.FAILED, 3.0, 4.0, "Job failed"))
     line = headline(state)
     assert "after the new code went out" in line and "nothing" not in line
+
+
+def test_a_failure_before_any_migration_applied_says_nothing_changed_and_after_says_compatible():
+    from shipit.summary import headline
+
+    preflight_failed = Release(make_config(), FakeEdges(fail={"preflight": Diagnosis("orphans", "3 rows")}),
+                               user="tester").run(from_ref="x")
+    assert "FAILED before changing anything" in headline(preflight_failed)
+    gates_failed = Release(make_config(), FakeEdges(fail={"gates": Diagnosis("HTTP 500", "twice")}),
+                           user="tester").run(from_ref="x")
+    line = headline(gates_failed)
+    assert "nothing the previous code cannot run with was changed" in line and "before changing" not in line
