@@ -1,11 +1,9 @@
 """Issue 6 other commands through the real CLI: `shipit unlock`, `history --limit`, the text output of `status` and
-`history`; and Ctrl-C (SIGINT) during `shipit release`."""
+`history` (Ctrl-C during a release: test_lifecycle.py)."""
 
 from __future__ import annotations
 
-import json
 import re
-import signal
 import time
 
 import pytest
@@ -14,7 +12,6 @@ from shipit.config import KubernetesConfig
 from shipit.kube.client import Kube
 from shipit.kube.lock import ReleaseLock
 from tests.support.sandbox import APP, NAMESPACE
-from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.slow  # real Rails Jobs, kubesim and MariaDB: minutes, not seconds
 
@@ -80,33 +77,3 @@ def test_history_status_and_unlock_commands(sandbox):
     assert r.stdout.startswith("lock removed (was held by carol on ") and "expired" in r.stdout, r.stdout
     assert dead.holder() is None
     assert sb.shipit("status").stdout.rstrip().endswith("lock: free")
-
-
-def test_ctrl_c_during_migration_stops_cleanly(sandbox):
-    """SIGINT, as Ctrl-C sends it: the Job is deleted, the record says what happened, the lock is released."""
-    sb = sandbox
-    base = sb.bootstrap()
-    sb.add_migration("20240114000001", "slow_backfill", 'def up\n  execute "SELECT SLEEP(60)"\nend\ndef down\nend')
-    sb.change_code()
-    proc = sb.spawn("release", "--yes", "--output", "json")
-    try:
-        job = wait_for(lambda: [j for j in sb.jobs() if (j.get("status") or {}).get("active")], timeout=120,
-                        what="the migration Job to run")[0]["metadata"]["name"]
-        wait_for(lambda: sb.sql("SELECT ID FROM information_schema.PROCESSLIST WHERE INFO LIKE 'SELECT SLEEP(60)%%'"),
-                  what="the migration's statement to run")
-        proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode == 1, err
-    result = json.loads(out)
-    assert result["status"] == "failed" and result["exit_code"] == 1, result
-    assert result["diagnosis"]["what"].startswith("interrupted during migrate"), result["diagnosis"]
-    wait_for(lambda: job not in sb.job_names(), timeout=30, what="the Job to be deleted")
-    status = sb.status()
-    assert status["lock"] is None
-    assert status["release"]["release"] == "r0002" and status["release"]["status"] == "failed"
-    assert [p["status"] for p in status["release"]["phases"] if p["phase"] == "migrate"] == ["failed"]
-    assert "20240114000001" not in sb.schema_versions()
-    assert set(sb.deployment_images().values()) == {sb.image(base)}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import signal
 
 import pytest
 
@@ -105,10 +107,9 @@ def test_rollback_after_a_good_release_restores_the_previous(sandbox):
     assert statuses == [("r0003", "succeeded"), ("r0002", "rolled_back"), ("r0001", "succeeded")], statuses
 
 
-def test_sigterm_during_migration_stops_cleanly(sandbox):
-    """Ctrl-C/SIGTERM: the Job is deleted, the record says what happened, the lock is released."""
-    import signal
-
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_signal_during_migration_stops_cleanly(sandbox, signum):
+    """Ctrl-C (SIGINT) or CI's SIGTERM: the Job is deleted, the record says what happened, the lock is released."""
     sb = sandbox
     base = sb.bootstrap()
     sb.add_migration("20240109000001", "slow_backfill", 'def up\n  execute "SELECT SLEEP(60)"\nend\ndef down\nend')
@@ -116,22 +117,24 @@ def test_sigterm_during_migration_stops_cleanly(sandbox):
     proc = sb.spawn("release", "--yes", "--output", "json")
     try:
         job = wait_for(lambda: [j for j in sb.jobs() if (j.get("status") or {}).get("active")], timeout=120,
-                        what="the migration Job to run")[0]["metadata"]["name"]
+                       what="the migration Job to run")[0]["metadata"]["name"]
         wait_for(lambda: sb.sql("SELECT ID FROM information_schema.PROCESSLIST WHERE INFO LIKE 'SELECT SLEEP(60)%%'"),
-                  what="the migration's statement to run")
-        proc.send_signal(signal.SIGTERM)
+                 what="the migration's statement to run")
+        proc.send_signal(signum)
         out, err = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == 1, err
-    result = __import__("json").loads(out)
+    result = json.loads(out)
     assert result["status"] == "failed" and result["exit_code"] == 1, result
     assert result["diagnosis"]["what"].startswith("interrupted during migrate"), result["diagnosis"]
     assert "deleted Job" in result["diagnosis"]["why"], result["diagnosis"]
     wait_for(lambda: job not in sb.job_names(), timeout=30, what="the Job to be deleted")
-    assert sb.status()["lock"] is None
-    assert sb.status()["release"]["status"] == "failed"
+    status = sb.status()
+    assert status["lock"] is None
+    assert status["release"]["release"] == "r0002" and status["release"]["status"] == "failed"
+    assert [p["status"] for p in status["release"]["phases"] if p["phase"] == "migrate"] == ["failed"]
     assert "20240109000001" not in sb.schema_versions()
     assert set(sb.deployment_images().values()) == {sb.image(base)}
 
@@ -139,7 +142,6 @@ def test_sigterm_during_migration_stops_cleanly(sandbox):
 def test_kill_9_during_the_migration_job_resume_adopts_the_job(sandbox):
     """The crashed run's Job keeps running in the cluster; --resume watches that Job instead of starting a second
     migration next to it, and finishes the release."""
-    import signal
 
     sb = sandbox
     sb.write_config(lock={"duration": "5s"})
