@@ -38,6 +38,30 @@ def collect(stream, want: int, timeout: float = 10.0) -> list[tuple[str, str]]:
     return out
 
 
+def json_answer(status: int, body: dict):
+    """A one-answer API server handler, for behaviour kubesim has no reason to emulate (RBAC refusals, restarts)."""
+    import json
+    from http.server import BaseHTTPRequestHandler
+
+    data = json.dumps(body).encode()
+
+    class Answer(BaseHTTPRequestHandler):
+        def _answer(self):
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        do_GET = do_POST = _answer
+
+        def log_message(self, *a):
+            pass
+
+    return Answer
+
+
 def test_permission_names():
     assert permission_for("create_namespaced_job") == ("create", "jobs")
     assert permission_for("list_namespaced_pod", watch=True) == ("watch", "pods")
@@ -74,27 +98,16 @@ def test_404_is_not_retried(kube):
 
 def test_403_names_the_missing_permission():
     """kubesim has no RBAC, so a one-handler HTTP server answers the real Forbidden Status (rule E1)."""
-    import json
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from http.server import ThreadingHTTPServer
 
     from kubernetes import client
 
     from shipit.kube.client import Kube
 
-    class Forbidden(BaseHTTPRequestHandler):
-        def do_POST(self):
-            self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            body = json.dumps({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "reason": "Forbidden", "code": 403,
-                               "message": 'jobs.batch is forbidden: User "system:serviceaccount:shop:shipit" cannot create resource "jobs" '
-                               'in API group "batch" in the namespace "shop"'}).encode()
-            self.send_response(403)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *a):
-            pass
+    Forbidden = json_answer(403, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                                  "reason": "Forbidden", "code": 403,
+                                  "message": 'jobs.batch is forbidden: User "system:serviceaccount:shop:shipit" cannot '
+                                  'create resource "jobs" in API group "batch" in the namespace "shop"'})
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Forbidden)
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -168,24 +181,14 @@ def test_mux_merges_watches_and_closes(kube):
 
 def test_connection_refused_is_retried_until_the_server_is_back():
     """An API server restarting: connections are refused for a moment, then it answers (within the budget)."""
-    import json
     import socket
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from http.server import ThreadingHTTPServer
 
     from kubernetes import client
     from shipit.kube.client import Kube, KubeUnreachable
 
-    class Answer(BaseHTTPRequestHandler):
-        def do_GET(self):
-            body = json.dumps({"kind": "ConfigMapList", "apiVersion": "v1", "metadata": {"resourceVersion": "7"}, "items": []}).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *a):
-            pass
+    Answer = json_answer(200, {"kind": "ConfigMapList", "apiVersion": "v1", "metadata": {"resourceVersion": "7"},
+                               "items": []})
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
