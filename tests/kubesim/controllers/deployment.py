@@ -153,7 +153,11 @@ def scale_down_old(d: dict, new_rs: dict, old_rss: list[dict]) -> dict[str, int]
         down = min(max_scaled_down - cleaned, unhealthy)
         targets[name] -= down
         cleaned += down
-    available = sum(_st(rs, "availableReplicas") for rs in all_rss)
+    # An old ReplicaSet just scaled down still reports the pods it is deleting as available until its controller
+    # catches up; counting them would let a second pass scale below maxUnavailable (the real controller is kept
+    # off that stale status by its pod-deletion expectations).
+    available = sum(min(_st(rs, "availableReplicas"), targets.get(rs["metadata"]["name"], _rs_replicas(rs)))
+                    for rs in all_rss)
     if available <= min_available:
         return targets
     budget = available - min_available
