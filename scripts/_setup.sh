@@ -1,5 +1,6 @@
 # Shared setup for scripts/test and scripts/demo (sourced, not run): a .venv with shipit and its dev extras, the
-# MariaDB service on 127.0.0.1:3306 (started if installed but down), and Debian's Rails with mysql2.
+# MariaDB service on 127.0.0.1:3306 (installed from Debian's packages if missing, started if down, root over TCP with
+# an empty password), Debian's Rails with mysql2, and the tools the tests drive (tmux, percona-toolkit).
 # The caller has done `set -euo pipefail` and `cd` to the repository root; $SETUP_NAME names it in error messages.
 
 SETUP_NAME=${SETUP_NAME:-$(basename "$0")}
@@ -20,23 +21,47 @@ setup_python() {
 
 mariadb_up() { mariadb-admin --protocol=tcp -h127.0.0.1 -P3306 -uroot status >/dev/null 2>&1; }
 
+apt_packages=()
+apt_install() {
+  # one apt-get run for everything missing; `apt-get update` only when something is
+  [ "${#apt_packages[@]}" -eq 0 ] && return 0
+  log "installing from Debian: ${apt_packages[*]}"
+  as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "${apt_packages[@]}" >/dev/null
+  apt_packages=()
+}
+
+need_packages() {
+  [ -x /usr/sbin/mariadbd ] || apt_packages+=(mariadb-server)
+  if ! command -v rails >/dev/null 2>&1 || ! ruby -e 'require "mysql2"' >/dev/null 2>&1; then
+    apt_packages+=(ruby-rails ruby-mysql2)
+  fi
+  command -v tmux >/dev/null 2>&1 || apt_packages+=(tmux)
+  command -v pt-online-schema-change >/dev/null 2>&1 || apt_packages+=(percona-toolkit)
+  apt_install
+}
+
 setup_mariadb() {
   if ! mariadb_up; then
-    if [ -x /usr/sbin/mariadbd ]; then
+    if ! pgrep -x mariadbd >/dev/null 2>&1; then
       log "starting MariaDB"
-      as_root start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd
-      for _ in $(seq 1 60); do mariadb_up && break; sleep 0.5; done
+      as_root install -d -o mysql -g mysql /run/mysqld
+      # no systemd here: the Debian init script starts mysqld_safe, which keeps the server up
+      as_root /etc/init.d/mariadb start >/dev/null 2>&1 \
+        || as_root start-stop-daemon --start --oknodo --background --chuid mysql --exec /usr/sbin/mariadbd
     fi
-    mariadb_up || { echo "$SETUP_NAME: MariaDB is not reachable on 127.0.0.1:3306 and could not be started" >&2; exit 1; }
+    for _ in $(seq 1 120); do
+      mariadb-admin -uroot status >/dev/null 2>&1 && break
+      sleep 0.5
+    done
+    if ! mariadb_up; then
+      # Debian's root@localhost authenticates by unix socket only: let the tests' TCP root in with an empty password
+      as_root mariadb -uroot -e "ALTER USER root@localhost IDENTIFIED VIA unix_socket OR mysql_native_password USING PASSWORD('');
+        CREATE USER IF NOT EXISTS root@'127.0.0.1' IDENTIFIED BY '';
+        GRANT ALL PRIVILEGES ON *.* TO root@'127.0.0.1' WITH GRANT OPTION; FLUSH PRIVILEGES;" >/dev/null 2>&1 || true
+    fi
+    mariadb_up || { echo "$SETUP_NAME: MariaDB is not reachable on 127.0.0.1:3306 as root and could not be started" >&2; exit 1; }
   fi
 }
 
-setup_rails() {
-  if ! command -v rails >/dev/null 2>&1 || ! ruby -e 'require "mysql2"' >/dev/null 2>&1; then
-    log "installing Debian's ruby-rails and ruby-mysql2"
-    as_root apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq ruby-rails ruby-mysql2 >/dev/null
-  fi
-}
-
-setup_all() { setup_python; setup_mariadb; setup_rails; }
+setup_all() { need_packages; setup_python; setup_mariadb; }
