@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from shipit.classify import Check, CheckKind  # noqa: E402
+from shipit.planning.classify import Check, CheckKind  # noqa: E402
 from shipit.db.connection import DatabaseURL, Server  # noqa: E402
 from shipit.db.preflight import Settings, Throttle, run_check  # noqa: E402
 

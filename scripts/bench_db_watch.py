@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from shipit.db.connection import DatabaseURL, Role, Server, Servers  # noqa: E402
-from shipit.classify import ExpectedObject, ObjectKind  # noqa: E402
+from shipit.planning.classify import ExpectedObject, ObjectKind  # noqa: E402
 from shipit.db.ddl_watch import DdlWatcher  # noqa: E402
 from shipit.db.schema_ready import wait_until_ready  # noqa: E402
 from tests.support.replica import start_pair  # noqa: E402

@@ -36,9 +36,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from shipit.config import KubernetesConfig  # noqa: E402
+from shipit.core.config import KubernetesConfig  # noqa: E402
 from shipit.kube.client import Kube  # noqa: E402
-from shipit.log import configure  # noqa: E402
+from shipit.core.log import configure  # noqa: E402
 from shipit.kube.migration_job import MigrationJob  # noqa: E402
 from shipit.kube.rollout import Rollout  # noqa: E402
 from tests.kube.conftest import APP_IMAGE, create_deployment, deployment_manifest  # noqa: E402

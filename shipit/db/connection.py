@@ -16,8 +16,8 @@ import time
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from shipit import redact
-from shipit.errors import BadInput, ShipitError
+from shipit.core import redact
+from shipit.core.errors import BadInput, ShipitError
 
 
 class Flavour(str, enum.Enum):
@@ -336,7 +336,7 @@ class Servers:
 
 
 def servers_from_config(db: Any, *, retry_budget: float = 10.0) -> Servers:
-    """Servers for `database.url` and each `database.replicas[]` (a `shipit.config.DatabaseConfig`); connects lazily."""
+    """Servers for `database.url` and each `database.replicas[]` (a `shipit.core.config.DatabaseConfig`); connects lazily."""
     primary = Server("primary", DatabaseURL.parse(db.url), Role.PRIMARY, retry_budget=retry_budget)
     replicas = tuple(
         Server(r.name, DatabaseURL.parse(r.url), Role.REPLICA, retry_budget=retry_budget) for r in db.replicas

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 from shipit.db.connection import Flavour, QueryError, Server, Servers
 from shipit.db.health import MONITOR_TIMEOUT, Thread, read_status, read_threads
-from shipit.errors import ShipitError
+from shipit.core.errors import ShipitError
 
 ETA_WINDOW_S = 60.0  # rate over the last minute of samples (doc §3.3)
 ETA_MIN_PCT = 1.0  # like gh-ost: no ETA before 1% progress

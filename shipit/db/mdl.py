@@ -20,7 +20,7 @@ from shipit.db.ddl_watch import RunningDdl, find_ddl, parse_ddl
 from shipit.db.fingerprint import fingerprint
 from shipit.db.health import MONITOR_TIMEOUT, Thread, read_threads
 from shipit.db.migration_state import rails_lock_name
-from shipit.errors import ShipitError
+from shipit.core.errors import ShipitError
 
 
 class BlockerSource(str, enum.Enum):

@@ -25,7 +25,7 @@ def rails_lock_name(database: str) -> str:
 
 
 def _kind(value: Any) -> str:
-    """Enum or string kind as its lowercase value (plan objects come from shipit.classify as str enums)."""
+    """Enum or string kind as its lowercase value (plan objects come from shipit.planning.classify as str enums)."""
     return str(getattr(value, "value", value)).lower()
 
 
@@ -318,7 +318,7 @@ class PartialState:
 
 
 def compare(expected: Sequence[Any], snapshot: SchemaSnapshot) -> tuple[ObjectResult, ...]:
-    """Each expected object (shipit.classify.ExpectedObject) against the snapshot, in statement order."""
+    """Each expected object (shipit.planning.classify.ExpectedObject) against the snapshot, in statement order."""
     results = []
     for e in sorted(expected, key=lambda x: x.statement_line):
         kind, table, name = _kind(e.kind), e.table.lower(), e.name.lower()

@@ -384,7 +384,7 @@ def run_check(
     server: Server, check: Any, settings: Settings, deadline: float, throttle: Throttle | None,
     clock: Callable[[], float] = time.monotonic,
 ) -> CheckResult:
-    """Run one plan Check (shipit.classify.Check) on `server`."""
+    """Run one plan Check (shipit.planning.classify.Check) on `server`."""
     kind = _kind(check.kind)
     columns = tuple(check.columns) or ((check.column,) if check.column else ())
     to_table = getattr(check, "to_table", None) if kind == "orphans" else None

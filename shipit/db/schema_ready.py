@@ -17,7 +17,7 @@ from shipit.db.connection import Role, Server, Servers
 from shipit.db.ddl_watch import DdlProgress, DdlWatcher, RunningDdl, find_ddl
 from shipit.db.health import ReplicaLag, Thread, read_replica_lag, read_threads
 from shipit.db.migration_state import ObjectState, SchemaSnapshot, compare, read_schema
-from shipit.errors import ShipitError
+from shipit.core.errors import ShipitError
 
 
 @dataclasses.dataclass(frozen=True)

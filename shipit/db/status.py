@@ -15,7 +15,7 @@ from shipit.db.connection import Role, Servers
 from shipit.db.ddl_watch import DdlProgress, DdlWatcher
 from shipit.db.health import HealthThresholds, ServerHealth, read_server_health, read_threads
 from shipit.db.mdl import MdlWait, MdlWatchdog, migration_lock_holder, our_ddl_connections, suggested_action
-from shipit.errors import ShipitError
+from shipit.core.errors import ShipitError
 
 STATEMENT_MAX = 500  # characters of a DDL statement shown
 

@@ -20,9 +20,9 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from shipit.errors import BadInput, ShipitError
+from shipit.core.errors import BadInput, ShipitError
 from shipit.kube.failure import Failure
-from shipit.log import get_logger
+from shipit.core.log import get_logger
 
 __all__ = ["Kube", "Failure", "WatchStream", "WatchMux", "api_status"]
 
@@ -178,7 +178,7 @@ class Kube:
                 api_client = client.ApiClient(conf)
         except (ConfigException, OSError) as e:
             raise BadInput(f"cannot load Kubernetes configuration: {e}") from e
-        from shipit.redact import register_secret
+        from shipit.core.redact import register_secret
 
         for value in (api_client.configuration.api_key or {}).values():  # the bearer token, masked in every output
             register_secret(str(value).removeprefix("Bearer ").strip())

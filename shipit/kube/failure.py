@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from shipit.redact import redact
+from shipit.core.redact import redact
 
 
 @dataclasses.dataclass(frozen=True)

@@ -20,10 +20,10 @@ import uuid
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from shipit.errors import BadInput, ExitCode, ShipitError
+from shipit.core.errors import BadInput, ExitCode, ShipitError
 from shipit.kube.client import Kube
 from shipit.kube.pods import parse_time, utcnow
-from shipit.log import get_logger
+from shipit.core.log import get_logger
 
 log = get_logger()
 

@@ -17,7 +17,7 @@ from typing import Any
 from shipit.kube.client import Kube
 from shipit.kube.pods import utcnow
 from shipit.kube.rollout import DeploymentTemplate
-from shipit.log import get_logger
+from shipit.core.log import get_logger
 
 log = get_logger()
 

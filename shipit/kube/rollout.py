@@ -18,11 +18,11 @@ import time
 from datetime import datetime
 from typing import Any, Callable
 
-from shipit.errors import BadInput, ShipitError
+from shipit.core.errors import BadInput, ShipitError
 from shipit.kube.client import Kube, WatchMux
 from shipit.kube.failure import Failure
 from shipit.kube.pods import PodState, PodVerdict, classify_pod, utcnow
-from shipit.log import get_logger
+from shipit.core.log import get_logger
 
 log = get_logger()
 

@@ -9,8 +9,8 @@ import time
 
 import pytest
 
-from shipit import redact
-from shipit.config import DatabaseConfig, ReplicaConfig
+from shipit.core import redact
+from shipit.core.config import DatabaseConfig, ReplicaConfig
 from shipit.db.connection import (
     DatabaseURL,
     Flavour,
@@ -22,7 +22,7 @@ from shipit.db.connection import (
     parse_version,
     servers_from_config,
 )
-from shipit.errors import BadInput, ShipitError
+from shipit.core.errors import BadInput, ShipitError
 from tests.support.mariadb import admin_connect
 
 

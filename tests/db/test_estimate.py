@@ -6,7 +6,7 @@ import pytest
 
 from shipit.db.connection import DatabaseURL, Flavour, Server
 from shipit.db.estimate import BuildKind, TableSize, builds_for, estimate, estimate_build
-from shipit.classify import ExpectedObject, ObjectKind
+from shipit.planning.classify import ExpectedObject, ObjectKind
 
 
 def test_model_adds_serial_replica_replay_except_on_aurora():

@@ -17,7 +17,7 @@ from shipit.db.migration_state import (
     rails_lock_name,
     running_migrators,
 )
-from shipit.classify import ExpectedObject, ObjectKind
+from shipit.planning.classify import ExpectedObject, ObjectKind
 from tests.support.railsapp import make_rails_app
 
 

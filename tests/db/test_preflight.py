@@ -22,13 +22,13 @@ from shipit.db.preflight import (
     throttle_reason,
     transaction_risks,
 )
-from shipit.classify import Check, CheckKind, ExpectedObject, ObjectKind
+from shipit.planning.classify import Check, CheckKind, ExpectedObject, ObjectKind
 
 FAST = Settings(budget=30.0, chunk_time=0.02, long_transaction=30.0, threads_running_max=1000, replica_lag_max=10.0)
 
 
 @dataclasses.dataclass(frozen=True)
-class Migration:  # the shape of shipit.plan.Migration that preflight reads
+class Migration:  # the shape of shipit.planning.plan.Migration that preflight reads
     version: str
     checks: tuple = ()
     expected: tuple = ()

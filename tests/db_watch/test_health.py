@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shipit.config import GatesConfig
+from shipit.core.config import GatesConfig
 from shipit.db.connection import Flavour, Role
 from shipit.db.health import (
     Baseline, HealthLevel, HealthSnapshot, HealthThresholds, ReplicaLag, ServerBaseline, Thread, assess_server,

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import pytest
 
-from shipit.classify import ExpectedObject, ObjectKind
+from shipit.planning.classify import ExpectedObject, ObjectKind
 from shipit.db.connection import Role, Server, Servers
 from shipit.db.ddl_watch import DdlKind, RunningDdl
 from shipit.db.health import LagSource, ReplicaLag
 from shipit.db.schema_ready import (
     READY_RECHECK_S, SchemaWatch, ServerSchemaState, decide_ready, read_schema_state, wait_until_ready,
 )
-from shipit.errors import ShipitError
+from shipit.core.errors import ShipitError
 from tests.db_watch.helpers import Background, pair_servers, wait_for
 
 

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from shipit.config import KubernetesConfig
+from shipit.core.config import KubernetesConfig
 from shipit.kube.client import Kube
 from shipit.kube.lock import ReleaseLock
 from tests.support.sandbox import APP, NAMESPACE

@@ -7,7 +7,7 @@ import signal
 
 import pytest
 
-from shipit.config import KubernetesConfig
+from shipit.core.config import KubernetesConfig
 from shipit.kube.client import Kube
 from shipit.kube.records import RecordStore
 from tests.support.sandbox import APP, NAMESPACE

@@ -4,7 +4,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from shipit.cli import main
+from shipit.cli.app import main
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -30,7 +30,7 @@ def test_help_and_validate_import_no_heavy_library():
     """The CLI starts fast: the Kubernetes client, pymysql, GitPython and tree-sitter load only in commands that use them."""
     probe = (
         "import sys\n"
-        "from shipit.cli import main\n"
+        "from shipit.cli.app import main\n"
         "main(sys.argv[1:])\n"
     )
     heavy = ("kubernetes", "pymysql", "git", "tree_sitter", "tree_sitter_ruby")
@@ -73,7 +73,7 @@ def test_invalid_config_exit_code_in_process(tmp_path, capsys):
 def test_json_logs_in_ci_are_redacted(monkeypatch):
     import io
 
-    from shipit import log
+    from shipit.core import log
 
     buf = io.StringIO()
     monkeypatch.setenv("CI", "true")

@@ -2,9 +2,10 @@ from pathlib import Path
 
 import pytest
 
-from shipit import config, redact
-from shipit.config import GitRevert
-from shipit.errors import ConfigError, ExitCode
+from shipit.core import config
+from shipit.core import redact
+from shipit.core.config import GitRevert
+from shipit.core.errors import ConfigError, ExitCode
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "config" / "shipit.example.yaml"
 ENV = {"SHIPIT_DB_PASSWORD": "s3cret-pw"}

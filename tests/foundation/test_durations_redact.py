@@ -1,7 +1,7 @@
 import pytest
 
-from shipit.durations import format_duration, parse_duration
-from shipit.redact import MASK, redact, redact_value, register_secret
+from shipit.core.durations import format_duration, parse_duration
+from shipit.core.redact import MASK, redact, redact_value, register_secret
 
 
 @pytest.mark.parametrize(

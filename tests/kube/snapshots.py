@@ -6,7 +6,7 @@ import copy
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from shipit.config import (
+from shipit.core.config import (
     Config,
     DatabaseConfig,
     DeploymentConfig,

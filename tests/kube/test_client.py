@@ -8,7 +8,7 @@ import time
 import pytest
 from kubernetes.client.exceptions import ApiException
 
-from shipit.errors import ShipitError
+from shipit.core.errors import ShipitError
 from shipit.kube.client import WatchMux, permission_for
 
 
@@ -222,7 +222,7 @@ def test_in_cluster_service_account_when_no_kubeconfig(tmp_path, monkeypatch):
     """In a pod: no kubeconfig, KUBERNETES_SERVICE_HOST set, the service account's token and CA mounted."""
     from kubernetes.config import incluster_config
 
-    from shipit.config import KubernetesConfig
+    from shipit.core.config import KubernetesConfig
     from shipit.kube.client import Kube
 
     (tmp_path / "token").write_text("sa-token-123")
@@ -243,8 +243,8 @@ def test_in_cluster_service_account_when_no_kubeconfig(tmp_path, monkeypatch):
 
 
 def test_kubeconfig_context_is_used_and_an_unknown_one_is_bad_input(kubesim):
-    from shipit.config import KubernetesConfig
-    from shipit.errors import BadInput
+    from shipit.core.config import KubernetesConfig
+    from shipit.core.errors import BadInput
     import yaml
 
     from shipit.kube.client import Kube
@@ -326,9 +326,9 @@ def test_watch_cut_abruptly_after_serving_is_resumed_indefinitely(monkeypatch):
 
 def test_kubeconfig_token_is_registered_as_a_secret(tmp_path):
     """A token the client reads from the kubeconfig is masked wherever it would be printed, not only after 'Bearer'."""
-    from shipit.config import KubernetesConfig
+    from shipit.core.config import KubernetesConfig
     from shipit.kube.client import Kube
-    from shipit.redact import redact
+    from shipit.core.redact import redact
 
     kubeconfig = tmp_path / "kubeconfig"
     kubeconfig.write_text(

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from shipit.cli import main
+from shipit.cli.app import main
 from shipit.kube.lock import ReleaseLock
 from shipit.kube.records import RecordStore, ReleaseStatus
 

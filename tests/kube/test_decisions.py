@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from shipit.errors import BadInput
+from shipit.core.errors import BadInput
 from shipit.kube.lock import ci_url, holder_from_lease, micro_time
 from shipit.kube.migration_job import build_job_manifest, decide_job, job_name
 from shipit.kube.pods import PodState
@@ -238,7 +238,7 @@ def test_job_manifest_sidecars_only_when_asked_and_as_native_sidecars():
 
 
 def test_config_reads_migration_sidecars():
-    from shipit.config import parse
+    from shipit.core.config import parse
 
     text = (Path(__file__).resolve().parents[2] / "config" / "shipit.example.yaml").read_text()
     cfg = parse(text.replace("  sidecars: []", "  sidecars: [cloud-sql-proxy]"), env={"SHIPIT_DB_PASSWORD": "x"})

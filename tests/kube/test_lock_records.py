@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from shipit.errors import ExitCode
+from shipit.core.errors import ExitCode
 from shipit.kube.lock import LockHeld, ReleaseLock
 from shipit.kube.records import RecordStore, ReleaseStatus
 from shipit.kube.rollout import DeploymentTemplate
@@ -114,8 +114,8 @@ def test_records_save_list_prune_last_successful(kube):
 
 def test_missing_namespace_is_bad_input_not_a_hang(kubesim):
     """A Lease create answered 404 means the namespace does not exist (rule C1): say so at once, never spin."""
-    from shipit.config import KubernetesConfig
-    from shipit.errors import BadInput
+    from shipit.core.config import KubernetesConfig
+    from shipit.core.errors import BadInput
     from shipit.kube.client import Kube
 
     kube = Kube.from_config(KubernetesConfig(namespace="no-such-ns", kubeconfig=str(kubesim.kubeconfig)))

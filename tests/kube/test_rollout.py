@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from shipit.errors import BadInput
+from shipit.core.errors import BadInput
 from shipit.kube.pods import PodState
 from shipit.kube.rollout import Rollout
 from tests.kube.conftest import APP_IMAGE, create_deployment, deployment_manifest
@@ -157,7 +157,7 @@ def test_restore_ignores_a_revision_annotation_moved_by_someone_else(kube, two_d
 
 
 def test_release_revert_without_recorded_templates_uses_rollout_undo(kube, two_deployments):
-    from shipit.release_edges import RealEdges
+    from shipit.adapters.edges import RealEdges
 
     edges = RealEdges(two_deployments, kube=kube)
     assert edges.rollout(f"{APP_IMAGE}:v2-crash", cancel=threading.Event()) is not None

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import hashlib
 
-from shipit.classify import CheckKind, ObjectKind, checks_for, expected_objects, warnings_for
-from shipit.migrations import parse_migration
+from shipit.planning.classify import CheckKind, ObjectKind, checks_for, expected_objects, warnings_for
+from shipit.planning.migrations import parse_migration
 from tests.plan.conftest import migration
 
 

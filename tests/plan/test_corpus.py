@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from shipit.classify import checks_for, classify
-from shipit.migrations import parse_migration
+from shipit.planning.classify import checks_for, classify
+from shipit.planning.migrations import parse_migration
 from tests.plan.corpus_expected import EXPECTED
 
 CORPUS = Path(__file__).parent / "corpus"

@@ -6,7 +6,7 @@ import hashlib
 
 import pytest
 
-from shipit.migrations import (
+from shipit.planning.migrations import (
     OpKind,
     foreign_key_name,
     index_name,

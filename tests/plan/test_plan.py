@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from shipit.cli import main
-from shipit.errors import BadInput
-from shipit.plan import build_plan, render_text
+from shipit.cli.app import main
+from shipit.core.errors import BadInput
+from shipit.planning.plan import build_plan, render_text
 from tests.plan.conftest import migration
 
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 import dataclasses
 import threading
 
-from shipit import config
-from shipit.errors import ExitCode, ShipitError
-from shipit.phases import Diagnosis
-from shipit.release import LockLoss, PlanFacts, ReleaseState
+from shipit.core import config
+from shipit.core.errors import ExitCode, ShipitError
+from shipit.release.phases import Diagnosis
+from shipit.release.orchestrator import LockLoss, PlanFacts, ReleaseState
 
 CONFIG = """
 app: shop

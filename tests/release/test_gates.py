@@ -5,8 +5,8 @@ from __future__ import annotations
 import threading
 import time
 
-from shipit.config import HttpGateConfig
-from shipit.gates import DbHealthGate, GateState, HttpGate, Mode, Probe, decide, run_gates
+from shipit.core.config import HttpGateConfig
+from shipit.release.gates import DbHealthGate, GateState, HttpGate, Mode, Probe, decide, run_gates
 
 
 def p(ok: bool) -> Probe:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import git
 import pytest
 
-from shipit.config import GitRevert
-from shipit.errors import ShipitError
-from shipit.gitrevert import revert_release
+from shipit.core.config import GitRevert
+from shipit.core.errors import ShipitError
+from shipit.adapters.git_revert import revert_release
 
 
 @pytest.fixture

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import io
 
-from shipit.live import PlainView, RichView, make_view
-from shipit.phases import Phase, PhaseResult, PhaseStatus
+from shipit.report.live import PlainView, RichView, make_view
+from shipit.release.phases import Phase, PhaseResult, PhaseStatus
 
 
 def test_plain_view_writes_one_line_per_event():
@@ -42,8 +42,8 @@ def test_rich_view_on_a_terminal_prints_finished_phases():
 def test_json_log_format_makes_every_view_event_a_json_line(capsys):
     import json
 
-    from shipit.live import JsonView
-    from shipit.log import LogFormat, configure, current_format
+    from shipit.report.live import JsonView
+    from shipit.core.log import LogFormat, configure, current_format
 
     configure(LogFormat.JSON)
     try:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from shipit.db.ddl_watch import DdlKind, RunningDdl
 from shipit.db.health import MDL_WAIT_STATE, Thread
 from shipit.db.mdl import Blocker, BlockerSource, MdlAction, MdlDecision, MdlWait
-from shipit.errors import ExitCode
-from shipit.phases import Diagnosis, ReleaseStatus
-from shipit.release import Release
-from shipit.release_edges import mdl_diagnosis
+from shipit.core.errors import ExitCode
+from shipit.release.phases import Diagnosis, ReleaseStatus
+from shipit.release.orchestrator import Release
+from shipit.adapters.edges import mdl_diagnosis
 from tests.release.fakes import FakeEdges, make_config
 
 ALTER = "ALTER TABLE `users` ADD INDEX `index_users_on_email` (`email`)"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from shipit.errors import BadInput, ExitCode, ShipitError
-from shipit.phases import Phase, PhaseResult, PhaseStatus, ReleaseStatus, after_revert, on_failure, resume_from
-from shipit.release import PlanFacts, Release, Rollback, rollback_target
+from shipit.core.errors import BadInput, ExitCode, ShipitError
+from shipit.release.phases import Phase, PhaseResult, PhaseStatus, ReleaseStatus, after_revert, on_failure, resume_from
+from shipit.release.orchestrator import PlanFacts, Release, Rollback, rollback_target
 from tests.release.fakes import FakeEdges, diag, make_config
 
 

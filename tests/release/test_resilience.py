@@ -7,9 +7,9 @@ import threading
 
 import pytest
 
-from shipit.errors import ExitCode
-from shipit.phases import Phase, PhaseResult, PhaseStatus, ReleaseStatus, interrupted_failure, on_lock_lost, resume_from
-from shipit.release import PlanFacts, Release, Rollback, migrations_staying
+from shipit.core.errors import ExitCode
+from shipit.release.phases import Phase, PhaseResult, PhaseStatus, ReleaseStatus, interrupted_failure, on_lock_lost, resume_from
+from shipit.release.orchestrator import PlanFacts, Release, Rollback, migrations_staying
 from tests.release.fakes import FakeEdges, diag, make_config
 
 
@@ -201,7 +201,7 @@ def test_a_resume_of_the_same_release_taking_the_lock_owns_the_record(new_holder
 
 
 def test_the_migration_job_survives_a_lost_lock_but_not_ctrl_c():
-    from shipit.release_edges import _UnlessLockLost
+    from shipit.adapters.edges import _UnlessLockLost
 
     class Lock:
         lost = threading.Event()
@@ -224,7 +224,7 @@ def test_lock_loss_policy():
 
 @pytest.fixture
 def kube(kubesim):
-    from shipit.config import KubernetesConfig
+    from shipit.core.config import KubernetesConfig
     from shipit.kube.client import Kube
 
     k = Kube.from_config(KubernetesConfig(namespace="default", kubeconfig=str(kubesim.kubeconfig)))
@@ -235,7 +235,7 @@ def kube(kubesim):
 def test_real_edges_relay_a_lost_lease_and_never_release_the_new_holders(kube):
     """The real lock over kubesim: the renewal finds the lease taken, the run hears it, its release leaves it alone."""
     from shipit.kube.lock import ReleaseLock
-    from shipit.release_edges import RealEdges
+    from shipit.adapters.edges import RealEdges
 
     edges = RealEdges(make_config(), kube=kube)
     lost = threading.Event()

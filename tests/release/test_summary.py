@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 
-from shipit import redact
-from shipit.phases import Diagnosis
-from shipit.release import Release
-from shipit.summary import append_step_summary, render_markdown, render_text, to_json
+from shipit.core import redact
+from shipit.release.phases import Diagnosis
+from shipit.release.orchestrator import Release
+from shipit.report.summary import append_step_summary, render_markdown, render_text, to_json
 from tests.release.fakes import FakeEdges, make_config
 
 
@@ -65,7 +65,7 @@ def test_secrets_are_redacted_everywhere():
 
 
 def test_long_evidence_keeps_its_start_and_its_end():
-    from shipit.summary import EVIDENCE_HEAD, EVIDENCE_TAIL, evidence
+    from shipit.report.summary import EVIDENCE_HEAD, EVIDENCE_TAIL, evidence
 
     details = tuple(f"line {i}" for i in range(100))
     shown = evidence(details)
@@ -78,8 +78,8 @@ def test_long_evidence_keeps_its_start_and_its_end():
 def test_a_running_release_headline_has_no_exit_code():
     import dataclasses
 
-    from shipit.phases import ReleaseStatus
-    from shipit.summary import headline
+    from shipit.release.phases import ReleaseStatus
+    from shipit.report.summary import headline
 
     running = dataclasses.replace(reverted_state(), status=ReleaseStatus.RUNNING, ended=None, exit_code=0)
     line = headline(running)
@@ -89,8 +89,8 @@ def test_a_running_release_headline_has_no_exit_code():
 def test_a_failure_after_the_code_went_out_does_not_claim_nothing_changed():
     import dataclasses
 
-    from shipit.phases import Phase, PhaseResult, PhaseStatus, ReleaseStatus
-    from shipit.summary import headline
+    from shipit.release.phases import Phase, PhaseResult, PhaseStatus, ReleaseStatus
+    from shipit.report.summary import headline
 
     state = dataclasses.replace(reverted_state(), status=ReleaseStatus.FAILED, exit_code=1)
     state = state.with_phase(PhaseResult(Phase.CODE, PhaseStatus.SUCCEEDED, 1.0, 2.0, "web serving"))
@@ -100,7 +100,7 @@ def test_a_failure_after_the_code_went_out_does_not_claim_nothing_changed():
 
 
 def test_a_failure_before_any_migration_applied_says_nothing_changed_and_after_says_compatible():
-    from shipit.summary import headline
+    from shipit.report.summary import headline
 
     preflight_failed = Release(make_config(), FakeEdges(fail={"preflight": Diagnosis("orphans", "3 rows")}),
                                user="tester").run(from_ref="x")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from shipit.options import ConfigOption, OutputOption
-from shipit.output import OutputFormat, emit_json, emit_text
+from shipit.cli.options import ConfigOption, OutputOption
+from shipit.cli.output import OutputFormat, emit_json, emit_text
 
 
 def register(app: typer.Typer) -> None:
@@ -20,11 +20,11 @@ def register(app: typer.Typer) -> None:
         Reads only. Exit codes: 0 read (servers that could not be read are listed); 1 no server could be read;
         3 bad configuration.
         """
-        from shipit import config as config_mod
+        from shipit.core import config as config_mod
         from shipit.db.connection import servers_from_config
         from shipit.db.health import HealthThresholds
         from shipit.db.status import read_db_status
-        from shipit.errors import ShipitError
+        from shipit.core.errors import ShipitError
 
         cfg = config_mod.load(config)
         servers = servers_from_config(cfg.database, retry_budget=3.0)

@@ -12,8 +12,8 @@ import threading
 import time
 from typing import TextIO
 
-from shipit.phases import Phase, PhaseResult, PhaseStatus
-from shipit.redact import redact
+from shipit.release.phases import Phase, PhaseResult, PhaseStatus
+from shipit.core.redact import redact
 
 
 class PlainView:
@@ -106,7 +106,7 @@ class JsonView(PlainView):
     line on stderr, so a log pipeline can parse the whole run."""
 
     def __init__(self) -> None:
-        from shipit.log import get_logger
+        from shipit.core.log import get_logger
 
         self._log = get_logger("shipit.live")
 
@@ -126,7 +126,7 @@ class JsonView(PlainView):
 
 
 def make_view(stream: TextIO | None = None) -> PlainView:
-    from shipit.log import LogFormat, current_format
+    from shipit.core.log import LogFormat, current_format
 
     if stream is None and current_format() is LogFormat.JSON:
         return JsonView()

@@ -4,15 +4,15 @@ from pathlib import Path
 
 import typer
 
-from shipit.output import OutputFormat, emit_json, emit_text
-from shipit.options import ConfigOption, OutputOption
+from shipit.cli.output import OutputFormat, emit_json, emit_text
+from shipit.cli.options import ConfigOption, OutputOption
 
 
 def register(app: typer.Typer) -> None:
     @app.command()
     def validate(config: ConfigOption = None, output: OutputOption = OutputFormat.TEXT) -> None:
         """Check the configuration file and show what it resolves to (secrets masked)."""
-        from shipit import config as config_mod
+        from shipit.core import config as config_mod
 
         cfg = config_mod.load(config)
         summary = {

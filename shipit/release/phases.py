@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 
-from shipit.errors import ExitCode
+from shipit.core.errors import ExitCode
 
 
 class Phase(str, enum.Enum):

@@ -12,8 +12,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from shipit.config import GitRevert
-from shipit.errors import ShipitError
+from shipit.core.config import GitRevert
+from shipit.core.errors import ShipitError
 
 
 @dataclasses.dataclass(frozen=True)

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from shipit.output import OutputFormat
+from shipit.cli.output import OutputFormat
 
 ConfigOption = Annotated[
     Optional[Path], typer.Option("--config", "-c", help="Configuration file [default: config/shipit.yaml].")

@@ -10,8 +10,8 @@ from typing import Annotated, Iterator, Optional
 
 import typer
 
-from shipit.options import ConfigOption, OutputOption
-from shipit.output import OutputFormat
+from shipit.cli.options import ConfigOption, OutputOption
+from shipit.cli.output import OutputFormat
 
 
 @contextlib.contextmanager
@@ -51,8 +51,8 @@ def with_lock_wait(cfg, text: str):
     """The configuration with lock.wait from --lock-wait; a malformed duration is bad input (exit 3)."""
     import dataclasses
 
-    from shipit.durations import parse_duration
-    from shipit.errors import BadInput
+    from shipit.core.durations import parse_duration
+    from shipit.core.errors import BadInput
 
     try:
         wait = parse_duration(text)
@@ -65,13 +65,13 @@ def with_lock_wait(cfg, text: str):
 def errors_as_json(output: OutputFormat) -> Iterator[None]:
     """With --output json, a failure before any release is recorded (bad config, lock held, a manual migration)
     is still one JSON object on stdout, so a CI step can always parse what it got. The message stays on stderr."""
-    from shipit.errors import ShipitError
+    from shipit.core.errors import ShipitError
 
     try:
         yield
     except ShipitError as e:
         if output is OutputFormat.JSON:
-            from shipit.output import emit_json
+            from shipit.cli.output import emit_json
 
             emit_json({"status": "error", "exit_code": int(e.exit_code), "message": str(e)})
         raise
@@ -79,9 +79,9 @@ def errors_as_json(output: OutputFormat) -> Iterator[None]:
 
 def finish(state, output: OutputFormat) -> None:
     """Print the summary (text or JSON), append the Markdown step summary, and exit with the release's code."""
-    from shipit import summary
-    from shipit.errors import ExitCode, ShipitError
-    from shipit.output import emit_json, emit_text
+    from shipit.report import summary
+    from shipit.core.errors import ExitCode, ShipitError
+    from shipit.cli.output import emit_json, emit_text
 
     summary.append_step_summary(state)
     if output is OutputFormat.JSON:
@@ -113,11 +113,11 @@ def register(app: typer.Typer) -> None:
         Exit codes: 0 released; 1 failed safely (nothing changed, or reverted cleanly); 2 needs a person;
         3 bad input; 4 another release holds the lock.
         """
-        from shipit import config as config_mod
-        from shipit.errors import BadInput
-        from shipit.live import make_view
-        from shipit.release import Release
-        from shipit.release_edges import RealEdges
+        from shipit.core import config as config_mod
+        from shipit.core.errors import BadInput
+        from shipit.report.live import make_view
+        from shipit.release.orchestrator import Release
+        from shipit.adapters.edges import RealEdges
 
         cancel = threading.Event()
         with errors_as_json(output), cancel_on_signals(cancel):

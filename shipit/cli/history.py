@@ -6,8 +6,8 @@ from typing import Annotated
 
 import typer
 
-from shipit.options import ConfigOption, OutputOption
-from shipit.output import OutputFormat
+from shipit.cli.options import ConfigOption, OutputOption
+from shipit.cli.output import OutputFormat
 
 
 def register(app: typer.Typer) -> None:
@@ -18,10 +18,10 @@ def register(app: typer.Typer) -> None:
         output: OutputOption = OutputFormat.TEXT,
     ) -> None:
         """List past releases, newest first."""
-        from shipit import config as config_mod
-        from shipit import summary
-        from shipit.output import emit_json, emit_text
-        from shipit.release_edges import RealEdges
+        from shipit.core import config as config_mod
+        from shipit.report import summary
+        from shipit.cli.output import emit_json, emit_text
+        from shipit.adapters.edges import RealEdges
 
         cfg = config_mod.load(config)
         states = RealEdges(cfg).history(limit)

@@ -7,7 +7,7 @@ import json
 import sys
 from typing import Any
 
-from shipit.redact import redact, redact_value
+from shipit.core.redact import redact, redact_value
 
 
 class OutputFormat(str, enum.Enum):

@@ -6,9 +6,9 @@ import sys
 
 import typer
 
-from shipit.errors import ExitCode, ShipitError
-from shipit.log import LogFormat, configure
-from shipit.output import error
+from shipit.core.errors import ExitCode, ShipitError
+from shipit.core.log import LogFormat, configure
+from shipit.cli.output import error
 
 app = typer.Typer(
     name="shipit",
@@ -33,9 +33,7 @@ def _global(
 
 
 def _register() -> None:
-    from shipit.commands import plan, validate
-    from shipit.commands import history, release, rollback, status, unlock  # release orchestration (F)
-    from shipit.commands import db_status, preflight  # database (DB)
+    from shipit.cli import db_status, history, plan, preflight, release, rollback, status, unlock, validate
 
     for module in (validate, plan, preflight, release, rollback, status, history, unlock, db_status):
         module.register(app)
@@ -62,7 +60,3 @@ def main(argv: list[str] | None = None) -> int:
     if argv is None:
         sys.exit(code)
     return code
-
-
-if __name__ == "__main__":
-    main()

@@ -10,9 +10,9 @@ import os
 import time
 from pathlib import Path
 
-from shipit.phases import Phase, PhaseResult, PhaseStatus, ReleaseStatus
-from shipit.redact import redact
-from shipit.release import ReleaseState
+from shipit.release.phases import Phase, PhaseResult, PhaseStatus, ReleaseStatus
+from shipit.core.redact import redact
+from shipit.release.orchestrator import ReleaseState
 
 _HEADLINES = {
     ReleaseStatus.SUCCEEDED: "released",

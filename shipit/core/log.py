@@ -12,7 +12,7 @@ import sys
 
 import structlog
 
-from shipit.redact import redact, redact_value
+from shipit.core.redact import redact, redact_value
 
 
 class LogFormat(str, enum.Enum):

@@ -5,8 +5,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from shipit.options import ConfigOption, OutputOption
-from shipit.output import OutputFormat, emit_json, emit_text
+from shipit.cli.options import ConfigOption, OutputOption
+from shipit.cli.output import OutputFormat, emit_json, emit_text
 
 
 def register(app: typer.Typer) -> None:
@@ -23,7 +23,7 @@ def register(app: typer.Typer) -> None:
         output: OutputOption = OutputFormat.TEXT,
     ) -> None:
         """Show how a release from one commit to another will be staged: migrations, data checks, phases."""
-        from shipit.plan import build_plan, render_text
+        from shipit.planning.plan import build_plan, render_text
 
         if not from_ref:
             from_ref = _last_released(config)
@@ -38,7 +38,7 @@ def _repo_path(repo: Path | None, config: Path | None) -> Path:
     """--repo wins; else the configuration's `repo` when a configuration is given or present; else the cwd."""
     if repo is not None:
         return repo
-    from shipit import config as config_mod
+    from shipit.core import config as config_mod
 
     if config is not None or config_mod.DEFAULT_PATH.exists():
         return config_mod.load(config).repo
@@ -47,8 +47,8 @@ def _repo_path(repo: Path | None, config: Path | None) -> Path:
 
 def _last_released(config: Path | None) -> str:
     """The commit of the last successful release, from its record in the cluster the configuration names."""
-    from shipit import config as config_mod
-    from shipit.errors import BadInput, ShipitError
+    from shipit.core import config as config_mod
+    from shipit.core.errors import BadInput, ShipitError
 
     if config is None and not config_mod.DEFAULT_PATH.exists():
         raise BadInput("--from is required without a configuration (the last successful release is read from its cluster)")

@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import typer
 
-from shipit.options import ConfigOption, OutputOption
-from shipit.output import OutputFormat
+from shipit.cli.options import ConfigOption, OutputOption
+from shipit.cli.output import OutputFormat
 
 
 def register(app: typer.Typer) -> None:
     @app.command()
     def status(config: ConfigOption = None, output: OutputOption = OutputFormat.TEXT) -> None:
         """Show the current or last release, phase by phase, and the lock holder."""
-        from shipit import config as config_mod
-        from shipit import summary
+        from shipit.core import config as config_mod
+        from shipit.report import summary
         from shipit.kube.lock import ReleaseLock
-        from shipit.output import emit_json, emit_text
-        from shipit.release_edges import RealEdges
+        from shipit.cli.output import emit_json, emit_text
+        from shipit.adapters.edges import RealEdges
 
         cfg = config_mod.load(config)
         edges = RealEdges(cfg)

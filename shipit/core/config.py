@@ -17,9 +17,9 @@ from typing import Any, Callable
 
 import yaml
 
-from shipit import redact
-from shipit.durations import parse_duration
-from shipit.errors import ConfigError
+from shipit.core import redact
+from shipit.core.durations import parse_duration
+from shipit.core.errors import ConfigError
 
 DEFAULT_PATH = Path("config/shipit.yaml")
 

@@ -12,13 +12,13 @@ import threading
 import time
 from typing import Any
 
-from shipit.config import Config
-from shipit.errors import ShipitError
-from shipit.gates import DbHealthGate, HttpGate, Mode, run_gates
-from shipit.live import PlainView
-from shipit.log import get_logger
-from shipit.phases import Diagnosis, Phase, PhaseResult, PhaseStatus, ReleaseStatus
-from shipit.release import LockLoss, PlanFacts, ReleaseState
+from shipit.core.config import Config
+from shipit.core.errors import ShipitError
+from shipit.release.gates import DbHealthGate, HttpGate, Mode, run_gates
+from shipit.report.live import PlainView
+from shipit.core.log import get_logger
+from shipit.release.phases import Diagnosis, Phase, PhaseResult, PhaseStatus, ReleaseStatus
+from shipit.release.orchestrator import LockLoss, PlanFacts, ReleaseState
 
 log = get_logger("shipit.release")
 
@@ -356,7 +356,7 @@ class RealEdges:
     # --- plan and lock -------------------------------------------------------------------------------------------
 
     def plan(self, from_ref: str, to_ref: str, *, accept_manual: bool = False) -> PlanFacts:
-        from shipit.plan import build_plan
+        from shipit.planning.plan import build_plan
 
         self._plan = build_plan(self.cfg.repo, from_ref, to_ref)
         self._pre_deploy = pre_deploy_migrations(self._plan, accept_manual=accept_manual)
@@ -613,7 +613,7 @@ class RealEdges:
         return None if outcome.succeeded else _from_failures(outcome.failures, "the revert did not become healthy")
 
     def git_revert(self, release_id: str, from_sha: str, to_sha: str) -> str:
-        from shipit.gitrevert import revert_release
+        from shipit.adapters.git_revert import revert_release
 
         return revert_release(
             self.cfg.repo, from_sha, to_sha, mode=self.cfg.rollback.git_revert, release_id=release_id

@@ -8,8 +8,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from shipit.options import ConfigOption, OutputOption
-from shipit.output import OutputFormat, emit_json, emit_text
+from shipit.cli.options import ConfigOption, OutputOption
+from shipit.cli.output import OutputFormat, emit_json, emit_text
 
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"  # git's empty tree: diffing from it lists every file
 
@@ -29,10 +29,10 @@ def register(app: typer.Typer) -> None:
 
         Exit codes: 0 the release may proceed; 1 it must not (the reasons are listed); 3 bad configuration.
         """
-        from shipit import config as config_mod
+        from shipit.core import config as config_mod
         from shipit.db.connection import servers_from_config
         from shipit.db.preflight import Settings, run_preflight
-        from shipit.errors import ExitCode, ShipitError
+        from shipit.core.errors import ExitCode, ShipitError
 
         from shipit.db.migration_state import applied_versions
 
@@ -57,8 +57,8 @@ def register(app: typer.Typer) -> None:
 def _plan(repo_path: Path, from_ref: str | None, to_ref: str, applied: Callable[[], frozenset[str]]):
     """The release plan for --from..--to; without --from, the migration files at --to that schema_migrations does
     not list (planning the applied ones too would make their tables look new and skip the checks on them)."""
-    from shipit.gitrepo import ChangeStatus, GitRepo
-    from shipit.plan import build_plan, migration_dir, plan_from_files
+    from shipit.planning.gitrepo import ChangeStatus, GitRepo
+    from shipit.planning.plan import build_plan, migration_dir, plan_from_files
 
     if from_ref:
         return build_plan(repo_path, from_ref, to_ref)

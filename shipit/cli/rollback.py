@@ -6,8 +6,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from shipit.options import ConfigOption, OutputOption
-from shipit.output import OutputFormat
+from shipit.cli.options import ConfigOption, OutputOption
+from shipit.cli.output import OutputFormat
 
 
 def register(app: typer.Typer) -> None:
@@ -20,11 +20,11 @@ def register(app: typer.Typer) -> None:
         output: OutputOption = OutputFormat.TEXT,
     ) -> None:
         """Restore the Deployments' templates of a previous successful release, watched; migrations stay applied."""
-        from shipit import config as config_mod
-        from shipit.commands.release import current_user, errors_as_json, finish
-        from shipit.live import make_view
-        from shipit.release import Rollback
-        from shipit.release_edges import RealEdges
+        from shipit.core import config as config_mod
+        from shipit.cli.release import current_user, errors_as_json, finish
+        from shipit.report.live import make_view
+        from shipit.release.orchestrator import Rollback
+        from shipit.adapters.edges import RealEdges
 
         with errors_as_json(output):
             cfg = config_mod.load(config)

@@ -16,7 +16,7 @@ import urllib.error
 import urllib.request
 from typing import Callable, Protocol, Sequence
 
-from shipit.config import HttpGateConfig
+from shipit.core.config import HttpGateConfig
 
 
 class Mode(str, enum.Enum):

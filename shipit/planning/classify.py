@@ -11,7 +11,7 @@ import enum
 from dataclasses import dataclass
 from typing import Any
 
-from shipit.migrations import (
+from shipit.planning.migrations import (
     OpKind,
     Operation,
     ParsedMigration,

@@ -2,7 +2,7 @@
 
 `Release` owns sequencing and policy only. Everything it touches in the world goes through `Edges` (git, lock,
 records, database, cluster, HTTP), so the state machine can be driven by in-memory fakes in unit tests and by the
-real modules (`shipit.release_edges`) in production and end-to-end tests.
+real modules (`shipit.adapters.edges`) in production and end-to-end tests.
 """
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ import threading
 import time
 from typing import Callable, Protocol
 
-from shipit.config import Config, GitRevert
-from shipit.errors import BadInput, ExitCode, ShipitError
-from shipit.log import get_logger
-from shipit.phases import (
+from shipit.core.config import Config, GitRevert
+from shipit.core.errors import BadInput, ExitCode, ShipitError
+from shipit.core.log import get_logger
+from shipit.release.phases import (
     CODE_PHASES,
     ORDER,
     Diagnosis,

@@ -10,7 +10,7 @@ import enum
 from dataclasses import dataclass
 from pathlib import Path
 
-from shipit.errors import BadInput
+from shipit.core.errors import BadInput
 
 
 class ChangeStatus(str, enum.Enum):

@@ -6,8 +6,8 @@ from typing import Annotated
 
 import typer
 
-from shipit.options import ConfigOption, OutputOption
-from shipit.output import OutputFormat
+from shipit.cli.options import ConfigOption, OutputOption
+from shipit.cli.output import OutputFormat
 
 
 def register(app: typer.Typer) -> None:
@@ -18,12 +18,12 @@ def register(app: typer.Typer) -> None:
         output: OutputOption = OutputFormat.TEXT,
     ) -> None:
         """Remove an expired release lock, or any lock with --force. Exit 4 if a live holder has it."""
-        from shipit import config as config_mod
-        from shipit.errors import ExitCode, ShipitError
+        from shipit.core import config as config_mod
+        from shipit.core.errors import ExitCode, ShipitError
         from shipit.kube.client import Kube
         from shipit.kube.lock import ReleaseLock
         from shipit.kube.pods import utcnow
-        from shipit.output import emit_json, emit_text
+        from shipit.cli.output import emit_json, emit_text
 
         cfg = config_mod.load(config)
         lock = ReleaseLock(Kube.from_config(cfg.kubernetes), cfg.app, duration=cfg.lock.duration)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from shipit.classify import (
+from shipit.planning.classify import (
     Check,
     ExpectedObject,
     MigrationPhase,
@@ -22,7 +22,7 @@ from shipit.classify import (
     expected_objects,
     warnings_for,
 )
-from shipit.migrations import OpKind, Operation, ParsedMigration, parse_migration
+from shipit.planning.migrations import OpKind, Operation, ParsedMigration, parse_migration
 
 MIGRATE_DIR = "db/migrate"
 POST_MIGRATE_DIR = "db/post_migrate"
@@ -213,7 +213,7 @@ def plan_from_files(
 
 
 def build_plan(repo_path: str | Path, from_ref: str, to_ref: str = "HEAD") -> Plan:
-    from shipit.gitrepo import ChangeStatus, GitRepo
+    from shipit.planning.gitrepo import ChangeStatus, GitRepo
 
     repo = GitRepo(repo_path)
     rng = repo.range(from_ref, to_ref)

@@ -1,0 +1,1 @@
+"""What every layer uses: configuration, errors and exit codes, logging, redaction of secrets, durations."""
