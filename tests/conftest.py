@@ -1,4 +1,12 @@
-"""Fixtures shared across the suite: each area adds its own module under tests/support and lists it here."""
+"""Fixtures shared across the suite, and one marker per tier set from the test's directory.
+
+Tiers: `unit` (tests/unit: no MariaDB, kubectl, cluster or network), `integration` (tests/integration: real MariaDB,
+kubesim and kubectl), `kubesim` (the simulator's own tests), `e2e` (whole releases; also `slow`). Select with `-m`.
+"""
+
+from pathlib import Path
+
+import pytest
 
 pytest_plugins = [
     "tests.support.mariadb",
@@ -7,3 +15,16 @@ pytest_plugins = [
     "tests.kubesim.fixture",
     "tests.support.sandbox",
 ]
+
+TESTS = Path(__file__).resolve().parent
+TIERS = {"unit": ("unit",), "integration": ("integration",), "kubesim": ("kubesim",), "e2e": ("e2e", "slow")}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        try:
+            top = Path(item.path).resolve().relative_to(TESTS).parts[0]
+        except ValueError:
+            continue
+        for marker in TIERS.get(top, ()):
+            item.add_marker(marker)

@@ -6,14 +6,12 @@ from __future__ import annotations
 import re
 import time
 
-import pytest
 
 from shipit.core.config import KubernetesConfig
 from shipit.kube.client import Kube
 from shipit.kube.lock import ReleaseLock
 from tests.support.sandbox import APP, NAMESPACE
 
-pytestmark = pytest.mark.slow  # real Rails Jobs, kubesim and MariaDB: minutes, not seconds
 
 
 def _lock(sb, user: str, *, duration: float, release_id: str | None = None) -> ReleaseLock:

@@ -17,7 +17,6 @@ from tests.support.mariadb import admin_connect
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "scripts" / "demo"
 
-pytestmark = pytest.mark.slow
 
 
 @pytest.fixture

@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import threading
 
-import pytest
 
 from tests.support.sandbox import Sandbox
 
-pytestmark = pytest.mark.slow  # real Rails Jobs, kubesim and MariaDB: minutes, not seconds
 
 
 def _phase(out: dict, name: str) -> dict:

@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import threading
 
-import pytest
 
 from tests.support.sandbox import Sandbox, connect
 
-pytestmark = pytest.mark.slow  # real Rails Jobs, kubesim and MariaDB: minutes, not seconds
 
 
 PILEUP = 8

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import pytest
 
-pytestmark = pytest.mark.slow  # real Rails Jobs, kubesim and MariaDB: minutes, not seconds
 
 
 def test_first_release_migrates_then_rolls_out(sandbox):

@@ -9,7 +9,6 @@ import pytest
 
 from tests.support.waiting import wait_for
 
-pytestmark = pytest.mark.slow  # real Rails Jobs, kubesim and MariaDB: minutes, not seconds
 
 
 CREATE_ORDERS = """\

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import time
 
-import pytest
 
 from shipit.core.config import KubernetesConfig
 from shipit.kube.client import Kube
@@ -14,7 +13,6 @@ from shipit.kube.records import RecordStore
 from tests.support.sandbox import APP, NAMESPACE
 from tests.support.waiting import wait_for
 
-pytestmark = pytest.mark.slow  # real Rails Jobs, kubesim and MariaDB: minutes, not seconds
 
 
 def test_lock_taken_over_during_the_bake_stops_without_revert_and_keeps_the_new_holders_lock(sandbox):

@@ -15,7 +15,6 @@ import pytest
 from shipit.db.health import MDL_WAIT_STATE
 from tests.support.sandbox import Sandbox, connect
 
-pytestmark = pytest.mark.slow  # real Rails Jobs, kubesim and MariaDB: minutes, not seconds
 
 LOCK_WAIT_MAX = 3.0
 GRACE = 6.0  # poll interval, Rails reporting the error: "within threshold + a few seconds" on a loaded machine

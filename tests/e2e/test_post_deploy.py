@@ -3,9 +3,7 @@ is verified; and an older-timestamped pre-deploy migration never migrates anythi
 
 from __future__ import annotations
 
-import pytest
 
-pytestmark = pytest.mark.slow  # real Rails Jobs, kubesim and MariaDB: minutes, not seconds
 
 
 def _phase(out: dict, name: str) -> dict:

@@ -9,12 +9,10 @@ import threading
 import time
 
 import pymysql
-import pytest
 
 from tests.kubesim.images import ImageBehaviour
 from tests.support.sandbox import Sandbox, connect
 
-pytestmark = pytest.mark.slow  # real Rails Jobs, kubesim and MariaDB: minutes, not seconds
 
 
 INDEX = "index_users_on_email"

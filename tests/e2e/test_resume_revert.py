@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import signal
 
-import pytest
 
 from shipit.core.config import KubernetesConfig
 from shipit.kube.client import Kube
@@ -13,7 +12,6 @@ from shipit.kube.records import RecordStore
 from tests.support.sandbox import APP, NAMESPACE
 from tests.support.waiting import wait_for
 
-pytestmark = pytest.mark.slow  # real Rails Jobs, kubesim and MariaDB: minutes, not seconds
 
 
 def test_kill_9_during_the_automatic_revert_then_resume_finishes_the_revert(sandbox):

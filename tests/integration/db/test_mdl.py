@@ -1,0 +1,342 @@
+"""Metadata-lock watchdog: pure policy decisions, then a real pile-up (idle transaction, ALTER, queued SELECTs).
+
+The pile-up runs twice: on the replica-pair primary, whose performance_schema has the MDL instrument on (blockers
+proven by lock rows, their lock type and last statement known), and on the machine's MariaDB with P_S off (blockers
+inferred from INNODB_TRX ages: candidates, so the assertions there only require ours to be among them).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+
+import pymysql
+import pytest
+
+from shipit.db.ddl_watch import DdlKind, RunningDdl
+from shipit.db.fingerprint import fingerprint
+from shipit.db.health import MDL_WAIT_STATE, Thread
+from shipit.db.connection import Servers
+from shipit.db.health import HealthThresholds
+from shipit.db.mdl import (
+    Blocker, BlockerSource, MdlAction, MdlPolicy, MdlWait, MdlWatchdog, MigrationGuard, apply,
+    candidate_blockers_by_age, decide, our_ddl_connections, queued_victims, suggested_action,
+)
+from shipit.db.migration_state import rails_lock_name
+from shipit.db.status import read_db_status
+from tests.integration.db.helpers import Background, server, wait_for
+
+ALTER = "ALTER TABLE orders ADD INDEX index_orders_on_user_id (user_id)"
+BLOCKER_READ = "SELECT user_id FROM orders WHERE id = 2"
+VICTIM = "SELECT user_id FROM orders WHERE id = 1"
+
+
+# --- pure ----------------------------------------------------------------------------------------------------------
+
+def _ddl(elapsed: float = 3.0, conn: int = 10) -> RunningDdl:
+    return RunningDdl("primary", conn, DdlKind.ALTER_TABLE, "shop", "orders", ALTER, MDL_WAIT_STATE, elapsed, False)
+
+
+def _victim(conn: int, waited: float, sql: str = VICTIM) -> Thread:
+    return Thread(conn, "app", "10.0.0.5:5000", "shop", "Query", waited, MDL_WAIT_STATE, sql)
+
+
+def _blocker(conn: int = 7, user: str = "app", command: str = "Sleep", trx: float | None = 40.0) -> Blocker:
+    return Blocker(conn, user, "10.0.0.9:4000", command, 30.0, trx, "" if command == "Sleep" else "select ?",
+                   "SHARED_READ")
+
+
+def _wait(elapsed: float = 3.0, victims: tuple[Thread, ...] = (), blockers: tuple[Blocker, ...] = ()) -> MdlWait:
+    return MdlWait("primary", _ddl(elapsed), blockers or (_blocker(),), victims,
+                   BlockerSource.PERFORMANCE_SCHEMA)
+
+
+def test_decide_waits_until_someone_is_hurt():
+    # our DDL queued, nobody behind it yet: killing it would waste the build for nothing
+    assert decide(_wait(elapsed=60.0), MdlPolicy(), frozenset({10})).action is MdlAction.NONE
+    # victims behind it, but the DDL has queued for less than ddl_wait_s and no victim waited victim_wait_s
+    assert decide(_wait(elapsed=1.0, victims=(_victim(20, 1.0),)), MdlPolicy(), frozenset({10})).action is \
+        MdlAction.NONE
+
+
+@pytest.mark.parametrize("elapsed, victim_wait", [(2.0, 0.5), (0.5, 5.0)])
+def test_decide_kills_only_our_ddl_by_default(elapsed, victim_wait):
+    wait = _wait(elapsed=elapsed, victims=(_victim(20, victim_wait), _victim(21, 0.2)))
+    d = decide(wait, MdlPolicy(), frozenset({10}))
+    assert (d.action, d.conn_id) == (MdlAction.KILL_OUR_DDL, 10)
+    assert "connection 7 (app@10.0.0.9:4000) idle in a transaction" in d.reason and "2 queries queued" in d.reason
+
+
+def test_decide_never_kills_someone_elses_ddl():
+    d = decide(_wait(victims=(_victim(20, 30.0),)), MdlPolicy(kill_blockers=True, blocker_users=frozenset({"app"})),
+               frozenset({99}))
+    assert (d.action, d.conn_id) == (MdlAction.ALERT, None)
+    assert "not our DDL" in d.reason
+
+
+def test_decide_kills_a_blocker_only_when_configured_and_every_blocker_qualifies():
+    victims = (_victim(20, 9.0),)
+    ours = frozenset({10})
+    allowed = MdlPolicy(kill_blockers=True, blocker_users=frozenset({"app"}))
+    # default policy: the idle blocker is never touched
+    assert decide(_wait(victims=victims), MdlPolicy(), ours).action is MdlAction.KILL_OUR_DDL
+    d = decide(_wait(victims=victims), allowed, ours)
+    assert (d.action, d.conn_id) == (MdlAction.KILL_BLOCKER, 7)
+    # a user outside the allow-list, a blocker that is running (not idle), or a second non-qualifying blocker:
+    # fall back to killing our own DDL
+    assert decide(_wait(victims=victims, blockers=(_blocker(user="reporting"),)), allowed, ours).action is \
+        MdlAction.KILL_OUR_DDL
+    assert decide(_wait(victims=victims, blockers=(_blocker(command="Query"),)), allowed, ours).action is \
+        MdlAction.KILL_OUR_DDL
+    assert decide(_wait(victims=victims, blockers=(_blocker(), _blocker(8, trx=None))), allowed, ours).action is \
+        MdlAction.KILL_OUR_DDL
+    # blockers guessed from transaction ages (no lock table) are candidates, never killed
+    guessed = dataclasses.replace(_wait(victims=victims), source=BlockerSource.INNODB_TRX)
+    assert decide(guessed, allowed, ours).action is MdlAction.KILL_OUR_DDL
+    proven = dataclasses.replace(_wait(victims=victims), source=BlockerSource.METADATA_LOCK_INFO)
+    assert decide(proven, allowed, ours).action is MdlAction.KILL_BLOCKER
+
+
+def test_victims_are_other_statements_on_the_table_waiting_for_the_mdl():
+    ddl = _ddl()
+    threads = [
+        _victim(20, 2.0),
+        _victim(21, 2.0, "SELECT * FROM `shop`.`orders` WHERE id = 5"),
+        _victim(22, 2.0, "SELECT * FROM orders_archive WHERE id = 5"),  # another table whose name starts alike
+        Thread(23, "app", "h", "shop", "Query", 2.0, "Sending data", VICTIM),  # running, not queued
+        Thread(10, "app", "h", "shop", "Query", 3.0, MDL_WAIT_STATE, ALTER),  # the DDL itself
+        Thread(24, "app", "h", "shop", "Query", 1.0, MDL_WAIT_STATE, "ALTER TABLE orders ADD COLUMN x INT"),
+    ]
+    assert [t.id for t in queued_victims(ddl, threads)] == [20, 21]
+
+
+def test_candidate_blockers_are_transactions_older_than_the_wait_same_schema_then_oldest_first():
+    ddl = _ddl(elapsed=5.0)
+    threads = {i: Thread(i, "app", "h", "shop", "Sleep", 1.0, "", "") for i in (7, 8, 9, 10)}
+    threads[12] = Thread(12, "etl", "h", "warehouse", "Sleep", 1.0, "", "")
+    ages = {7: 30.0, 8: 4.0, 9: 60.0, 10: 50.0, 11: 90.0, 12: 500.0}  # 8 began after the wait; 10 is the DDL; 11 gone
+    assert candidate_blockers_by_age(ddl, ages, threads) == (9, 7, 12)
+
+
+# --- real pile-up --------------------------------------------------------------------------------------------------
+
+def _index_names(connect) -> set[str]:
+    conn = connect()
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT INDEX_NAME FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() "
+                        "AND TABLE_NAME = 'orders'")
+            return {r[0] for r in cur.fetchall()}
+    finally:
+        conn.close()
+
+
+@contextlib.contextmanager
+def _pileup(connect, victims: int = 3):
+    """orders with an idle transaction that read it, an ALTER queued for the MDL, and `victims` SELECTs behind it."""
+    setup = connect()
+    with setup.cursor() as cur:
+        cur.execute("CREATE TABLE orders (id INT PRIMARY KEY, user_id INT NOT NULL)")
+        cur.execute("INSERT INTO orders VALUES (1, 101), (2, 102), (3, 103)")
+    setup.close()
+    blocker = connect()
+    started: list[Background] = []
+    try:
+        with blocker.cursor() as cur:
+            cur.execute("SELECT CONNECTION_ID()")
+            blocker_id = int(cur.fetchone()[0])
+            cur.execute("BEGIN")
+            cur.execute(BLOCKER_READ)
+            cur.fetchall()
+        alter = Background(connect, ALTER)
+        started.append(alter)
+        probe = connect()
+        with probe.cursor() as cur:
+            def state(conn_id):
+                cur.execute("SELECT STATE FROM information_schema.PROCESSLIST WHERE ID = %s", (conn_id,))
+                row = cur.fetchone()
+                return row and row[0] == MDL_WAIT_STATE
+            wait_for(lambda: state(alter.conn_id), timeout=30)
+            queued = [Background(connect, VICTIM) for _ in range(victims)]
+            started.extend(queued)
+            wait_for(lambda: all(state(q.conn_id) for q in queued), timeout=30)
+        probe.close()
+        yield blocker, blocker_id, alter, queued
+    finally:
+        for b in started:
+            b.close()
+        blocker.close()
+
+
+def _check_and_kill_our_ddl(srv, connect, blocker, blocker_id, alter, queued, source):
+    dog = MdlWatchdog(srv)
+    (wait,) = dog.check()
+    assert wait.source is source
+    assert wait.ddl.conn_id == alter.conn_id and wait.ddl.table == "orders" and wait.ddl.waiting_for_mdl
+    assert {v.id for v in wait.victims} == {q.conn_id for q in queued}
+    named = {b.conn_id: b for b in wait.blockers}
+    assert blocker_id in named, wait.describe()
+    b = named[blocker_id]
+    assert (b.user, b.command) == ("root", "Sleep") and b.host.startswith("127.0.0.1")
+    assert b.idle_in_transaction and b.trx_age_s >= 0 and b.state_s >= 0
+    text = wait.describe()
+    assert f"connection {blocker_id} (root@127.0.0.1" in text and "idle in a transaction" in text
+    assert f"{len(queued)} queries queued behind it" in text and "ALTER" not in b.describe()
+
+    # someone else's DDL is only reported; ours is killed, never the blocker (default policy)
+    policy = MdlPolicy(ddl_wait_s=0.0)
+    assert decide(wait, policy, frozenset()).action is MdlAction.ALERT
+    decision = decide(wait, policy, frozenset({alter.conn_id}))
+    assert (decision.action, decision.conn_id) == (MdlAction.KILL_OUR_DDL, alter.conn_id)
+    apply(srv, decision)
+
+    alter.join(60)
+    assert isinstance(alter.error, pymysql.err.OperationalError) and alter.error.args[0] == 1317  # interrupted
+    for q in queued:
+        q.join(60)
+        assert q.error is None and q.result == ((101,),)
+    assert "index_orders_on_user_id" not in _index_names(connect)  # nothing committed: the migration fails clean
+    with blocker.cursor() as cur:  # the blocker was left alone: same session, transaction still open
+        cur.execute("SELECT CONNECTION_ID(), @@in_transaction")
+        assert cur.fetchone() == (blocker_id, 1)
+    assert dog.check() == ()
+    return b
+
+
+def test_watchdog_names_the_blocker_from_performance_schema_and_kills_our_ddl(pair_db):
+    connect = pair_db.connect
+    srv = server(pair_db.primary_url)
+    try:
+        with _pileup(connect) as (blocker, blocker_id, alter, queued):
+            b = _check_and_kill_our_ddl(srv, connect, blocker, blocker_id, alter, queued,
+                                        BlockerSource.PERFORMANCE_SCHEMA)
+        # P_S proves the lock and keeps the idle session's last statement (as a fingerprint: no literals)
+        assert b.lock_type == "SHARED_READ"
+        assert b.last_statement == fingerprint(BLOCKER_READ) and "2" not in b.last_statement
+        assert f"last ran {b.last_statement!r}" in b.describe()
+    finally:
+        srv.close()
+
+
+def test_watchdog_without_performance_schema_infers_the_blocker_from_transactions(fresh_db):
+    srv = server(fresh_db.url)
+    try:
+        with _pileup(fresh_db.connect) as (blocker, blocker_id, alter, queued):
+            b = _check_and_kill_our_ddl(srv, fresh_db.connect, blocker, blocker_id, alter, queued,
+                                        BlockerSource.INNODB_TRX)
+        assert b.lock_type is None and b.last_statement == ""  # not knowable without P_S
+    finally:
+        srv.close()
+
+
+def test_configured_blocker_kill_ends_the_idle_session_and_the_alter_completes(pair_db):
+    srv = server(pair_db.primary_url)
+    try:
+        with _pileup(pair_db.connect, victims=2) as (blocker, blocker_id, alter, queued):
+            (wait,) = MdlWatchdog(srv).check()
+            assert [b.conn_id for b in wait.blockers] == [blocker_id]
+            policy = MdlPolicy(ddl_wait_s=0.0, kill_blockers=True, blocker_users=frozenset({"root"}))
+            decision = decide(wait, policy, frozenset({alter.conn_id}))
+            assert (decision.action, decision.conn_id) == (MdlAction.KILL_BLOCKER, blocker_id)
+            apply(srv, decision)
+            alter.join(60)
+            assert alter.error is None
+            for q in queued:
+                assert q.join(60).error is None and q.result == ((101,),)
+            assert "index_orders_on_user_id" in _index_names(pair_db.connect)
+            with pytest.raises(pymysql.err.OperationalError):
+                with blocker.cursor() as cur:
+                    cur.execute("SELECT 1")
+    finally:
+        srv.close()
+
+
+# --- whose DDL, and what shipit does about it ---------------------------------------------------------------------
+
+def _session(conn: int, user: str, host: str, sql: str = "", command: str = "Query") -> Thread:
+    return Thread(conn, user, host, "shop", command if sql else "Sleep", 3.0, MDL_WAIT_STATE if sql else "", sql)
+
+
+def test_our_ddl_is_the_lock_holders_user_and_host_on_the_plans_tables():
+    threads = [
+        _session(5, "app", "10.0.0.5:4000"),  # the Rails migration lock holder (Rails 6.1+: its own connection)
+        _session(10, "app", "10.0.0.5:4001", ALTER),  # the migrator's DDL: same user and client host
+        _session(11, "app", "10.0.0.6:4001", ALTER),  # the same user from another pod: not our migrator
+        _session(12, "dba", "10.0.0.5:4002", ALTER),  # another user on the same host
+        _session(13, "app", "10.0.0.5:4003", "ALTER TABLE users ADD COLUMN nick VARCHAR(10)"),  # not a plan table
+        _session(14, "app", "10.0.0.5:4004", VICTIM),  # not DDL
+    ]
+    assert our_ddl_connections(threads, 5, frozenset({"orders"})) == {5, 10}
+    assert our_ddl_connections(threads, 5, None) == {5, 10, 13}  # raw SQL in the plan: any table of the migrator
+    assert our_ddl_connections(threads, None, frozenset({"orders"})) == frozenset()  # no migrator, nothing is ours
+    assert our_ddl_connections(threads, 99, frozenset({"orders"})) == frozenset()  # holder already gone
+
+
+def test_suggested_action_kills_only_our_ddl_and_asks_for_the_blocker_otherwise():
+    wait = _wait(victims=(_victim(20, 3.0),))
+    assert suggested_action(wait, frozenset({10})) == "kill query 10 (our DDL)"
+    assert suggested_action(wait, frozenset()) == "end session 7"
+    unnamed = dataclasses.replace(wait, blockers=())
+    assert suggested_action(unnamed, frozenset()) == "find the session holding a lock on orders (not identified)"
+
+
+def _hold_migration_lock(connect, database: str):
+    """A connection holding Rails' migration lock, as `rails db:migrate` does next to the one running the DDL."""
+    conn = connect()
+    with conn.cursor() as cur:
+        cur.execute("SELECT GET_LOCK(%s, 0)", (rails_lock_name(database),))
+        assert cur.fetchone() == (1,)
+    return conn
+
+
+def test_migration_guard_alerts_on_a_foreign_ddl_and_kills_the_migrators_own(pair_db):
+    srv = server(pair_db.primary_url)
+    guard = MigrationGuard(srv, MdlPolicy(ddl_wait_s=0.0, victim_wait_s=0.0), frozenset({"orders"}))
+    lock = None
+    try:
+        with _pileup(pair_db.connect) as (blocker, blocker_id, alter, queued):
+            # nobody holds the migration lock: the ALTER is not ours, so it is reported and left running
+            verdict = guard.poll()
+            assert [d.action for d in verdict.decisions] == [MdlAction.ALERT] and verdict.acted is None
+            assert alter.finished_at is None
+            lock = _hold_migration_lock(pair_db.connect, pair_db.name)
+            verdict = guard.poll()
+            wait, decision = verdict.acted
+            assert (decision.action, decision.conn_id) == (MdlAction.KILL_OUR_DDL, alter.conn_id)
+            assert [b.conn_id for b in wait.blockers] == [blocker_id] and len(wait.victims) == len(queued)
+            alter.join(60)
+            assert isinstance(alter.error, pymysql.err.OperationalError) and alter.error.args[0] == 1317
+            for q in queued:
+                assert q.join(60).error is None and q.result == ((101,),)
+            with blocker.cursor() as cur:  # the blocker untouched: same session, transaction still open
+                cur.execute("SELECT CONNECTION_ID(), @@in_transaction")
+                assert cur.fetchone() == (blocker_id, 1)
+            assert guard.poll().waits == ()
+    finally:
+        if lock is not None:
+            lock.close()
+        srv.close()
+
+
+def test_db_status_shows_the_action_for_each_wait(pair_db):
+    srv = server(pair_db.primary_url)
+    servers = Servers(srv)
+    lock = None
+    try:
+        with _pileup(pair_db.connect) as (blocker, blocker_id, alter, queued):
+            foreign = read_db_status(servers, HealthThresholds(), sample_interval=0)
+            (entry,) = foreign.to_json()["mdl_waits"]
+            assert entry["connection"] == alter.conn_id and entry["action"] == f"end session {blocker_id}"
+            assert f"    action: end session {blocker_id}" in foreign.render_text()
+            lock = _hold_migration_lock(pair_db.connect, pair_db.name)
+            ours = read_db_status(servers, HealthThresholds(), sample_interval=0)
+            (entry,) = ours.to_json()["mdl_waits"]
+            assert entry["action"] == f"kill query {alter.conn_id} (our DDL)"
+            assert f"    action: kill query {alter.conn_id} (our DDL)" in ours.render_text()
+            assert alter.finished_at is None  # db status only reads
+            srv.execute(f"KILL QUERY {alter.conn_id}")
+            alter.join(60)
+    finally:
+        if lock is not None:
+            lock.close()
+        servers.close()

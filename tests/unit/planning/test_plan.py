@@ -1,0 +1,192 @@
+"""`build_plan` and `shipit plan` over real git repositories built in temporary folders."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from shipit.cli.app import main
+from shipit.core.errors import BadInput
+from shipit.planning.plan import build_plan, render_text
+from tests.unit.planning.conftest import migration
+
+
+def release_with_everything(app_repo):
+    base = app_repo.repo.head.commit.hexsha
+    app_repo.commit({
+        "db/migrate/20240301000000_add_orders.rb": migration(
+            "AddOrders", "create_table :orders do |t|\n  t.references :user, foreign_key: true\nend"
+        ),
+        "db/migrate/20240301000001_add_users_email_index.rb": migration(
+            "AddUsersEmailIndex", "add_index :users, :email, unique: true"
+        ),
+        "app/models/order.rb": "class Order < ApplicationRecord\nend\n",
+    }, "orders")
+    app_repo.commit({
+        "db/post_migrate/20240301000002_remove_users_legacy.rb": migration(
+            "RemoveUsersLegacy", "remove_column :users, :legacy, :string"
+        ),
+        "db/migrate/20240301000003_backfill.rb": migration("Backfill", 'execute "UPDATE users SET a = 1"'),
+        "db/schema.rb": "ActiveRecord::Schema.define(version: 2024_03_01_000003) do\nend\n",
+    }, "more")
+    return base
+
+
+def test_plan_over_a_range(app_repo):
+    base = release_with_everything(app_repo)
+    plan = build_plan(app_repo.path, base, "HEAD")
+    assert plan.to_sha == app_repo.repo.head.commit.hexsha and plan.from_sha == base
+    assert [m.version for m in plan.migrations] == ["20240301000000", "20240301000001", "20240301000002",
+                                                     "20240301000003"]
+    assert [m.version for m in plan.pre_deploy] == ["20240301000000", "20240301000001"]
+    assert [m.version for m in plan.post_deploy] == ["20240301000002"]
+    assert [m.version for m in plan.manual] == ["20240301000003"]
+    assert plan.code_changed is True
+    assert plan.phases == ("preflight", "migrate", "wait_for_ddl", "gates", "rollout", "verify", "post_deploy")
+    assert [(c.kind.value, c.table, c.columns) for c in plan.checks] == [("duplicates", "users", ("email",))]
+    assert {e.name for e in plan.expected} >= {"orders", "index_orders_on_user_id", "index_users_on_email"}
+    text = render_text(plan)
+    assert "NEEDS A PERSON" in text and "UPDATE users SET a = 1" in text
+    assert text.index("Preflight") < text.index("Migrate") < text.index("Code rollout") < text.index("Post-deploy")
+
+
+def test_migration_only_release_skips_rollout(app_repo):
+    base = app_repo.repo.head.commit.hexsha
+    app_repo.commit({
+        "db/migrate/20240301000000_add_index.rb": migration("AddIndex", "add_index :users, :email"),
+        "db/schema.rb": "changed\n",
+    })
+    plan = build_plan(app_repo.path, base)
+    assert plan.code_changed is False
+    assert plan.phases == ("preflight", "migrate", "wait_for_ddl", "gates")
+
+
+def test_code_only_release(app_repo):
+    base = app_repo.repo.head.commit.hexsha
+    app_repo.commit({"app/models/user.rb": "class User < ApplicationRecord\n  validates :email, presence: true\nend\n"})
+    plan = build_plan(app_repo.path, base)
+    assert plan.migrations == () and plan.phases == ("gates", "rollout", "verify")
+    assert build_plan(app_repo.path, "HEAD", "HEAD").phases == ()
+
+
+def test_edited_deleted_and_moved_migrations_are_warned(app_repo):
+    app_repo.commit({
+        "db/migrate/20240301000000_add_a.rb": migration("AddA", "add_column :users, :a, :string"),
+        "db/migrate/20240301000001_remove_b.rb": migration("RemoveB", "remove_column :users, :b"),
+    })
+    base = app_repo.repo.head.commit.hexsha
+    app_repo.commit({
+        "db/migrate/20230101000000_create_users.rb": migration(
+            "CreateUsers", "create_table :users do |t|\n  t.string :email\n  t.string :name\nend"
+        ),
+        "db/migrate/20240301000000_add_a.rb": None,
+        "db/migrate/20240301000001_remove_b.rb": None,
+        "db/post_migrate/20240301000001_remove_b.rb": migration("RemoveB", "remove_column :users, :b"),
+    })
+    plan = build_plan(app_repo.path, base)
+    edited, moved = plan.migrations
+    assert "edited, not added" in edited.warnings[0]
+    assert "moved from db/migrate/20240301000001_remove_b.rb" in moved.warnings[0]
+    assert moved.phase.value == "post_deploy"
+    assert len(plan.warnings) == 1 and "20240301000000_add_a.rb was deleted" in plan.warnings[0]
+
+
+def test_checks_skip_a_table_created_earlier_in_the_plan(app_repo):
+    base = app_repo.repo.head.commit.hexsha
+    app_repo.commit({
+        "db/migrate/20240301000000_create_tags.rb": migration("CreateTags", "create_table :tags do |t|\n  t.string :name\nend"),
+        "db/migrate/20240301000001_index_tags.rb": migration("IndexTags", "add_index :tags, :name, unique: true"),
+    })
+    assert build_plan(app_repo.path, base).checks == ()
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["--from", "nope"], "unknown git ref 'nope'"),
+        (["--from", "HEAD", "--to", "main~5"], "unknown git ref"),
+    ],
+)
+def test_bad_refs(app_repo, args, message):
+    with pytest.raises(BadInput, match=message):
+        build_plan(app_repo.path, *args[1::2])
+
+
+def test_from_must_be_an_ancestor(app_repo):
+    base = app_repo.repo.head.commit.hexsha
+    head = app_repo.commit({"app/a.rb": "a\n"})
+    with pytest.raises(BadInput, match="is not an ancestor"):
+        build_plan(app_repo.path, head, base)
+
+
+def test_cli_json(app_repo, capsys):
+    base = release_with_everything(app_repo)
+    code = main(["plan", "--repo", str(app_repo.path), "--from", base, "--output", "json"])
+    out = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert out["from"] == base and out["to"] == "HEAD" and out["code_changed"] is True and out["needs_person"]
+    assert out["phases"][0] == "preflight"
+    first = out["migrations"][0]
+    assert {"version", "path", "name", "phase", "reason", "operations", "checks"} <= first.keys()
+    assert first["operations"][1] == {
+        "kind": "add_reference", "table": "orders", "columns": ["user_id"], "name": "index_orders_on_user_id",
+        "to_table": "users", "column": "user_id", "primary_key": "id", "index": True, "foreign_key": True, "line": 4,
+    }
+    assert out["migrations"][1]["checks"] == [
+        {"kind": "duplicates", "table": "users", "columns": ["email"], "migration_version": "20240301000001"}
+    ]
+
+
+def test_cli_text(app_repo, capsys):
+    base = release_with_everything(app_repo)
+    assert main(["plan", "--repo", str(app_repo.path), "--from", base]) == 0
+    assert "1. Preflight" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (["plan", "--repo", "{repo}"], "--from is required"),
+        (["plan", "--repo", "{repo}", "--from", "v9"], "unknown git ref 'v9'"),
+        (["plan", "--repo", "{tmp}", "--from", "HEAD"], "not a git repository"),
+        (["plan", "--repo", "{tmp}/missing", "--from", "HEAD"], "no such directory"),
+        (["plan", "--config", "{tmp}/nope.yaml", "--from", "HEAD"], "configuration file not found"),
+    ],
+)
+def test_cli_bad_input_exits_3(app_repo, tmp_path, capsys, argv, message):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    argv = [a.format(repo=app_repo.path, tmp=empty) for a in argv]
+    assert main(argv) == 3
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+
+
+def test_cli_repo_from_config(app_repo, tmp_path, capsys):
+    base = app_repo.repo.head.commit.hexsha
+    app_repo.commit({"app/b.rb": "b\n"})
+    cfg = tmp_path / "shipit.yaml"
+    cfg.write_text(
+        f"""app: shop
+repo: {app_repo.path}
+kubernetes: {{namespace: shop}}
+image: {{repository: registry.example.com/shop}}
+deployments: [{{name: web}}]
+migration: {{from_deployment: web, container: web}}
+database: {{url: "mysql://root@127.0.0.1:3306/shop"}}
+"""
+    )
+    assert main(["plan", "--config", str(cfg), "--from", base, "-o", "json"]) == 0, capsys.readouterr().err
+    assert json.loads(capsys.readouterr().out)["changed_files"] == ["app/b.rb"]
+
+
+def test_manual_only_release_still_plans_preflight_and_migrate(app_repo):
+    """`release --yes` runs accepted manual migrations in the migrate phase: the plan (and the record) must say so."""
+    base = app_repo.repo.head.commit.hexsha
+    app_repo.commit({"db/migrate/20240301000003_backfill.rb": migration("Backfill", 'execute "UPDATE users SET a = 1"')})
+    plan = build_plan(app_repo.path, base)
+    assert [m.version for m in plan.manual] == ["20240301000003"] and plan.pre_deploy == ()
+    assert plan.phases == ("preflight", "migrate", "gates")
+    text = render_text(plan)
+    assert "20240301000003 Backfill: manual, runs here only once accepted with `shipit release --yes`" in text
