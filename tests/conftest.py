@@ -1,7 +1,8 @@
 """Fixtures shared across the suite, and one marker per tier set from the test's directory.
 
 Tiers: `unit` (tests/unit: no MariaDB, kubectl, cluster or network), `integration` (tests/integration: real MariaDB,
-kubesim and kubectl), `kubesim` (the simulator's own tests), `e2e` (whole releases; also `slow`). Select with `-m`.
+kubesim and kubectl), `badinput` (bad input and faults through the CLI, also
+`integration`), `kubesim` (the simulator's own tests), `e2e` (whole releases; also `slow`). Select with `-m`.
 """
 
 from pathlib import Path
@@ -17,7 +18,13 @@ pytest_plugins = [
 ]
 
 TESTS = Path(__file__).resolve().parent
-TIERS = {"unit": ("unit",), "integration": ("integration",), "kubesim": ("kubesim",), "e2e": ("e2e", "slow")}
+TIERS = {
+    "unit": ("unit",),
+    "integration": ("integration",),
+    "badinput": ("integration", "badinput"),
+    "kubesim": ("kubesim",),
+    "e2e": ("e2e", "slow"),
+}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
