@@ -41,25 +41,35 @@ need_packages() {
   apt_install
 }
 
+TEST_CNF=/etc/mysql/mariadb.conf.d/99-shipit-tests.cnf
+# the service itself, by its socket (the tests also run private mariadbd processes of their own)
+mariadb_socket_up() { as_root mariadb-admin -uroot --socket=/run/mysqld/mysqld.sock ping >/dev/null 2>&1; }
+
+mariadb_start() {
+  as_root install -d -o mysql -g mysql /run/mysqld
+  # no systemd here: the Debian init script starts mysqld_safe, which keeps the server up
+  as_root /etc/init.d/mariadb start >/dev/null 2>&1 \
+    || as_root start-stop-daemon --start --oknodo --background --chuid mysql --exec /usr/sbin/mariadbd
+  for _ in $(seq 1 120); do
+    mariadb_socket_up && return 0
+    sleep 0.5
+  done
+}
+
 setup_mariadb() {
-  if ! mariadb_up; then
-    if ! pgrep -x mariadbd >/dev/null 2>&1; then
-      log "starting MariaDB"
-      as_root install -d -o mysql -g mysql /run/mysqld
-      # no systemd here: the Debian init script starts mysqld_safe, which keeps the server up
-      as_root /etc/init.d/mariadb start >/dev/null 2>&1 \
-        || as_root start-stop-daemon --start --oknodo --background --chuid mysql --exec /usr/sbin/mariadbd
+  if [ ! -f "$TEST_CNF" ] || ! mariadb_up; then
+    # the tests see clients by IP (as a server behind a network does), so host names are never resolved;
+    # root@127.0.0.1 then needs its own account, with an empty password
+    if [ ! -f "$TEST_CNF" ]; then
+      printf '[mysqld]\nskip-name-resolve\n' | as_root tee "$TEST_CNF" >/dev/null
+      if mariadb_socket_up; then
+        log "restarting MariaDB without host name resolution"
+        as_root /etc/init.d/mariadb stop >/dev/null 2>&1 || true
+      fi
     fi
-    for _ in $(seq 1 120); do
-      mariadb-admin -uroot status >/dev/null 2>&1 && break
-      sleep 0.5
-    done
-    if ! mariadb_up; then
-      # Debian's root@localhost authenticates by unix socket only: let the tests' TCP root in with an empty password
-      as_root mariadb -uroot -e "ALTER USER root@localhost IDENTIFIED VIA unix_socket OR mysql_native_password USING PASSWORD('');
-        CREATE USER IF NOT EXISTS root@'127.0.0.1' IDENTIFIED BY '';
-        GRANT ALL PRIVILEGES ON *.* TO root@'127.0.0.1' WITH GRANT OPTION; FLUSH PRIVILEGES;" >/dev/null 2>&1 || true
-    fi
+    mariadb_socket_up || { log "starting MariaDB"; mariadb_start; }
+    as_root mariadb -uroot -e "CREATE USER IF NOT EXISTS root@'127.0.0.1' IDENTIFIED BY '';
+      GRANT ALL PRIVILEGES ON *.* TO root@'127.0.0.1' WITH GRANT OPTION; FLUSH PRIVILEGES;" >/dev/null 2>&1 || true
     mariadb_up || { echo "$SETUP_NAME: MariaDB is not reachable on 127.0.0.1:3306 as root and could not be started" >&2; exit 1; }
   fi
 }
