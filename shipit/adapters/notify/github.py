@@ -34,7 +34,7 @@ class GithubNotifier(Notifier):
         self.cfg, self.timeout, self.attempts = cfg, timeout, attempts
         self.log_url = log_url(env)
         self.gh = Github(auth=Auth.Token(cfg.token), base_url=cfg.api_url.rstrip("/"), timeout=max(1, int(timeout)),
-                         retry=None, seconds_between_requests=None, seconds_between_writes=None)
+                         retry=None, seconds_between_requests=None, seconds_between_writes=None, lazy=True)
         self.statuses_url: str | None = None
 
     def _guard(self, what: str, fn):
@@ -57,7 +57,7 @@ class GithubNotifier(Notifier):
                     lambda: self.gh.requester.requestJsonAndCheck("POST", self.statuses_url, input=body))
 
     def started(self, state) -> None:
-        repo = self.gh.get_repo(self.cfg.repository, lazy=True)
+        repo = self.gh.get_repo(self.cfg.repository)  # lazy: no GET of the repository first
         deployment = self._guard("create deployment", lambda: repo.create_deployment(
             ref=state.to_sha, environment=self.cfg.environment, auto_merge=False, required_contexts=[],
             description=f"shipit {state.app} {state.id}", payload={"release": state.id}, task="deploy"))
