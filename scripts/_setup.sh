@@ -1,6 +1,6 @@
 # Shared setup for scripts/test and scripts/demo (sourced, not run): a .venv with shipit and its dev extras, the
 # MariaDB service on 127.0.0.1:3306 (installed from Debian's packages if missing, started if down, root over TCP with
-# an empty password), Debian's Rails with mysql2, and the tools the tests drive (tmux, percona-toolkit).
+# an empty password), Debian's Rails with mysql2, and the tools the tests drive (tmux, percona-toolkit, prometheus).
 # The caller has done `set -euo pipefail` and `cd` to the repository root; $SETUP_NAME names it in error messages.
 
 SETUP_NAME=${SETUP_NAME:-$(basename "$0")}
@@ -38,6 +38,7 @@ need_packages() {
   fi
   command -v tmux >/dev/null 2>&1 || apt_packages+=(tmux)
   command -v pt-online-schema-change >/dev/null 2>&1 || apt_packages+=(percona-toolkit)
+  [ -x /usr/bin/prometheus ] || apt_packages+=(prometheus)  # the metric gates' tests scrape a test app with it
   apt_install
 }
 

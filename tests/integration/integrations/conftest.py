@@ -1,1 +1,1 @@
-pytest_plugins = ["tests.integration.integrations.services"]
+pytest_plugins = ["tests.integration.integrations.services", "tests.integration.integrations.prometheus"]
