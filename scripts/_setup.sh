@@ -15,7 +15,7 @@ setup_python() {
   fi
   log "installing shipit with its dev extras"
   .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev]' 2>&1 | grep -v '^WARNING: Location' || true
-  .venv/bin/python -c 'import shipit, typer, kubernetes, pymysql, git, tenacity, structlog, tree_sitter_ruby' \
+  .venv/bin/python -c 'import shipit, typer, kubernetes, pymysql, git, tenacity, structlog, tree_sitter_ruby, httpx, slack_sdk, github' \
     || { echo "$SETUP_NAME: the Python dependencies did not install" >&2; exit 1; }
 }
 
