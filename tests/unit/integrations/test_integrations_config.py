@@ -77,3 +77,30 @@ def test_bad_values_name_the_key_and_line(extra, message):
         parse(extra)
     assert message in str(e.value)
     assert "xoxb-literal-value" not in str(e.value)
+
+
+def test_the_example_documents_every_integration_key_and_it_parses_uncommented():
+    """The example keeps token-bearing sections commented (they need variables); uncommented, they must parse."""
+    from pathlib import Path
+
+    example = (Path(__file__).resolve().parents[3] / "config" / "shipit.example.yaml").read_text()
+    lines = example.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("# notify:"))
+    uncommented = [line[2:] if i >= start and line.startswith("# ") and not line.startswith("# Commands")
+                   and not line.startswith("# Notifications") and not line.startswith("# never")
+                   else line for i, line in enumerate(lines)]
+    errors_at = next(i for i, line in enumerate(uncommented) if line.startswith("  # errors:"))
+    for i in range(errors_at, errors_at + 14):
+        if uncommented[i].startswith("  # ") and not uncommented[i].startswith("  #   # "):
+            uncommented[i] = "  " + uncommented[i][4:]
+    text = "\n".join(uncommented)
+    env = {"SHIPIT_DB_PASSWORD": "pw-example", "ROLLBAR_READ_TOKEN": "rb-read", "SLACK_BOT_TOKEN": "xoxb-example",
+           "GITHUB_TOKEN": "ghp-example", "ROLLBAR_DEPLOY_TOKEN": "rb-deploy", "SENTRY_AUTH_TOKEN": "sentry-example"}
+    cfg = config.parse(text, env=env)
+    assert cfg.gates.metrics[0].hold == 30 and cfg.gates.metrics[0].max == 0.05
+    assert cfg.gates.errors.provider is ErrorProvider.ROLLBAR and cfg.gates.errors.threshold == 1
+    n = cfg.notify
+    assert (n.slack.channel, n.github.repository, n.rollbar.environment, n.sentry.projects) == (
+        "#deploys", "acme/shop", "production", ("shop",))
+    assert n.webhook == "https://hooks.example/shipit" and n.attempts == 3
+    assert cfg.hooks.pre_release == ("scripts/check-freeze",) and cfg.hooks.timeout == 60
