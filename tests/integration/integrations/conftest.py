@@ -1,1 +1,2 @@
-pytest_plugins = ["tests.integration.integrations.services", "tests.integration.integrations.prometheus"]
+from tests.integration.integrations.prometheus import metrics_app, prometheus  # noqa: F401  (fixtures)
+from tests.integration.integrations.services import services  # noqa: F401  (fixture)
