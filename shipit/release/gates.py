@@ -143,6 +143,10 @@ class GateReading:
     def to_json(self) -> dict:
         return dataclasses.asdict(self)
 
+    def __str__(self) -> str:
+        value = "no value (inconclusive)" if self.value is None else f"{self.value:.4g}"
+        return f"{self.gate} {value} ({self.bound})"
+
 
 @dataclasses.dataclass(frozen=True)
 class GateReport:

@@ -84,6 +84,9 @@ def test_the_report_shows_each_gates_latest_value_against_its_threshold():
     ))
     [r] = report.readings()  # the HTTP gate has no value to show
     assert (r.gate, r.value, r.bound, r.ok) == ("metric error-ratio", 0.2, "max 0.05", False)
+    assert str(r) == "metric error-ratio 0.2 (max 0.05)"
+    assert str(GateReport(True, Mode.KEEP, probes=(("metric x", (inconclusive_probe("down", Inconclusive.PASS, 0, "min 1"),)),)).readings()[0]) \
+        == "metric x no value (inconclusive) (min 1)"
     assert r.to_json() == {"gate": "metric error-ratio", "value": 0.2, "bound": "max 0.05", "ok": False,
                            "summary": "error-ratio 0.2 > 0.05"}
 
