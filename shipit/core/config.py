@@ -426,8 +426,8 @@ def _secret(r: _Reader, key: str) -> str:
     """A token: only as `${VAR}`, so it lives in the environment (masked by the redactor), never in the file."""
     n = r.raw(key)
     if n is not None and n.value is not None and not (isinstance(n.value, str) and _SECRET.fullmatch(n.value)):
-        raise ConfigError(f"{r._key(key)} (line {n.line}): a secret must come from the environment: write "
-                          f"{key}: ${{SOME_VARIABLE}} and set that variable; the value itself is not allowed here")
+        raise ConfigError(f"{r._key(key)} (line {n.line}): a secret must come from the environment: put it in a "
+                          f"variable and write its reference, like ${{SLACK_BOT_TOKEN}}, instead of the value")
     return r.get(key, _str)
 
 
