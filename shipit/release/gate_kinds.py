@@ -93,7 +93,8 @@ def error_rate_probe(since: ErrorWindow, before: ErrorWindow, *, threshold: floa
     rate, base = since.per_minute, before.per_minute
     bound = f"max {threshold:g}/min and {ratio:g}x the hour before"
     ok = not (rate > threshold and rate > ratio * base)
-    summary = f"{rate:.2f} errors/min since the release vs {base:.2f}/min the hour before ({bound})"
+    then = f"{base:.2f}/min the hour before" if before.seconds else "no count for the hour before (0/min taken)"
+    summary = f"{rate:.2f} errors/min since the release vs {then} ({bound})"
     return Probe(ok, summary, at, rate, bound)
 
 
@@ -123,37 +124,48 @@ def prometheus_value(client: httpx.Client, base_url: str, query: str, *, attempt
 
 
 class _Rollbar:
-    """Active occurrence counts in one-minute buckets (GET /api/1/reports/occurrence_counts, read-scope token)."""
+    """Occurrence counts in one-minute buckets (GET /api/1/reports/occurrence_counts, read-scope token). Rollbar
+    returns only the recent buckets (60 at most), so a window counts over the part of it they cover."""
 
     def __init__(self, cfg: ErrorGateConfig):
         self.cfg = cfg
         self.url = (cfg.api_url or "https://api.rollbar.com").rstrip("/") + "/api/1/reports/occurrence_counts"
 
-    def errors(self, client: httpx.Client, start: float, end: float) -> float:
-        params = {"bucket_size": 60, "min_level": "error"}
+    def errors(self, client: httpx.Client, start: float, end: float) -> ErrorWindow:
+        params = {"bucket_size": 60, "buckets": 60, "min_level": "error"}
         if self.cfg.environment:
             params["environments"] = self.cfg.environment
         body = json_of(call(client, "GET", self.url, params=params, headers={"X-Rollbar-Access-Token": self.cfg.token}))
         if not isinstance(body, dict) or body.get("err") != 0 or not isinstance(body.get("result"), list):
             raise ServiceError(f"Rollbar: unexpected answer {str(body)[:120]}")
-        # a bucket [t, t+60) counts when it overlaps the window
-        return float(sum(count for t, count in body["result"] if t + 60 > start and t < end))
+        return window_of(body["result"], start, end, bucket=60)
 
 
 class _Sentry:
-    """Events received by one project (GET /api/0/projects/{org}/{project}/stats/, project:read token)."""
+    """Events received by one project in 10-second buckets (GET /api/0/projects/{org}/{project}/stats/,
+    project:read token)."""
 
     def __init__(self, cfg: ErrorGateConfig):
         self.cfg = cfg
         base = (cfg.api_url or "https://sentry.io").rstrip("/")
         self.url = f"{base}/api/0/projects/{cfg.organization}/{cfg.project}/stats/"
 
-    def errors(self, client: httpx.Client, start: float, end: float) -> float:
+    def errors(self, client: httpx.Client, start: float, end: float) -> ErrorWindow:
         params = {"stat": "received", "since": int(start), "until": int(end), "resolution": "10s"}
         body = json_of(call(client, "GET", self.url, params=params, headers={"Authorization": f"Bearer {self.cfg.token}"}))
         if not isinstance(body, list):
             raise ServiceError(f"Sentry: unexpected answer {str(body)[:120]}")
-        return float(sum(count for t, count in body if start - 10 < t < end))
+        return window_of(body, start, end, bucket=10)
+
+
+def window_of(buckets: list, start: float, end: float, *, bucket: float) -> ErrorWindow:
+    """Pure: the errors in [start, end) from [bucket start, count] pairs, over the part of the window they cover
+    (a bucket counts when it overlaps the window)."""
+    inside = [(t, n) for t, n in buckets if t + bucket > start and t < end]
+    if not inside:
+        return ErrorWindow(0.0, 0.0)
+    covered = min(end, inside[-1][0] + bucket) - max(start, inside[0][0])
+    return ErrorWindow(float(sum(n for _, n in inside)), max(0.0, covered))
 
 
 ERROR_PROVIDERS: dict[ErrorProvider, Callable[[ErrorGateConfig], _Rollbar | _Sentry]] = {
@@ -206,9 +218,8 @@ class ErrorRateGate(Consecutive):
         at = self.clock()
         try:
             if self._before is None:
-                count = self.provider.errors(self._client, self.started - BASELINE, self.started)
-                self._before = ErrorWindow(count, BASELINE)
-            since = ErrorWindow(self.provider.errors(self._client, self.started, at), at - self.started)
+                self._before = self.provider.errors(self._client, self.started - BASELINE, self.started)
+            since = self.provider.errors(self._client, self.started, at)
         except ServiceError as e:
             return inconclusive_probe(str(e), self.policy, at, f"max {self.cfg.threshold:g}/min")
         return error_rate_probe(since, self._before, threshold=self.cfg.threshold, ratio=self.cfg.ratio, at=at)

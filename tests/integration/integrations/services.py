@@ -157,9 +157,9 @@ class Services:
         if req.headers.get("x-rollbar-access-token") not in ("rollbar-write-token", "rollbar-read-token"):
             return 401, {"err": 1, "message": "invalid access token"}
         if req.path.startswith("/api/1/reports/occurrence_counts"):
-            size = int(req.query.get("bucket_size", 86400))
+            size, count = int(req.query.get("bucket_size", 86400)), int(req.query.get("buckets", 60))
             now = int(time.time()) // size * size
-            buckets = [now - size * i for i in range(90, -1, -1)]  # the recent buckets, oldest first
+            buckets = [now - size * i for i in range(count - 1, -1, -1)]  # the recent buckets, oldest first
             with self._lock:
                 times = list(self.error_times)
             return 200, {"err": 0, "result": [[b, sum(1 for t in times if b <= t < b + size)] for b in buckets]}

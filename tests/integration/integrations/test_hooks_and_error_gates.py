@@ -80,7 +80,7 @@ def test_error_rate_gates_pass_at_the_usual_rate_and_fail_when_it_jumps(services
     sentry = services.calls("/api/0/projects/acme/shop/stats/")[-1]
     assert sentry.query["stat"] == "received" and sentry.query["resolution"] == "10s"
     rollbar = services.calls("/api/1/reports/occurrence_counts")[-1]
-    assert rollbar.query == {"bucket_size": "60", "min_level": "error", "environments": "production"}
+    assert rollbar.query == {"bucket_size": "60", "buckets": "60", "min_level": "error", "environments": "production"}
 
 
 def test_an_unreachable_error_tracker_is_inconclusive_and_the_policy_decides(services):

@@ -9,7 +9,7 @@ from shipit.core import config
 from shipit.core.config import Inconclusive
 from shipit.release.gate_kinds import (
     Bound, ErrorRateGate, ErrorWindow, MetricGate, Threshold, configured_gates, decide_held, error_rate_probe,
-    inconclusive_probe, metric_probe,
+    inconclusive_probe, metric_probe, window_of,
 )
 from shipit.release.gates import GateReport, GateState, HttpGate, Mode, Probe
 
@@ -75,6 +75,20 @@ def test_the_error_rate_fails_only_above_both_the_threshold_and_the_ratio(since,
     assert p.ok is ok, p.summary
     assert p.value == pytest.approx(since.per_minute) and p.bound == "max 2/min and 3x the hour before"
     assert f"{since.per_minute:.2f} errors/min since the release vs {before.per_minute:.2f}/min" in p.summary
+
+
+def test_a_window_counts_the_buckets_overlapping_it_over_the_part_they_cover():
+    buckets = [[600, 1], [660, 2], [720, 4], [780, 8]]  # one-minute buckets, [600, 840) known
+    assert window_of(buckets, 660, 780, bucket=60) == ErrorWindow(6, 120)
+    assert window_of(buckets, 690, 750, bucket=60) == ErrorWindow(6, 60)  # partly covered buckets count whole
+    assert window_of(buckets, 0, 700, bucket=60) == ErrorWindow(3, 100)  # the provider kept only [600, ...)
+    assert window_of(buckets, 900, 960, bucket=60) == ErrorWindow(0, 0)
+
+
+def test_without_a_count_for_the_hour_before_only_the_threshold_decides_and_it_says_so():
+    p = error_rate_probe(ErrorWindow(10, 600), ErrorWindow(0, 0), threshold=2, ratio=3, at=0)
+    assert p.ok is True and "no count for the hour before" in p.summary
+    assert error_rate_probe(ErrorWindow(300, 600), ErrorWindow(0, 0), threshold=2, ratio=3, at=0).ok is False
 
 
 def test_the_report_shows_each_gates_latest_value_against_its_threshold():
