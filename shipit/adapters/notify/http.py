@@ -37,7 +37,7 @@ def _check(response: httpx.Response) -> httpx.Response:
 
 
 def retrying(attempts: int, timeout: float) -> tenacity.Retrying:
-    """The retry policy shared by every outside call: bounded tries, total time at most attempts x timeout + 3s."""
+    """The retry policy shared by every outside call: at most `attempts` tries, no new try after attempts x timeout."""
     return tenacity.Retrying(
         stop=tenacity.stop_after_attempt(max(1, attempts)) | tenacity.stop_after_delay(max(1, attempts) * timeout),
         wait=tenacity.wait_exponential(multiplier=0.2, max=1.0),
