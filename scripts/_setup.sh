@@ -1,6 +1,6 @@
 # Shared setup for scripts/test and scripts/demo (sourced, not run): a .venv with shipit and its dev extras, the
 # MariaDB service on 127.0.0.1:3306 (installed from Debian's packages if missing, started if down, root over TCP with
-# an empty password), Debian's Rails with mysql2, and the tools the tests drive (tmux, percona-toolkit).
+# an empty password), Debian's Rails with mysql2, and the tools the tests drive (tmux, percona-toolkit, prometheus).
 # The caller has done `set -euo pipefail` and `cd` to the repository root; $SETUP_NAME names it in error messages.
 
 SETUP_NAME=${SETUP_NAME:-$(basename "$0")}
@@ -15,7 +15,7 @@ setup_python() {
   fi
   log "installing shipit with its dev extras"
   .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev]' 2>&1 | grep -v '^WARNING: Location' || true
-  .venv/bin/python -c 'import shipit, typer, kubernetes, pymysql, git, tenacity, structlog, tree_sitter_ruby' \
+  .venv/bin/python -c 'import shipit, typer, kubernetes, pymysql, git, tenacity, structlog, tree_sitter_ruby, httpx, slack_sdk, github' \
     || { echo "$SETUP_NAME: the Python dependencies did not install" >&2; exit 1; }
 }
 
@@ -38,6 +38,7 @@ need_packages() {
   fi
   command -v tmux >/dev/null 2>&1 || apt_packages+=(tmux)
   command -v pt-online-schema-change >/dev/null 2>&1 || apt_packages+=(percona-toolkit)
+  [ -x /usr/bin/prometheus ] || apt_packages+=(prometheus)  # the metric gates' tests scrape a test app with it
   apt_install
 }
 

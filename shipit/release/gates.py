@@ -1,8 +1,10 @@
-"""Health gates: HTTP checks and database health, before the code rolls out and during the bake after it.
+"""Health gates: HTTP checks, database health, metrics and error rates, before the code and during the bake.
 
-Each gate is a probe (one HTTP request, one health sample) plus a pure decision over the probes so far. A gate
-passes after `consecutive` successes in a row and fails after `consecutive` failures in a row, like a Kubernetes
-probe's success/failure thresholds: one blip does not revert a release, a real outage does within a few intervals.
+Each gate is a probe (one HTTP request, one health sample, one PromQL query) plus its own pure decision over the
+probes so far. HTTP and database gates pass after `consecutive` successes in a row and fail after `consecutive`
+failures in a row, like a Kubernetes probe: one blip does not revert a release, a real outage does within a few
+intervals. Metric and error-rate gates (`shipit.release.gate_kinds`, with the registry of every kind) carry their value
+against their threshold.
 The runner polls every gate in its own thread and returns the moment one fails, so the revert starts at once.
 """
 
@@ -36,6 +38,8 @@ class Probe:
     ok: bool | None  # None: hold (degraded, keep waiting) -- neither a success nor a failure
     summary: str  # "HTTP 200 in 12 ms", "connection refused", "threads_running 83 > 50"
     at: float  # epoch seconds
+    value: float | None = None  # a metric gate's reading, shown against `bound`
+    bound: str = ""  # "max 0.05", "min 10"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -60,12 +64,22 @@ def decide(probes: Sequence[Probe], *, consecutive: int, mode: Mode) -> GateDeci
 class Gate(Protocol):
     name: str
     interval: float
-    consecutive: int
 
     def probe(self) -> Probe: ...
 
+    def decide(self, probes: Sequence[Probe], mode: Mode) -> GateDecision: ...
 
-class HttpGate:
+
+class Consecutive:
+    """The rule of probe-like gates: `consecutive` results in a row decide."""
+
+    consecutive: int
+
+    def decide(self, probes: Sequence[Probe], mode: Mode) -> GateDecision:
+        return decide(probes, consecutive=self.consecutive, mode=mode)
+
+
+class HttpGate(Consecutive):
     """GET a URL and expect one status code; redirects are not followed, so a 302 to a login page is a failure."""
 
     def __init__(self, cfg: HttpGateConfig):
@@ -96,7 +110,7 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
-class DbHealthGate:
+class DbHealthGate(Consecutive):
     """Database health against the baseline taken before the release.
 
     `sample` returns (ok, one-line reason) with ok None for "hold": degraded but not critical, so the gate keeps
@@ -119,6 +133,22 @@ class DbHealthGate:
 
 
 @dataclasses.dataclass(frozen=True)
+class GateReading:
+    gate: str
+    value: float | None  # None: no value (the provider could not be read)
+    bound: str
+    ok: bool | None
+    summary: str
+
+    def to_json(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def __str__(self) -> str:
+        value = "no value (inconclusive)" if self.value is None else f"{self.value:.4g}"
+        return f"{self.gate} {value} ({self.bound})"
+
+
+@dataclasses.dataclass(frozen=True)
 class GateReport:
     ok: bool
     mode: Mode
@@ -126,6 +156,13 @@ class GateReport:
     reason: str = ""
     probes: tuple[tuple[str, tuple[Probe, ...]], ...] = ()  # per gate, its last probes
     decided_at: float = 0.0  # when the runner knew the outcome (the benchmark measures revert latency from here)
+
+    def readings(self) -> tuple[GateReading, ...]:
+        """Each gate's latest value against its threshold, for the live view and the summary."""
+        return tuple(
+            GateReading(name, ps[-1].value, ps[-1].bound, ps[-1].ok, ps[-1].summary)
+            for name, ps in self.probes if ps and ps[-1].bound
+        )
 
     def evidence(self, last: int = 5) -> tuple[str, ...]:
         lines = []
@@ -161,7 +198,7 @@ def run_gates(
             probe = gate.probe()
             with lock:
                 history[gate.name].append(probe)
-                decision = decide(history[gate.name], consecutive=gate.consecutive, mode=mode)
+                decision = gate.decide(history[gate.name], mode)
             if on_probe:
                 on_probe(gate.name, probe, decision)
             if decision.state in (GateState.FAILED, GateState.PASSED):
