@@ -15,6 +15,8 @@ from shipit.db.connection import Role, Servers
 from shipit.db.ddl_watch import DdlProgress, DdlWatcher
 from shipit.db.health import HealthThresholds, ServerHealth, read_server_health, read_threads
 from shipit.db.mdl import MdlWait, MdlWatchdog, migration_lock_holder, our_ddl_connections, suggested_action
+from shipit.db.osc import OscRun, OscTool, assess, read_server_osc
+from shipit.db.progress_readiness import ProgressReadiness, read_progress_readiness
 from shipit.core.errors import ShipitError
 
 STATEMENT_MAX = 500  # characters of a DDL statement shown
@@ -28,6 +30,8 @@ class DbStatus:
     errors: tuple[tuple[str, str], ...]  # (server, why it could not be read)
     primary: str
     mdl_actions: tuple[str, ...]  # per wait: what shipit would do (our DDL) or the person should (see mdl.py)
+    osc: tuple[OscRun, ...] = ()  # gh-ost / pt-osc / LHM runs and leftovers, per server
+    progress: tuple[ProgressReadiness, ...] = ()  # per server: can index-build progress be read
 
     def to_json(self) -> dict:
         primary = next((h for h in self.health if h.name == self.primary), None)
@@ -67,6 +71,15 @@ class DbStatus:
                     "long_queries": len(h.long_queries),
                 } for h in self.health],
             },
+            "online_schema_changes": [{
+                "server": r.server, "schema": r.schema, "tool": r.tool.value, "table": r.table, "state": r.state.value,
+                "artifacts": [a.name for a in r.artifacts], "heartbeat_age_s": r.heartbeat_age_s,
+                "description": r.describe(), "cleanup_sql": list(r.cleanup_sql()) if r.state.is_failure else [],
+            } for r in self.osc],
+            "progress_readiness": [{
+                "server": p.server, "ready": p.ready, "missing": list(p.missing), "fix": list(p.fix),
+                "without": p.without,
+            } for p in self.progress],
             "errors": [{"server": s, "error": e} for s, e in self.errors],
         }
 
@@ -83,6 +96,12 @@ class DbStatus:
             lines += [f"  pile-up: {g.count} threads on {g.fingerprint[:160]} (longest {g.max_time_s:.1f}s)"
                       for g in h.pileups]
             lines += [f"  long query: connection {t.id} ({t.user}) {t.time_s:.0f}s" for t in h.long_queries[:5]]
+        if self.osc:
+            lines.append("Online schema change tools:")
+            for r in self.osc:
+                lines.append(f"  {r.describe()}")
+                lines += [f"    {sql}" for sql in (r.cleanup_sql() if r.state.is_failure else ())]
+        lines += [f"progress: {p.describe()}" for p in self.progress if not p.ready]
         lines += [f"{s}: cannot be read: {e}" for s, e in self.errors]
         return "\n".join(lines)
 
@@ -103,6 +122,8 @@ def read_db_status(servers: Servers, thresholds: HealthThresholds, *, sample_int
     ddl: tuple[DdlProgress, ...] = ()
     waits: list[MdlWait] = []
     actions: list[str] = []
+    osc: list[OscRun] = []
+    progress: list[ProgressReadiness] = []
     if live is not None:
         watcher = DdlWatcher(live)
         try:
@@ -119,6 +140,13 @@ def read_db_status(servers: Servers, thresholds: HealthThresholds, *, sample_int
                 ours = our_ddl_connections(threads, migration_lock_holder(s)) if found else frozenset()
                 waits.extend(found)
                 actions.extend(suggested_action(w, ours) for w in found)
+                progress.append(read_progress_readiness(s))
+                found_osc = read_server_osc(s)
+                copying = {(OscTool(p.ddl.kind.value), p.ddl.table) for p in ddl
+                           if p.ddl.server == s.name and p.ddl.kind.value in {t.value for t in OscTool}}
+                # nobody here knows whether the migration process still runs: between two chunks is "unsure"
+                osc.extend(assess(found_osc, copying=copying, migration_running=None))
             except ShipitError as e:
                 errors.setdefault(s.name, str(e))
-    return DbStatus(ddl, tuple(waits), tuple(health), tuple(errors.items()), servers.primary.name, tuple(actions))
+    return DbStatus(ddl, tuple(waits), tuple(health), tuple(errors.items()), servers.primary.name, tuple(actions),
+                    tuple(osc), tuple(progress))

@@ -1,0 +1,109 @@
+"""Each workload kind's own rollout rule, image handling and GitOps ownership. Pure: objects as the API returns them."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+
+from shipit.kube.workloads import Verdict, gitops_controller, kind_of, set_image
+
+NOW = datetime(2026, 12, 5, 12, 0, 0, tzinfo=timezone.utc)
+
+
+def _sts(replicas=3, partition=0, updated=3, ready=3, current="web-2", update="web-2", generation=2, observed=2):
+    return {"kind": "StatefulSet", "metadata": {"name": "web", "generation": generation},
+            "spec": {"replicas": replicas, "updateStrategy": {"type": "RollingUpdate",
+                                                             "rollingUpdate": {"partition": partition}},
+                     "template": {"spec": {"containers": [{"name": "app", "image": "reg/shop:new"}]}}},
+            "status": {"observedGeneration": observed, "updatedReplicas": updated, "readyReplicas": ready,
+                       "currentRevision": current, "updateRevision": update}}
+
+
+def _pod(name, owner_kind, owner, labels, *, waiting=None, ready=True):
+    status = {"phase": "Running", "conditions": [{"type": "Ready", "status": "True" if ready else "False"}],
+              "containerStatuses": [{"name": "app", "ready": ready, "restartCount": 0,
+                                     "state": {"waiting": {"reason": waiting}} if waiting else
+                                     {"running": {"startedAt": "2026-12-05T11:59:00Z"}}}]}
+    return {"metadata": {"name": name, "labels": labels, "creationTimestamp": "2026-12-05T11:58:00Z",
+                         "ownerReferences": [{"kind": owner_kind, "name": owner}]},
+            "spec": {"containers": [{"name": "app", "image": "reg/shop:new"}]}, "status": status}
+
+
+def decide(obj, pods=()):
+    return kind_of(obj).decide(obj, list(pods), NOW, 30.0)
+
+
+def test_statefulset_complete_only_when_every_pod_is_updated_ready_and_the_revision_switched():
+    assert decide(_sts()).verdict is Verdict.COMPLETE
+    assert decide(_sts(updated=1)).message == "1 of 3 pods updated"
+    assert decide(_sts(ready=2)).verdict is Verdict.PROGRESSING
+    assert decide(_sts(current="web-1")).verdict is Verdict.PROGRESSING
+    assert decide(_sts(observed=1)).message == "waiting for the spec update to be observed"
+
+
+def test_statefulset_with_a_partition_is_done_when_the_ordinals_above_it_are_updated():
+    v = decide(_sts(partition=2, updated=1, current="web-1"))
+    assert v.verdict is Verdict.COMPLETE and "partition 2" in v.message
+
+
+def test_statefulset_fails_fast_on_a_crash_looping_pod_of_the_new_revision_only():
+    old_broken = _pod("web-0", "StatefulSet", "web", {"controller-revision-hash": "web-1"}, waiting="CrashLoopBackOff",
+                      ready=False)
+    assert decide(_sts(updated=1), [old_broken]).verdict is Verdict.PROGRESSING
+    new_broken = _pod("web-2", "StatefulSet", "web", {"controller-revision-hash": "web-2"}, waiting="CrashLoopBackOff",
+                      ready=False)
+    v = decide(_sts(updated=1), [new_broken])
+    assert v.verdict is Verdict.FAILED and v.failing[0][0] == "web-2" and "CrashLoopBackOff" in v.message
+
+
+def test_daemonset_counts_nodes_and_watches_pods_of_its_current_generation():
+    ds = {"kind": "DaemonSet", "metadata": {"name": "agent", "generation": 4},
+          "spec": {"template": {"spec": {"containers": [{"name": "app", "image": "reg/shop:new"}]}}},
+          "status": {"observedGeneration": 4, "desiredNumberScheduled": 2, "updatedNumberScheduled": 1,
+                     "numberAvailable": 1}}
+    assert decide(ds).message == "1 of 2 nodes updated"
+    ds["status"].update(updatedNumberScheduled=2, numberAvailable=2)
+    assert decide(ds).verdict is Verdict.COMPLETE
+    pull = _pod("agent-x", "DaemonSet", "agent", {"pod-template-generation": "4"}, waiting="ImagePullBackOff",
+                ready=False)
+    assert decide(ds, [pull]).verdict is Verdict.FAILED
+
+
+def test_cronjob_has_no_rollout_but_its_template_image_is_found_and_set():
+    cj = {"kind": "CronJob", "metadata": {"name": "nightly"},
+          "spec": {"schedule": "0 3 * * *", "jobTemplate": {"spec": {"template": {"spec": {
+              "containers": [{"name": "task", "image": "reg/shop:old"}, {"name": "proxy", "image": "cloudsql:1"}]}}}}}}
+    assert kind_of(cj).images(cj) == {"task": "reg/shop:old", "proxy": "cloudsql:1"}
+    assert set_image(cj, "reg/shop", "reg/shop:new") == ("task",)
+    assert kind_of(cj).images(cj) == {"task": "reg/shop:new", "proxy": "cloudsql:1"}
+    assert set_image(cj, "reg/shop", "reg/shop:new") == ()  # already there: nothing to change
+    assert decide(cj).verdict is Verdict.COMPLETE
+
+
+def test_job_runs_to_completion_and_its_failure_condition_fails():
+    job = {"kind": "Job", "metadata": {"name": "seed"}, "spec": {"template": {}}, "status": {}}
+    assert decide(job).verdict is Verdict.PROGRESSING
+    job["status"]["conditions"] = [{"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded"}]
+    assert decide(job).verdict is Verdict.FAILED and "BackoffLimitExceeded" in decide(job).message
+    job["status"]["conditions"] = [{"type": "Complete", "status": "True"}]
+    assert decide(job).verdict is Verdict.COMPLETE
+
+
+def test_objects_without_pods_only_need_to_exist():
+    cm = {"kind": "ConfigMap", "metadata": {"name": "settings"}, "data": {"A": "1"}}
+    assert decide(cm).verdict is Verdict.COMPLETE and kind_of(cm).images(cm) == {}
+    assert set_image(cm, "reg/shop", "reg/shop:new") == ()
+
+
+@pytest.mark.parametrize("meta, who", [
+    ({"annotations": {"argocd.argoproj.io/tracking-id": "shop:apps/Deployment:prod/web"}}, "Argo CD"),
+    ({"labels": {"app.kubernetes.io/instance": "shop", "app.kubernetes.io/managed-by": "argocd"}}, "Argo CD"),
+    ({"labels": {"kustomize.toolkit.fluxcd.io/name": "shop", "kustomize.toolkit.fluxcd.io/namespace": "flux"}},
+     "Flux"),
+    ({"labels": {"helm.toolkit.fluxcd.io/name": "shop"}}, "Flux"),
+    ({"labels": {"app.kubernetes.io/instance": "shop", "app.kubernetes.io/managed-by": "Helm"}}, None),
+    ({}, None),
+])
+def test_gitops_ownership_from_argo_and_flux_marks(meta, who):
+    assert gitops_controller({"kind": "Deployment", "metadata": {"name": "web", **meta}}) == who
