@@ -352,14 +352,9 @@ class Rollout:
             )
             tail = self.kube.pod_log_tail(pod_name, verdict.container, lines=LOG_TAIL, previous=crashed)
             events = self.kube.events_for("Pod", pod_name, limit=6)
-        hints = {
-            PodState.IMAGE_PULL: "check that the image was built and pushed and that the pods can pull it",
-            PodState.CONFIG_ERROR: "create the Secret/ConfigMap named above",
-            PodState.CRASH_LOOP: "the new code does not start; read the log lines above",
-            PodState.OOM_KILLED: "raise the container's memory limit",
-            PodState.NOT_READY: "the readiness probe never passed; check the app's health endpoint and its dependencies",
-            PodState.UNSCHEDULABLE: "no node can run the pod; fix capacity, nodeSelector or tolerations",
-        }
+        containers = ((pod or {}).get("spec") or {}).get("containers") or []
+        image = next((c.get("image", "") for c in containers if c.get("name") == verdict.container), "of the new pods")
+        hint = verdict.state.hint(image=image, deployment=deployment, container=verdict.container or "app")
         return Failure(
             what=f"Deployment {deployment}: pod {pod_name} is {verdict.state.value}",
             why=f"{verdict.reason}: {verdict.message}" if verdict.message else verdict.reason,
@@ -369,7 +364,7 @@ class Rollout:
             exit_code=verdict.exit_code,
             log_tail=tail,
             events=events,
-            hint=hints.get(verdict.state, "see the pod's events above"),
+            hint=hint or "see the pod's events above",
         )
 
     def _failures(self, d: RolloutDecision, pods: dict[str, dict]) -> tuple[Failure, ...]:
