@@ -1,8 +1,9 @@
 """The release orchestrator: runs the steps in order, records each transition, and applies the failure policy.
 
-`Release` owns sequencing only. What each phase does is in `steps.STEPS`, what a failure means in `policy`, the
-record and the lease in `Recorder`, and every effect on the world goes through `ports.Ports`, so the state machine
-runs over in-memory fakes in unit tests and over `shipit.adapters` in production and end-to-end tests.
+`Release` owns sequencing only. What each phase does is in `steps.STEPS`, what a failure means in `policy` (and
+`failure` carries it out), the record and the lease in `Recorder`, and every effect on the world goes through
+`ports.Ports`, so the state machine runs over in-memory fakes in unit tests and over `shipit.adapters` in production
+and end-to-end tests.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import threading
 import time
 from typing import Any, Callable
 
-from shipit.core.config import Config, GitRevert
+from shipit.core.config import Config
 from shipit.core.errors import BadInput, ExitCode, ShipitError
 from shipit.release import policy
 from shipit.release.diagnosis import Diagnosis, PhaseFailed
@@ -20,6 +21,7 @@ from shipit.release.phases import ORDER, Phase, PhaseResult, PhaseStatus, Releas
 from shipit.release.ports import Observer, Ports, Silent
 from shipit.release.recorder import LeaseLost, Recorder
 from shipit.release.state import PlanFacts, ReleaseState, release_id
+from shipit.release.failure import fail
 from shipit.release.steps import STEPS, Skip, Step, plan_message
 
 
@@ -83,7 +85,7 @@ class Release:
                 recorded = latest.phase(failed)
                 what = recorded.message if recorded is not None and recorded.message else f"{failed.title} failed"
                 why = "recorded by the run that was stopped (killed) while handling this failure; --resume finished it"
-                return self._fail(failed, PhaseFailed(Diagnosis(what, why)))
+                return fail(self, failed, PhaseFailed(Diagnosis(what, why)))
             start = resume_from(latest.phases)
             kept = tuple(r for r in latest.phases if r.phase in ORDER and ORDER.index(r.phase) < ORDER.index(start))
             note = f"resumed by {self.user} at phase {start.value}"
@@ -98,7 +100,7 @@ class Release:
             try:
                 self._step(step)
             except PhaseFailed as failure:
-                return self._fail(step.phase, failure)
+                return fail(self, step.phase, failure)
         self.recorder.begin(Phase.RECORD)
         self.recorder.end(PhaseResult(Phase.RECORD, PhaseStatus.SUCCEEDED, self.now(), self.now(), "release recorded"))
         return self.recorder.finish(ReleaseStatus.SUCCEEDED, ExitCode.OK, "released")
@@ -126,72 +128,3 @@ class Release:
         skipped = isinstance(outcome, Skip)
         self.recorder.end(PhaseResult(phase, PhaseStatus.SKIPPED if skipped else PhaseStatus.SUCCEEDED, started,
                                       self.now(), outcome.message if skipped else outcome))
-
-    def _fail(self, phase: Phase, failure: PhaseFailed) -> ReleaseState:
-        loss = self.recorder.lost()
-        if loss is not None:
-            return self._stop_lock_lost(phase, failure, loss.holder)
-        if self.cancel.is_set() and not failure.diagnosis.what.startswith("interrupted"):
-            # the adapter saw a cancelled wait; the person asked for the stop, so say that first
-            original = failure.diagnosis
-            failure = PhaseFailed(
-                dataclasses.replace(original, what=f"interrupted during {phase.title.lower()} (SIGINT or SIGTERM)",
-                                    why=f"{original.what}: {original.why}"),
-                applied=failure.applied,
-            )
-        verdict = policy.on_failure(phase, applied=failure.applied, automatic_revert=self.cfg.rollback.automatic)
-        notes: list[str] = []
-        revert: Diagnosis | None = None
-        if verdict.revert:
-            revert, git_ok = self._revert(notes)
-            verdict = policy.after_revert(verdict, revert_ok=revert is None, git_revert_ok=git_ok)
-        notes += self._migrations_note(phase)
-        did, next_ = policy.failure_actions(phase, verdict, applied=failure.applied, image_before=self.state.image_before)
-        if failure.diagnosis.did:  # the adapter acted itself (the metadata-lock watchdog killed our DDL): say so first
-            did, next_ = f"{failure.diagnosis.did}; {did}", failure.diagnosis.next or next_
-        diagnosis = failure.diagnosis.with_action(did, next_)
-        if revert is not None:
-            diagnosis = diagnosis.with_details(f"revert failed: {revert.what}", *revert.details)
-        return self.recorder.finish(verdict.status, verdict.exit_code, diagnosis.what, notes=tuple(notes),
-                                    diagnosis=diagnosis)
-
-    def _stop_lock_lost(self, phase: Phase, failure: PhaseFailed, holder: str) -> ReleaseState:
-        """Another run holds the lease now: stop without touching the cluster again (no revert) and say so."""
-        diagnosis = failure.diagnosis
-        if not isinstance(failure, LeaseLost):  # the loss cut a wait short: lead with it, keep what the adapter saw
-            diagnosis = dataclasses.replace(diagnosis, what=policy.lock_lost_what(holder, phase, during=True),
-                                            why=f"{diagnosis.what}: {diagnosis.why}")
-        code = self.state.phase(Phase.CODE)
-        code_started = code is not None and code.status is not PhaseStatus.SKIPPED
-        verdict = policy.on_lock_lost(code_started=code_started, applied=failure.applied)
-        did, next_ = policy.lock_lost_actions(phase, verdict, code_started=code_started)
-        return self.recorder.finish(verdict.status, verdict.exit_code, diagnosis.what,
-                                    notes=tuple(self._migrations_note(phase)), diagnosis=diagnosis.with_action(did, next_))
-
-    def _revert(self, notes: list[str]) -> tuple[Diagnosis | None, bool]:
-        """The automatic revert: the templates recorded before the release, then the optional git revert."""
-        started = self.recorder.begin(Phase.REVERT)
-        state = self.state
-        diagnosis = None
-        try:
-            self.ports.cluster.restore(state.templates_before)
-        except PhaseFailed as failed:
-            diagnosis = failed.diagnosis
-        except Exception as e:
-            diagnosis = Diagnosis("restoring the previous templates failed", f"{type(e).__name__}: {e}")
-        git_ok = True
-        if diagnosis is None and self.cfg.rollback.git_revert is not GitRevert.OFF:
-            try:
-                notes.append(self.ports.git.git_revert(state.id, state.from_sha, state.to_sha))
-            except PhaseFailed as failed:
-                git_ok = False
-                notes.append(f"{failed.diagnosis.what}: {failed.diagnosis.why}")
-        message = f"previous templates serving ({state.image_before})" if diagnosis is None else diagnosis.what
-        status = PhaseStatus.SUCCEEDED if diagnosis is None else PhaseStatus.FAILED
-        self.recorder.end(PhaseResult(Phase.REVERT, status, started, self.now(), message))
-        return diagnosis, git_ok
-
-    def _migrations_note(self, failed: Phase) -> list[str]:
-        migrated = self.state.phase(Phase.MIGRATE)
-        ok = migrated is not None and migrated.status is PhaseStatus.SUCCEEDED
-        return policy.applied_migrations_notes(self.facts, migrate_succeeded=ok, failed=failed, origin=self.state.id)
