@@ -134,7 +134,7 @@ def _true_condition(job: dict, *types: str) -> dict | None:
 
 def decide_job(job: dict | None, pods: list[dict], *, now: datetime, unschedulable_grace: float = UNSCHEDULABLE_GRACE) -> JobDecision:
     """Has the migration Job finished, and how? Pure: the Job's conditions (rule J3, both the 1.29 and 1.31+ protocols)
-    and its pods' verdicts (F1-F7), whichever speaks first."""
+    and its pods' verdicts, whichever speaks first."""
     verdicts = sorted(
         ((p["metadata"]["name"], classify_pod(p, now=now, ready_grace=math.inf, unschedulable_grace=unschedulable_grace)) for p in pods),
         key=lambda nv: not nv[1].fatal,

@@ -1,6 +1,6 @@
 """Rolling the release's image out to the app's Deployments, watching them all at once, and rolling back.
 
-Success is kubectl's rule (K9: observedGeneration caught up, all replicas updated, old replicas gone, updated ones
+Success is kubectl's rule (observedGeneration caught up, all replicas updated, old replicas gone, updated ones
 available). Failure is much earlier than kubectl's: any pod of the *new* ReplicaSet that crash-loops, cannot pull its
 image, lacks a Secret/ConfigMap, is OOM-killed, stays unschedulable or is not Ready after `rollout.ready_grace` ends the
 watch within a second, where `kubectl rollout status` waits for the 600 s progress deadline. Previous pod templates are
@@ -108,7 +108,7 @@ def label_selector(selector: dict) -> str:
 
 
 def new_replicaset(deployment: dict, replicasets: list[dict]) -> dict | None:
-    """The Deployment's current ReplicaSet: same revision annotation, else the same template (K5)."""
+    """The Deployment's current ReplicaSet: same revision annotation, else the same template."""
     uid = deployment["metadata"].get("uid")
     owned = [rs for rs in replicasets if _owned_by(rs, uid)]
     revision = (deployment["metadata"].get("annotations") or {}).get(REVISION)
@@ -230,7 +230,7 @@ class Rollout:
     # --- changing ----------------------------------------------------------------------------------------------
 
     def apply(self, image: str) -> None:
-        """Set `image` on the app's containers of every Deployment (strategic merge by container name, P1)."""
+        """Set `image` on the app's containers of every Deployment (strategic merge by container name)."""
         plans = []
         for dep_cfg in self.cfg.deployments:
             d = self._read(dep_cfg.name)
@@ -241,7 +241,7 @@ class Rollout:
             log.info("deployment image set", deployment=name, containers=list(containers), image=image)
 
     def restore(self, templates: tuple[DeploymentTemplate, ...]) -> None:
-        """Put back the recorded pod templates (JSON patch replacing spec.template, as `rollout undo` does, K11)."""
+        """Put back the recorded pod templates (JSON patch replacing spec.template, as `rollout undo` does)."""
         for t in templates:
             template = _strip_hash(t.template)
             patch = [{"op": "replace", "path": "/spec/template", "value": template}]

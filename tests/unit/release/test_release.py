@@ -1,4 +1,4 @@
-"""The release state machine (issue 6 phase order and failure policy) over in-memory fakes of its I/O edges."""
+"""The release state machine (phase order and failure policy) over an in-memory fake of its ports."""
 
 from __future__ import annotations
 
@@ -69,7 +69,7 @@ def test_preflight_failure_changes_nothing_and_exits_1():
 
 
 def test_job_exiting_0_without_applying_fails_before_code():
-    """Issue 6 scenario 3: the outage's failure mode."""
+    """The outage's failure mode: a Job that exits 0 without applying the migrations."""
     edges = FakeEdges(job_applies=False)
     state = release(edges).run(from_ref="x")
     assert "rollout" not in edges.names() and "wait_ddl" not in edges.names()

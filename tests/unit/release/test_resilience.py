@@ -1,4 +1,4 @@
-"""Issue 6 audit fixes: resuming a run killed while it handled a code-phase failure, a lost release lock, and the
+"""Resuming a run killed while it handled a code-phase failure, a lost release lock (release and rollback), and the
 migrations note after a revert (manual migrations are not additive)."""
 
 from __future__ import annotations
