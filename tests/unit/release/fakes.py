@@ -46,6 +46,8 @@ class FakeEdges:
     on_call: dict = dataclasses.field(default_factory=dict)  # edge name -> callable run when the edge is called
     taken_over_by: LockLoss | None = None  # who took the lease over from the run (take_over_lock)
     on_lost: object = None
+    baselines_taken: int = 0
+    gated_with: list = dataclasses.field(default_factory=list)  # the baseline each gate run was given
 
     def _edge(self, name: str, *args):
         self.calls.append((name, *args))
@@ -119,7 +121,8 @@ class FakeEdges:
         return Preflight(())
 
     def baseline(self):
-        return "baseline"
+        self.baselines_taken += 1
+        return f"baseline {self.baselines_taken}"
 
     def applied_versions(self):
         return frozenset(self.applied)
@@ -140,12 +143,14 @@ class FakeEdges:
         self._edge("wait_ddl", timeout)
 
     def before_code(self, baseline, *, cancel):
+        self.gated_with.append(baseline)
         self._edge("gates")
 
     def rollout(self, image, *, cancel):
         self._edge("rollout", image)
 
     def bake(self, baseline, seconds, *, cancel):
+        self.gated_with.append(baseline)
         self._edge("bake", seconds)
 
     def restore(self, templates, *, cancel=None):

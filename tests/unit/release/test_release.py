@@ -223,6 +223,22 @@ def test_resume_after_crash_continues_from_the_unfinished_phase(crash_at):
     assert any("resumed" in n for n in state.notes)
 
 
+def test_the_baseline_travels_from_preflight_to_the_gates_and_a_resumed_run_takes_its_own():
+    edges = FakeEdges()
+    release(edges).run(from_ref="x")
+    assert edges.baselines_taken == 1 and edges.gated_with == ["baseline 1", "baseline 1"]
+    edges = FakeEdges()
+    crash_in(edges, "gates")
+    with pytest.raises(Crash):
+        release(edges).run(from_ref="x")
+    del edges.on_call["gates"]
+    edges.gated_with.clear()
+    edges.calls.clear()
+    state = release(edges).resume()  # a new process: nothing of the crashed run's preflight is in memory
+    assert state.status is ReleaseStatus.SUCCEEDED and "preflight" not in edges.names()
+    assert edges.baselines_taken == 2 and edges.gated_with == ["baseline 2", "baseline 2"]
+
+
 def test_resume_refuses_when_nothing_is_running():
     edges = FakeEdges()
     with pytest.raises(BadInput, match="nothing to resume"):
