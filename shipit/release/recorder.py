@@ -66,12 +66,10 @@ class Recorder:
             return
         self.records.save(state)
 
-    def save_other(self, other: ReleaseState) -> bool:
+    def save_other(self, other: ReleaseState) -> None:
         """Another release's record (marked rolled back), written only while the lease is still this run's."""
-        if self.lease.lock_lost() is not None:
-            return False
-        self.records.save(other)
-        return True
+        if self.lease.lock_lost() is None:
+            self.records.save(other)
 
     def finish(self, status: ReleaseStatus, code: ExitCode, message: str, *, notes: tuple[str, ...] = (),
                diagnosis: Diagnosis | None = None) -> ReleaseState:
