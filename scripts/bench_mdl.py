@@ -29,7 +29,7 @@ from shipit.db.connection import DatabaseURL, Role, Server  # noqa: E402
 from shipit.db.health import MDL_WAIT_STATE  # noqa: E402
 from shipit.db.mdl import MdlPolicy, MigrationGuard  # noqa: E402
 from shipit.db.migration_state import rails_lock_name  # noqa: E402
-from shipit.adapters.edges import MDL_POLL  # noqa: E402
+from shipit.adapters.mdl_watch import MDL_POLL  # noqa: E402
 
 
 class CountingServer(Server):

@@ -121,3 +121,20 @@ def _identity(repo) -> dict[str, str]:
         return {}
     name, email = "shipit", "shipit@localhost"
     return {"GIT_AUTHOR_NAME": name, "GIT_AUTHOR_EMAIL": email, "GIT_COMMITTER_NAME": name, "GIT_COMMITTER_EMAIL": email}
+
+
+class GitReverter:
+    """The git revert port: what `rollback.git_revert` asks for after a successful automatic revert."""
+
+    def __init__(self, cfg) -> None:
+        self.cfg = cfg
+
+    def git_revert(self, release_id: str, from_sha: str, to_sha: str) -> str:
+        from shipit.release.diagnosis import Diagnosis, PhaseFailed
+
+        try:
+            pushed = revert_release(self.cfg.repo, from_sha, to_sha, mode=self.cfg.rollback.git_revert,
+                                    release_id=release_id)
+        except ShipitError as e:
+            raise PhaseFailed(Diagnosis("git revert failed", str(e))) from e
+        return pushed.describe()

@@ -21,10 +21,11 @@ def register(app: typer.Typer) -> None:
         from shipit.core import config as config_mod
         from shipit.report import summary
         from shipit.cli.output import emit_json, emit_text
-        from shipit.adapters.edges import RealEdges
+        from shipit.adapters.records import KubeRecords
+        from shipit.kube.client import Kube
 
         cfg = config_mod.load(config)
-        states = RealEdges(cfg).history(limit)
+        states = KubeRecords(Kube.from_config(cfg.kubernetes), cfg.app, keep=cfg.records.keep).history(limit)
         if output is OutputFormat.JSON:
             emit_json({"releases": [summary.to_json(s) for s in states]})
             return

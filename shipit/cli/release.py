@@ -116,8 +116,8 @@ def register(app: typer.Typer) -> None:
         from shipit.core import config as config_mod
         from shipit.core.errors import BadInput
         from shipit.report.live import make_view
+        from shipit.adapters.wiring import real_ports
         from shipit.release.orchestrator import Release
-        from shipit.adapters.edges import RealEdges
 
         cancel = threading.Event()
         with errors_as_json(output), cancel_on_signals(cancel):
@@ -127,11 +127,10 @@ def register(app: typer.Typer) -> None:
             if lock_wait is not None:
                 cfg = with_lock_wait(cfg, lock_wait)
             view = make_view()
-            edges = RealEdges(cfg, view=view)
             try:
-                runner = Release(cfg, edges, user=current_user(), cancel=cancel, observer=view)
-                state = runner.resume() if resume else runner.run(from_ref=from_, to_ref=to, yes=yes)
+                with real_ports(cfg, view=view) as ports:
+                    runner = Release(cfg, ports, user=current_user(), cancel=cancel, observer=view)
+                    state = runner.resume() if resume else runner.run(from_ref=from_, to_ref=to, yes=yes)
             finally:
                 view.close()
-                edges.close()
         finish(state, output)

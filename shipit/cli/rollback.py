@@ -23,16 +23,15 @@ def register(app: typer.Typer) -> None:
         from shipit.core import config as config_mod
         from shipit.cli.release import current_user, errors_as_json, finish
         from shipit.report.live import make_view
-        from shipit.release.orchestrator import Rollback
-        from shipit.adapters.edges import RealEdges
+        from shipit.adapters.wiring import real_ports
+        from shipit.release.rollback import Rollback
 
         with errors_as_json(output):
             cfg = config_mod.load(config)
             view = make_view()
-            edges = RealEdges(cfg, view=view)
             try:
-                state = Rollback(cfg, edges, user=current_user(), observer=view).run(to)
+                with real_ports(cfg, view=view) as ports:
+                    state = Rollback(cfg, ports, user=current_user(), observer=view).run(to)
             finally:
                 view.close()
-                edges.close()
         finish(state, output)

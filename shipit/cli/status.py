@@ -16,12 +16,13 @@ def register(app: typer.Typer) -> None:
         from shipit.report import summary
         from shipit.kube.lock import ReleaseLock
         from shipit.cli.output import emit_json, emit_text
-        from shipit.adapters.edges import RealEdges
+        from shipit.adapters.records import KubeRecords
+        from shipit.kube.client import Kube
 
         cfg = config_mod.load(config)
-        edges = RealEdges(cfg)
-        latest = edges.latest()
-        holder = ReleaseLock(edges.kube, cfg.app, duration=cfg.lock.duration).holder()
+        kube = Kube.from_config(cfg.kubernetes)
+        latest = KubeRecords(kube, cfg.app, keep=cfg.records.keep).latest()
+        holder = ReleaseLock(kube, cfg.app, duration=cfg.lock.duration).holder()
         lock = holder.describe() if holder else None
         if output is OutputFormat.JSON:
             emit_json({"release": summary.to_json(latest) if latest else None, "lock": lock})

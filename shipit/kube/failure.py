@@ -24,8 +24,9 @@ class Failure:
     events: tuple[str, ...] = ()
     hint: str = ""
 
-    def render(self) -> str:
-        lines = [f"{self.what}: {self.why}"]
+    def evidence(self) -> tuple[str, ...]:
+        """The lines under the headline: where it failed, the log tail, the events and the hint (redacted)."""
+        lines = []
         where = []
         if self.pod:
             where.append(f"pod {self.pod}")
@@ -45,4 +46,7 @@ class Failure:
             lines.extend(f"    {e}" for e in self.events)
         if self.hint:
             lines.append(f"  next: {self.hint}")
-        return redact("\n".join(lines))
+        return tuple(redact(line) for line in lines)
+
+    def render(self) -> str:
+        return "\n".join((redact(f"{self.what}: {self.why}"), *self.evidence()))

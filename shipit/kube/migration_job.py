@@ -9,7 +9,6 @@ propagation so no migration keeps running unseen.
 
 from __future__ import annotations
 
-import collections
 import copy
 import dataclasses
 import math
@@ -20,8 +19,9 @@ from datetime import datetime
 from typing import Any, Callable
 
 from shipit.core.errors import BadInput, ShipitError
-from shipit.kube.client import Kube, WatchMux, _response_lines, _shutdown, api_status
+from shipit.kube.client import Kube, WatchMux
 from shipit.kube.failure import Failure
+from shipit.kube.job_logs import LOG_TAIL, LogFollower, container_finished, container_started
 from shipit.kube.pods import PodState, PodVerdict, classify_pod, utcnow
 from shipit.core.log import get_logger
 
@@ -29,7 +29,6 @@ log = get_logger()
 
 TTL_AFTER_FINISHED = 86400  # keep the finished Job (and its pod's log) for a day
 UNSCHEDULABLE_GRACE = 10.0  # a migration pod no node can take is worth a short wait (autoscaler), not the whole timeout
-LOG_TAIL = 25
 LABEL_APP = "shipit.dev/app"
 LABEL_RELEASE = "shipit.dev/release"
 LABEL_COMPONENT = "app.kubernetes.io/component"
@@ -135,7 +134,7 @@ def _true_condition(job: dict, *types: str) -> dict | None:
 
 def decide_job(job: dict | None, pods: list[dict], *, now: datetime, unschedulable_grace: float = UNSCHEDULABLE_GRACE) -> JobDecision:
     """Has the migration Job finished, and how? Pure: the Job's conditions (rule J3, both the 1.29 and 1.31+ protocols)
-    and its pods' verdicts (F1-F7), whichever speaks first."""
+    and its pods' verdicts, whichever speaks first."""
     verdicts = sorted(
         ((p["metadata"]["name"], classify_pod(p, now=now, ready_grace=math.inf, unschedulable_grace=unschedulable_grace)) for p in pods),
         key=lambda nv: not nv[1].fatal,
@@ -154,23 +153,12 @@ def decide_job(job: dict | None, pods: list[dict], *, now: datetime, unschedulab
     return JobDecision(False, False)
 
 
-_HINTS = {
-    PodState.IMAGE_PULL: "check that the image {image} was built and pushed, and that the pod can pull it (imagePullSecrets)",
-    PodState.CONFIG_ERROR: "create the Secret/ConfigMap (or key) named above; the Job uses Deployment {deployment}'s env",
-    PodState.OOM_KILLED: "raise the memory limit of container {container} in Deployment {deployment}",
-    PodState.EVICTED: "the node evicted the pod under resource pressure; check the node, then re-run the release",
-    PodState.UNSCHEDULABLE: "no node can run the pod (see the scheduler's message); fix capacity or nodeSelector/tolerations",
-    PodState.FAILED: "read the log lines above; backoffLimit is 0, so it was not retried. Check which migrations ran "
-    "(schema_migrations) before re-running",
-}
-
-
 def failure_hint(decision: JobDecision, *, image: str, deployment: str, container: str) -> str:
     if decision.reason == "DeadlineExceeded":
         return "the migration ran longer than migration.timeout; raise it or make the migration faster (online DDL)"
     state = decision.verdict.state if decision.verdict else PodState.FAILED
-    template = _HINTS.get(state, _HINTS[PodState.FAILED])
-    return template.format(image=image, deployment=deployment, container=container)
+    context = {"image": image, "deployment": deployment, "container": container}
+    return state.hint(**context) or PodState.FAILED.hint(**context)
 
 
 # --- running it ----------------------------------------------------------------------------------------------------
@@ -183,130 +171,6 @@ class JobOutcome:
     failure: Failure | None
     duration: float
     log_tail: tuple[str, ...]
-
-
-def _log_time(stamp: str) -> tuple[int, int] | None:
-    """An RFC3339Nano log timestamp as (epoch seconds, nanoseconds), comparable whatever its fraction's width."""
-    whole, _, frac = stamp.rstrip("Z").partition(".")
-    try:
-        seconds = int(datetime.fromisoformat(whole + "+00:00").timestamp())
-        return seconds, int((frac + "000000000")[:9]) if frac else 0
-    except ValueError:
-        return None
-
-
-class _LogFollower:
-    """Streams one pod's container log to on_log as it is written. A stream that ends while the container still runs
-    (an idle proxy cut it, the API server restarted) is resumed from the last line's timestamp without repeats, so a
-    long migration's log stays live to the end."""
-
-    RESUME_MARGIN = 5  # seconds asked for before the last line (clock skew); the repeats are dropped by timestamp
-    MAX_FAILURES = 5  # consecutive failed resumes before the live log is given up (the final tail is re-read anyway)
-
-    def __init__(self, kube: Kube, pod: str, container: str, on_log: Callable[[str], None] | None, finished: Callable[[], bool]):
-        self.kube, self.pod, self.container, self.on_log = kube, pod, container, on_log
-        self.finished = finished  # has the container terminated, as the pod watch last saw it
-        self.lines: collections.deque[str] = collections.deque(maxlen=LOG_TAIL)
-        self.done = threading.Event()
-        self.failed = False
-        self.requests = 0
-        self._last: tuple[int, int] | None = None  # timestamp of the last line shown
-        self._at_last: set[str] = set()  # lines shown with exactly that timestamp
-        self._resp: Any = None
-        self._wake = threading.Event()  # cuts the pause between follow requests short (stop, or the Job completed)
-        self._stop = False
-        self._thread = threading.Thread(target=self._run, name=f"shipit-log-{pod}", daemon=True)
-        self._thread.start()
-
-    def _show(self, raw: str) -> bool:
-        """Pass one timestamped line on unless a resumed stream repeats it; True when it was new."""
-        stamp, _, text = raw.partition(" ")
-        at = _log_time(stamp)
-        if at is not None and self._last is not None:
-            if at < self._last or (at == self._last and raw in self._at_last):
-                return False
-        if at is not None:
-            if at != self._last:
-                self._last, self._at_last = at, set()
-            self._at_last.add(raw)
-        else:
-            text = raw
-        self.lines.append(text)
-        if self.on_log:
-            self.on_log(text)
-        return True
-
-    def _follow_once(self) -> bool:
-        """One follow request until its stream ends; True when it brought new lines."""
-        kw: dict[str, Any] = {"container": self.container, "follow": True, "timestamps": True}
-        if self._last is not None:
-            kw["since_seconds"] = max(1, math.ceil(time.time() - self._last[0]) + self.RESUME_MARGIN)
-        self.requests += 1
-        self._resp = self.kube.call(self.kube.core.read_namespaced_pod_log, self.pod, self.kube.namespace, _preload_content=False, **kw)
-        new = False
-        try:
-            if self._stop:  # stop() ran while the request was in flight
-                return False
-            for raw in _response_lines(self._resp):
-                if self._stop:
-                    return new
-                new = self._show(raw) or new
-            return new
-        finally:
-            self._resp.close()
-
-    def _run(self) -> None:
-        failures = 0
-        try:
-            while not self._stop:
-                try:
-                    new = self._follow_once()
-                except Exception as e:  # noqa: BLE001 - a log stream problem must not fail the migration
-                    if self._stop:
-                        return
-                    failures += 1
-                    log.debug("migration log stream broke; resuming", pod=self.pod, error=str(e)[:200])
-                    if failures >= self.MAX_FAILURES:
-                        self.failed = True
-                        return
-                    self._wake.wait(min(0.2 * 2**failures, 2.0))
-                    continue
-                failures = 0
-                if self._stop or (self.finished() and not new):
-                    return  # the container is done and a last read brought nothing more
-                if not self.finished():  # a cut stream (or a pod watch that lags): pause before resuming; a finished
-                    self._wake.wait(0.2)  # container's last re-read goes at once (it held up every release by 0.2 s)
-        finally:
-            self.done.set()
-
-    def container_done(self) -> None:
-        """The Job completed, so the container has ended even if the pod watch has not said so yet: read to the end
-        without pausing."""
-        self.finished = lambda: True
-        self._wake.set()
-
-    def stop(self) -> None:
-        self._stop = True
-        self._wake.set()
-        if self._resp is not None:
-            _shutdown(self._resp)
-
-
-def _container_finished(pod: dict | None, container: str) -> bool:
-    if pod is None or (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
-        return True
-    for cs in (pod.get("status") or {}).get("containerStatuses") or []:
-        if cs.get("name") == container:
-            return bool((cs.get("state") or {}).get("terminated"))
-    return False
-
-
-def _container_started(pod: dict, container: str) -> bool:
-    for cs in (pod.get("status") or {}).get("containerStatuses") or []:
-        if cs.get("name") == container:
-            state = cs.get("state") or {}
-            return bool(state.get("running") or state.get("terminated"))
-    return False
 
 
 class MigrationJob:
@@ -375,7 +239,7 @@ class MigrationJob:
         self._create()
         job: dict | None = None
         pods: dict[str, dict] = {}
-        followers: dict[str, _LogFollower] = {}
+        followers: dict[str, LogFollower] = {}
         seen_job = False
         with WatchMux(self.kube) as mux:
             mux.add("job", self.kube.batch.list_namespaced_job, self.kube.namespace, field_selector=f"metadata.name={self.name}")
@@ -397,9 +261,9 @@ class MigrationJob:
                                 pods.pop(name, None)
                             else:
                                 pods[name] = obj
-                                if name not in followers and _container_started(obj, container):
-                                    followers[name] = _LogFollower(
-                                        self.kube, name, container, self.on_log, lambda n=name: _container_finished(pods.get(n), container)
+                                if name not in followers and container_started(obj, container):
+                                    followers[name] = LogFollower(
+                                        self.kube, name, container, self.on_log, lambda n=name: container_finished(pods.get(n), container)
                                     )
                     decision = decide_job(job, list(pods.values()), now=utcnow(), unschedulable_grace=self.unschedulable_grace)
                     if decision.done and not decision.succeeded and not (decision.verdict and decision.verdict.fatal):
@@ -435,7 +299,7 @@ class MigrationJob:
                     if not f.done.is_set():
                         f.stop()
 
-    def _outcome(self, started: float, decision: JobDecision, pods: dict[str, dict], followers: dict[str, "_LogFollower"]) -> JobOutcome:
+    def _outcome(self, started: float, decision: JobDecision, pods: dict[str, dict], followers: dict[str, "LogFollower"]) -> JobOutcome:
         pod = decision.pod or (max(pods, key=lambda n: pods[n]["metadata"].get("creationTimestamp", "")) if pods else None)
         follower = followers.get(pod) if pod else None
         if decision.succeeded:

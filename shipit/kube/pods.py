@@ -1,7 +1,7 @@
 """What a pod's status means for a release, decided from one snapshot.
 
-Pure: the same pod dict and clock give the same verdict, so every status shape in the rule book (§6, F1-F7) is a
-unit test, and the watchers only feed snapshots in. `fatal` means "this will not fix itself in time; stop now" —
+Pure: the same pod dict and clock give the same verdict, so every status shape is a unit test, and the watchers
+only feed snapshots in. `fatal` means "this will not fix itself in time; stop now" —
 that is how shipit fails within a second where kubectl waits for the 600 s progress deadline.
 """
 
@@ -28,6 +28,28 @@ class PodState(str, enum.Enum):
     UNSCHEDULABLE = "Unschedulable"
     NOT_READY = "NotReady"
     TERMINATING = "Terminating"
+
+    def hint(self, *, image: str, deployment: str, container: str) -> str | None:
+        """What a person does about a pod in this state, for the app's pods and the migration Job's alike."""
+        text = _HINTS.get(self)
+        return text.format(image=image, deployment=deployment, container=container) if text else None
+
+
+_HINTS = {
+    PodState.IMAGE_PULL: "check that the image {image} was built and pushed, and that the pod can pull it "
+    "(imagePullSecrets)",
+    PodState.CONFIG_ERROR: "create the Secret/ConfigMap (or key) named above; the pod takes its env from Deployment "
+    "{deployment}",
+    PodState.CRASH_LOOP: "the new code does not start; read the log lines above",
+    PodState.OOM_KILLED: "raise the memory limit of container {container} in Deployment {deployment}",
+    PodState.NOT_READY: "the readiness probe never passed; check the app's health endpoint and its dependencies",
+    PodState.EVICTED: "the node evicted the pod under resource pressure; check the node, then re-run the release",
+    PodState.UNSCHEDULABLE: "no node can run the pod (see the scheduler's message); fix capacity or "
+    "nodeSelector/tolerations",
+    # only a run-once pod (the migration Job's, restartPolicy Never) ends Failed
+    PodState.FAILED: "read the log lines above; backoffLimit is 0, so it was not retried. Check which migrations ran "
+    "(schema_migrations) before re-running",
+}
 
 
 @dataclasses.dataclass(frozen=True)

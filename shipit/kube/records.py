@@ -9,7 +9,6 @@ only the newest `records.keep` are kept. The last successful release is the defa
 from __future__ import annotations
 
 import dataclasses
-import enum
 import json
 import re
 from typing import Any
@@ -18,6 +17,8 @@ from shipit.kube.client import Kube
 from shipit.kube.pods import utcnow
 from shipit.kube.rollout import DeploymentTemplate
 from shipit.core.log import get_logger
+from shipit.release.phases import ReleaseStatus  # the one status vocabulary; reads the old hyphenated spellings
+from shipit.release.state import release_id
 
 log = get_logger()
 
@@ -28,21 +29,8 @@ LABEL_KIND = "shipit.dev/record"
 DATA_KEY = "release.json"
 
 
-class ReleaseStatus(str, enum.Enum):
-    RUNNING = "running"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-    REVERTED = "reverted"
-    ROLLED_BACK = "rolled-back"
-    NEEDS_ATTENTION = "needs-attention"
-
-
 def now_iso() -> str:
     return utcnow().strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def release_id(sequence: int) -> str:
-    return f"r{sequence:04d}"
 
 
 @dataclasses.dataclass(frozen=True)

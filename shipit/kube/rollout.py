@@ -1,6 +1,6 @@
 """Rolling the release's image out to the app's Deployments, watching them all at once, and rolling back.
 
-Success is kubectl's rule (K9: observedGeneration caught up, all replicas updated, old replicas gone, updated ones
+Success is kubectl's rule (observedGeneration caught up, all replicas updated, old replicas gone, updated ones
 available). Failure is much earlier than kubectl's: any pod of the *new* ReplicaSet that crash-loops, cannot pull its
 image, lacks a Secret/ConfigMap, is OOM-killed, stays unschedulable or is not Ready after `rollout.ready_grace` ends the
 watch within a second, where `kubectl rollout status` waits for the 600 s progress deadline. Previous pod templates are
@@ -108,7 +108,7 @@ def label_selector(selector: dict) -> str:
 
 
 def new_replicaset(deployment: dict, replicasets: list[dict]) -> dict | None:
-    """The Deployment's current ReplicaSet: same revision annotation, else the same template (K5)."""
+    """The Deployment's current ReplicaSet: same revision annotation, else the same template."""
     uid = deployment["metadata"].get("uid")
     owned = [rs for rs in replicasets if _owned_by(rs, uid)]
     revision = (deployment["metadata"].get("annotations") or {}).get(REVISION)
@@ -230,7 +230,7 @@ class Rollout:
     # --- changing ----------------------------------------------------------------------------------------------
 
     def apply(self, image: str) -> None:
-        """Set `image` on the app's containers of every Deployment (strategic merge by container name, P1)."""
+        """Set `image` on the app's containers of every Deployment (strategic merge by container name)."""
         plans = []
         for dep_cfg in self.cfg.deployments:
             d = self._read(dep_cfg.name)
@@ -241,7 +241,7 @@ class Rollout:
             log.info("deployment image set", deployment=name, containers=list(containers), image=image)
 
     def restore(self, templates: tuple[DeploymentTemplate, ...]) -> None:
-        """Put back the recorded pod templates (JSON patch replacing spec.template, as `rollout undo` does, K11)."""
+        """Put back the recorded pod templates (JSON patch replacing spec.template, as `rollout undo` does)."""
         for t in templates:
             template = _strip_hash(t.template)
             patch = [{"op": "replace", "path": "/spec/template", "value": template}]
@@ -352,14 +352,9 @@ class Rollout:
             )
             tail = self.kube.pod_log_tail(pod_name, verdict.container, lines=LOG_TAIL, previous=crashed)
             events = self.kube.events_for("Pod", pod_name, limit=6)
-        hints = {
-            PodState.IMAGE_PULL: "check that the image was built and pushed and that the pods can pull it",
-            PodState.CONFIG_ERROR: "create the Secret/ConfigMap named above",
-            PodState.CRASH_LOOP: "the new code does not start; read the log lines above",
-            PodState.OOM_KILLED: "raise the container's memory limit",
-            PodState.NOT_READY: "the readiness probe never passed; check the app's health endpoint and its dependencies",
-            PodState.UNSCHEDULABLE: "no node can run the pod; fix capacity, nodeSelector or tolerations",
-        }
+        containers = ((pod or {}).get("spec") or {}).get("containers") or []
+        image = next((c.get("image", "") for c in containers if c.get("name") == verdict.container), "of the new pods")
+        hint = verdict.state.hint(image=image, deployment=deployment, container=verdict.container or "app")
         return Failure(
             what=f"Deployment {deployment}: pod {pod_name} is {verdict.state.value}",
             why=f"{verdict.reason}: {verdict.message}" if verdict.message else verdict.reason,
@@ -369,7 +364,7 @@ class Rollout:
             exit_code=verdict.exit_code,
             log_tail=tail,
             events=events,
-            hint=hints.get(verdict.state, "see the pod's events above"),
+            hint=hint or "see the pod's events above",
         )
 
     def _failures(self, d: RolloutDecision, pods: dict[str, dict]) -> tuple[Failure, ...]:

@@ -1,15 +1,10 @@
-"""The phases of a release, their results, and the pure policy that turns a failure into a status and exit code.
-
-The policy lives here, away from all I/O, because it is the promise shipit makes to the people on call: which
-failures leave everything as it was (exit 1), which need a person (exit 2), and when the code is reverted.
-"""
+"""The release's vocabulary: its phases in order, the status of a phase and of a release, and what a crashed run's
+record says about where to resume. One spelling per status; records written by older versions are still read."""
 
 from __future__ import annotations
 
 import dataclasses
 import enum
-
-from shipit.core.errors import ExitCode
 
 
 class Phase(str, enum.Enum):
@@ -76,22 +71,12 @@ class ReleaseStatus(str, enum.Enum):
     ROLLED_BACK = "rolled_back"  # a later `shipit rollback` replaced this release
     NEEDS_ATTENTION = "needs_attention"
 
-
-@dataclasses.dataclass(frozen=True)
-class Diagnosis:
-    """One failure explained for the one-screen diagnosis: what, why, the evidence, what shipit did, what next."""
-
-    what: str
-    why: str
-    details: tuple[str, ...] = ()  # log tail, events, SQL error, partial-state lines
-    did: str = ""
-    next: str = ""
-
-    def with_action(self, did: str, next: str) -> Diagnosis:
-        return dataclasses.replace(self, did=did, next=next)
-
-    def to_json(self) -> dict:
-        return dataclasses.asdict(self) | {"details": list(self.details)}
+    @classmethod
+    def _missing_(cls, value: object) -> ReleaseStatus | None:
+        # records written before the one vocabulary spelled these with a hyphen ("rolled-back")
+        if isinstance(value, str) and "-" in value:
+            return cls.__members__.get(value.replace("-", "_").upper())
+        return None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -119,55 +104,6 @@ class PhaseResult:
         }
 
 
-class PhaseFailed(Exception):
-    """Raised inside the orchestrator by a phase that failed; carries the diagnosis and whether state changed."""
-
-    def __init__(self, diagnosis: Diagnosis, *, applied: bool = False):
-        super().__init__(diagnosis.what)
-        self.diagnosis = diagnosis
-        self.applied = applied
-
-
-@dataclasses.dataclass(frozen=True)
-class Verdict:
-    status: ReleaseStatus
-    exit_code: ExitCode
-    revert: bool  # run the automatic revert of the code
-
-
-def on_failure(phase: Phase, *, applied: bool, automatic_revert: bool) -> Verdict:
-    """What a failure in `phase` means, before any revert ran.
-
-    `applied`: the failing phase left part of its work in place (a migration applied some statements, a DDL is still
-    running). Pre-deploy migrations that fully applied are additive by classification, so the previous code is
-    compatible with them and stopping afterwards is still a safe stop.
-    """
-    if phase in CODE_PHASES:
-        if automatic_revert:
-            return Verdict(ReleaseStatus.REVERTED, ExitCode.FAILED_SAFELY, revert=True)
-        return Verdict(ReleaseStatus.NEEDS_ATTENTION, ExitCode.NEEDS_PERSON, revert=False)
-    if applied:
-        return Verdict(ReleaseStatus.NEEDS_ATTENTION, ExitCode.NEEDS_PERSON, revert=False)
-    return Verdict(ReleaseStatus.FAILED, ExitCode.FAILED_SAFELY, revert=False)
-
-
-def after_revert(verdict: Verdict, *, revert_ok: bool, git_revert_ok: bool = True) -> Verdict:
-    """The final verdict once the automatic revert (and the optional git revert) has run."""
-    if not verdict.revert:
-        return verdict
-    if revert_ok and git_revert_ok:
-        return Verdict(ReleaseStatus.REVERTED, ExitCode.FAILED_SAFELY, revert=True)
-    return Verdict(ReleaseStatus.NEEDS_ATTENTION, ExitCode.NEEDS_PERSON, revert=True)
-
-
-def on_lock_lost(*, code_started: bool, applied: bool) -> Verdict:
-    """The release lease was taken over: the new holder may be changing the cluster, so this run changes nothing more
-    (not even a revert). Once new code may be serving or a migration is half-applied, a person decides."""
-    if code_started or applied:
-        return Verdict(ReleaseStatus.NEEDS_ATTENTION, ExitCode.NEEDS_PERSON, revert=False)
-    return Verdict(ReleaseStatus.FAILED, ExitCode.FAILED_SAFELY, revert=False)
-
-
 def interrupted_failure(results: tuple[PhaseResult, ...]) -> Phase | None:
     """The code phase whose failure a crashed run was handling (it failed, or the revert had started), else None.
 
@@ -188,4 +124,3 @@ def resume_from(results: tuple[PhaseResult, ...]) -> Phase:
         if phase not in done and phase not in (Phase.PLAN, Phase.LOCK):
             return phase
     return Phase.RECORD
-

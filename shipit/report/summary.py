@@ -12,7 +12,7 @@ from pathlib import Path
 
 from shipit.release.phases import Phase, PhaseResult, PhaseStatus, ReleaseStatus
 from shipit.core.redact import redact
-from shipit.release.orchestrator import ReleaseState
+from shipit.release.state import ReleaseState
 
 _HEADLINES = {
     ReleaseStatus.SUCCEEDED: "released",

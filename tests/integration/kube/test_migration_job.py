@@ -243,7 +243,7 @@ def test_log_stream_cut_mid_migration_resumes_without_repeats():
     from kubernetes import client
 
     from shipit.kube.client import Kube
-    from shipit.kube.migration_job import _LogFollower
+    from shipit.kube.job_logs import LogFollower
 
     lines = ["2026-01-01T00:00:01.5Z one", "2026-01-01T00:00:02.123456789Z two", "2026-01-01T00:00:02.123456789Z two-b",
              "2026-01-01T00:00:03Z three", "2026-01-01T00:00:04.1Z four"]
@@ -279,7 +279,7 @@ def test_log_stream_cut_mid_migration_resumes_without_repeats():
         conf = client.Configuration()
         conf.host = f"http://127.0.0.1:{server.server_port}"
         shown: list[str] = []
-        follower = _LogFollower(Kube(client.ApiClient(conf), "shop"), "p", "web", shown.append, finished.is_set)
+        follower = LogFollower(Kube(client.ApiClient(conf), "shop"), "p", "web", shown.append, finished.is_set)
         assert follower.done.wait(10)
         assert shown == ["one", "two", "two-b", "three", "four"] and list(follower.lines) == shown
         assert not follower.failed and len(paths) == 4

@@ -157,11 +157,14 @@ def test_restore_ignores_a_revision_annotation_moved_by_someone_else(kube, two_d
 
 
 def test_release_revert_without_recorded_templates_uses_rollout_undo(kube, two_deployments):
-    from shipit.adapters.edges import RealEdges
+    from shipit.adapters.cluster import KubeCluster
+    from shipit.release.diagnosis import PhaseFailed
+    from shipit.report.live import PlainView
 
-    edges = RealEdges(two_deployments, kube=kube)
-    assert edges.rollout(f"{APP_IMAGE}:v2-crash", cancel=threading.Event()) is not None
-    assert edges.restore(()) is None  # healthy again
+    cluster = KubeCluster(two_deployments, kube, PlainView(), database=None)
+    with pytest.raises(PhaseFailed):
+        cluster.rollout(f"{APP_IMAGE}:v2-crash", cancel=threading.Event())
+    cluster.restore(())  # healthy again, or it raises
     assert images_of(kube, "web") == {"web": f"{APP_IMAGE}:v1", "nginx": "nginx:1.27"}
     assert images_of(kube, "worker") == {"web": f"{APP_IMAGE}:v1"}
 

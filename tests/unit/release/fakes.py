@@ -1,7 +1,8 @@
-"""In-memory fakes of the release's I/O edges, for the pure state-machine tests only (no database, no cluster).
+"""One in-memory fake of every port of a release, for the state-machine tests only (no database, no cluster).
 
-Each fake records the calls it received so the tests can assert the order of effects (nothing rolled out before the
-migration, revert only after a code-phase failure, lock always released).
+It records the calls it received so the tests can assert the order of effects (nothing rolled out before the
+migration, revert only after a code-phase failure, lock always released). A failure set in `fail` is raised the way
+the ports report one: a Diagnosis as PhaseFailed, an exception as itself (an adapter giving up).
 """
 
 from __future__ import annotations
@@ -11,8 +12,9 @@ import threading
 
 from shipit.core import config
 from shipit.core.errors import ExitCode, ShipitError
-from shipit.release.phases import Diagnosis
-from shipit.release.orchestrator import LockLoss, PlanFacts, ReleaseState
+from shipit.release.diagnosis import Diagnosis, PhaseFailed
+from shipit.release.ports import LockLoss, PartialState, Ports, Preflight
+from shipit.release.state import PlanFacts, ReleaseState
 
 CONFIG = """
 app: shop
@@ -36,7 +38,7 @@ class FakeEdges:
     applied: set = dataclasses.field(default_factory=set)
     fail: dict = dataclasses.field(default_factory=dict)  # edge name -> Diagnosis (or ShipitError to raise)
     job_applies: bool = True  # the migration Job inserts the versions into schema_migrations
-    partial: tuple = (False, ())
+    partial: PartialState = PartialState(False, ())
     lock_holder: str | None = None
     records: list = dataclasses.field(default_factory=list)
     calls: list = dataclasses.field(default_factory=list)
@@ -44,6 +46,8 @@ class FakeEdges:
     on_call: dict = dataclasses.field(default_factory=dict)  # edge name -> callable run when the edge is called
     taken_over_by: LockLoss | None = None  # who took the lease over from the run (take_over_lock)
     on_lost: object = None
+    baselines_taken: int = 0
+    gated_with: list = dataclasses.field(default_factory=list)  # the baseline each gate run was given
 
     def _edge(self, name: str, *args):
         self.calls.append((name, *args))
@@ -52,7 +56,11 @@ class FakeEdges:
         outcome = self.fail.get(name)
         if isinstance(outcome, Exception):
             raise outcome
-        return outcome
+        if isinstance(outcome, Diagnosis):
+            raise PhaseFailed(outcome)
+
+    def ports(self) -> Ports:
+        return Ports(records=self, lease=self, planner=self, database=self, cluster=self, gates=self, git=self)
 
     # records
     def last_successful(self):
@@ -62,8 +70,8 @@ class FakeEdges:
     def latest(self):
         return self.records[-1] if self.records else None
 
-    def history(self):
-        return list(reversed(self.records))
+    def history(self, limit=None):
+        return list(reversed(self.records))[:limit]
 
     def next_sequence(self):
         return max((r.sequence for r in self.records), default=0) + 1
@@ -77,7 +85,7 @@ class FakeEdges:
         self._edge("plan", from_ref, to_ref, accept_manual)
         return self.facts
 
-    def acquire_lock(self, release_id, *, on_lost=None):
+    def acquire_lock(self, release_id, *, on_lost):
         self._edge("acquire_lock", release_id)
         if self.lock_holder:
             raise ShipitError(f"lock held by {self.lock_holder}", exit_code=ExitCode.LOCKED)
@@ -105,36 +113,48 @@ class FakeEdges:
     def current_templates(self):
         return ("web-template-v1", "worker-template-v1")
 
+    def unhealthy_deployments(self):
+        return ()
+
     def preflight(self, facts):
-        return self._edge("preflight")
+        self._edge("preflight")
+        return Preflight(())
+
+    def baseline(self):
+        self.baselines_taken += 1
+        return f"baseline {self.baselines_taken}"
 
     def applied_versions(self):
         return frozenset(self.applied)
 
-    def migrate(self, image, release_id, *, versions, post_deploy, cancel):
-        d = self._edge("migrate", image, versions, post_deploy)
-        if d is None and self.job_applies:
-            self.applied.update(versions)
-        return d
+    def schema(self, facts, versions):
+        return ("schema", versions)
 
-    def partial_state(self, versions):
+    def migrate(self, facts, *, image, job_id, command, versions, cancel):
+        self._edge("migrate", image, versions, job_id.endswith("-post"))
+        if self.job_applies:
+            self.applied.update(versions)
+
+    def partial_state(self, facts, versions, schema_before):
         self.calls.append(("partial_state", versions))
         return self.partial
 
-    def wait_ddl(self, *, timeout, cancel):
-        return self._edge("wait_ddl", timeout)
+    def wait_ddl(self, facts, *, timeout, cancel):
+        self._edge("wait_ddl", timeout)
 
-    def gates(self, *, cancel):
-        return self._edge("gates")
+    def before_code(self, baseline, *, cancel):
+        self.gated_with.append(baseline)
+        self._edge("gates")
 
     def rollout(self, image, *, cancel):
-        return self._edge("rollout", image)
+        self._edge("rollout", image)
 
-    def bake(self, seconds, *, cancel):
-        return self._edge("bake", seconds)
+    def bake(self, baseline, seconds, *, cancel):
+        self.gated_with.append(baseline)
+        self._edge("bake", seconds)
 
-    def restore(self, templates):
-        return self._edge("restore", templates)
+    def restore(self, templates, *, cancel=None):
+        self._edge("restore", templates)
 
     def git_revert(self, release_id, from_sha, to_sha):
         self._edge("git_revert", release_id)

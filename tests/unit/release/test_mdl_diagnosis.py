@@ -6,9 +6,10 @@ from shipit.db.ddl_watch import DdlKind, RunningDdl
 from shipit.db.health import MDL_WAIT_STATE, Thread
 from shipit.db.mdl import Blocker, BlockerSource, MdlAction, MdlDecision, MdlWait
 from shipit.core.errors import ExitCode
-from shipit.release.phases import Diagnosis, ReleaseStatus
+from shipit.adapters.mdl_watch import mdl_diagnosis
+from shipit.release.diagnosis import Diagnosis
 from shipit.release.orchestrator import Release
-from shipit.adapters.edges import mdl_diagnosis
+from shipit.release.phases import ReleaseStatus
 from tests.unit.release.fakes import FakeEdges, make_config
 
 ALTER = "ALTER TABLE `users` ADD INDEX `index_users_on_email` (`email`)"
@@ -51,12 +52,12 @@ def test_diagnosis_for_a_running_blocker_and_for_an_unidentified_one():
 def test_release_keeps_what_the_watchdog_did_and_its_next_step_exit_1_when_nothing_applied():
     diagnosis = mdl_diagnosis(_wait((IDLE,)), KILL)
     edges = FakeEdges(fail={"migrate": diagnosis})
-    state = Release(make_config(), edges, user="tester").run(from_ref="x")
+    state = Release(make_config(), edges.ports(), user="tester").run(from_ref="x")
     assert state.status is ReleaseStatus.FAILED and state.exit_code == ExitCode.FAILED_SAFELY
     assert "rollout" not in edges.names()
     assert state.diagnosis.did.startswith(diagnosis.did + "; stopped; nothing was applied")
     assert state.diagnosis.next == diagnosis.next
     # a failure without an action of the edge's own gets the orchestrator's words only
-    plain = Release(make_config(), FakeEdges(fail={"migrate": Diagnosis("Job failed", "exit 1")}),
+    plain = Release(make_config(), FakeEdges(fail={"migrate": Diagnosis("Job failed", "exit 1")}).ports(),
                     user="tester").run(from_ref="x")
     assert plain.diagnosis.did.startswith("stopped; nothing was applied")

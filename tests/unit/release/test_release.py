@@ -1,12 +1,17 @@
-"""The release state machine (issue 6 phase order and failure policy) over in-memory fakes of its I/O edges."""
+"""The release state machine (phase order and failure policy) over an in-memory fake of its ports."""
 
 from __future__ import annotations
 
 import pytest
 
 from shipit.core.errors import BadInput, ExitCode, ShipitError
-from shipit.release.phases import Phase, PhaseResult, PhaseStatus, ReleaseStatus, after_revert, on_failure, resume_from
-from shipit.release.orchestrator import PlanFacts, Release, Rollback, rollback_target
+from shipit.release.orchestrator import Release
+from shipit.release.phases import Phase, PhaseResult, PhaseStatus, ReleaseStatus, resume_from
+from shipit.release.policy import after_revert, on_failure
+from shipit.release.rollback import Rollback, rollback_target
+from shipit.release.state import PlanFacts
+from shipit.release.diagnosis import Diagnosis
+from shipit.release.ports import PartialState
 from tests.unit.release.fakes import FakeEdges, diag, make_config
 
 
@@ -16,7 +21,7 @@ class Crash(BaseException):
 
 def release(edges, **kw):
     cfg = kw.pop("cfg", None) or make_config()
-    return Release(cfg, edges, user="tester", **kw)
+    return Release(cfg, edges.ports(), user="tester", **kw)
 
 
 def statuses(state):
@@ -64,7 +69,7 @@ def test_preflight_failure_changes_nothing_and_exits_1():
 
 
 def test_job_exiting_0_without_applying_fails_before_code():
-    """Issue 6 scenario 3: the outage's failure mode."""
+    """The outage's failure mode: a Job that exits 0 without applying the migrations."""
     edges = FakeEdges(job_applies=False)
     state = release(edges).run(from_ref="x")
     assert "rollout" not in edges.names() and "wait_ddl" not in edges.names()
@@ -76,7 +81,7 @@ def test_job_exiting_0_without_applying_fails_before_code():
 def test_partly_applied_migration_needs_a_person():
     edges = FakeEdges(
         fail={"migrate": diag("migration Job failed: exit code 1")},
-        partial=(True, ("applied: index index_orders_on_customer_id", "not applied: fk_rails_0123456789")),
+        partial=PartialState(True, ("applied: index index_orders_on_customer_id", "not applied: fk_rails_0123456789")),
     )
     state = release(edges).run(from_ref="x")
     assert state.status is ReleaseStatus.NEEDS_ATTENTION and state.exit_code == ExitCode.NEEDS_PERSON
@@ -121,7 +126,7 @@ def test_git_revert_runs_after_the_cluster_revert_and_its_failure_needs_a_person
     state = release(edges, cfg=make_config(git_revert="branch")).run(from_ref="x")
     assert edges.names()[-3:] == ["restore", "git_revert", "release_lock"]
     assert "pushed shipit/revert-r0001" in state.notes and state.exit_code == 1
-    edges = FakeEdges(fail={"bake": diag("pile-up"), "git_revert": ShipitError("push rejected")})
+    edges = FakeEdges(fail={"bake": diag("pile-up"), "git_revert": Diagnosis("git revert failed", "push rejected")})
     state = release(edges, cfg=make_config(git_revert="push")).run(from_ref="x")
     assert state.exit_code == ExitCode.NEEDS_PERSON and "git revert failed: push rejected" in state.notes
 
@@ -218,6 +223,22 @@ def test_resume_after_crash_continues_from_the_unfinished_phase(crash_at):
     assert any("resumed" in n for n in state.notes)
 
 
+def test_the_baseline_travels_from_preflight_to_the_gates_and_a_resumed_run_takes_its_own():
+    edges = FakeEdges()
+    release(edges).run(from_ref="x")
+    assert edges.baselines_taken == 1 and edges.gated_with == ["baseline 1", "baseline 1"]
+    edges = FakeEdges()
+    crash_in(edges, "gates")
+    with pytest.raises(Crash):
+        release(edges).run(from_ref="x")
+    del edges.on_call["gates"]
+    edges.gated_with.clear()
+    edges.calls.clear()
+    state = release(edges).resume()  # a new process: nothing of the crashed run's preflight is in memory
+    assert state.status is ReleaseStatus.SUCCEEDED and "preflight" not in edges.names()
+    assert edges.baselines_taken == 2 and edges.gated_with == ["baseline 2", "baseline 2"]
+
+
 def test_resume_refuses_when_nothing_is_running():
     edges = FakeEdges()
     with pytest.raises(BadInput, match="nothing to resume"):
@@ -290,7 +311,7 @@ def three_releases():
 
 def test_rollback_restores_the_previous_release_and_marks_the_replaced_one():
     edges = three_releases()
-    state = Rollback(make_config(), edges, user="tester").run()
+    state = Rollback(make_config(), edges.ports(), user="tester").run()
     assert ("restore", ("web-v2",)) in edges.calls  # r0003 recorded v2 = what r0002 left serving
     assert state.status is ReleaseStatus.SUCCEEDED and state.id == "r0004" and state.to_sha == "2" * 40
     assert state.plan_summary == {"rollback_to": "r0002"} and state.templates_before == ("web-v3",)
@@ -301,7 +322,7 @@ def test_rollback_restores_the_previous_release_and_marks_the_replaced_one():
 
 def test_rollback_to_a_named_release():
     edges = three_releases()
-    Rollback(make_config(), edges, user="t").run(to="r0001")
+    Rollback(make_config(), edges.ports(), user="t").run(to="r0001")
     assert ("restore", ("web-v1",)) in edges.calls
     assert [r.status for r in edges.records[1:3]] == [ReleaseStatus.ROLLED_BACK] * 2
 
@@ -320,5 +341,5 @@ def test_rollback_target_errors_are_bad_input():
 def test_failed_rollback_needs_a_person():
     edges = three_releases()
     edges.fail["restore"] = diag("web did not become healthy")
-    state = Rollback(make_config(), edges, user="t").run()
+    state = Rollback(make_config(), edges.ports(), user="t").run()
     assert state.exit_code == ExitCode.NEEDS_PERSON and edges.records[2].status is ReleaseStatus.SUCCEEDED

@@ -1,4 +1,4 @@
-"""Issue 6 audit fixes: resuming a run killed while it handled a code-phase failure, a lost release lock, and the
+"""Resuming a run killed while it handled a code-phase failure, a lost release lock (release and rollback), and the
 migrations note after a revert (manual migrations are not additive)."""
 
 from __future__ import annotations
@@ -8,8 +8,11 @@ import threading
 import pytest
 
 from shipit.core.errors import ExitCode
-from shipit.release.phases import Phase, PhaseResult, PhaseStatus, ReleaseStatus, interrupted_failure, on_lock_lost, resume_from
-from shipit.release.orchestrator import PlanFacts, Release, Rollback, migrations_staying
+from shipit.release.orchestrator import Release
+from shipit.release.phases import Phase, PhaseResult, PhaseStatus, ReleaseStatus, interrupted_failure, resume_from
+from shipit.release.policy import migrations_staying, on_lock_lost
+from shipit.release.rollback import Rollback
+from shipit.release.state import PlanFacts
 from tests.unit.release.fakes import FakeEdges, diag, make_config
 
 
@@ -19,7 +22,7 @@ class Crash(BaseException):
 
 def release(edges, **kw):
     cfg = kw.pop("cfg", None) or make_config()
-    return Release(cfg, edges, user="tester", **kw)
+    return Release(cfg, edges.ports(), user="tester", **kw)
 
 
 def statuses(state):
@@ -201,17 +204,16 @@ def test_a_resume_of_the_same_release_taking_the_lock_owns_the_record(new_holder
 
 
 def test_the_migration_job_survives_a_lost_lock_but_not_ctrl_c():
-    from shipit.adapters.edges import _UnlessLockLost
+    from shipit.release.steps import UnlessLeaseLost
 
-    class Lock:
-        lost = threading.Event()
-
+    edges = FakeEdges()
     cancel = threading.Event()
-    job_cancel = _UnlessLockLost(cancel, Lock)
+    edges.acquire_lock("r0001", on_lost=cancel.set)
+    job_cancel = UnlessLeaseLost(cancel, edges)
     assert not job_cancel.is_set()
     cancel.set()
     assert job_cancel.is_set()  # Ctrl-C: the Job is deleted
-    Lock.lost.set()
+    edges.take_over_lock("bob")
     assert not job_cancel.is_set()  # the new holder (maybe a --resume adopting the Job) keeps it
 
 
@@ -222,39 +224,61 @@ def test_lock_loss_policy():
     assert not on_lock_lost(code_started=True, applied=True).revert
 
 
-@pytest.fixture
-def kube(kubesim):
-    from shipit.core.config import KubernetesConfig
-    from shipit.kube.client import Kube
+def three_releases():
+    edges = FakeEdges()
+    for n in range(3):
+        edges.current_templates = lambda n=n: (f"web-v{n}",)
+        release(edges).run(from_ref="x")
+    edges.calls.clear()
+    return edges
 
-    k = Kube.from_config(KubernetesConfig(namespace="default", kubeconfig=str(kubesim.kubeconfig)))
-    yield k
-    k.api_client.close()
+
+@pytest.mark.parametrize("new_holder_release", ["r0004", None])
+def test_rollback_whose_lease_is_taken_over_during_the_restore_stops_and_leaves_the_records_alone(new_holder_release):
+    """The new holder may be a --resume of the rollback's own record (r0004) or a run after `unlock --force`: the
+    rollback stops, says so, writes nothing more to its record and does not mark the replaced release."""
+    edges = three_releases()
+    rb = Rollback(make_config(), edges.ports(), user="t")
+
+    def taken():
+        edges.take_over_lock("bob on ci-7", release_id=new_holder_release)
+        assert rb.cancel.is_set()  # the restore's watch is cut short, not left to run out
+        edges.fail["restore"] = diag("web cancelled")
+
+    edges.on_call["restore"] = taken
+    state = rb.run()
+    assert state.status is ReleaseStatus.NEEDS_ATTENTION and state.exit_code == ExitCode.NEEDS_PERSON
+    assert state.diagnosis.what == "the release lock was taken over by bob on ci-7; this rollback stopped during code rollout"
+    assert "web cancelled" in state.diagnosis.why and "without a revert" in state.diagnosis.did
+    assert edges.records[2].status is ReleaseStatus.SUCCEEDED  # r0003 is not marked rolled back
+    recorded = edges.latest()
+    assert recorded.id == "r0004" and recorded.status is ReleaseStatus.RUNNING  # the last write before the loss
+    assert statuses(recorded)[Phase.CODE] is PhaseStatus.RUNNING
+    assert edges.names() == ["acquire_lock", "restore", "release_lock"]
 
 
-def test_real_edges_relay_a_lost_lease_and_never_release_the_new_holders(kube):
-    """The real lock over kubesim: the renewal finds the lease taken, the run hears it, its release leaves it alone."""
-    from shipit.kube.lock import ReleaseLock
-    from shipit.adapters.edges import RealEdges
+def test_rollback_whose_lease_is_taken_over_after_the_restore_still_leaves_the_replaced_record_alone():
+    edges = three_releases()
+    edges.on_call["restore"] = lambda: edges.take_over_lock("bob", release_id="r0005")
+    state = Rollback(make_config(), edges.ports(), user="t").run()
+    assert state.exit_code == ExitCode.NEEDS_PERSON and state.diagnosis.what.endswith("stopped during code rollout")
+    assert edges.records[2].status is ReleaseStatus.SUCCEEDED
+    assert edges.latest().id == "r0004" and edges.latest().status is ReleaseStatus.NEEDS_ATTENTION  # still its own
 
-    edges = RealEdges(make_config(), kube=kube)
-    lost = threading.Event()
-    edges.acquire_lock("r0001", on_lost=lost.set)
-    assert edges.lock_lost() is None
-    ReleaseLock(kube, "shop", duration=30, env={"USER": "ops"}).force_unlock()
-    bob = ReleaseLock(kube, "shop", duration=30, release_id="r0002", env={"USER": "bob"})
-    bob.acquire()
-    try:
-        assert not lost.wait(1)  # the background renewal (every duration/3 = 20s) has not looked yet
-        edges._lock_confirmed -= 3600  # as after a long pause (laptop asleep): the next check confirms the lease
-        assert edges.lock_lost() is not None
-        assert lost.wait(5)
-        loss = edges.lock_lost()
-        assert loss.holder.startswith("bob on ") and "release r0002" in loss.holder and loss.release_id == "r0002"
-        edges.release_lock()
-        assert bob.holder().identity == bob.identity
-    finally:
-        bob.release()
+
+def test_rollback_whose_lease_is_taken_over_before_the_restore_changes_nothing():
+    edges = three_releases()
+
+    def templates():
+        edges.take_over_lock("bob", release_id="r0005")
+        return ("web-v3",)
+
+    edges.current_templates = templates
+    state = Rollback(make_config(), edges.ports(), user="t").run()
+    assert "restore" not in edges.names() and state.exit_code == ExitCode.FAILED_SAFELY
+    assert state.status is ReleaseStatus.FAILED
+    assert state.diagnosis.what == "the release lock was taken over by bob; this rollback stopped before code rollout"
+    assert edges.records[2].status is ReleaseStatus.SUCCEEDED
 
 
 # --- 3. the migrations note after a revert -----------------------------------------------------------------------------
@@ -288,5 +312,5 @@ def test_rollback_notes_come_from_the_same_code():
         edges.facts = PlanFacts(f"{n}" * 40, f"{n + 1}" * 40, True, pre_deploy=("2",), manual=("2 backfill: raw",),
                                 summary={"migrations": migrations[:1]})
         release(edges).run(from_ref="x", yes=True)
-    state = Rollback(make_config(), edges, user="t").run()
+    state = Rollback(make_config(), edges.ports(), user="t").run()
     assert state.notes == tuple(migrations_staying(migrations[:1], origin="r0002", code="the restored code"))

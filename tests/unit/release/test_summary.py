@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from shipit.core import redact
-from shipit.release.phases import Diagnosis
+from shipit.release.diagnosis import Diagnosis
 from shipit.release.orchestrator import Release
 from shipit.report.summary import append_step_summary, render_markdown, render_text, to_json
 from tests.unit.release.fakes import FakeEdges, make_config
@@ -22,7 +22,7 @@ def reverted_state():
         }
     )
     clock = iter(range(1_700_000_000, 1_700_000_100))
-    return Release(make_config(), edges, user="tester", now=lambda: float(next(clock))).run(from_ref="x")
+    return Release(make_config(), edges.ports(), user="tester", now=lambda: float(next(clock))).run(from_ref="x")
 
 
 def test_text_summary_has_every_phase_with_duration_and_the_diagnosis():
@@ -60,7 +60,7 @@ def test_markdown_is_appended_to_github_step_summary(tmp_path):
 def test_secrets_are_redacted_everywhere():
     redact.register_secret("s3cr3t-pw")
     edges = FakeEdges(fail={"preflight": Diagnosis("cannot connect", "mysql://app:s3cr3t-pw@db/shop refused")})
-    state = Release(make_config(), edges, user="t").run(from_ref="x")
+    state = Release(make_config(), edges.ports(), user="t").run(from_ref="x")
     assert "s3cr3t-pw" not in render_text(state) and "s3cr3t-pw" not in render_markdown(state)
 
 
@@ -102,10 +102,10 @@ def test_a_failure_after_the_code_went_out_does_not_claim_nothing_changed():
 def test_a_failure_before_any_migration_applied_says_nothing_changed_and_after_says_compatible():
     from shipit.report.summary import headline
 
-    preflight_failed = Release(make_config(), FakeEdges(fail={"preflight": Diagnosis("orphans", "3 rows")}),
+    preflight_failed = Release(make_config(), FakeEdges(fail={"preflight": Diagnosis("orphans", "3 rows")}).ports(),
                                user="tester").run(from_ref="x")
     assert "FAILED before changing anything" in headline(preflight_failed)
-    gates_failed = Release(make_config(), FakeEdges(fail={"gates": Diagnosis("HTTP 500", "twice")}),
+    gates_failed = Release(make_config(), FakeEdges(fail={"gates": Diagnosis("HTTP 500", "twice")}).ports(),
                            user="tester").run(from_ref="x")
     line = headline(gates_failed)
     assert "nothing the previous code cannot run with was changed" in line and "before changing" not in line

@@ -1,0 +1,78 @@
+"""The cluster port over `shipit.kube`: the Deployments' templates and health, the migration Job (watched by the
+metadata-lock watchdog on the primary), the code rollout and the restore of recorded templates."""
+
+from __future__ import annotations
+
+import threading
+
+from shipit.adapters.mdl_watch import MdlWatch, mdl_diagnosis, mdl_guard
+from shipit.adapters.planner import migrations
+from shipit.adapters.rails_log import database_error
+from shipit.core.config import Config
+from shipit.release.diagnosis import Diagnosis, PhaseFailed, from_failures
+from shipit.release.ports import Cancel
+from shipit.release.state import PlanFacts
+
+
+class KubeCluster:
+    def __init__(self, cfg: Config, kube, view, database):
+        from shipit.kube.rollout import Rollout
+
+        self.cfg, self.kube, self.view, self.database = cfg, kube, view, database
+        self.rollout_ = Rollout(kube, cfg, on_progress=self._rollout_progress)
+
+    def current_image(self) -> str | None:
+        return self.rollout_.current_image()
+
+    def current_templates(self) -> tuple:
+        return self.rollout_.current_templates()
+
+    def unhealthy_deployments(self) -> tuple[str, ...]:
+        out = []
+        for dep in self.cfg.deployments:
+            d = self.kube.get_json(self.kube.apps.read_namespaced_deployment, dep.name, self.kube.namespace)
+            want = (d.get("spec") or {}).get("replicas", 1)
+            available = (d.get("status") or {}).get("availableReplicas") or 0
+            if available < want:
+                out.append(f"Deployment {dep.name} is not healthy before the release ({available}/{want} available)")
+        return tuple(out)
+
+    def migrate(self, facts: PlanFacts, *, image: str, job_id: str, command: tuple[str, ...],
+                versions: tuple[str, ...], cancel: Cancel) -> None:
+        from shipit.kube.migration_job import MigrationJob
+
+        job = MigrationJob(self.kube, self.cfg, image=image, release_id=job_id, command=command,
+                           on_log=lambda line: self.view.line("migrate", line))
+        operations = [op for m in migrations(facts, versions) for op in m.operations]
+        with MdlWatch(mdl_guard(self.database.servers, self.cfg, operations), self.view) as watch:
+            outcome = job.run(cancel=cancel)
+        if outcome.succeeded:
+            return
+        if watch.killed is not None:
+            tail = outcome.failure.log_tail if outcome.failure else outcome.log_tail
+            raise PhaseFailed(mdl_diagnosis(*watch.killed, log_tail=tail))
+        if outcome.failure is None:
+            raise PhaseFailed(Diagnosis(f"migration Job {outcome.job_name} failed", "no details", details=outcome.log_tail))
+        f = outcome.failure
+        sql = database_error(f.log_tail)
+        raise PhaseFailed(Diagnosis(f.what, f"{f.why}; {sql}" if sql else f.why, details=f.evidence()))
+
+    def _rollout_progress(self, p) -> None:
+        self.view.progress(
+            f"{p.deployment}: {p.updated}/{p.desired} updated, {p.ready} ready, {p.available} available, {p.old} old"
+        )
+
+    def rollout(self, image: str, *, cancel: threading.Event) -> None:
+        self.rollout_.apply(image)
+        outcome = self.rollout_.watch(timeout=self.cfg.rollout.timeout, cancel=cancel)
+        if not outcome.succeeded:
+            raise PhaseFailed(from_failures(outcome.failures, "the rollout failed"))
+
+    def restore(self, templates: tuple, *, cancel: Cancel | None = None) -> None:
+        if templates:
+            self.rollout_.restore(templates)
+        else:  # nothing recorded (records pruned, or deployed before shipit): `kubectl rollout undo`'s rule
+            self.rollout_.undo()
+        outcome = self.rollout_.watch(timeout=self.cfg.rollout.timeout, cancel=cancel)
+        if not outcome.succeeded:
+            raise PhaseFailed(from_failures(outcome.failures, "the revert did not become healthy"))

@@ -1,0 +1,108 @@
+"""The database port over `shipit.db`: preflight checks, health baseline, applied versions, schema snapshots and
+the partial state of failed migrations, and the wait until a schema change is ready on every server."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from shipit.adapters.planner import migrations
+from shipit.adapters.schema_diff import removals_applied
+from shipit.core.config import Config
+from shipit.core.errors import ShipitError
+from shipit.release.diagnosis import Diagnosis, PhaseFailed
+from shipit.release.ports import PartialState, Preflight
+from shipit.release.state import PlanFacts
+
+# How often the schema-ready check and the health baseline sample the database while a release waits on them.
+# A few cheap status queries per second; each wait lasts at least (consecutive - 1) intervals, so these set most
+# of shipit's fixed overhead per release (scripts/bench_release.py: 0.5 s intervals put it over its 3 s target).
+SCHEMA_POLL = 0.25
+SCHEMA_CONSECUTIVE = 2
+BASELINE_SAMPLES = 3
+BASELINE_INTERVAL = 0.1
+
+
+class MysqlDatabase:
+    def __init__(self, cfg: Config, view):
+        self.cfg, self.view = cfg, view
+        self._servers = None
+
+    @property
+    def servers(self):
+        if self._servers is None:
+            from shipit.db.connection import servers_from_config
+
+            self._servers = servers_from_config(self.cfg.database)
+        return self._servers
+
+    def thresholds(self):
+        from shipit.db.health import HealthThresholds
+
+        return HealthThresholds.from_gates(self.cfg.gates)
+
+    def preflight(self, facts: PlanFacts) -> Preflight:
+        """Grants, pending migrations, data checks and concurrency risks (shipit.db.preflight)."""
+        from shipit.db.preflight import Settings, run_preflight
+
+        chosen = migrations(facts, facts.pre_deploy + facts.post_deploy)
+        report = run_preflight(self.servers, chosen, Settings.from_config(self.cfg.preflight, self.cfg.gates))
+        return Preflight(tuple(report.blocking_reasons), tuple(report.render_text().splitlines()))
+
+    def baseline(self) -> Any:
+        from shipit.db.health import take_baseline
+
+        return take_baseline(self.servers, self.thresholds(), samples=BASELINE_SAMPLES, interval=BASELINE_INTERVAL)
+
+    def applied_versions(self) -> frozenset[str]:
+        from shipit.db.migration_state import applied_versions
+
+        return applied_versions(self.servers.primary)
+
+    def schema(self, facts: PlanFacts, versions: tuple[str, ...]) -> Any:
+        """The tables these migrations touch, as information_schema has them now."""
+        from shipit.db.migration_state import read_schema
+
+        tables = {op.table for m in migrations(facts, versions) for op in m.operations if op.table}
+        return read_schema(self.servers.primary, tables)
+
+    def partial_state(self, facts: PlanFacts, versions: tuple[str, ...], schema_before: Any) -> PartialState:
+        from shipit.db.migration_state import partial_state
+
+        applied, lines = False, []
+        after = self.schema(facts, versions) if schema_before is not None else None
+        for m in migrations(facts, versions):
+            ps = partial_state(self.servers.primary, m.version, m.expected)
+            removed = removals_applied(m.operations, schema_before, after) if after else ()
+            applied = applied or ps.recorded or bool(ps.applied) or bool(removed)
+            lines += ps.render().splitlines()
+            if removed:
+                lines += [f"Removals migration {m.version} already made (a rerun will not find these):"]
+                lines += [f"  applied      {r}" for r in removed]
+        return PartialState(applied, tuple(lines))
+
+    def wait_ddl(self, facts: PlanFacts, *, timeout: float, cancel: threading.Event) -> None:
+        from shipit.db.schema_ready import wait_until_ready
+
+        expected = tuple(e for m in migrations(facts, facts.pre_deploy) for e in m.expected)
+
+        def progress(readiness) -> None:
+            if cancel.is_set():
+                raise ShipitError("interrupted while waiting for the schema change")
+            running = readiness.progress  # read in the gate's own poll: no second processlist read per server
+            if running:
+                self.view.progress(" | ".join(p.describe() for p in running))
+            elif not readiness.ready:
+                self.view.progress("waiting for: " + "; ".join(readiness.waiting_for))
+
+        try:
+            wait_until_ready(
+                self.servers, expected, timeout, progress, replica_lag_max=self.cfg.gates.replica_lag_max,
+                interval=SCHEMA_POLL, consecutive=SCHEMA_CONSECUTIVE,
+            )
+        except ShipitError as e:
+            raise PhaseFailed(Diagnosis("the schema change is not ready on every server", str(e))) from e
+
+    def close(self) -> None:
+        if self._servers is not None:
+            self._servers.close()

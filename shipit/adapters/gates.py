@@ -1,0 +1,49 @@
+"""The gates port: the HTTP checks and the database health gate (`release.gates`), before the code and during the
+bake, against the health baseline the orchestrator passes in."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from shipit.core.config import Config
+from shipit.release.diagnosis import Diagnosis, PhaseFailed
+from shipit.release.gates import DbHealthGate, HttpGate, Mode, run_gates
+
+HEALTH_INTERVAL = 0.25
+GATE_QUIET_REPEAT = 5.0  # seconds between progress lines of a gate whose state has not changed
+
+
+class HealthGates:
+    def __init__(self, cfg: Config, view, database):
+        self.cfg, self.view, self.database = cfg, view, database
+
+    def before_code(self, baseline: Any, *, cancel: threading.Event) -> None:
+        self._run(baseline, Mode.UNTIL, self.cfg.rollout.timeout, cancel, "a gate before the code failed")
+
+    def bake(self, baseline: Any, seconds: float, *, cancel: threading.Event) -> None:
+        self._run(baseline, Mode.KEEP, seconds, cancel, "a gate failed during the bake")
+
+    def _health_sample(self, baseline: Any) -> tuple[bool | None, str]:
+        from shipit.db.health import HealthLevel, compare, take_snapshot
+
+        th = self.database.thresholds()
+        verdict = compare(baseline, take_snapshot(self.database.servers, th), th)
+        reason = "; ".join(verdict.reasons) or "within thresholds"
+        return {HealthLevel.OK: True, HealthLevel.HOLD: None}.get(verdict.level, False), reason
+
+    def _run(self, baseline: Any, mode: Mode, duration: float, cancel: threading.Event, what: str) -> None:
+        gates: list = [HttpGate(h) for h in self.cfg.gates.http]
+        gates.append(DbHealthGate(lambda: self._health_sample(baseline), interval=HEALTH_INTERVAL))
+        shown: dict[str, tuple[str, float]] = {}  # gate -> (state, when) last shown
+
+        def on_probe(name, probe, decision) -> None:
+            # a line when a gate's state changes, else one per GATE_QUIET_REPEAT: a long bake stays a few log lines
+            state, at = shown.get(name, ("", 0.0))
+            if decision.state.value != state or probe.at - at >= GATE_QUIET_REPEAT:
+                shown[name] = (decision.state.value, probe.at)
+                self.view.progress(f"{name}: {decision.state.value} ({probe.summary})")
+
+        report = run_gates(gates, mode=mode, duration=duration, cancel=cancel, on_probe=on_probe)
+        if not report.ok:
+            raise PhaseFailed(Diagnosis(f"{what}: {report.failed}", report.reason, details=report.evidence()))

@@ -1,0 +1,112 @@
+"""The records port over the Kubernetes record store: ReleaseState <-> ReleaseRecord (one ConfigMap per release)."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+
+from shipit.release.diagnosis import Diagnosis
+from shipit.release.phases import Phase, PhaseResult, PhaseStatus
+from shipit.release.state import ReleaseState
+
+
+def _iso(epoch: float | None) -> str | None:
+    if epoch is None:
+        return None
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(epoch)) + f".{int(epoch * 1000) % 1000:03d}Z"
+
+
+def _epoch(iso: str | None) -> float | None:
+    if not iso:
+        return None
+    return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
+
+
+def state_to_record(state: ReleaseState):
+    """ReleaseState -> the Kubernetes layer's ReleaseRecord. Outcome details the record has no field for (exit code,
+    diagnosis, notes) travel in plan_summary["outcome"]."""
+    from shipit.kube.records import PhaseRecord, ReleaseRecord
+
+    return ReleaseRecord(
+        id=state.id,
+        sequence=state.sequence,
+        app=state.app,
+        status=state.status,
+        from_sha=state.from_sha,
+        to_sha=state.to_sha,
+        image_before=state.image_before,
+        image_after=state.image_after,
+        templates_before=tuple(state.templates_before),
+        plan_summary={
+            "plan": state.plan_summary,
+            "outcome": {
+                "exit_code": state.exit_code,
+                "diagnosis": state.diagnosis.to_json() if state.diagnosis else None,
+                "notes": list(state.notes),
+            },
+        },
+        phases=tuple(
+            PhaseRecord(r.phase.value, r.status.value, _iso(r.started), _iso(r.ended), r.message) for r in state.phases
+        ),
+        started=_iso(state.started),
+        ended=_iso(state.ended),
+        user=state.user,
+        message=state.message,
+    )
+
+
+def record_to_state(record) -> ReleaseState:
+    outcome = (record.plan_summary or {}).get("outcome") or {}
+    diag = outcome.get("diagnosis")
+    phases = []
+    for p in record.phases:
+        try:
+            phases.append(PhaseResult(Phase(p.name), PhaseStatus(p.status), _epoch(p.started), _epoch(p.ended), p.message))
+        except ValueError:
+            continue  # a phase name from another shipit version: not ours to resume
+    return ReleaseState(
+        id=record.id,
+        sequence=record.sequence,
+        app=record.app,
+        status=record.status,
+        from_sha=record.from_sha or "",
+        to_sha=record.to_sha or "",
+        image_after=record.image_after or "",
+        user=record.user or "",
+        started=_epoch(record.started) or 0.0,
+        image_before=record.image_before,
+        templates_before=tuple(record.templates_before),
+        plan_summary=(record.plan_summary or {}).get("plan") or {},
+        phases=tuple(phases),
+        ended=_epoch(record.ended),
+        message=record.message,
+        diagnosis=Diagnosis.from_json(diag) if diag else None,
+        notes=tuple(outcome.get("notes") or ()),
+        exit_code=int(outcome.get("exit_code") or 0),
+    )
+
+
+class KubeRecords:
+    """Release records as ConfigMaps in the app's namespace."""
+
+    def __init__(self, kube, app: str, *, keep: int):
+        from shipit.kube.records import RecordStore
+
+        self.store = RecordStore(kube, app, keep=keep)
+
+    def latest(self) -> ReleaseState | None:
+        r = self.store.latest()
+        return record_to_state(r) if r else None
+
+    def last_successful(self) -> ReleaseState | None:
+        r = self.store.last_successful()
+        return record_to_state(r) if r else None
+
+    def history(self, limit: int | None = None) -> list[ReleaseState]:
+        return [record_to_state(r) for r in self.store.list(limit)]
+
+    def next_sequence(self) -> int:
+        return self.store.next_sequence()
+
+    def save(self, state: ReleaseState) -> None:
+        self.store.save(state_to_record(state))

@@ -1,0 +1,111 @@
+"""The ports: every effect a release has on the world, one small protocol per concern.
+
+One contract for all of them: a port returns its value, and reports a failure by raising `PhaseFailed` with a
+Diagnosis. Any other exception is an adapter giving up (API budget spent, database unreachable); the orchestrator
+treats it as a failure of the phase it happened in. Adapters (`shipit.adapters`) keep no state between calls: what a
+later call needs (the plan, the health baseline, a schema snapshot) is passed in by the orchestrator.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from typing import Any, Callable, Protocol
+
+from shipit.release.phases import Phase, PhaseResult
+from shipit.release.state import PlanFacts, ReleaseState
+
+
+class Cancel(Protocol):
+    def is_set(self) -> bool: ...
+
+
+@dataclasses.dataclass(frozen=True)
+class LockLoss:
+    """Who took the release lease over from a running release."""
+
+    holder: str  # described for people: user, host, release, since when
+    release_id: str | None = None  # the release the new holder runs: this one's id means a `--resume` of it
+
+
+@dataclasses.dataclass(frozen=True)
+class Preflight:
+    problems: tuple[str, ...]  # each one stops the release
+    details: tuple[str, ...] = ()  # the report, for the diagnosis
+
+
+@dataclasses.dataclass(frozen=True)
+class PartialState:
+    applied: bool  # the failed migrations left something in place
+    lines: tuple[str, ...]  # the report, for the diagnosis
+
+
+class Records(Protocol):
+    def latest(self) -> ReleaseState | None: ...
+    def last_successful(self) -> ReleaseState | None: ...
+    def history(self, limit: int | None = None) -> list[ReleaseState]: ...  # newest first
+    def next_sequence(self) -> int: ...
+    def save(self, state: ReleaseState) -> None: ...
+
+
+class Lease(Protocol):
+    # raises a ShipitError with exit code 4 when held; calls on_lost (from any thread) once the lease is taken over
+    def acquire_lock(self, release_id: str, *, on_lost: Callable[[], None]) -> None: ...
+    def lock_lost(self) -> LockLoss | None: ...  # who took the lease over from this run, None while it is ours
+    def release_lock(self) -> None: ...  # never releases a lease someone else holds now
+
+
+class Planner(Protocol):
+    def plan(self, from_ref: str, to_ref: str, *, accept_manual: bool = False) -> PlanFacts: ...  # manual -> pre-deploy
+
+
+class Database(Protocol):
+    def preflight(self, facts: PlanFacts) -> Preflight: ...
+    def baseline(self) -> Any: ...  # the health the gates compare against
+    def applied_versions(self) -> frozenset[str]: ...
+    def schema(self, facts: PlanFacts, versions: tuple[str, ...]) -> Any: ...  # the tables they touch, now
+    def partial_state(self, facts: PlanFacts, versions: tuple[str, ...], schema_before: Any) -> PartialState: ...
+    def wait_ddl(self, facts: PlanFacts, *, timeout: float, cancel: threading.Event) -> None: ...
+
+
+class Cluster(Protocol):
+    def current_image(self) -> str | None: ...
+    def current_templates(self) -> tuple: ...
+    def unhealthy_deployments(self) -> tuple[str, ...]: ...
+    def migrate(self, facts: PlanFacts, *, image: str, job_id: str, command: tuple[str, ...],
+                versions: tuple[str, ...], cancel: Cancel) -> None: ...
+    def rollout(self, image: str, *, cancel: threading.Event) -> None: ...
+    def restore(self, templates: tuple, *, cancel: Cancel | None = None) -> None: ...
+
+
+class Gates(Protocol):
+    def before_code(self, baseline: Any, *, cancel: threading.Event) -> None: ...
+    def bake(self, baseline: Any, seconds: float, *, cancel: threading.Event) -> None: ...
+
+
+class GitRevert(Protocol):
+    def git_revert(self, release_id: str, from_sha: str, to_sha: str) -> str: ...  # what it pushed
+
+
+class Observer(Protocol):
+    def phase_started(self, phase: Phase) -> None: ...
+    def phase_ended(self, result: PhaseResult) -> None: ...
+
+
+class Silent:
+    def phase_started(self, phase: Phase) -> None:
+        pass
+
+    def phase_ended(self, result: PhaseResult) -> None:
+        pass
+
+
+@dataclasses.dataclass(frozen=True)
+class Ports:
+    records: Records
+    lease: Lease
+    planner: Planner
+    database: Database
+    cluster: Cluster
+    gates: Gates
+    git: GitRevert

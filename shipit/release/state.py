@@ -1,0 +1,67 @@
+"""What a release knows about itself: the plan's facts, and the state recorded after every phase transition."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING, Any
+
+from shipit.core.errors import ExitCode
+from shipit.release.diagnosis import Diagnosis
+from shipit.release.phases import Phase, PhaseResult, ReleaseStatus
+
+if TYPE_CHECKING:
+    from shipit.planning.plan import Plan
+
+
+def release_id(sequence: int) -> str:
+    """The one format of a release id: r0007."""
+    return f"r{sequence:04d}"
+
+
+@dataclasses.dataclass(frozen=True)
+class PlanFacts:
+    """What the orchestrator needs from the plan, and the full plan the database and cluster ports work from."""
+
+    from_sha: str
+    to_sha: str
+    code_changed: bool
+    pre_deploy: tuple[str, ...] = ()  # migration versions the pre-deploy Job applies (manual ones once accepted)
+    post_deploy: tuple[str, ...] = ()
+    manual: tuple[str, ...] = ()  # "version name: reason", one per migration that cannot be staged safely
+    summary: dict = dataclasses.field(default_factory=dict)
+    plan: Plan | None = dataclasses.field(default=None, compare=False, repr=False)
+
+
+@dataclasses.dataclass(frozen=True)
+class ReleaseState:
+    """A release as recorded: written after every phase transition so a crashed run can be resumed."""
+
+    id: str
+    sequence: int
+    app: str
+    status: ReleaseStatus
+    from_sha: str
+    to_sha: str
+    image_after: str
+    user: str
+    started: float
+    image_before: str | None = None
+    templates_before: tuple[Any, ...] = ()  # opaque Deployment templates from the cluster port, restored on revert
+    plan_summary: dict = dataclasses.field(default_factory=dict)
+    phases: tuple[PhaseResult, ...] = ()
+    ended: float | None = None
+    message: str = ""
+    diagnosis: Diagnosis | None = None
+    notes: tuple[str, ...] = ()
+    exit_code: int = int(ExitCode.OK)
+
+    def with_phase(self, result: PhaseResult) -> ReleaseState:
+        kept = tuple(r for r in self.phases if r.phase is not result.phase)
+        return dataclasses.replace(self, phases=kept + (result,))
+
+    def phase(self, phase: Phase) -> PhaseResult | None:
+        return next((r for r in self.phases if r.phase is phase), None)
+
+    @property
+    def duration(self) -> float | None:
+        return None if self.ended is None else max(0.0, self.ended - self.started)

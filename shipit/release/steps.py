@@ -1,0 +1,168 @@
+"""The steps of a release after the lease is taken, one function per phase, in the module-level table `STEPS`.
+
+A step reads what it needs from the run (config, plan facts, recorded state, health baseline), calls ports, and
+returns the phase's message (or `Skip`). It reports a failure by raising `PhaseFailed`. A new check is one function
+and one row in `STEPS` (a new phase also needs its place in `phases.ORDER`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING, Callable
+
+from shipit.core.errors import ShipitError
+from shipit.release.diagnosis import Diagnosis, PhaseFailed
+from shipit.release.migration_command import pre_deploy_command
+from shipit.release.phases import Phase
+from shipit.release.ports import Lease
+from shipit.release.state import PlanFacts
+
+if TYPE_CHECKING:
+    from shipit.release.orchestrator import Release
+
+
+@dataclasses.dataclass(frozen=True)
+class Skip:
+    """A step with nothing to do: the phase is recorded as skipped with this message."""
+
+    message: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Step:
+    phase: Phase
+    run: Callable[[Release], str | Skip]
+
+
+def preflight(r: Release) -> str:
+    cluster = r.ports.cluster
+    # The templates are recorded before anything changes: they are what the automatic revert restores.
+    r.recorder.save(dataclasses.replace(
+        r.state, image_before=cluster.current_image(), templates_before=cluster.current_templates()
+    ))
+    report = r.ports.database.preflight(r.facts)
+    problems = report.problems + tuple(cluster.unhealthy_deployments())
+    if problems:
+        raise PhaseFailed(Diagnosis(
+            what="preflight stopped the release" + ("" if len(problems) == 1 else f" ({len(problems)} problems)"),
+            why="; ".join(problems),
+            details=report.details,
+        ))
+    r.baseline = r.ports.database.baseline()
+    return f"database, data and Deployments ready; target image {r.state.image_after}"
+
+
+class UnlessLeaseLost:
+    """The migration Job's cancel: a person's Ctrl-C deletes the Job, a lost lease does not. The lease's new holder
+    may be a `--resume` of this release that adopted the running Job; deleting it would cut its migration short."""
+
+    def __init__(self, cancel, lease: Lease) -> None:
+        self.cancel, self.lease = cancel, lease
+
+    def is_set(self) -> bool:
+        return self.cancel.is_set() and self.lease.lock_lost() is None
+
+
+def _migrate(r: Release, *, post_deploy: bool) -> str | Skip:
+    versions = r.facts.post_deploy if post_deploy else r.facts.pre_deploy
+    kind = "post-deploy" if post_deploy else "pre-deploy"
+    if not versions:
+        return Skip(f"no {kind} migrations")
+    db = r.ports.database
+    pending = tuple(v for v in versions if v not in db.applied_versions())
+    if not pending:
+        return Skip(f"all {len(versions)} {kind} migrations already applied")
+    diagnosis, schema_before = None, None
+    try:
+        command = _command(r.cfg.migration.command, r.facts, pending, db.applied_versions(), post_deploy=post_deploy)
+        schema_before = db.schema(r.facts, pending)  # what a failure's partial-state report compares removals with
+        r.ports.cluster.migrate(
+            r.facts, image=r.state.image_after, job_id=f"{r.state.id}-post" if post_deploy else r.state.id,
+            command=command, versions=pending, cancel=UnlessLeaseLost(r.cancel, r.ports.lease),
+        )
+    except PhaseFailed as failed:
+        diagnosis = failed.diagnosis
+    missing = tuple(v for v in pending if v not in db.applied_versions())
+    if diagnosis is None and not missing:
+        return f"applied {len(pending)} {kind} migration(s): {', '.join(pending)}"
+    partial = db.partial_state(r.facts, pending, schema_before)
+    if diagnosis is None:  # the outage's failure mode: "succeeded" without applying the migrations
+        diagnosis = Diagnosis(
+            what=f"the {kind} migration Job exited 0 but did not apply {', '.join(missing)}",
+            why="the versions are missing from schema_migrations: wrong migration command, or the migrations "
+            "are not in the image",
+        )
+    raise PhaseFailed(diagnosis.with_details(*partial.lines), applied=partial.applied)
+
+
+def _command(command, facts: PlanFacts, pending, applied, *, post_deploy: bool) -> tuple[str, ...]:
+    if post_deploy:
+        return tuple(command)
+    try:
+        return pre_deploy_command(tuple(command), pending, facts.post_deploy, applied)
+    except ShipitError as e:
+        raise PhaseFailed(Diagnosis("the pre-deploy migrations cannot be run on their own", str(e))) from e
+
+
+def migrate(r: Release) -> str | Skip:
+    return _migrate(r, post_deploy=False)
+
+
+def post_deploy(r: Release) -> str | Skip:
+    return _migrate(r, post_deploy=True)
+
+
+def wait_ddl(r: Release) -> str | Skip:
+    if not r.facts.pre_deploy:
+        return Skip("no schema changes to wait for")
+    try:
+        r.ports.database.wait_ddl(r.facts, timeout=r.cfg.gates.ddl_timeout, cancel=r.cancel)
+    except PhaseFailed as failed:
+        raise PhaseFailed(failed.diagnosis, applied=True) from failed
+    return "schema ready on the primary and every replica"
+
+
+def _baseline(r: Release):
+    if r.baseline is None:  # resumed after preflight: take the baseline now
+        r.baseline = r.ports.database.baseline()
+    return r.baseline
+
+
+def gates(r: Release) -> str | Skip:
+    r.ports.gates.before_code(_baseline(r), cancel=r.cancel)
+    return "database health and HTTP checks pass"
+
+
+def code(r: Release) -> str | Skip:
+    if not r.facts.code_changed:
+        return Skip("no code change")
+    r.ports.cluster.rollout(r.state.image_after, cancel=r.cancel)
+    names = ", ".join(d.name for d in r.cfg.deployments)
+    return f"{names} serving {r.state.image_after}"
+
+
+def verify(r: Release) -> str | Skip:
+    if not r.facts.code_changed:
+        return Skip("no code change")
+    r.ports.gates.bake(_baseline(r), r.cfg.gates.bake, cancel=r.cancel)
+    return f"healthy for {r.cfg.gates.bake:g}s"
+
+
+STEPS: tuple[Step, ...] = (
+    Step(Phase.PREFLIGHT, preflight),
+    Step(Phase.MIGRATE, migrate),
+    Step(Phase.WAIT_DDL, wait_ddl),
+    Step(Phase.GATES, gates),
+    Step(Phase.CODE, code),
+    Step(Phase.VERIFY, verify),
+    Step(Phase.POST_DEPLOY, post_deploy),
+)
+
+
+def plan_message(facts: PlanFacts) -> str:
+    parts = [f"{facts.from_sha[:7]}..{facts.to_sha[:7]}"]
+    parts.append(f"{len(facts.pre_deploy)} pre-deploy, {len(facts.post_deploy)} post-deploy migration(s)")
+    if facts.manual:
+        parts.append(f"{len(facts.manual)} manual (accepted with --yes)")
+    parts.append("code changed" if facts.code_changed else "no code change")
+    return "; ".join(parts)
