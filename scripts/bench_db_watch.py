@@ -4,7 +4,7 @@
 Starts a private MariaDB primary + replica (tests/support/replica.py: performance_schema with stage events on),
 builds a 1,048,576-row table (INSERT ... SELECT doubling, replicated), then per run adds an index on the primary in
 another connection twice: once watched with `DdlWatcher.wait_idle` (interval 1 s), once with the release's
-schema-ready gate `wait_until_ready` (interval 0.25 s, as release_edges calls it), each until the primary and the
+schema-ready gate `wait_until_ready` (interval 0.25 s, as the release calls it), each until the primary and the
 replica's replay are done. Queries are counted on the server side, from performance_schema's per-thread statement
 summary of shipit's monitoring connections (and on the client side for the watcher). Prints medians over the runs.
 Target: at most 2 queries per second per server.
@@ -115,7 +115,7 @@ def watcher_run(pair, db: str, run: int) -> dict:
 
 
 def gate_run(pair, db: str, run: int) -> dict:
-    """The release's schema-ready gate, `wait_until_ready`, with release_edges' 0.25 s interval."""
+    """The release's schema-ready gate, `wait_until_ready`, with the release's 0.25 s interval."""
     def watch(servers, index, alter):
         expected = [ExpectedObject(ObjectKind.INDEX, "big", index, ("email",))]
         polls: list[float] = []

@@ -14,6 +14,31 @@ from shipit.release.ports import Cancel
 from shipit.release.state import PlanFacts
 
 
+class ToolProgress:
+    """The migration Job's log, shown as it comes; an online schema change tool's progress lines (gh-ost, pt-osc,
+    LHM) also become the live progress, so a long copy shows how far it is and a postponed cut-over says so."""
+
+    def __init__(self, view) -> None:
+        self.view = view
+        self.last = None
+
+    def line(self, text: str) -> None:
+        from shipit.db.osc import parse_progress
+
+        self.view.line("migrate", text)
+        for part in text.split("\r"):  # LHM redraws its percentage with carriage returns
+            progress = parse_progress(part)
+            if progress is not None:
+                self.last = progress
+                self.view.progress(progress.describe())
+
+    def summary(self) -> str:
+        """For a Job that succeeded: the tool ran to its end (its last progress line is rarely 100%)."""
+        if self.last is None:
+            return ""
+        return f"{self.last.tool.value} finished (last progress line: {self.last.pct:.0f}%)"
+
+
 class KubeCluster:
     def __init__(self, cfg: Config, kube, view, database):
         from shipit.kube.rollout import Rollout
@@ -41,13 +66,14 @@ class KubeCluster:
                 versions: tuple[str, ...], cancel: Cancel) -> None:
         from shipit.kube.migration_job import MigrationJob
 
+        tool = ToolProgress(self.view)
         job = MigrationJob(self.kube, self.cfg, image=image, release_id=job_id, command=command,
-                           on_log=lambda line: self.view.line("migrate", line))
+                           on_log=tool.line)
         operations = [op for m in migrations(facts, versions) for op in m.operations]
         with MdlWatch(mdl_guard(self.database.servers, self.cfg, operations), self.view) as watch:
             outcome = job.run(cancel=cancel)
         if outcome.succeeded:
-            return
+            return tool.summary()
         if watch.killed is not None:
             tail = outcome.failure.log_tail if outcome.failure else outcome.log_tail
             raise PhaseFailed(mdl_diagnosis(*watch.killed, log_tail=tail))

@@ -79,7 +79,23 @@ class MysqlDatabase:
             if removed:
                 lines += [f"Removals migration {m.version} already made (a rerun will not find these):"]
                 lines += [f"  applied      {r}" for r in removed]
-        return PartialState(applied, tuple(lines))
+        leftovers = self.tool_leftovers()
+        if leftovers:
+            lines += ["An online schema change tool's run died and left this behind (a person cleans up, triggers "
+                      "first: they slow every write to the table):"] + list(leftovers)
+        return PartialState(applied or bool(leftovers), tuple(lines))
+
+    def tool_leftovers(self) -> tuple[str, ...]:
+        """Dead gh-ost / pt-osc / LHM runs on every server, once the migration Job has ended."""
+        from shipit.db.osc import assess, leftover_report, read_server_osc
+
+        lines: list[str] = []
+        for server in self.servers.all():
+            try:
+                lines += leftover_report(assess(read_server_osc(server), migration_running=False))
+            except ShipitError as e:
+                lines.append(f"{server.name}: could not look for schema change tools' leftovers: {e}")
+        return tuple(lines)
 
     def wait_ddl(self, facts: PlanFacts, *, timeout: float, cancel: threading.Event) -> None:
         from shipit.db.schema_ready import wait_until_ready

@@ -1,5 +1,5 @@
-"""The gates port: the HTTP checks and the database health gate (`release.gates`), before the code and during the
-bake, against the health baseline the orchestrator passes in."""
+"""The gates port: every configured gate kind (HTTP, metrics, error rate: `release.gate_kinds`) and the database
+health gate, before the code and during the bake, against the health baseline the orchestrator passes in."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from typing import Any
 
 from shipit.core.config import Config
 from shipit.release.diagnosis import Diagnosis, PhaseFailed
-from shipit.release.gates import DbHealthGate, HttpGate, Mode, run_gates
+from shipit.release.gate_kinds import configured_gates
+from shipit.release.gates import DbHealthGate, Mode, run_gates
 
 HEALTH_INTERVAL = 0.25
 GATE_QUIET_REPEAT = 5.0  # seconds between progress lines of a gate whose state has not changed
@@ -18,11 +19,11 @@ class HealthGates:
     def __init__(self, cfg: Config, view, database):
         self.cfg, self.view, self.database = cfg, view, database
 
-    def before_code(self, baseline: Any, *, cancel: threading.Event) -> None:
-        self._run(baseline, Mode.UNTIL, self.cfg.rollout.timeout, cancel, "a gate before the code failed")
+    def before_code(self, baseline: Any, *, since: float, cancel: threading.Event) -> None:
+        self._run(baseline, Mode.UNTIL, self.cfg.rollout.timeout, since, cancel, "a gate before the code failed")
 
-    def bake(self, baseline: Any, seconds: float, *, cancel: threading.Event) -> None:
-        self._run(baseline, Mode.KEEP, seconds, cancel, "a gate failed during the bake")
+    def bake(self, baseline: Any, seconds: float, *, since: float, cancel: threading.Event) -> None:
+        self._run(baseline, Mode.KEEP, seconds, since, cancel, "a gate failed during the bake")
 
     def _health_sample(self, baseline: Any) -> tuple[bool | None, str]:
         from shipit.db.health import HealthLevel, compare, take_snapshot
@@ -32,8 +33,9 @@ class HealthGates:
         reason = "; ".join(verdict.reasons) or "within thresholds"
         return {HealthLevel.OK: True, HealthLevel.HOLD: None}.get(verdict.level, False), reason
 
-    def _run(self, baseline: Any, mode: Mode, duration: float, cancel: threading.Event, what: str) -> None:
-        gates: list = [HttpGate(h) for h in self.cfg.gates.http]
+    def _run(self, baseline: Any, mode: Mode, duration: float, since: float, cancel: threading.Event,
+             what: str) -> None:
+        gates: list = configured_gates(self.cfg.gates, release_started=since)
         gates.append(DbHealthGate(lambda: self._health_sample(baseline), interval=HEALTH_INTERVAL))
         shown: dict[str, tuple[str, float]] = {}  # gate -> (state, when) last shown
 

@@ -17,6 +17,7 @@ def real_ports(cfg: Config, *, view: Any = None, kube: Any = None) -> Iterator[P
     from shipit.adapters.gates import HealthGates
     from shipit.adapters.git_revert import GitReverter
     from shipit.adapters.lease import KubeLease
+    from shipit.adapters.notify.listener import ReleaseNotifiers
     from shipit.adapters.planner import GitPlanner
     from shipit.adapters.records import KubeRecords
     from shipit.kube.client import Kube
@@ -34,6 +35,7 @@ def real_ports(cfg: Config, *, view: Any = None, kube: Any = None) -> Iterator[P
             cluster=KubeCluster(cfg, kube, view, database),
             gates=HealthGates(cfg, view, database),
             git=GitReverter(cfg),
+            notify=ReleaseNotifiers.from_config(cfg),
         )
     finally:
         database.close()

@@ -72,6 +72,14 @@ class LogProgress:
     def postponed(self) -> bool:
         return "postpon" in self.state.lower()
 
+    def describe(self) -> str:
+        if self.postponed:
+            return (f"{self.tool.value}: copy done, cut-over postponed by its flag file: waiting for a person to "
+                    "remove the flag file (or send `unpostpone`)")
+        eta = f", ETA {self.eta_s:.0f}s" if self.eta_s is not None else ""
+        state = f" ({self.state})" if self.state and self.state != "migrating" else ""
+        return f"{self.tool.value}: {self.pct:.0f}% copied{eta}{state}"
+
 
 def _duration(text: str) -> float | None:
     """gh-ost's Go durations (`1h2m3.5s`) and pt-osc's clock (`01:02:03`, `00:43`) in seconds."""

@@ -31,7 +31,7 @@ class Release:
         self.cfg, self.ports, self.user, self.now = cfg, ports, user, now
         self.cancel = cancel or threading.Event()
         self.observer = observer or Silent()
-        self.recorder = Recorder(ports.records, ports.lease, self.observer, now)
+        self.recorder = Recorder(ports.records, ports.lease, self.observer, now, ports.notify)
         self.facts: PlanFacts | None = None
         self.baseline: Any = None  # the database health before the release, taken in preflight (or on resume)
 

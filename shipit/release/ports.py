@@ -12,6 +12,7 @@ import dataclasses
 import threading
 from typing import Any, Callable, Protocol
 
+from shipit.release.diagnosis import Diagnosis
 from shipit.release.phases import Phase, PhaseResult
 from shipit.release.state import PlanFacts, ReleaseState
 
@@ -72,19 +73,51 @@ class Cluster(Protocol):
     def current_image(self) -> str | None: ...
     def current_templates(self) -> tuple: ...
     def unhealthy_deployments(self) -> tuple[str, ...]: ...
+    # returns the last progress an online schema change tool reported in the Job's log ("" when none ran)
     def migrate(self, facts: PlanFacts, *, image: str, job_id: str, command: tuple[str, ...],
-                versions: tuple[str, ...], cancel: Cancel) -> None: ...
+                versions: tuple[str, ...], cancel: Cancel) -> str: ...
     def rollout(self, image: str, *, cancel: threading.Event) -> None: ...
     def restore(self, templates: tuple, *, cancel: Cancel | None = None) -> None: ...
 
 
 class Gates(Protocol):
-    def before_code(self, baseline: Any, *, cancel: threading.Event) -> None: ...
-    def bake(self, baseline: Any, seconds: float, *, cancel: threading.Event) -> None: ...
+    # `since`: when the release started (error-rate gates count from there)
+    def before_code(self, baseline: Any, *, since: float, cancel: threading.Event) -> None: ...
+    def bake(self, baseline: Any, seconds: float, *, since: float, cancel: threading.Event) -> None: ...
 
 
 class GitRevert(Protocol):
     def git_revert(self, release_id: str, from_sha: str, to_sha: str) -> str: ...  # what it pushed
+
+
+class Notify(Protocol):
+    """Deploy notifications and hooks. Never raises: a notification that fails is kept for `notes()`, and the
+    release's outcome stays its own; only the pre-release hook may stop a release, before anything changes."""
+
+    def pre_release(self, state: ReleaseState) -> Diagnosis | None: ...
+    def started(self, state: ReleaseState) -> None: ...
+    def phase_ended(self, state: ReleaseState, result: PhaseResult) -> None: ...
+    def finished(self, state: ReleaseState) -> None: ...
+    def notes(self) -> tuple[str, ...]: ...
+
+
+class Quiet:
+    """No notifications configured."""
+
+    def pre_release(self, state: ReleaseState) -> Diagnosis | None:
+        return None
+
+    def started(self, state: ReleaseState) -> None:
+        pass
+
+    def phase_ended(self, state: ReleaseState, result: PhaseResult) -> None:
+        pass
+
+    def finished(self, state: ReleaseState) -> None:
+        pass
+
+    def notes(self) -> tuple[str, ...]:
+        return ()
 
 
 class Observer(Protocol):
@@ -109,3 +142,4 @@ class Ports:
     cluster: Cluster
     gates: Gates
     git: GitRevert
+    notify: Notify = dataclasses.field(default_factory=Quiet)

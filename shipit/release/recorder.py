@@ -12,15 +12,17 @@ from shipit.core.errors import ExitCode
 from shipit.core.log import get_logger
 from shipit.release.diagnosis import Diagnosis, PhaseFailed
 from shipit.release.phases import Phase, PhaseResult, PhaseStatus, ReleaseStatus
-from shipit.release.ports import Lease, LockLoss, Observer, Records
+from shipit.release.ports import Lease, LockLoss, Notify, Observer, Quiet, Records
 from shipit.release.state import ReleaseState, release_id
 
 log = get_logger("shipit.release")
 
 
 class Recorder:
-    def __init__(self, records: Records, lease: Lease, observer: Observer, now: Callable[[], float]):
+    def __init__(self, records: Records, lease: Lease, observer: Observer, now: Callable[[], float],
+                 notify: Notify | None = None):
         self.records, self.lease, self.observer, self.now = records, lease, observer, now
+        self.notify = notify or Quiet()
         self.state: ReleaseState | None = None
 
     @contextlib.contextmanager
@@ -43,6 +45,7 @@ class Recorder:
 
     def start(self, state: ReleaseState, lock_started: float, message: str) -> None:
         self.state = state
+        self.notify.started(state)
         self.end(PhaseResult(Phase.LOCK, PhaseStatus.SUCCEEDED, lock_started, self.now(), message))
 
     def begin(self, phase: Phase) -> float:
@@ -55,6 +58,7 @@ class Recorder:
     def end(self, result: PhaseResult) -> None:
         self.save(self.state.with_phase(result))
         self.observer.phase_ended(result)
+        self.notify.phase_ended(self.state, result)
 
     def save(self, state: ReleaseState) -> None:
         self.state = state
@@ -73,10 +77,13 @@ class Recorder:
 
     def finish(self, status: ReleaseStatus, code: ExitCode, message: str, *, notes: tuple[str, ...] = (),
                diagnosis: Diagnosis | None = None) -> ReleaseState:
-        self.save(dataclasses.replace(
+        final = dataclasses.replace(
             self.state, status=status, exit_code=int(code), message=message, ended=self.now(),
             diagnosis=diagnosis, notes=self.state.notes + tuple(notes),
-        ))
+        )
+        self.notify.finished(final)
+        # a notification that failed is listed in the record and the summary, never changes the outcome
+        self.save(dataclasses.replace(final, notes=final.notes + self.notify.notes()))
         log.info("release finished", release=self.state.id, status=status.value, exit_code=int(code))
         return self.state
 

@@ -35,6 +35,9 @@ class Step:
 
 
 def preflight(r: Release) -> str:
+    stop = r.ports.notify.pre_release(r.state)  # a failing pre_release hook stops the release before anything changes
+    if stop is not None:
+        raise PhaseFailed(stop)
     cluster = r.ports.cluster
     # The templates are recorded before anything changes: they are what the automatic revert restores.
     r.recorder.save(dataclasses.replace(
@@ -76,7 +79,7 @@ def _migrate(r: Release, *, post_deploy: bool) -> str | Skip:
     try:
         command = _command(r.cfg.migration.command, r.facts, pending, db.applied_versions(), post_deploy=post_deploy)
         schema_before = db.schema(r.facts, pending)  # what a failure's partial-state report compares removals with
-        r.ports.cluster.migrate(
+        tool = r.ports.cluster.migrate(
             r.facts, image=r.state.image_after, job_id=f"{r.state.id}-post" if post_deploy else r.state.id,
             command=command, versions=pending, cancel=UnlessLeaseLost(r.cancel, r.ports.lease),
         )
@@ -84,7 +87,7 @@ def _migrate(r: Release, *, post_deploy: bool) -> str | Skip:
         diagnosis = failed.diagnosis
     missing = tuple(v for v in pending if v not in db.applied_versions())
     if diagnosis is None and not missing:
-        return f"applied {len(pending)} {kind} migration(s): {', '.join(pending)}"
+        return f"applied {len(pending)} {kind} migration(s): {', '.join(pending)}" + (f"; {tool}" if tool else "")
     partial = db.partial_state(r.facts, pending, schema_before)
     if diagnosis is None:  # the outage's failure mode: "succeeded" without applying the migrations
         diagnosis = Diagnosis(
@@ -129,7 +132,7 @@ def _baseline(r: Release):
 
 
 def gates(r: Release) -> str | Skip:
-    r.ports.gates.before_code(_baseline(r), cancel=r.cancel)
+    r.ports.gates.before_code(_baseline(r), since=r.state.started, cancel=r.cancel)
     return "database health and HTTP checks pass"
 
 
@@ -144,7 +147,7 @@ def code(r: Release) -> str | Skip:
 def verify(r: Release) -> str | Skip:
     if not r.facts.code_changed:
         return Skip("no code change")
-    r.ports.gates.bake(_baseline(r), r.cfg.gates.bake, cancel=r.cancel)
+    r.ports.gates.bake(_baseline(r), r.cfg.gates.bake, since=r.state.started, cancel=r.cancel)
     return f"healthy for {r.cfg.gates.bake:g}s"
 
 

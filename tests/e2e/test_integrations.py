@@ -1,34 +1,20 @@
 """Integrations through whole releases: a Prometheus metric gate that fails the bake when the error rate rises after
 the rollout (and the release reverts), a pre_release hook that stops a release before anything changes, and a
 webhook that is down without changing the outcome.
-
-These run once the notifiers and the gate kinds are wired into the orchestrator and the edges; until then they are
-skipped, saying so.
 """
 
 from __future__ import annotations
 
-import inspect
 import threading
 
-import pytest
-
-import shipit.adapters.edges
-import shipit.cli.release
-import shipit.release.orchestrator
 from tests.integration.integrations.prometheus import ERROR_RATIO, metrics_app, prometheus, wait_for_samples  # noqa: F401
 
-GATES_WIRED = "configured_gates" in inspect.getsource(shipit.adapters.edges)
-NOTIFY_WIRED = any("ReleaseNotifiers" in inspect.getsource(m) for m in (shipit.release.orchestrator, shipit.cli.release))
-needs_gates = pytest.mark.skipif(not GATES_WIRED, reason="gate kinds not wired into the edges yet (configured_gates)")
-needs_notify = pytest.mark.skipif(not NOTIFY_WIRED, reason="notifiers not wired into the release yet (ReleaseNotifiers)")
 
 
 def _phase(out: dict, name: str) -> dict:
     return next(p for p in out["phases"] if p["phase"] == name)
 
 
-@needs_gates
 def test_error_rate_rising_after_the_rollout_fails_the_metric_gate_and_reverts(sandbox, prometheus, metrics_app):
     sb = sandbox
     base = sb.bootstrap()
@@ -62,7 +48,6 @@ def test_error_rate_rising_after_the_rollout_fails_the_metric_gate_and_reverts(s
     assert set(sb.deployment_images().values()) == {sb.image(base)}
 
 
-@needs_notify
 def test_a_failing_pre_release_hook_stops_the_release_before_anything_changes(sandbox):
     sb = sandbox
     base = sb.bootstrap()
@@ -81,7 +66,6 @@ def test_a_failing_pre_release_hook_stops_the_release_before_anything_changes(sa
     assert set(sb.deployment_images().values()) == {sb.image(base)}
 
 
-@needs_notify
 def test_a_webhook_that_is_down_is_listed_and_the_release_still_succeeds(sandbox):
     sb = sandbox
     sb.bootstrap()

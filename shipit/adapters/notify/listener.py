@@ -21,7 +21,7 @@ from shipit.adapters.notify.webhook import Hooks, WebhookNotifier
 from shipit.core.config import Config
 from shipit.core.log import get_logger
 from shipit.core.redact import redact
-from shipit.release.phases import Diagnosis
+from shipit.release.diagnosis import Diagnosis
 
 log = get_logger("shipit.notify")
 

@@ -14,7 +14,8 @@ from shipit.adapters.notify.base import Notifier, release_json
 from shipit.adapters.notify.http import ServiceError, call
 from shipit.core.config import HooksConfig
 from shipit.core.redact import redact
-from shipit.release.phases import Diagnosis, ReleaseStatus
+from shipit.release.diagnosis import Diagnosis
+from shipit.release.phases import ReleaseStatus
 
 
 def webhook_payload(event: str, state, result=None) -> dict:

@@ -6,7 +6,8 @@ import dataclasses
 
 from shipit.core import config
 from shipit.release.orchestrator import ReleaseState
-from shipit.release.phases import Diagnosis, Phase, PhaseResult, PhaseStatus, ReleaseStatus
+from shipit.release.diagnosis import Diagnosis
+from shipit.release.phases import Phase, PhaseResult, PhaseStatus, ReleaseStatus
 
 FROM, TO = "a" * 40, "b" * 40
 T0 = 1764936000.0

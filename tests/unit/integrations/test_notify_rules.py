@@ -12,7 +12,8 @@ from shipit.adapters.notify.slack import diagnosis_text, message_text
 from shipit.adapters.notify.webhook import webhook_payload
 from shipit.core import config, redact
 from shipit.release.orchestrator import ReleaseState
-from shipit.release.phases import Diagnosis, Phase, PhaseResult, PhaseStatus, ReleaseStatus
+from shipit.release.diagnosis import Diagnosis
+from shipit.release.phases import Phase, PhaseResult, PhaseStatus, ReleaseStatus
 
 T0 = 1764936000.0
 STATE = ReleaseState(

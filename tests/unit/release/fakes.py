@@ -134,6 +134,7 @@ class FakeEdges:
         self._edge("migrate", image, versions, job_id.endswith("-post"))
         if self.job_applies:
             self.applied.update(versions)
+        return ""
 
     def partial_state(self, facts, versions, schema_before):
         self.calls.append(("partial_state", versions))
@@ -142,14 +143,14 @@ class FakeEdges:
     def wait_ddl(self, facts, *, timeout, cancel):
         self._edge("wait_ddl", timeout)
 
-    def before_code(self, baseline, *, cancel):
+    def before_code(self, baseline, *, since, cancel):
         self.gated_with.append(baseline)
         self._edge("gates")
 
     def rollout(self, image, *, cancel):
         self._edge("rollout", image)
 
-    def bake(self, baseline, seconds, *, cancel):
+    def bake(self, baseline, seconds, *, since, cancel):
         self.gated_with.append(baseline)
         self._edge("bake", seconds)
 
