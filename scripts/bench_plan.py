@@ -99,7 +99,7 @@ def time_process(argv: list[str], runs: int) -> list[float]:
 
 
 def time_parser(repo: Path, runs: int) -> tuple[int, list[float]]:
-    from shipit.planning.migrations import parse_migration
+    from shipit.planning.rails import parse_migration
 
     files = [(str(p.relative_to(repo)), p.read_bytes()) for p in sorted((repo / "db" / "migrate").glob("*.rb"))]
     parse_migration(files[0][1], files[0][0])  # load the grammar outside the timing

@@ -62,7 +62,7 @@ def test_pre_deploy_command_never_lets_rails_migrate_a_newer_applied_one_down():
 
 def test_removals_applied_compares_the_tables_before_and_after_the_job():
     from shipit.db.migration_state import SchemaSnapshot
-    from shipit.planning.migrations import parse_migration
+    from shipit.planning.rails import parse_migration
     from shipit.adapters.edges import removals_applied
 
     ops = parse_migration(
