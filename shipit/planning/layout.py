@@ -7,7 +7,6 @@ apps add `db/post_migrate`, which runs after the code. Pure functions over file 
 
 from __future__ import annotations
 
-import posixpath
 import re
 from dataclasses import dataclass
 
@@ -29,12 +28,15 @@ class MigrationDir:
 class Layout:
     dirs: tuple[MigrationDir, ...]
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_by_path", {d.path: d for d in reversed(self.dirs)})
+
     def locate(self, path: str) -> MigrationDir | None:
         """The directory a migration file belongs to, when Rails will load `path` as a migration."""
-        directory, base = posixpath.split(path)
-        if not (base.endswith(".rb") and base[:1].isdigit()):
+        directory, _, base = path.rpartition("/")
+        if not (base[:1].isdigit() and base.endswith(".rb")):
             return None
-        return next((d for d in self.dirs if d.path == directory), None)
+        return self._by_path.get(directory)
 
     @property
     def databases(self) -> tuple[str, ...]:
@@ -68,9 +70,12 @@ def database_paths(database_yml: str, environment: str = "production") -> tuple[
 def engine_dirs(paths: tuple[str, ...]) -> tuple[MigrationDir, ...]:
     """Engines inside the repository (`engines/billing/db/migrate`): their migrations run on the primary."""
     found = []
+    marker = "/" + MIGRATE_DIR + "/"
     for path in paths:
-        directory = posixpath.dirname(path)
-        if directory.endswith("/" + MIGRATE_DIR) and not directory.startswith(_SKIP_PREFIXES):
+        if marker not in path:
+            continue
+        directory = path.rpartition("/")[0]
+        if directory.endswith(marker[:-1]) and not directory.startswith(_SKIP_PREFIXES):
             found.append(directory)
     return tuple(MigrationDir(d) for d in dict.fromkeys(found))
 

@@ -9,7 +9,7 @@ the only I/O (git); `plan_from_files` is pure, so the release command and the te
 
 from __future__ import annotations
 
-import posixpath
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +38,8 @@ MIGRATE_DIR = layout_mod.MIGRATE_DIR
 POST_MIGRATE_DIR = layout_mod.POST_MIGRATE_DIR
 # Files that change with every migration but are not code the running app loads.
 _SCHEMA_DUMPS = frozenset({"db/schema.rb", "db/structure.sql"})
+_DROPS = re.compile(rb"\b(remove_columns?|remove_references?|remove_belongs_to|remove_timestamps|drop_table|"
+                    rb"drop_join_table|remove)\b")
 PHASE_ORDER = ("preflight", "migrate", "wait_for_ddl", "gates", "rollout", "verify", "post_deploy")
 
 
@@ -161,7 +163,7 @@ def migration_dir(path: str, layout: Layout = layout_mod.DEFAULT) -> str | None:
 
 
 def _version(path: str) -> str:
-    return posixpath.basename(path).split("_", 1)[0]
+    return path.rpartition("/")[2].partition("_")[0]
 
 
 @dataclass(frozen=True)
@@ -189,11 +191,12 @@ def pending_paths(snap: Snapshot, applied: frozenset[str] | None) -> tuple[list[
     else:
         done = frozenset()
         to_paths = tuple(p for p, s in changed if s != "deleted")
-    pending = [p for p in to_paths if _version(p) not in done]
+    to_versions = {p: _version(p) for p in to_paths}
+    pending = [p for p, v in to_versions.items() if v not in done]
     notes = []
-    from_by_version = {_version(p): p for p in snap.from_paths or ()}
-    pending_versions = {_version(p) for p in pending}
-    to_versions = {_version(p) for p in to_paths}
+    from_by_version = {_version(p): p for p in snap.from_paths or ()} if changed else {}
+    pending_versions = {to_versions[p] for p in pending}
+    to_versions = set(to_versions.values())
     edited = [p for p, s in changed if s != "deleted" and _version(p) not in pending_versions]
     for path in edited:
         old = from_by_version.get(_version(path))
@@ -275,7 +278,9 @@ def read_snapshot(repo, from_sha: str, to_sha: str, changed: tuple[tuple[str, st
         else to_paths
     done = applied if applied is not None else {_version(p) for p in from_paths}
     sources = {p: repo.read(to_sha, p) for p in to_paths if _version(p) not in done}
-    models = {p: repo.read_text(to_sha, p) or "" for p in to_all if facts_mod.is_model_path(p)}
+    # models matter only to rules about dropping what a model maps; most releases drop nothing
+    drops = any(_DROPS.search(src) for src in sources.values())
+    models = {p: repo.read_text(to_sha, p) or "" for p in to_all if drops and facts_mod.is_model_path(p)}
     columns: dict = {}
     for schema in facts_mod.SCHEMA_FILES:
         text = repo.read_text(from_sha, schema)
@@ -284,7 +289,7 @@ def read_snapshot(repo, from_sha: str, to_sha: str, changed: tuple[tuple[str, st
     inflections = repo.read_text(to_sha, facts_mod.INFLECTIONS) or ""
     present = set(to_all)
     boot_files = {p: repo.read_text(to_sha, p) or "" for p in boot_mod.FILES if p in present}
-    app = AppFacts(facts_mod.models_from_sources(models), columns or None, read_acronyms(inflections))
+    app = AppFacts(facts_mod.models_from_sources(models) if drops else {}, columns or None, read_acronyms(inflections))
     return Snapshot(changed, sources, to_paths, from_paths, layout, app, boot_mod.find_boot_migrations(boot_files))
 
 

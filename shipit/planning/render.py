@@ -71,8 +71,8 @@ def _migrate(lines: list[str], plan: Plan) -> None:
     for m in plan.pre_deploy:
         _render_migration(lines, m)
     for m in plan.manual:
-        where = "after the code" if m.after_code else "here"
-        lines.append(f"   {m.version} {m.name}: manual, runs {where} only once accepted with `shipit release --yes`")
+        if not m.after_code:
+            lines.append(f"   {m.version} {m.name}: manual, runs here only once accepted with `shipit release --yes`")
 
 
 def _wait_for_ddl(lines: list[str], plan: Plan) -> None:
@@ -95,6 +95,10 @@ def _post_deploy(lines: list[str], plan: Plan) -> None:
         _render_migration(lines, m)
         for c in m.checks:
             lines.append(f"       check before running: {c.describe()}")
+    for m in plan.manual:
+        if m.after_code:
+            lines.append(f"   {m.version} {m.name}: manual, runs after the code only once accepted with "
+                         f"`shipit release --yes`")
 
 
 def _nothing(lines: list[str], plan: Plan) -> None:
@@ -124,20 +128,24 @@ def _render_migration(lines: list[str], m: Migration) -> None:
 
 
 def grouped_warnings(warnings: tuple[str, ...]) -> list[tuple[str, int]]:
-    """The same message on several lines reads once, with its lines listed."""
-    by_message: dict[str, list[str]] = {}
+    """Warnings that differ only in their line and subject ("line 8: add_column users.a: <why>") read once, with
+    their lines and subjects listed; identical ones are counted."""
+    groups: dict[str, tuple[list[str], list[str]]] = {}
     counts: Counter[str] = Counter()
     for w in warnings:
         match = _LINE.match(w)
-        message = w[match.end():] if match else w
-        counts[message] += 1
+        rest = w[match.end():] if match else w
+        subject, sep, why = rest.partition(": ")
+        key, subject = (why, subject) if match and sep else (rest, "")
+        counts[key] += 1
+        lines_seen, subjects = groups.setdefault(key, ([], []))
         if match:
-            by_message.setdefault(message, []).append(match.group(0)[5:-2])
-        else:
-            by_message.setdefault(message, [])
+            lines_seen.append(match.group(0)[5:-2])
+        if subject and subject not in subjects:
+            subjects.append(subject)
     out = []
-    for message, line_numbers in by_message.items():
-        where = f"line{'s' if len(line_numbers) > 1 else ''} {', '.join(dict.fromkeys(line_numbers))}: " \
-            if line_numbers else ""
-        out.append((where + message, counts[message] if not line_numbers else 1))
+    for key, (lines_seen, subjects) in groups.items():
+        where = f"line{'s' if len(lines_seen) > 1 else ''} {', '.join(dict.fromkeys(lines_seen))}: " if lines_seen else ""
+        shown = "; ".join(subjects[:3]) + (f" and {len(subjects) - 3} more" if len(subjects) > 3 else "")
+        out.append((f"{where}{shown}: {key}" if shown else f"{where}{key}", 1 if lines_seen else counts[key]))
     return out
