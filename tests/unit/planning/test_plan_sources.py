@@ -167,3 +167,25 @@ def test_readable_output_groups_warnings_and_summarises_unknowns(app_repo):
 def test_grouped_warnings():
     got = grouped_warnings(("line 3: a: same why", "line 5: b: same why", "other", "other", "line 7: plain"))
     assert got == [("lines 3, 5: a; b: same why", 1), ("other", 2), ("line 7: plain", 1)]
+
+
+def test_cli_reads_migration_paths_from_the_configuration(app_repo, tmp_path, capsys):
+    import json
+
+    from shipit.cli.app import main
+
+    base = app_repo.repo.head.commit.hexsha
+    app_repo.commit({"db/archive/20240301000001_add_a.rb": migration("AddA", "add_column :users, :a, :string")})
+    cfg = tmp_path / "shipit.yaml"
+    cfg.write_text(f"""app: shop
+repo: {app_repo.path}
+kubernetes: {{namespace: shop}}
+image: {{repository: registry.example.com/shop}}
+deployments: [{{name: web}}]
+migration: {{from_deployment: web, container: web, paths: [db/archive]}}
+database: {{url: "mysql://root@127.0.0.1:3306/shop"}}
+""")
+    assert main(["plan", "--config", str(cfg), "--from", base, "-o", "json"]) == 0, capsys.readouterr().err
+    assert [m["version"] for m in json.loads(capsys.readouterr().out)["migrations"]] == ["20240301000001"]
+    assert main(["plan", "--repo", str(app_repo.path), "--from", base, "-o", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["migrations"] == []
