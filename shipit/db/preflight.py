@@ -10,7 +10,6 @@ and a migration left half-applied come from the primary, where the migration wil
 from __future__ import annotations
 
 import dataclasses
-import enum
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -21,7 +20,7 @@ from shipit.db import probe as probe_mod
 from shipit.db.checks import Check
 from shipit.db.checks.result import CheckResult, CheckStatus
 from shipit.db.connection import QueryError, QueryTimeout, Server, Servers
-from shipit.db.risks import Risk, RiskKind, migrator_risks, read_transactions, transaction_risks
+from shipit.db.risks import Risk, RiskKind, migrator_risks, read_transactions, rebuild_risks, transaction_risks
 
 SAMPLE_LIMIT = 10
 FRESH_REPLICA_LAG = 1.0  # read from a replica only when it is this close to the primary
@@ -426,6 +425,7 @@ def run_preflight(
             risks.append(Risk(RiskKind.PARTIAL_MIGRATION, state.render(), True))
 
     sizes, estimates = est.estimate(primary, expected, replicas=len(servers.replicas))
+    risks.extend(rebuild_risks(primary, pending_migrations))
 
     throttle = Throttle(check_server, servers.replicas, settings.threads_running_max, settings.replica_lag_max,
                         clock=clock)

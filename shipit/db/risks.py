@@ -23,6 +23,7 @@ class RiskKind(str, enum.Enum):
     GRANTS = "grants"
     SETTING = "setting"
     REPLICA = "replica"
+    REBUILD = "rebuild"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -89,4 +90,21 @@ def migrator_risks(activity: Sequence[ms.MigratorActivity], affected_tables: set
         on_ours = a.table is not None and a.table.lower() in affected_tables
         suffix = "" if a.live or on_ours else " (leftover; drop it when convenient: dropping a big table takes locks)"
         out.append(Risk(RiskKind.MIGRATOR, f"{a.describe()}{suffix}", a.live or on_ours))
+    return tuple(out)
+
+
+def rebuild_risks(server: Server, migrations: Sequence) -> tuple[Risk, ...]:
+    """Operations that rebuild a MySQL table (ALGORITHM=COPY), with the table's size: writes wait for the copy."""
+    from shipit.db.estimate import read_sizes
+    from shipit.planning.classify import rebuilds
+
+    found = [(m, op, why) for m in migrations for op in getattr(m, "operations", ()) if op.table
+             for why in [rebuilds(op)] if why]
+    sizes = read_sizes(server, {op.table for _, op, _ in found}) if found else {}
+    out = []
+    for m, op, why in found:
+        size = sizes.get(op.table.lower())
+        if size is not None:
+            out.append(Risk(RiskKind.REBUILD, f"migration {m.version} line {op.line}: {why} rebuilds {op.table} "
+                                              f"({size.describe()}): writes to it wait for the whole copy", False))
     return tuple(out)

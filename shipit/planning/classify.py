@@ -146,7 +146,7 @@ def _advisory(check: Check, why: str) -> Check:
 
 
 _CONVERT = re.compile(r"CONVERT\s+TO\s+CHARACTER\s+SET", re.I)
-_REBUILD_LOCK = "ALGORITHM=COPY: writes to it are blocked for the whole copy; its size is in `shipit preflight`"
+_REBUILD_LOCK = "ALGORITHM=COPY: writes to it are blocked for the whole copy; `shipit preflight` shows its size"
 
 
 def rebuilds(op: Operation) -> str | None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -178,6 +178,7 @@ class Snapshot:
     layout: Layout = layout_mod.DEFAULT
     facts: AppFacts = field(default_factory=AppFacts)
     boot: tuple[boot_mod.BootMigration, ...] = ()
+    deployment_env: frozenset[str] = frozenset()  # variables the Deployment sets: a guard it sets turns boot off
 
 
 def pending_paths(snap: Snapshot, applied: frozenset[str] | None) -> tuple[list[str], list[str]]:
@@ -247,19 +248,23 @@ def plan_from_files(*, repo: str, from_ref: str, to_ref: str, from_sha: str, to_
     code_changed = any(snap.layout.locate(p) is None and p not in _SCHEMA_DUMPS for p in changed_files)
     held_back = tuple(m.version for m in migrations if m.phase is not MigrationPhase.PRE_DEPLOY)
     return Plan(repo, from_ref, to_ref, from_sha, to_sha, code_changed, changed_files, tuple(migrations),
-                tuple(notes) + tuple(range_notes), boot_mod.boot_decision(snap.boot, held_back),
+                tuple(notes) + tuple(range_notes), boot_mod.boot_decision(snap.boot, held_back, snap.deployment_env),
                 snap.layout.databases)
 
 
 def build_plan(repo_path: str | Path, from_ref: str, to_ref: str = "HEAD", *,
-               applied: frozenset[str] | None = None, extra_paths: tuple[str, ...] = ()) -> Plan:
-    """Read both commits and plan. `applied` is the database's schema_migrations when it was reachable."""
+               applied: frozenset[str] | None = None, extra_paths: tuple[str, ...] = (),
+               deployment_commands: tuple[str, ...] = (), deployment_env: frozenset[str] = frozenset()) -> Plan:
+    """Read both commits and plan. `applied` is the database's schema_migrations when it was reachable; the
+    Deployment's command/args and environment variable names, when read from the cluster, join the boot check."""
     from shipit.planning.gitrepo import GitRepo
 
     repo = GitRepo(repo_path)
     rng = repo.range(from_ref, to_ref)
     snap = read_snapshot(repo, rng.from_sha, rng.to_sha, tuple((c.path, c.status.value) for c in rng.changes),
                          extra_paths, applied)
+    snap = replace(snap, boot=snap.boot + boot_mod.find_boot_migrations({}, deployment_commands),
+                   deployment_env=deployment_env)
     notes = []
     if rng.from_sha != rng.to_sha and not repo.shallow and not repo.is_ancestor(rng.from_sha, rng.to_sha):
         notes.append(f"--from {from_ref} is not an ancestor of --to {to_ref}: planned as the migrations present at "

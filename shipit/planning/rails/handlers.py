@@ -15,7 +15,7 @@ from shipit.planning.rails import naming
 from shipit.planning.rails.naming import at_least
 from shipit.planning.rails.operations import OpKind, Operation
 from shipit.planning.rails.ruby import Expr
-from shipit.planning.rails.walker import COLUMN_TYPES, Call, TableBlock, UnparseableArguments, Walk
+from shipit.planning.rails.walker import Call, TableBlock, UnparseableArguments, Walk
 
 Handler = Callable[[Walk, Call], None]
 HANDLERS: dict[str, Handler] = {}

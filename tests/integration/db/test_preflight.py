@@ -24,6 +24,7 @@ class Migration:  # the shape of shipit.planning.plan.Migration that preflight r
     version: str
     checks: tuple = ()
     expected: tuple = ()
+    operations: tuple = ()
 
 
 @pytest.fixture
@@ -245,3 +246,15 @@ def test_check_constraint_violations_and_advisory_checks_do_not_block(fresh_db, 
     assert report.checks[0].status is CheckStatus.FAILED and report.ok, report.render_text()
     text = report.render_text()
     assert "Preflight passed" in text and "(advisory: data code at line 3 runs first" in text
+
+
+def test_table_rebuilds_are_reported_with_the_table_size(fresh_db, server):
+    from shipit.planning.rails import parse_migration
+
+    _orders(fresh_db, rows=3000)
+    parsed = parse_migration("class W < ActiveRecord::Migration[7.1]\n  def up\n"
+                             "    change_column :orders, :note, :text\n  end\nend\n", "db/migrate/20240101000005_w.rb")
+    report = run_preflight(Servers(server), [Migration("20240101000005", operations=parsed.operations)], FAST)
+    (risk,) = [r for r in report.risks if r.kind is RiskKind.REBUILD]
+    assert not risk.blocking and "migration 20240101000005 line 3: a column type change rebuilds orders (" in risk.message
+    assert "rows" in risk.message and report.ok

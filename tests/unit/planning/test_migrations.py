@@ -40,7 +40,7 @@ def test_join_table_name():
 @pytest.mark.parametrize("version", ["5.2", "6.0", "6.1", "7.0", "7.1", "7.2", "8.0"])
 def test_superclass_versions(version):
     src = f"class AddX < ActiveRecord::Migration[{version}]\n  def change\n    add_column :t, :x, :integer\n  end\nend\n"
-    parsed = parse_migration(src, f"db/migrate/20240101000000_add_x.rb")
+    parsed = parse_migration(src, "db/migrate/20240101000000_add_x.rb")
     assert parsed.superclass_version == version
     assert parsed.version == "20240101000000"
     assert parsed.name == "AddX"

@@ -189,3 +189,11 @@ database: {{url: "mysql://root@127.0.0.1:3306/shop"}}
     assert [m["version"] for m in json.loads(capsys.readouterr().out)["migrations"]] == ["20240301000001"]
     assert main(["plan", "--repo", str(app_repo.path), "--from", base, "-o", "json"]) == 0
     assert json.loads(capsys.readouterr().out)["migrations"] == []
+
+
+def test_the_deployments_command_and_env_join_the_boot_check(app_repo):
+    base = app_repo.repo.head.commit.hexsha
+    app_repo.commit({"db/post_migrate/20240301000001_drop_x.rb": migration("DropX", "drop_table :x")})
+    assert build_plan(app_repo.path, base).boot is None
+    plan = build_plan(app_repo.path, base, deployment_commands=("sh -c 'bin/rails db:migrate && exec puma'",))
+    assert plan.boot.stop and "the Deployment's command/args" in plan.boot.message
