@@ -58,6 +58,10 @@ def classify(parsed: ParsedMigration, *, post_migrate_dir: bool,
              facts: AppFacts = AppFacts()) -> tuple[MigrationPhase, str]:
     if parsed.error:
         return MigrationPhase.MANUAL, parsed.error
+    if parsed.versionless and facts.rails is not None and facts.rails >= (5, 1):
+        return MigrationPhase.MANUAL, (
+            f"inherits from ActiveRecord::Migration without [x.y]: Rails {facts.rails[0]}.{facts.rails[1]} raises "
+            f"\"Directly inheriting from ActiveRecord::Migration is not supported\"; add the version it was written for")
     ops = parsed.operations
     ctx = Context(facts, ops)
     judged = [(op, verdict(op, ctx)) for op in ops]

@@ -18,6 +18,7 @@ from shipit.planning.rails.naming import pluralize, underscore
 MODELS_DIR = "app/models"
 SCHEMA_FILES = ("db/schema.rb", "db/structure.sql")
 INFLECTIONS = "config/initializers/inflections.rb"
+GEMFILE_LOCK = "Gemfile.lock"
 
 
 @dataclass(frozen=True)
@@ -40,12 +41,13 @@ class ColumnDef:
 class AppFacts:
     """`models` is None when the models were not read (then a rule that needs them says so)."""
 
-    models: Mapping[str, Model] | None = None  # by table name
+    models: Mapping[str, tuple[Model, ...]] | None = None  # by table name: every model mapping it
     columns: Mapping[tuple[str, str], ColumnDef] | None = None  # by (table, column), at --from
     acronyms: tuple[str, ...] = ()
+    rails: tuple[int, int] | None = None  # ActiveRecord's version in Gemfile.lock at --to
 
-    def model(self, table: str) -> Model | None:
-        return None if self.models is None else self.models.get(table)
+    def models_of(self, table: str) -> tuple[Model, ...]:
+        return () if self.models is None else tuple(self.models.get(table, ()))
 
 
 _CLASS = re.compile(r"^\s*class\s+([A-Z][\w:]*)\s*<\s*([A-Z][\w:]*)", re.M)
@@ -69,13 +71,22 @@ def model_from_source(path: str, source: str) -> Model | None:
     return Model(path, class_name, table, frozenset(ignored))
 
 
-def models_from_sources(sources: Mapping[str, str]) -> dict[str, Model]:
-    out: dict[str, Model] = {}
+def models_from_sources(sources: Mapping[str, str]) -> dict[str, tuple[Model, ...]]:
+    out: dict[str, tuple[Model, ...]] = {}
     for path in sorted(sources):
         model = model_from_source(path, sources[path])
         if model is not None:
-            out.setdefault(model.table, model)
+            out[model.table] = out.get(model.table, ()) + (model,)
     return out
+
+
+_ACTIVERECORD = re.compile(r"^ {4}activerecord \((\d+)\.(\d+)", re.M)
+
+
+def rails_version(gemfile_lock: str) -> tuple[int, int] | None:
+    """ActiveRecord's major.minor from Gemfile.lock (the version that will run the migrations)."""
+    match = _ACTIVERECORD.search(gemfile_lock)
+    return (int(match.group(1)), int(match.group(2))) if match else None
 
 
 def is_model_path(path: str) -> bool:

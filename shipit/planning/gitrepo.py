@@ -50,15 +50,15 @@ class GitRepo:
         self._git = git
 
     def resolve(self, ref: str) -> str:
-        """The commit sha a ref names (branch, tag, sha, `HEAD~3`). In a shallow clone a missing commit is fetched
-        from `origin` first: CI checkouts are depth 1 by default, and the deployed commit is older."""
+        """The commit sha a ref names (branch, tag, sha, `HEAD~3`). A commit missing here is fetched from `origin`
+        first: CI checkouts are shallow or single-branch, and the deployed commit may be older or elsewhere."""
         if not ref or ref.startswith("-"):
             raise BadInput(f"{ref!r} is not a git ref")
         found = self._rev_parse(ref)
-        if found is None and self.shallow:
+        if found is None and self._has_origin():
             fetch_error = self._fetch(ref)
             found = self._rev_parse(ref)
-            if found is None:
+            if found is None and self.shallow:
                 raise BadInput(
                     f"{ref!r} is not in this shallow clone of {self.path} and fetching it from origin failed "
                     f"({fetch_error or 'not found upstream'}): clone the full history (actions/checkout: "
@@ -67,6 +67,9 @@ class GitRepo:
         if found is None:
             raise BadInput(f"unknown git ref {ref!r} in {self.path}")
         return found
+
+    def _has_origin(self) -> bool:
+        return any(r.name == "origin" for r in self._repo.remotes)
 
     def _rev_parse(self, ref: str) -> str | None:
         try:
@@ -79,9 +82,11 @@ class GitRepo:
         return (Path(self._repo.git_dir) / "shallow").exists()
 
     def _fetch(self, ref: str) -> str | None:
-        """Fetch one commit (or branch/tag) from origin at depth 1; the plan reads trees, never the history."""
+        """Fetch one commit (or branch/tag) from origin; a shallow clone stays shallow (the plan reads trees, never
+        the history)."""
+        depth = ("--depth=1",) if self.shallow else ()
         try:
-            self._repo.git.fetch("--no-tags", "--depth=1", "origin", ref)
+            self._repo.git.fetch("--no-tags", *depth, "origin", ref)
             self._repo.git.update_ref(f"refs/shipit/fetched/{ref.replace('/', '_')}", "FETCH_HEAD")
             return None
         except self._git.GitCommandError as e:

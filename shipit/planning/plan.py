@@ -294,7 +294,9 @@ def read_snapshot(repo, from_sha: str, to_sha: str, changed: tuple[tuple[str, st
     inflections = repo.read_text(to_sha, facts_mod.INFLECTIONS) or ""
     present = set(to_all)
     boot_files = {p: repo.read_text(to_sha, p) or "" for p in boot_mod.FILES if p in present}
-    app = AppFacts(facts_mod.models_from_sources(models) if drops else {}, columns or None, read_acronyms(inflections))
+    rails = facts_mod.rails_version(repo.read_text(to_sha, facts_mod.GEMFILE_LOCK) or "")
+    app = AppFacts(facts_mod.models_from_sources(models) if drops else {}, columns or None, read_acronyms(inflections),
+                   rails)
     return Snapshot(changed, sources, to_paths, from_paths, layout, app, boot_mod.find_boot_migrations(boot_files))
 
 

@@ -92,22 +92,26 @@ def _remove_column(op: Operation, ctx: Context) -> Verdict:
     if ctx.facts.models is None:
         return Verdict(Stage.PERSON, "the models at --to were not read, so shipit cannot tell whether the new code "
                                      "ignores the column (Rails caches every column and writes them all)")
-    model = ctx.facts.model(op.table)
-    if model is None:
+    models = ctx.facts.models_of(op.table)
+    if not models:
         return Verdict(Stage.AFTER, f"no model at --to maps to {op.table}, so no code caches its columns")
-    missing = [c for c in op.columns if c not in model.ignored_columns]
-    if not missing:
-        return Verdict(Stage.AFTER, f"{model.class_name} ignores it at --to (self.ignored_columns)")
-    listed = ", ".join(f'"{c}"' for c in missing)
-    return Verdict(Stage.PERSON, (
-        f"{model.class_name} ({model.path}) does not ignore {', '.join(missing)}: the new code caches the column and "
-        f"its INSERTs break once it is dropped; add `self.ignored_columns += [{listed}]` to the model, release that, "
-        f"then drop the column"))
+    for model in models:  # every model on the table caches its columns
+        missing = [c for c in op.columns if c not in model.ignored_columns]
+        if missing:
+            listed = ", ".join(f'"{c}"' for c in missing)
+            return Verdict(Stage.PERSON, (
+                f"{model.class_name} ({model.path}) does not ignore {', '.join(missing)}: the new code caches the "
+                f"column and its INSERTs break once it is dropped; add `self.ignored_columns += [{listed}]` to the "
+                f"model, release that, then drop the column"))
+    names = ", ".join(m.class_name for m in models)
+    return Verdict(Stage.AFTER, f"{names} {'ignores' if len(models) == 1 else 'ignore'} it at --to "
+                                f"(self.ignored_columns)")
 
 
 def _drop_table(op: Operation, ctx: Context) -> Verdict:
-    model = ctx.facts.model(op.table)
-    if model is not None:
+    models = ctx.facts.models_of(op.table)
+    if models:
+        model = models[0]
         return Verdict(Stage.PERSON, f"{model.class_name} ({model.path}) still maps {op.table} at --to: the new code "
                                      f"breaks on its first query; delete the model first")
     return Verdict(Stage.AFTER, "the running code may still use it")

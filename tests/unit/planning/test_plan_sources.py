@@ -197,3 +197,17 @@ def test_the_deployments_command_and_env_join_the_boot_check(app_repo):
     assert build_plan(app_repo.path, base).boot is None
     plan = build_plan(app_repo.path, base, deployment_commands=("sh -c 'bin/rails db:migrate && exec puma'",))
     assert plan.boot.stop and "the Deployment's command/args" in plan.boot.message
+
+
+def test_a_single_branch_clone_fetches_a_commit_that_exists_upstream(app_repo, tmp_path):
+    first = app_repo.repo.head.commit.hexsha
+    app_repo.repo.git.checkout("-b", "release")
+    side = app_repo.commit({"db/migrate/20240301000001_add_a.rb": migration("AddA", "add_column :users, :a, :string")})
+    app_repo.repo.git.checkout("main")
+    clone = tmp_path / "ci"
+    subprocess.run(["git", "clone", "-q", "--single-branch", "--branch", "main", str(app_repo.path), str(clone)],
+                   check=True)
+    plan = build_plan(clone, first, side)
+    assert plan.to_sha == side and [m.version for m in plan.migrations] == ["20240301000001"]
+    with pytest.raises(BadInput, match="unknown git ref 'no-such-ref'"):
+        build_plan(clone, "no-such-ref")

@@ -119,3 +119,24 @@ def test_check_constraint_waits_for_the_code_and_checks_existing_rows():
     (check,) = checks_for(parsed)
     assert phase is MigrationPhase.POST_DEPLOY and check.expression == "price >= 0"
     assert checks_for(parse('add_check_constraint :p, "a > 0", validate: false')) == ()
+
+
+def test_every_model_on_the_table_must_ignore_the_column():
+    facts = AppFacts(models_from_sources({
+        "app/models/user.rb": USER_IGNORING,
+        "app/models/admin/member.rb": 'class Admin::Member < ApplicationRecord\n  self.table_name = "users"\nend\n',
+    }))
+    phase, why = classify(parse("remove_column :users, :legacy"), post_migrate_dir=False, facts=facts)
+    assert phase is MigrationPhase.MANUAL and "Admin::Member (app/models/admin/member.rb) does not ignore" in why
+
+
+def test_versionless_migrations_fail_on_rails_5_1_and_later():
+    from shipit.planning.facts import rails_version
+
+    src = "class AddZ < ActiveRecord::Migration\n  def change\n    add_column :users, :z, :string\n  end\nend\n"
+    parsed = parse_migration(src, "db/migrate/20150101000000_add_z.rb")
+    lock = "GEM\n  specs:\n    activerecord (7.1.3.2)\n      activemodel (= 7.1.3.2)\n"
+    assert rails_version(lock) == (7, 1)
+    phase, why = classify(parsed, post_migrate_dir=False, facts=AppFacts(rails=rails_version(lock)))
+    assert phase is MigrationPhase.MANUAL and "Directly inheriting" in why
+    assert classify(parsed, post_migrate_dir=False, facts=AppFacts(rails=(4, 2)))[0] is MigrationPhase.PRE_DEPLOY
