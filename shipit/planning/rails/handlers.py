@@ -185,6 +185,21 @@ def _column(w: Walk, call: Call, table: str, column: str, ctype: str | None, opt
           stored=ctype == "virtual" and bool(opts.get("stored")), idempotent=bool(opts.get("if_not_exists")))
 
 
+@handles("add_column_with_default")
+def add_column_with_default(w: Walk, call: Call) -> None:
+    """Mastodon's and old GitLab's helper: add the column, backfill it in batches, then (allow_null: false) NOT NULL;
+    what the running code sees is a column with a default."""
+    a = call.args
+    opts = dict(a.options)
+    if "allow_null" in opts:
+        allow_null = opts.pop("allow_null")
+        if not isinstance(allow_null, bool):
+            raise UnparseableArguments
+        opts["null"] = allow_null
+    add_column(w, Call(call.method, type(a)(a.positional, opts, a.unresolved, a.splat), call.block, call.line,
+                       call.source, call.table_block))
+
+
 @handles("add_timestamps", block=("timestamps",))
 def add_timestamps(w: Walk, call: Call) -> None:
     table = name(call.args.positional[0])

@@ -58,8 +58,10 @@ def parse_migration(source: bytes | str, path: str = "", acronyms: Iterable[str]
         elif stmt.type == "call" and stmt.child_by_field_name("receiver") is None and \
                 text(stmt.child_by_field_name("method")) in _CLASS_SETTINGS:
             disable_tx = True
-        elif stmt.type not in ("assignment", "class", "module"):  # constants and model classes load, change nothing
-            walk.statement(stmt, None)
+        elif stmt.type == "assignment":  # a constant: later arguments may name it
+            walk.assignment(stmt)
+        elif stmt.type not in ("class", "module"):  # model classes load, change nothing
+            walk.statement(stmt)
 
     direction = Direction.CHANGE if "change" in methods else (Direction.UP if "up" in methods else Direction.NONE)
     if direction is Direction.NONE and not walk.ops:

@@ -33,7 +33,7 @@ class Expr:
 
 class Source:
     """Per-file state: heredoc bodies are siblings of their call in the tree, so pair them up front; local
-    variables assigned a literal (`primary_key_type, foreign_key_type = ...` aside) resolve to it."""
+    variables and class constants assigned a literal (`INDEX_NAME = "..."`) resolve to it."""
 
     def __init__(self, root):
         self.heredocs: dict[int, str] = {}
@@ -104,7 +104,7 @@ def value(node, src: Source) -> Any:
         return src.heredocs.get(node.start_byte, Expr(text(node)))
     if t == "parenthesized_statements" and node.named_child_count == 1:
         return value(node.named_children[0], src)
-    if t == "identifier" and text(node) in src.locals:
+    if t in ("identifier", "constant") and text(node) in src.locals:
         return src.locals[text(node)]
     if t == "call":
         # `<<~SQL.squish`, "...".strip: string post-processing that does not change what the SQL means.

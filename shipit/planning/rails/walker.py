@@ -83,16 +83,17 @@ class Walk:
     ops: list[Operation] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     blocks: list[TableBlock] = field(default_factory=list)
+    directions: list[str | None] = field(default_factory=list)  # `reversible do |dir|` variables in scope
 
     # --- statements -----------------------------------------------------------------------------------------
 
-    def body(self, node, dir_var: str | None = None) -> None:
+    def body(self, node) -> None:
         if node is None:
             return
         for stmt in node.named_children:
-            self.statement(stmt, dir_var)
+            self.statement(stmt)
 
-    def statement(self, node, dir_var: str | None) -> None:
+    def statement(self, node) -> None:
         t = node.type
         if t in ("comment", "heredoc_body", "empty_statement", "method", "singleton_method", "class", "module"):
             return
@@ -103,28 +104,28 @@ class Walk:
                 f"`{text(cond) if cond is not None else '?'}`; the plan assumes every branch runs"
             )
             if t.endswith("_modifier"):
-                self.statement(node.child_by_field_name("body"), dir_var)
+                self.statement(node.child_by_field_name("body"))
                 return
-            self.body(node.child_by_field_name("consequence"), dir_var)
+            self.body(node.child_by_field_name("consequence"))
             alternative = node.child_by_field_name("alternative")
             if alternative is not None:
-                self.statement(alternative, dir_var)
+                self.statement(alternative)
             return
         if t in ("then", "else", "begin", "parenthesized_statements", "body_statement", "block_body", "ensure"):
-            self.body(node, dir_var)
+            self.body(node)
             return
         if t in ("assignment", "operator_assignment"):
-            self.assignment(node, dir_var)
+            self.assignment(node)
             return
         if t in ("call", "identifier"):
-            self.call(node, dir_var)
+            self.call(node)
             return
         self.unknown(node)
 
-    def assignment(self, node, dir_var: str | None) -> None:
+    def assignment(self, node) -> None:
         """`x = literal` binds a local later arguments may use; `x = Model.create!(...)` is data code."""
         left, right = node.child_by_field_name("left"), node.child_by_field_name("right")
-        if left is not None and right is not None and left.type == "identifier":
+        if left is not None and right is not None and left.type in ("identifier", "constant"):
             bound = ruby.value(right, self.src)
             if not isinstance(bound, Expr):
                 self.src.locals[text(left)] = bound
@@ -132,9 +133,9 @@ class Walk:
         if right is not None and right.type == "call":
             method = right.child_by_field_name("method")
             if method is not None and text(method) in DATA_METHODS | EXECUTE_METHODS:
-                self.call(right, dir_var)
+                self.call(right)
 
-    def call(self, node, dir_var: str | None) -> None:
+    def call(self, node) -> None:
         if node.type == "identifier":
             name, receiver, block = text(node), None, None
         else:
@@ -144,23 +145,27 @@ class Walk:
             block = node.child_by_field_name("block")
         line, source = node.start_point[0] + 1, statement_source(node)
         if receiver is not None:
-            self.receiver_call(node, receiver, name, block, dir_var, line, source)
+            self.receiver_call(node, receiver, name, block, line, source)
             return
         if name in NO_EFFECT:
             return
         if name in TRANSPARENT_BLOCKS and block is not None:
-            self.body(block.child_by_field_name("body"), dir_var)
+            self.body(block.child_by_field_name("body"))
             return
         if name == "reversible" and block is not None:
-            self.body(block.child_by_field_name("body"), block_param(block))
+            self.directions.append(block_param(block))
+            try:
+                self.body(block.child_by_field_name("body"))
+            finally:
+                self.directions.pop()
             return
         self.dispatch(node, name, block, line, source, None)
 
-    def receiver_call(self, node, receiver, name, block, dir_var, line, source) -> None:
+    def receiver_call(self, node, receiver, name, block, line, source) -> None:
         from shipit.planning.rails.handlers import column_type_call
 
         rtext = text(receiver)
-        if dir_var is not None and rtext == dir_var and name in ("up", "down"):
+        if rtext in self.directions and name in ("up", "down"):
             if name == "up" and block is not None:
                 self.body(block.child_by_field_name("body"))
             return

@@ -617,6 +617,24 @@ EXPECTED = {
         ],
         'checks': [],
     },
+    '20240201000099_add_overwrite_to_exports.rb': {
+        'ops': [
+            {'kind': 'add_column', 'table': 'exports', 'columns': ['overwrite'], 'column': 'overwrite', 'null': False, 'default': False, 'column_type': 'boolean', 'line': 10},
+        ],
+        'checks': [],
+    },
+    '20240201000100_change_comments_columns.rb': {
+        'ops': [
+            {'kind': 'change_column', 'table': 'comments', 'columns': ['body'], 'column': 'body', 'column_type': 'text', 'line': 5},
+        ],
+        'checks': [],
+    },
+    '20240201000101_index_issues_on_project_and_state.rb': {
+        'ops': [
+            {'kind': 'add_index', 'table': 'issues', 'columns': ['project_id', 'state_id', 'created_at'], 'unique': False, 'name': 'index_issues_on_project_id_and_state_id_and_created_at', 'algorithm': 'inplace', 'line': 11},
+        ],
+        'checks': [],
+    },
     'post_migrate/20240101000039_remove_users_legacy_flag.rb': {
         'ops': [
             {'kind': 'remove_column', 'table': 'users', 'columns': ['legacy_flag'], 'column': 'legacy_flag', 'line': 3},
