@@ -61,12 +61,12 @@ def boot_decision(found: tuple[BootMigration, ...], held_back: tuple[str, ...],
     if not live:
         return None
     where = "; ".join(f"{b.task} in {b.where}" for b in live)
-    fix = ("guard it with an environment variable the Deployment sets, e.g. "
-           "`if [ -z \"$SHIPIT_MANAGED_MIGRATIONS\" ]; then ./bin/rails db:prepare; fi` and "
-           "`SHIPIT_MANAGED_MIGRATIONS=1` in the Deployment")
+    fix = ("guard it with an environment variable the Deployment sets: "
+           "`if [ -z \"$SHIPIT_MANAGED_MIGRATIONS\" ]; then ./bin/rails db:prepare; fi` in the script and "
+           "`SHIPIT_MANAGED_MIGRATIONS=1` in the Deployment's env")
     if held_back:
         return BootDecision(True, (
             f"the app migrates at boot ({where}): the new pods would apply {', '.join(held_back)} during the "
             f"rollout, concurrently, before shipit's post-deploy step or a person; {fix}"))
     return BootDecision(False, f"the app migrates at boot ({where}): harmless for this release, since every pending "
-                               f"migration runs before the code; {fix} before a release holds one back")
+                               f"migration runs before the code; before a release holds one back, {fix}")

@@ -3,7 +3,7 @@ and its why are written at the end of each corpus file.
 
 A reviewed snapshot: each entry was checked by hand against Rails 5.2-8.0 semantics (pluralisation, default index on
 references, FK column from the primary key since 7.1, only `up` counts); FK names were cross-checked with `sha256sum`,
-and test_rails_names.py checks the predicted names against real ActiveRecord on MariaDB."""
+and tests/integration/db/test_rails_names.py checks predicted names against real ActiveRecord 6.1 on MariaDB."""
 
 EXPECTED = {
     '20240101000001_create_users.rb': {
