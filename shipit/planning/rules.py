@@ -125,15 +125,15 @@ def _change_default(op: Operation, ctx: Context) -> Verdict:
         return Verdict(Stage.PERSON, f"removes the default of {op.table}.{op.column}, and db/schema.rb or "
                                      f"db/structure.sql at --from does not show the column: unsure whether it is "
                                      f"NOT NULL, where the old code's INSERTs that omit it would fail")
-    return default_removal(column)
+    return default_removal(op.table, op.column, null=column.null)
 
 
-def default_removal(column) -> Verdict:
+def default_removal(table: str, column: str, *, null: bool) -> Verdict:
     """Dropping a default is harmless on a nullable column; on NOT NULL, INSERTs that omit it fail (ERROR 1364)."""
-    if column.null:
+    if null:
         return _EITHER
     return Verdict(Stage.PERSON, (
-        f"{column.table}.{column.column} is NOT NULL: without its default the old code's INSERTs that omit it fail "
+        f"{table}.{column} is NOT NULL: without its default the old code's INSERTs that omit it fail "
         f"(ERROR 1364); release code that always writes the column first, then drop the default"))
 
 

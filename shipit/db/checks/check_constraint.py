@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from shipit.db.checks.base import Check, CheckKind
+from shipit.planning.rails.operations import OpKind
 
 FAILS_WITH = "ERROR 3819"
 
 
 def needed(op, new_columns: frozenset[tuple[str, str]], version: str) -> Check | None:
-    from shipit.planning.rails.operations import OpKind
-
     if op.kind is not OpKind.ADD_CHECK_CONSTRAINT or not op.sql or op.note == "validate: false":
         return None
     return Check(CheckKind.CHECK_CONSTRAINT, op.table, (), None, None, "id", version, expression=op.sql)

@@ -7,14 +7,13 @@ Equality is decided in SQL, so the column collation applies ('a@x.io' = 'A@x.io'
 from __future__ import annotations
 
 from shipit.db.checks.base import Check, CheckKind
+from shipit.planning.rails.operations import OpKind
 
 FAILS_WITH = "ERROR 1062"
 SAMPLE_LIMIT = 10
 
 
 def needed(op, new_columns: frozenset[tuple[str, str]], version: str) -> Check | None:
-    from shipit.planning.rails.operations import OpKind
-
     if op.kind is not OpKind.ADD_INDEX or not op.unique:
         return None
     if any((op.table, c) in new_columns for c in op.columns) or not _plain(op.columns):

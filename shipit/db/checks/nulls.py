@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from shipit.db.checks.base import Check, CheckKind
+from shipit.planning.rails.operations import OpKind
 
 FAILS_WITH = "ERROR 1265"
 
 
 def needed(op, new_columns: frozenset[tuple[str, str]], version: str) -> Check | None:
-    from shipit.planning.rails.operations import OpKind
-
     if op.kind not in (OpKind.CHANGE_COLUMN_NULL, OpKind.CHANGE_COLUMN) or op.null is not False:
         return None
     if op.kind is OpKind.CHANGE_COLUMN_NULL and op.default is not None:

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from shipit.db.checks.base import Check, CheckKind
+from shipit.planning.rails.operations import OpKind
 
 FAILS_WITH = "ERROR 1452"
 
 
 def needed(op, new_columns: frozenset[tuple[str, str]], version: str) -> Check | None:
-    from shipit.planning.rails.operations import OpKind
-
     if op.kind is not OpKind.ADD_FOREIGN_KEY or (op.table, op.column) in new_columns:
         return None  # a column added NULL in this plan has no values to orphan
     return Check(CheckKind.ORPHANS, op.table, (op.column,), op.column, op.to_table, op.primary_key or "id", version)

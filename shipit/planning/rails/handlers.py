@@ -9,12 +9,13 @@ records the statement as unknown.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from shipit.planning.rails import naming
 from shipit.planning.rails.naming import at_least
 from shipit.planning.rails.operations import OpKind, Operation
-from shipit.planning.rails.ruby import Expr
+from shipit.planning.rails.ruby import Args, Expr
 from shipit.planning.rails.walker import Call, TableBlock, UnparseableArguments, Walk
 
 Handler = Callable[[Walk, Call], None]
@@ -196,8 +197,7 @@ def add_column_with_default(w: Walk, call: Call) -> None:
         if not isinstance(allow_null, bool):
             raise UnparseableArguments
         opts["null"] = allow_null
-    add_column(w, Call(call.method, type(a)(a.positional, opts, a.unresolved, a.splat), call.block, call.line,
-                       call.source, call.table_block))
+    add_column(w, replace(call, args=Args(a.positional, opts, a.unresolved, a.splat)))
 
 
 @handles("add_timestamps", block=("timestamps",))

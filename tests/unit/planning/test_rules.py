@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from shipit.planning.classify import MigrationPhase, checks_for, classify, warnings_for
-from shipit.planning.facts import AppFacts, ColumnDef, columns_from_schema, model_from_source, models_from_sources
+from shipit.planning.facts import AppFacts, columns_from_schema, model_from_source, models_from_sources
 from shipit.planning.rails import OpKind, parse_migration
 from shipit.planning.rules import RULES, Stage, default_removal
 from tests.unit.planning.conftest import migration
@@ -47,8 +47,8 @@ def test_models_found_by_table_name_and_ignored_columns_in_every_spelling():
 
 
 def test_default_removal_is_a_pure_rule_over_the_column_definition():
-    assert default_removal(ColumnDef("users", "status", null=False, has_default=True)).stage is Stage.PERSON
-    assert default_removal(ColumnDef("users", "nick", null=True, has_default=True)).stage is Stage.EITHER
+    assert default_removal("users", "status", null=False).stage is Stage.PERSON
+    assert default_removal("users", "nick", null=True).stage is Stage.EITHER
 
 
 @pytest.mark.parametrize("path,text", [
