@@ -408,8 +408,14 @@ def run_preflight(
         risks.extend(Risk(RiskKind.SETTING, w, False) for w in p.warnings)
     has_process = probe_mod.Privilege.PROCESS not in probes[primary.name].missing
 
+    # the configured database is the primary; other databases' migrations are not checked here (said, not hidden)
+    others = [m for m in migrations if getattr(m, "database", "primary") != "primary"]
+    if others:
+        names = sorted({m.database for m in others})
+        risks.append(Risk(RiskKind.SETTING, f"{len(others)} migration(s) for database {', '.join(names)} were not "
+                                            f"checked: preflight reads only the configured (primary) database", False))
     applied = ms.applied_versions(primary)
-    pending_migrations = [m for m in migrations if str(m.version) not in applied]
+    pending_migrations = [m for m in migrations if str(m.version) not in applied and m not in others]
     pending = tuple(str(m.version) for m in pending_migrations)
     expected = [e for m in pending_migrations for e in m.expected]
     checks = [c for m in pending_migrations for c in m.checks]

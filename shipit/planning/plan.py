@@ -185,15 +185,17 @@ def pending_paths(snap: Snapshot, applied: frozenset[str] | None) -> tuple[list[
     """The migration files to plan, and notes about files that changed but plan nothing."""
     changed = [(p, s) for p, s in snap.changed if snap.layout.locate(p) is not None]
     to_paths = snap.to_paths if snap.to_paths is not None else tuple(p for p, s in changed if s != "deleted")
-    if applied is not None:
-        done = applied
-    elif snap.from_paths is not None:
-        done = frozenset(_version(p) for p in snap.from_paths)
-    else:
-        done = frozenset()
+    at_from = frozenset(_version(p) for p in snap.from_paths or ())
+    if snap.from_paths is None and applied is None:
         to_paths = tuple(p for p, s in changed if s != "deleted")
+
+    def done(path: str) -> frozenset[str]:
+        """`applied` is the primary database's schema_migrations; other databases compare with --from."""
+        primary = snap.layout.locate(path).database == layout_mod.PRIMARY
+        return applied if applied is not None and primary else at_from
+
     to_versions = {p: _version(p) for p in to_paths}
-    pending = [p for p, v in to_versions.items() if v not in done]
+    pending = [p for p, v in to_versions.items() if v not in done(p)]
     notes = []
     from_by_version = {_version(p): p for p in snap.from_paths or ()} if changed else {}
     pending_versions = {to_versions[p] for p in pending}
@@ -255,7 +257,7 @@ def plan_from_files(*, repo: str, from_ref: str, to_ref: str, from_sha: str, to_
 def build_plan(repo_path: str | Path, from_ref: str, to_ref: str = "HEAD", *,
                applied: frozenset[str] | None = None, extra_paths: tuple[str, ...] = (),
                deployment_commands: tuple[str, ...] = (), deployment_env: frozenset[str] = frozenset()) -> Plan:
-    """Read both commits and plan. `applied` is the database's schema_migrations when it was reachable; the
+    """Read both commits and plan. `applied` is the primary database's schema_migrations when it was reachable; the
     Deployment's command/args and environment variable names, when read from the cluster, join the boot check."""
     from shipit.planning.gitrepo import GitRepo
 
@@ -281,8 +283,9 @@ def read_snapshot(repo, from_sha: str, to_sha: str, changed: tuple[tuple[str, st
     to_paths = tuple(p for p in to_all if layout.locate(p) is not None)
     from_paths = tuple(p for p in repo.files(from_sha) if layout.locate(p) is not None) if from_sha != to_sha \
         else to_paths
-    done = applied if applied is not None else {_version(p) for p in from_paths}
-    sources = {p: repo.read(to_sha, p) for p in to_paths if _version(p) not in done}
+    at_from = {_version(p) for p in from_paths}
+    sources = {p: repo.read(to_sha, p) for p in to_paths
+               if _version(p) not in at_from or (applied is not None and _version(p) not in applied)}
     # models matter only to rules about dropping what a model maps; most releases drop nothing
     drops = any(_DROPS.search(src) for src in sources.values())
     models = {p: repo.read_text(to_sha, p) or "" for p in to_all if drops and facts_mod.is_model_path(p)}

@@ -25,6 +25,7 @@ class Migration:  # the shape of shipit.planning.plan.Migration that preflight r
     checks: tuple = ()
     expected: tuple = ()
     operations: tuple = ()
+    database: str = "primary"
 
 
 @pytest.fixture
@@ -258,3 +259,10 @@ def test_table_rebuilds_are_reported_with_the_table_size(fresh_db, server):
     (risk,) = [r for r in report.risks if r.kind is RiskKind.REBUILD]
     assert not risk.blocking and "migration 20240101000005 line 3: a column type change rebuilds orders (" in risk.message
     assert "rows" in risk.message and report.ok
+
+
+def test_other_databases_migrations_are_named_not_checked(fresh_db, server):
+    queue = Migration("20240101000007", checks=(Check(CheckKind.NULLS, "jobs", column="queue"),), database="queue")
+    report = run_preflight(Servers(server), [queue], FAST)
+    assert report.pending == () and report.checks == () and report.ok
+    assert "1 migration(s) for database queue were not checked" in report.render_text()

@@ -211,3 +211,14 @@ def test_a_single_branch_clone_fetches_a_commit_that_exists_upstream(app_repo, t
     assert plan.to_sha == side and [m.version for m in plan.migrations] == ["20240301000001"]
     with pytest.raises(BadInput, match="unknown git ref 'no-such-ref'"):
         build_plan(clone, "no-such-ref")
+
+
+def test_the_databases_applied_versions_speak_for_the_primary_only(app_repo):
+    app_repo.commit({
+        "config/database.yml": DATABASE_YML,
+        "db/queue_migrate/20240301000001_create_jobs.rb": migration("CreateJobs", "create_table :jobs do |t|\nend"),
+    })
+    base = app_repo.repo.head.commit.hexsha
+    app_repo.commit({"db/migrate/20240301000002_add_b.rb": migration("AddB", "add_column :users, :b, :string")})
+    plan = build_plan(app_repo.path, base, applied=frozenset({"20230101000000"}))
+    assert [(m.version, m.database) for m in plan.migrations] == [("20240301000002", "primary")]
