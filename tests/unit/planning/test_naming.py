@@ -73,5 +73,8 @@ end
     assert camelize("add_api_keys_to_oauth_apps", found) == "AddAPIKeysToOAuthApps"
     src = migration("AddAPIKeys", "add_column :users, :api_key, :string")
     assert parse_migration(src, "db/migrate/20240101000001_add_api_keys.rb", found).error is None
-    assert "Rails expects AddApiKeys" in parse_migration(src, "db/migrate/20240101000001_add_api_keys.rb").error
+    unread = parse_migration(src, "db/migrate/20240101000001_add_api_keys.rb")
+    assert unread.error is None and "Rails expects AddApiKeys unless an inflection acronym" in unread.warnings[0]
+    other = parse_migration(migration("AddKeys", "add_column :users, :k, :string"), "db/migrate/1_add_api_keys.rb")
+    assert "Rails expects AddApiKeys and fails with NameError" in other.error
     assert underscore("Admin::APIKey") == "admin/api_key"
