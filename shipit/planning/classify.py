@@ -149,6 +149,8 @@ def _advisory(check: Check, why: str) -> Check:
     return replace(check, advisory=why)
 
 
+_UNBATCHED = re.compile(r"^\s*(UPDATE|DELETE)\b", re.I)
+_LIMIT = re.compile(r"\bLIMIT\s+\d+", re.I)
 _CONVERT = re.compile(r"CONVERT\s+TO\s+CHARACTER\s+SET", re.I)
 _REBUILD_LOCK = "ALGORITHM=COPY: writes to it are blocked for the whole copy; `shipit preflight` shows its size"
 
@@ -200,6 +202,9 @@ def warnings_for(parsed: ParsedMigration, *, new_tables: frozenset[str] = frozen
         ):
             out.append(f"line {op.line}: unique index over a column just added with a default: every existing row "
                        f"holds the same value, so it fails on any table with two rows")
+        if op.kind is OpKind.EXECUTE and op.sql and _UNBATCHED.match(op.sql) and not _LIMIT.search(op.sql):
+            out.append(f"line {op.line}: one {op.sql.split()[0].upper()} over the whole table: it holds row locks "
+                       f"until it commits and replicas replay it as one long transaction; batch it on a large table")
         why = rebuilds(op)
         if why and existing:
             out.append(f"line {op.line}: {why} rebuilds {op.table or 'the table'} ({_REBUILD_LOCK})")

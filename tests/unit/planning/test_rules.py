@@ -140,3 +140,9 @@ def test_versionless_migrations_fail_on_rails_5_1_and_later():
     phase, why = classify(parsed, post_migrate_dir=False, facts=AppFacts(rails=rails_version(lock)))
     assert phase is MigrationPhase.MANUAL and "Directly inheriting" in why
     assert classify(parsed, post_migrate_dir=False, facts=AppFacts(rails=(4, 2)))[0] is MigrationPhase.PRE_DEPLOY
+
+
+def test_an_unbatched_update_is_warned_and_a_batched_one_is_not():
+    warned = warnings_for(parse('execute "UPDATE users SET role = \'member\' WHERE role IS NULL"'))
+    assert any("one UPDATE over the whole table" in w for w in warned)
+    assert warnings_for(parse('execute "DELETE FROM sessions WHERE updated_at < NOW() LIMIT 1000"')) == ()
