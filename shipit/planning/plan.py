@@ -34,8 +34,6 @@ from shipit.planning.rails.naming import acronyms as read_acronyms
 from shipit.planning.rails.operations import OpKind, Operation, ParsedMigration
 from shipit.planning.rails.parse import parse_migration
 
-MIGRATE_DIR = layout_mod.MIGRATE_DIR
-POST_MIGRATE_DIR = layout_mod.POST_MIGRATE_DIR
 # Files that change with every migration but are not code the running app loads.
 _SCHEMA_DUMPS = frozenset({"db/schema.rb", "db/structure.sql"})
 _DROPS = re.compile(rb"\b(remove_columns?|remove_references?|remove_belongs_to|remove_timestamps|drop_table|"
@@ -88,6 +86,7 @@ class Plan:
     warnings: tuple[str, ...] = ()  # about the range itself: deleted, edited or moved migrations
     boot: boot_mod.BootDecision | None = None
     databases: tuple[str, ...] = (layout_mod.PRIMARY,)
+    code_files: tuple[str, ...] = ()  # changed files the running app loads (not migrations or schema dumps)
 
     def _in(self, phase: MigrationPhase) -> tuple[Migration, ...]:
         return tuple(m for m in self.migrations if m.phase is phase)
@@ -154,12 +153,6 @@ class Plan:
             "migrations": [m.to_json() for m in self.migrations],
             "warnings": list(self.warnings),
         }
-
-
-def migration_dir(path: str, layout: Layout = layout_mod.DEFAULT) -> str | None:
-    """The migration directory of `path` when Rails will load it as a migration, else None."""
-    found = layout.locate(path)
-    return found.path if found else None
 
 
 def _version(path: str) -> str:
@@ -247,11 +240,11 @@ def plan_from_files(*, repo: str, from_ref: str, to_ref: str, from_sha: str, to_
             if op.kind in (OpKind.ADD_REFERENCE, OpKind.ADD_COLUMN) and op.default is None for c in op.columns
         )
     changed_files = tuple(p for p, _ in snap.changed)
-    code_changed = any(snap.layout.locate(p) is None and p not in _SCHEMA_DUMPS for p in changed_files)
+    code_files = tuple(p for p in changed_files if snap.layout.locate(p) is None and p not in _SCHEMA_DUMPS)
     held_back = tuple(m.version for m in migrations if m.phase is not MigrationPhase.PRE_DEPLOY)
-    return Plan(repo, from_ref, to_ref, from_sha, to_sha, code_changed, changed_files, tuple(migrations),
+    return Plan(repo, from_ref, to_ref, from_sha, to_sha, bool(code_files), changed_files, tuple(migrations),
                 tuple(notes) + tuple(range_notes), boot_mod.boot_decision(snap.boot, held_back, snap.deployment_env),
-                snap.layout.databases)
+                snap.layout.databases, code_files)
 
 
 def build_plan(repo_path: str | Path, from_ref: str, to_ref: str = "HEAD", *,

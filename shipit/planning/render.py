@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-from shipit.planning.plan import Migration, Plan, migration_dir
+from shipit.planning.plan import Migration, Plan
 from shipit.planning.rails.operations import OpKind
 from shipit.planning.rules import describe
 
@@ -85,7 +85,7 @@ def _wait_for_ddl(lines: list[str], plan: Plan) -> None:
 
 
 def _rollout(lines: list[str], plan: Plan) -> None:
-    code = [p for p in plan.changed_files if migration_dir(p) is None and p not in ("db/schema.rb", "db/structure.sql")]
+    code = plan.code_files
     shown = ", ".join(code[:5]) + (f" and {len(code) - 5} more" if len(code) > 5 else "")
     lines.append(f"     - {len(code)} code files changed: {shown}")
 
