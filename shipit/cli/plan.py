@@ -37,10 +37,12 @@ def register(app: typer.Typer) -> None:
 
 def _repo_and_paths(repo: Path | None, config: Path | None) -> tuple[Path, tuple[str, ...]]:
     """--repo wins; else the configuration's `repo` when a configuration is given or present; else the cwd. The
-    configuration's `migration.paths` apply whenever it is given or present."""
+    configuration's `migration.paths` apply when it is read (--repo alone reads none, keeping start-up short)."""
+    if repo is not None and config is None:
+        return repo, ()
     from shipit.core import config as config_mod
 
-    if config is not None or (repo is None and config_mod.DEFAULT_PATH.exists()):
+    if config is not None or config_mod.DEFAULT_PATH.exists():
         cfg = config_mod.load(config)
         return (repo if repo is not None else cfg.repo), cfg.migration.paths
     return (repo if repo is not None else Path(".")), ()
