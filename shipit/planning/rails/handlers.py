@@ -16,7 +16,7 @@ from shipit.planning.rails import naming
 from shipit.planning.rails.naming import at_least
 from shipit.planning.rails.operations import OpKind, Operation
 from shipit.planning.rails.ruby import Args, Expr
-from shipit.planning.rails.walker import Call, TableBlock, UnparseableArguments, Walk
+from shipit.planning.rails.walker import Call, TableBlock, UnparseableArguments, Walk, block_param
 
 Handler = Callable[[Walk, Call], None]
 HANDLERS: dict[str, Handler] = {}
@@ -102,8 +102,6 @@ def _create(w: Walk, call: Call, table: str, first_columns: list[str], idempoten
 
 
 def _block_var(block) -> str | None:
-    from shipit.planning.rails.walker import block_param
-
     return block_param(block) if block is not None else None
 
 
