@@ -36,7 +36,6 @@ EXECUTE_METHODS = frozenset({"execute", "exec_update", "exec_delete", "exec_inse
 # Receivers that run their own online schema change outside Rails' DDL.
 FOREIGN_TOOLS = {
     "Lhm": "LHM copies the table and swaps it in outside Rails' DDL: shipit cannot predict its objects or stage it",
-    "PgHero": "a PostgreSQL tool",
 }
 COLUMN_TYPES = frozenset(
     {
