@@ -52,6 +52,19 @@ class KubeCluster:
     def current_templates(self) -> tuple:
         return self.rollout_.current_templates()
 
+    def boot_commands(self) -> tuple[tuple[str, ...], frozenset[str]]:
+        """The configured Deployments' container commands (command + args, one string each) and the names of the
+        environment variables they set: what the plan's boot-time migration check reads from the cluster."""
+        commands, env = [], set()
+        for dep in self.cfg.deployments:
+            d = self.kube.get_json(self.kube.apps.read_namespaced_deployment, dep.name, self.kube.namespace)
+            for c in ((d.get("spec") or {}).get("template") or {}).get("spec", {}).get("containers") or []:
+                argv = list(c.get("command") or []) + list(c.get("args") or [])
+                if argv:
+                    commands.append(" ".join(argv))
+                env.update(e["name"] for e in c.get("env") or [] if e.get("name"))
+        return tuple(commands), frozenset(env)
+
     def unhealthy_deployments(self) -> tuple[str, ...]:
         out = []
         for dep in self.cfg.deployments:

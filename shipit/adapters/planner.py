@@ -3,24 +3,24 @@
 from __future__ import annotations
 
 from shipit.core.config import Config
+from shipit.core.log import get_logger
 from shipit.release.state import PlanFacts
 
-
-def pre_deploy_migrations(plan, *, accept_manual: bool) -> tuple:
-    """The migrations the pre-deploy Job runs: manual ones too once a person accepted them with --yes (they would
-    otherwise be applied by nobody, or by the next `db:migrate` unannounced)."""
-    chosen = plan.pre_deploy + (plan.manual if accept_manual else ())
-    return tuple(sorted(chosen, key=lambda m: m.version))
+log = get_logger("shipit.release")
 
 
 def plan_facts(plan, *, accept_manual: bool = False) -> PlanFacts:
+    """Manual migrations accepted with --yes run too (else nobody, or the next `db:migrate` unannounced, would apply
+    them): before the code, except those in db/post_migrate, which stay after it."""
+    boot = plan.boot
     return PlanFacts(
         from_sha=plan.from_sha,
         to_sha=plan.to_sha,
         code_changed=plan.code_changed,
-        pre_deploy=tuple(m.version for m in pre_deploy_migrations(plan, accept_manual=accept_manual)),
-        post_deploy=tuple(m.version for m in plan.post_deploy),
+        pre_deploy=tuple(m.version for m in plan.before_code(accept_manual=accept_manual)),
+        post_deploy=tuple(m.version for m in plan.after_code(accept_manual=accept_manual)),
         manual=tuple(f"{m.version} {m.name}: {m.reason}" for m in plan.manual),
+        boot_stop=boot.message if boot is not None and boot.stop else "",
         summary={
             "from": plan.from_sha,
             "to": plan.to_sha,
@@ -39,10 +39,26 @@ def migrations(facts: PlanFacts, versions: tuple[str, ...]) -> tuple:
 
 
 class GitPlanner:
-    def __init__(self, cfg: Config):
+    """Plans from git, with what the database has applied (pending is what it lacks) and what the Deployments run
+    at boot (an image that migrates when it starts would apply what the plan holds back)."""
+
+    def __init__(self, cfg: Config, *, applied=None, deployments=None):
         self.cfg = cfg
+        self.applied = applied  # () -> frozenset of versions; raises when the database cannot be read
+        self.deployments = deployments  # () -> (commands, env names) of the configured Deployments' containers
 
     def plan(self, from_ref: str, to_ref: str, *, accept_manual: bool = False) -> PlanFacts:
+        from shipit.core.errors import ShipitError
         from shipit.planning.plan import build_plan
 
-        return plan_facts(build_plan(self.cfg.repo, from_ref, to_ref), accept_manual=accept_manual)
+        applied = None
+        if self.applied is not None:
+            try:
+                applied = self.applied()
+            except ShipitError as e:  # planned from git alone, as without a database
+                log.warning("database not readable for the plan: pending migrations are those absent at --from",
+                            error=str(e))
+        commands, env = self.deployments() if self.deployments is not None else ((), frozenset())
+        plan = build_plan(self.cfg.repo, from_ref, to_ref, applied=applied, extra_paths=self.cfg.migration.paths,
+                          deployment_commands=commands, deployment_env=env)
+        return plan_facts(plan, accept_manual=accept_manual)

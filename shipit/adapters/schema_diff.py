@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-_REMOVING = ("remove_column", "remove_index", "remove_foreign_key", "drop_table", "rename_column")
-
-
 def removals_applied(operations, before, after) -> tuple[str, ...]:
     """Pure: the removing statements of a failed migration that took effect, from snapshots (shipit.db.
     migration_state.SchemaSnapshot) of its tables taken before and after the Job. The partial-state report only
@@ -12,7 +9,7 @@ def removals_applied(operations, before, after) -> tuple[str, ...]:
     out = []
     for op in operations:
         kind, table = op.kind.value, (op.table or "").lower()
-        if kind not in _REMOVING:
+        if not op.kind.removes:
             continue
         where = f"(line {op.line})"
         if kind == "remove_column":

@@ -26,13 +26,14 @@ def real_ports(cfg: Config, *, view: Any = None, kube: Any = None) -> Iterator[P
     view = view or PlainView()
     kube = kube or Kube.from_config(cfg.kubernetes)
     database = MysqlDatabase(cfg, view)
+    cluster = KubeCluster(cfg, kube, view, database)
     try:
         yield Ports(
             records=KubeRecords(kube, cfg.app, keep=cfg.records.keep),
             lease=KubeLease(kube, cfg),
-            planner=GitPlanner(cfg),
+            planner=GitPlanner(cfg, applied=database.applied_versions, deployments=cluster.boot_commands),
             database=database,
-            cluster=KubeCluster(cfg, kube, view, database),
+            cluster=cluster,
             gates=HealthGates(cfg, view, database),
             git=GitReverter(cfg),
             notify=ReleaseNotifiers.from_config(cfg),

@@ -27,22 +27,25 @@ def register(app: typer.Typer) -> None:
 
         if not from_ref:
             from_ref = _last_released(config)
-        plan = build_plan(_repo_path(repo, config), from_ref, to_ref)
+        repo_path, extra_paths = _repo_and_paths(repo, config)
+        plan = build_plan(repo_path, from_ref, to_ref, extra_paths=extra_paths)
         if output is OutputFormat.JSON:
             emit_json(plan.to_json())
         else:
             emit_text(render_text(plan))
 
 
-def _repo_path(repo: Path | None, config: Path | None) -> Path:
-    """--repo wins; else the configuration's `repo` when a configuration is given or present; else the cwd."""
-    if repo is not None:
-        return repo
+def _repo_and_paths(repo: Path | None, config: Path | None) -> tuple[Path, tuple[str, ...]]:
+    """--repo wins; else the configuration's `repo` when a configuration is given or present; else the cwd. The
+    configuration's `migration.paths` apply when it is read (--repo alone reads none, keeping start-up short)."""
+    if repo is not None and config is None:
+        return repo, ()
     from shipit.core import config as config_mod
 
     if config is not None or config_mod.DEFAULT_PATH.exists():
-        return config_mod.load(config).repo
-    return Path(".")
+        cfg = config_mod.load(config)
+        return (repo if repo is not None else cfg.repo), cfg.migration.paths
+    return (repo if repo is not None else Path(".")), ()
 
 
 def _last_released(config: Path | None) -> str:

@@ -11,9 +11,6 @@ import typer
 from shipit.cli.options import ConfigOption, OutputOption
 from shipit.cli.output import OutputFormat, emit_json, emit_text
 
-EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"  # git's empty tree: diffing from it lists every file
-
-
 def register(app: typer.Typer) -> None:
     @app.command()
     def preflight(
@@ -55,20 +52,8 @@ def register(app: typer.Typer) -> None:
 
 
 def _plan(repo_path: Path, from_ref: str | None, to_ref: str, applied: Callable[[], frozenset[str]]):
-    """The release plan for --from..--to; without --from, the migration files at --to that schema_migrations does
-    not list (planning the applied ones too would make their tables look new and skip the checks on them)."""
-    from shipit.planning.gitrepo import ChangeStatus, GitRepo
-    from shipit.planning.plan import build_plan, migration_dir, plan_from_files
+    """The release plan for --to, pending by what the database has applied (--from only names the deployed commit;
+    planning the applied migrations too would make their tables look new and skip the checks on them)."""
+    from shipit.planning.plan import build_plan
 
-    if from_ref:
-        return build_plan(repo_path, from_ref, to_ref)
-    repo = GitRepo(repo_path)
-    to_sha = repo.resolve(to_ref)
-    done = applied()
-    changes = [c for c in repo.diff(EMPTY_TREE, to_sha) if migration_dir(c.path) is not None
-               and Path(c.path).name.split("_", 1)[0] not in done]
-    return plan_from_files(
-        repo=str(repo_path), from_ref="(none)", to_ref=to_ref, from_sha=EMPTY_TREE, to_sha=to_sha,
-        changed=tuple((c.path, ChangeStatus.ADDED.value) for c in changes),
-        sources={c.path: repo.read(to_sha, c.path) for c in changes},
-    )
+    return build_plan(repo_path, from_ref or to_ref, to_ref, applied=applied())

@@ -62,6 +62,7 @@ class MigrationConfig:
     sidecars: tuple[str, ...] = ()  # template containers the migration needs (a DB proxy), run as native sidecars
     lock_wait_max: float = 10.0  # our DDL queued this long for a metadata lock with queries behind it: shipit kills it
     kill_idle_blockers: tuple[str, ...] = ()  # database users whose idle-in-transaction blocker shipit ends instead
+    paths: tuple[str, ...] = ()  # more migration directories (repo-relative) beyond those Rails' own config names
 
 
 @dataclasses.dataclass(frozen=True)
@@ -563,7 +564,7 @@ def parse(text: str, *, path: Path | None = None, env: dict[str, str] | None = N
         raise ConfigError(f"deployments: names must be unique, got {names}")
 
     m = top.section("migration", ("from_deployment", "container", "command", "timeout", "sidecars", "lock_wait_max",
-                                         "kill_idle_blockers"))
+                                         "kill_idle_blockers", "paths"))
     migration = MigrationConfig(
         from_deployment=m.get("from_deployment", _str),
         container=m.get("container", _str),
@@ -572,6 +573,7 @@ def parse(text: str, *, path: Path | None = None, env: dict[str, str] | None = N
         sidecars=m.get("sidecars", _names, ()),
         lock_wait_max=m.get("lock_wait_max", parse_duration, 10.0),
         kill_idle_blockers=m.get("kill_idle_blockers", _names, ()),
+        paths=m.get("paths", _names, ()),
     )
     if not 0 < migration.lock_wait_max < migration.timeout:
         raise ConfigError(f"migration.lock_wait_max: must be more than 0 and less than migration.timeout "

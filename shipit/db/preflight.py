@@ -1,18 +1,15 @@
 """Before migrating: will the data let the DDL succeed, and is it a safe moment to run it?
 
-Data checks predict the three failures that end a migration half-way: orphans under a new foreign key (ERROR 1452),
-duplicates under a new unique index (1062, decided in SQL so the column's collation applies), NULLs under a new
-NOT NULL (1265). Orphan and NULL scans walk the primary key in ranges sized to take about half of
-`preflight.chunk_time`, pause while Threads_running or replica lag is high, run on a replica when one is fresh, and
-stop at `preflight.budget`: an unfinished check blocks, because "probably fine" is how the outage started.
-Concurrency risks (old or idle transactions that would stall the ALTER's metadata lock, another migrator, a migration
-left half-applied) come from the primary, where the migration will run.
+Data checks (`shipit.db.checks`, one module per kind) predict the failures that end a migration half-way; this
+module runs them: row scans walk the primary key in ranges sized to a share of `preflight.chunk_time`, pause while
+Threads_running or replica lag is high, run on a replica when one is fresh, and stop at `preflight.budget`: an
+unfinished check blocks, because "probably fine" is how the outage started. Concurrency risks (`shipit.db.risks`)
+and a migration left half-applied come from the primary, where the migration will run.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import enum
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -20,11 +17,13 @@ from typing import Any
 from shipit.db import estimate as est
 from shipit.db import migration_state as ms
 from shipit.db import probe as probe_mod
+from shipit.db.checks import Check
+from shipit.db.checks.result import CheckResult, CheckStatus
 from shipit.db.connection import QueryError, QueryTimeout, Server, Servers
+from shipit.db.risks import Risk, RiskKind, migrator_risks, read_transactions, rebuild_risks, transaction_risks
 
 SAMPLE_LIMIT = 10
-IDLE_IN_TRANSACTION_MAX = 10.0  # doc §2.4: an idle transaction holds its metadata locks until it ends
-FRESH_REPLICA_LAG = 1.0  # doc §4: read from a replica only when it is this close to the primary
+FRESH_REPLICA_LAG = 1.0  # read from a replica only when it is this close to the primary
 THROTTLE_CHECK_INTERVAL = 0.5
 # Chunks aim at this share of `chunk_time`: on a busy server one chunk can take 3-4x its usual time, and chunk_time
 # is a limit the user set, not an average (measured: 50 ms chunks peaked at 145-220 ms on a loaded machine).
@@ -36,101 +35,7 @@ def _q(name: str) -> str:
     return "`" + name.replace("`", "``") + "`"
 
 
-def _kind(value: Any) -> str:
-    return str(getattr(value, "value", value)).lower()
-
-
 # --- results -------------------------------------------------------------------------------------------------------
-
-
-class CheckStatus(str, enum.Enum):
-    PASSED = "passed"
-    FAILED = "failed"
-    INCOMPLETE = "incomplete"  # budget ran out or a query was stopped: unknown, so blocking
-    SKIPPED = "skipped"  # nothing to check (the table or column does not exist yet)
-
-
-_FAILS_WITH = {"orphans": "ERROR 1452", "duplicates": "ERROR 1062", "nulls": "ERROR 1265"}
-
-
-@dataclasses.dataclass(frozen=True)
-class CheckResult:
-    kind: str  # orphans | duplicates | nulls
-    table: str
-    columns: tuple[str, ...]
-    to_table: str | None
-    to_column: str | None
-    migration_version: str
-    status: CheckStatus
-    count: int  # orphaned rows / duplicate groups / NULL rows
-    samples: tuple[Any, ...]  # primary keys (orphans, nulls) or (count, first_id, last_id) per duplicate group
-    server: str
-    rows_scanned: int = 0
-    chunks: int = 0
-    longest_chunk_s: float = 0.0
-    elapsed_s: float = 0.0
-    note: str = ""
-
-    @property
-    def subject(self) -> str:
-        cols = ", ".join(self.columns)
-        if self.kind == "orphans":
-            return f"orphans {self.table}.{cols} -> {self.to_table}.{self.to_column}"
-        if self.kind == "duplicates":
-            return f"duplicates {self.table} ({cols})"
-        return f"nulls {self.table}.{cols}"
-
-    def finding(self) -> str:
-        """The one line a person needs when this check blocks."""
-        if self.status is CheckStatus.INCOMPLETE:
-            return f"{self.subject}: not finished ({self.note})"
-        if self.kind == "duplicates":
-            groups = "; ".join(f"{n} rows (ids {a}..{b})" for n, a, b in self.samples)
-            return (f"{self.subject}: {self.count} duplicated value(s) under the column collation: {groups}; "
-                    f"the unique index would fail with {_FAILS_WITH['duplicates']}")
-        what = "orphaned rows" if self.kind == "orphans" else "rows with NULL"
-        return (f"{self.subject}: {self.count} {what} (first ids: {', '.join(map(str, self.samples))}); "
-                f"the migration would fail with {_FAILS_WITH[self.kind]}")
-
-    def describe(self) -> str:
-        if self.status is CheckStatus.SKIPPED:
-            return f"{self.subject}: skipped ({self.note})"
-        if self.status is not CheckStatus.PASSED:
-            return self.finding()
-        if self.chunks:
-            return (f"{self.subject}: none in {self.rows_scanned:,} rows, {self.chunks} chunks "
-                    f"(longest {self.longest_chunk_s * 1000:.0f} ms), {self.elapsed_s:.1f}s")
-        return f"{self.subject}: none ({self.elapsed_s:.1f}s)"
-
-    def to_json(self) -> dict:
-        return {
-            "kind": self.kind, "table": self.table, "columns": list(self.columns), "to_table": self.to_table,
-            "to_column": self.to_column, "migration_version": self.migration_version, "status": self.status.value,
-            "count": self.count, "samples": [list(s) if isinstance(s, tuple) else s for s in self.samples],
-            "server": self.server, "rows_scanned": self.rows_scanned, "chunks": self.chunks,
-            "longest_chunk_ms": round(self.longest_chunk_s * 1000, 1), "elapsed_s": round(self.elapsed_s, 3),
-            "note": self.note,
-        }
-
-
-class RiskKind(str, enum.Enum):
-    LONG_TRANSACTION = "long_transaction"
-    IDLE_IN_TRANSACTION = "idle_in_transaction"
-    MIGRATOR = "migrator"
-    PARTIAL_MIGRATION = "partial_migration"
-    GRANTS = "grants"
-    SETTING = "setting"
-    REPLICA = "replica"
-
-
-@dataclasses.dataclass(frozen=True)
-class Risk:
-    kind: RiskKind
-    message: str
-    blocking: bool
-
-    def to_json(self) -> dict:
-        return {"kind": self.kind.value, "message": self.message, "blocking": self.blocking}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -145,7 +50,7 @@ class PreflightReport:
 
     @property
     def blocking_reasons(self) -> tuple[str, ...]:
-        failed = tuple(c.finding() for c in self.checks if c.status in (CheckStatus.FAILED, CheckStatus.INCOMPLETE))
+        failed = tuple(c.finding() for c in self.checks if c.blocking)
         return failed + tuple(r.message for r in self.risks if r.blocking)
 
     @property
@@ -163,10 +68,11 @@ class PreflightReport:
         if self.checks:
             lines.append(f"Data checks (on {self.server}):")
             lines.extend(f"  {c.status.value:<10} {c.describe()}" for c in self.checks)
-        warnings = [r for r in self.risks if not r.blocking]
+        warnings = [c.finding() for c in self.checks if c.status is CheckStatus.FAILED and not c.blocking]
+        warnings += [r.message for r in self.risks if not r.blocking]
         if warnings:
             lines.append("Warnings:")
-            lines.extend(f"  - {r.message}" for r in warnings)
+            lines.extend(f"  - {w}" for w in warnings)
         if self.sizes:
             lines.append("Tables:")
             lines.extend(f"  {s.describe()}" for s in self.sizes)
@@ -363,7 +269,7 @@ def _whole_table(server: Server, count_sql: str, sample_sql: str, deadline: floa
     return ScanOutcome(int(row["bad"] or 0), samples, int(row["n"] or 0), 1, took, True)
 
 
-# --- the three checks ----------------------------------------------------------------------------------------------
+# --- running one check ----------------------------------------------------------------------------------------------
 
 
 @dataclasses.dataclass(frozen=True)
@@ -380,140 +286,79 @@ class Settings:
                    gates.replica_lag_max)
 
 
+@dataclasses.dataclass
+class ScanContext:
+    """What a check kind's `scan` may use: the server, ranged or whole-table row scans, bounded queries."""
+
+    server: Server
+    settings: Settings
+    deadline: float
+    throttle: Throttle | None
+    clock: Callable[[], float]
+    q: Callable[[str], str] = staticmethod(_q)
+
+    def read_table(self, name: str) -> TableInfo | None:
+        return read_table(self.server, name)
+
+    def rows(self, info: TableInfo, bad_sql: str, join: str = "") -> ScanOutcome:
+        """Count rows matching `bad_sql` (table alias `c`), over ranges of an integer key or in one bounded query."""
+        table = _q(info.name)
+        if info.integer_pk:
+            pk = f"c.{_q(info.primary_key[0])}"
+            rng = f"{pk} >= %s AND {pk} < %s"
+            count_sql = f"SELECT COUNT(*) AS n, SUM({bad_sql}) AS bad FROM {table} c {join} WHERE {rng}"
+            sample_sql = f"SELECT {pk} AS k FROM {table} c {join} WHERE {rng} AND {bad_sql} ORDER BY {pk} LIMIT %s"
+            return scan_ranges(self.server, info, count_sql, sample_sql, chunk_time=self.settings.chunk_time,
+                               deadline=self.deadline, throttle=self.throttle, clock=self.clock)
+        key = f"c.{_q(info.primary_key[0])}" if info.primary_key else "NULL"
+        count_sql = f"SELECT COUNT(*) AS n, SUM({bad_sql}) AS bad FROM {table} c {join}"
+        sample_sql = f"SELECT {key} AS k FROM {table} c {join} WHERE {bad_sql} LIMIT %s"
+        return _whole_table(self.server, count_sql, sample_sql, self.deadline, self.clock)
+
+    def query_one(self, sql: str) -> dict | None:
+        """One row, or None when the remaining budget ran out."""
+        try:
+            return self.server.query_one(sql, timeout=max(self.deadline - self.clock(), 0.001))
+        except QueryTimeout:
+            return None
+
+    def query(self, sql: str) -> list | None:
+        try:
+            return self.server.query(sql, timeout=max(self.deadline - self.clock(), 0.001))
+        except QueryTimeout:
+            return None
+
+    @staticmethod
+    def incomplete(note: str) -> ScanOutcome:
+        return ScanOutcome(0, (), 0, 0, 0.0, False, note)
+
+    @staticmethod
+    def outcome(bad: int, samples: tuple) -> ScanOutcome:
+        return ScanOutcome(bad, samples, 0, 0, 0.0, True)
+
+
 def run_check(
-    server: Server, check: Any, settings: Settings, deadline: float, throttle: Throttle | None,
+    server: Server, check: Check, settings: Settings, deadline: float, throttle: Throttle | None,
     clock: Callable[[], float] = time.monotonic,
 ) -> CheckResult:
-    """Run one plan Check (shipit.planning.classify.Check) on `server`."""
-    kind = _kind(check.kind)
-    columns = tuple(check.columns) or ((check.column,) if check.column else ())
-    to_table = getattr(check, "to_table", None) if kind == "orphans" else None
-    to_column = (getattr(check, "primary_key", None) or "id") if kind == "orphans" else None
-    base = dict(kind=kind, table=check.table, columns=columns, to_table=to_table, to_column=to_column,
-                migration_version=getattr(check, "migration_version", ""), server=server.name)
+    """Run one check on `server`: skipped when its table or columns do not exist yet, else its kind's scan."""
     started = clock()
 
-    def result(status: CheckStatus, count: int = 0, samples: tuple = (), note: str = "", **kw: Any) -> CheckResult:
-        return CheckResult(status=status, count=count, samples=samples, note=note, elapsed_s=clock() - started,
-                           **base, **kw)
+    def result(status: CheckStatus, out: ScanOutcome | None = None, note: str = "") -> CheckResult:
+        if out is None:
+            return CheckResult(check, status, 0, (), server.name, note=note, elapsed_s=clock() - started)
+        return CheckResult(check, status, out.bad, out.samples, server.name, out.rows, out.chunks, out.longest_s,
+                           clock() - started, out.note)
 
     info = read_table(server, check.table)
     if info is None:
         return result(CheckStatus.SKIPPED, note=f"table {check.table} does not exist yet")
-    missing = [c for c in columns if c.lower() not in info.columns]
-    if missing or not columns:
-        return result(CheckStatus.SKIPPED, note=f"column {', '.join(missing) or '?'} does not exist yet on {info.name}")
-    if kind == "duplicates":
-        return _duplicates(server, info, columns, deadline, clock, result)
-    if kind == "orphans":
-        parent = read_table(server, to_table or "")
-        if parent is None or to_column.lower() not in parent.columns:
-            return result(CheckStatus.INCOMPLETE, note=f"referenced {to_table}.{to_column} does not exist, so every "
-                          "non-NULL row would be an orphan (ERROR 1824/1452)")
-        bad_sql = " AND ".join(f"c.{_q(c)} IS NOT NULL" for c in columns) + f" AND p.{_q(to_column)} IS NULL"
-        join = f"LEFT JOIN {_q(parent.name)} p ON p.{_q(to_column)} = c.{_q(columns[0])}"
-    elif kind == "nulls":
-        bad_sql = f"c.{_q(columns[0])} IS NULL"
-        join = ""
-    else:
-        return result(CheckStatus.SKIPPED, note=f"unknown check kind {kind!r}")
-    if info.integer_pk:
-        pk = f"c.{_q(info.primary_key[0])}"
-        rng = f"{pk} >= %s AND {pk} < %s"
-        count_sql = f"SELECT COUNT(*) AS n, SUM({bad_sql}) AS bad FROM {_q(info.name)} c {join} WHERE {rng}"
-        sample_sql = f"SELECT {pk} AS k FROM {_q(info.name)} c {join} WHERE {rng} AND {bad_sql} ORDER BY {pk} LIMIT %s"
-        out = scan_ranges(server, info, count_sql, sample_sql, chunk_time=settings.chunk_time, deadline=deadline,
-                          throttle=throttle, clock=clock)
-    else:
-        key = f"c.{_q(info.primary_key[0])}" if info.primary_key else f"c.{_q(columns[0])}"
-        count_sql = f"SELECT COUNT(*) AS n, SUM({bad_sql}) AS bad FROM {_q(info.name)} c {join}"
-        sample_sql = f"SELECT {key} AS k FROM {_q(info.name)} c {join} WHERE {bad_sql} LIMIT %s"
-        out = _whole_table(server, count_sql, sample_sql, deadline, clock)
+    missing = [c for c in check.scanned_columns if c.lower() not in info.columns]
+    if missing:
+        return result(CheckStatus.SKIPPED, note=f"column {', '.join(missing)} does not exist yet on {info.name}")
+    out = check.spec.scan(ScanContext(server, settings, deadline, throttle, clock), check, info)
     status = CheckStatus.FAILED if out.bad else (CheckStatus.PASSED if out.complete else CheckStatus.INCOMPLETE)
-    return result(status, out.bad, out.samples, out.note, rows_scanned=out.rows, chunks=out.chunks,
-                  longest_chunk_s=out.longest_s)
-
-
-def _duplicates(server: Server, info: TableInfo, columns: tuple[str, ...], deadline: float,
-                clock: Callable[[], float], result: Callable[..., CheckResult]) -> CheckResult:
-    """GROUP BY in SQL so the column collation decides equality ('a@x.io' = 'A@x.io' under _ci). Duplicates span
-    any key range, so this is one query bounded by the remaining budget (a matching index makes it an index walk)."""
-    cols = ", ".join(_q(c) for c in columns)
-    not_null = " AND ".join(f"{_q(c)} IS NOT NULL" for c in columns)  # UNIQUE allows repeated NULLs
-    key = _q(info.primary_key[0]) if len(info.primary_key) == 1 else "NULL"
-    groups = (f"SELECT COUNT(*) AS n, MIN({key}) AS first_id, MAX({key}) AS last_id FROM {_q(info.name)} "
-              f"WHERE {not_null} GROUP BY {cols} HAVING COUNT(*) > 1")
-    try:
-        total = server.query_one(f"SELECT COUNT(*) AS g FROM ({groups}) d", timeout=max(deadline - clock(), 0.001))
-        count = int(total["g"])
-        samples: tuple = ()
-        if count:
-            rows = server.query(f"{groups} ORDER BY n DESC, first_id LIMIT {SAMPLE_LIMIT}",
-                                timeout=max(deadline - clock(), 0.001))
-            samples = tuple((int(r["n"]), r["first_id"], r["last_id"]) for r in rows)
-    except QueryTimeout:
-        return result(CheckStatus.INCOMPLETE, note="budget ran out during the GROUP BY")
-    return result(CheckStatus.FAILED if count else CheckStatus.PASSED, count, samples, chunks=0)
-
-
-# --- concurrency risks ---------------------------------------------------------------------------------------------
-
-
-@dataclasses.dataclass(frozen=True)
-class Transaction:
-    connection_id: int
-    age_s: float
-    command: str  # 'Sleep' = idle in the transaction
-    idle_s: float
-    user: str
-    host: str
-    statement: str
-    rows_modified: int
-
-
-def read_transactions(server: Server) -> tuple[Transaction, ...]:
-    rows = server.query(
-        "SELECT t.trx_mysql_thread_id AS id, TIMESTAMPDIFF(MICROSECOND, t.trx_started, NOW(6)) / 1e6 AS age, "
-        "p.COMMAND AS command, p.TIME AS idle, p.USER AS user, p.HOST AS host, LEFT(p.INFO, 120) AS info, "
-        "t.trx_rows_modified AS modified FROM information_schema.INNODB_TRX t "
-        "LEFT JOIN information_schema.PROCESSLIST p ON p.ID = t.trx_mysql_thread_id "
-        "WHERE t.trx_mysql_thread_id <> CONNECTION_ID() ORDER BY t.trx_started"
-    )
-    return tuple(
-        Transaction(int(r["id"]), float(r["age"] or 0), r["command"] or "", float(r["idle"] or 0), r["user"] or "",
-                    r["host"] or "", r["info"] or "", int(r["modified"] or 0))
-        for r in rows
-    )
-
-
-def transaction_risks(trxs: Sequence[Transaction], long_transaction: float,
-                      idle_max: float = IDLE_IN_TRANSACTION_MAX) -> tuple[Risk, ...]:
-    """Old or idle transactions hold metadata locks the ALTER needs; while it waits, every query on the table
-    queues behind it. Each is named with what ends it."""
-    risks = []
-    for t in trxs:
-        who = f"connection {t.connection_id} ({t.user}@{t.host})"
-        if t.command == "Sleep" and t.idle_s >= idle_max:
-            risks.append(Risk(RiskKind.IDLE_IN_TRANSACTION,
-                              f"{who} is idle in a transaction open for {t.age_s:.0f}s (idle {t.idle_s:.0f}s, "
-                              f"{t.rows_modified} rows modified): it would block the migration's metadata lock; "
-                              f"commit it or KILL {t.connection_id}", True))
-        elif t.age_s >= long_transaction:
-            doing = f" running: {t.statement}" if t.statement else ""
-            risks.append(Risk(RiskKind.LONG_TRANSACTION,
-                              f"{who} has a transaction open for {t.age_s:.0f}s (> preflight.long_transaction "
-                              f"{long_transaction:g}s){doing}: it would block the migration's metadata lock", True))
-    return tuple(risks)
-
-
-def migrator_risks(activity: Sequence[ms.MigratorActivity], affected_tables: set[str]) -> tuple[Risk, ...]:
-    """A live migrator blocks; a leftover artefact blocks only on a table this release changes (doc §2.4)."""
-    out = []
-    for a in activity:
-        on_ours = a.table is not None and a.table.lower() in affected_tables
-        suffix = "" if a.live or on_ours else " (leftover; drop it when convenient: dropping a big table takes locks)"
-        out.append(Risk(RiskKind.MIGRATOR, f"{a.describe()}{suffix}", a.live or on_ours))
-    return tuple(out)
+    return result(status, out)
 
 
 # --- the whole preflight -------------------------------------------------------------------------------------------
@@ -563,8 +408,14 @@ def run_preflight(
         risks.extend(Risk(RiskKind.SETTING, w, False) for w in p.warnings)
     has_process = probe_mod.Privilege.PROCESS not in probes[primary.name].missing
 
+    # the configured database is the primary; other databases' migrations are not checked here (said, not hidden)
+    others = [m for m in migrations if getattr(m, "database", "primary") != "primary"]
+    if others:
+        names = sorted({m.database for m in others})
+        risks.append(Risk(RiskKind.SETTING, f"{len(others)} migration(s) for database {', '.join(names)} were not "
+                                            f"checked: preflight reads only the configured (primary) database", False))
     applied = ms.applied_versions(primary)
-    pending_migrations = [m for m in migrations if str(m.version) not in applied]
+    pending_migrations = [m for m in migrations if str(m.version) not in applied and m not in others]
     pending = tuple(str(m.version) for m in pending_migrations)
     expected = [e for m in pending_migrations for e in m.expected]
     checks = [c for m in pending_migrations for c in m.checks]
@@ -580,6 +431,7 @@ def run_preflight(
             risks.append(Risk(RiskKind.PARTIAL_MIGRATION, state.render(), True))
 
     sizes, estimates = est.estimate(primary, expected, replicas=len(servers.replicas))
+    risks.extend(rebuild_risks(primary, pending_migrations))
 
     throttle = Throttle(check_server, servers.replicas, settings.threads_running_max, settings.replica_lag_max,
                         clock=clock)

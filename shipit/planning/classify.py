@@ -1,67 +1,31 @@
 """Decide how a parsed migration can be staged, what data it needs checked, and what it must leave behind.
 
-All pure functions over a `ParsedMigration`. The staging rule is expand/contract: a migration runs before the new
-code only if the old code keeps working after it (it only adds or relaxes); anything that removes or renames what
-the running code may use waits until the new code is live; anything shipit cannot reason about needs a person.
+All pure functions over a `ParsedMigration` and the app's facts. Each operation's own rule (`shipit.planning.rules`)
+says whether it must run before the code, after it, on either side, or by a person; a migration takes the strictest
+of its operations, and one that needs both sides of the code change must be split.
 """
 
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 from typing import Any
 
-from shipit.planning.migrations import (
-    OpKind,
-    Operation,
-    ParsedMigration,
-    foreign_key_name,
-    index_name,
-)
+from shipit.db.checks import Check, CheckKind, needed
+from shipit.planning.facts import AppFacts
+from shipit.planning.rails.naming import foreign_key_name
+from shipit.planning.rails.operations import OpKind, Operation, ParsedMigration
+from shipit.planning.rules import Context, Stage, describe, is_dml, verdict
+
+__all__ = ["Check", "CheckKind", "ExpectedObject", "MigrationPhase", "ObjectKind", "checks_for", "classify",
+           "created_tables", "describe", "expected_objects", "warnings_for"]
 
 
 class MigrationPhase(str, enum.Enum):
     PRE_DEPLOY = "pre_deploy"
     POST_DEPLOY = "post_deploy"
     MANUAL = "manual"
-
-
-class CheckKind(str, enum.Enum):
-    ORPHANS = "orphans"
-    DUPLICATES = "duplicates"
-    NULLS = "nulls"
-
-
-@dataclass(frozen=True)
-class Check:
-    """A data condition the DDL would fail on (ERROR 1452 orphans, 1062 duplicates, 1265/1138 NULLs)."""
-
-    kind: CheckKind
-    table: str
-    columns: tuple[str, ...] = ()
-    column: str | None = None
-    to_table: str | None = None
-    primary_key: str = "id"
-    migration_version: str = ""
-
-    def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"kind": self.kind.value, "table": self.table}
-        if self.kind is CheckKind.DUPLICATES:
-            out["columns"] = list(self.columns)
-        else:
-            out["column"] = self.column
-        if self.kind is CheckKind.ORPHANS:
-            out["to_table"] = self.to_table
-            out["primary_key"] = self.primary_key
-        out["migration_version"] = self.migration_version
-        return out
-
-    def describe(self) -> str:
-        if self.kind is CheckKind.ORPHANS:
-            return f"orphans: {self.table}.{self.column} rows with no {self.to_table}.{self.primary_key}"
-        if self.kind is CheckKind.DUPLICATES:
-            return f"duplicates: {self.table} ({', '.join(self.columns)}) values held by more than one row"
-        return f"nulls: {self.table}.{self.column} rows that are NULL"
 
 
 class ObjectKind(str, enum.Enum):
@@ -90,101 +54,47 @@ class ExpectedObject:
         }
 
 
-# Operations that add something the new code may need, so they must run before it.
-_EXPANDING = frozenset(
-    {OpKind.CREATE_TABLE, OpKind.ADD_INDEX, OpKind.ADD_FOREIGN_KEY, OpKind.ADD_REFERENCE, OpKind.ADD_COLUMN}
-)
-# Operations that take away something the running (old) code may still read or write.
-_CONTRACTING = frozenset(
-    {OpKind.REMOVE_INDEX, OpKind.REMOVE_COLUMN, OpKind.RENAME_COLUMN, OpKind.RENAME_TABLE, OpKind.DROP_TABLE}
-)
-
-
-def _is_contracting(op: Operation) -> bool:
-    # NOT NULL after the fact: the old code may still write NULLs, so it waits for the code that fills the column.
-    return op.kind in _CONTRACTING or (op.kind is OpKind.CHANGE_COLUMN_NULL and op.null is False)
-
-
-def _is_expanding(op: Operation) -> bool:
-    # Relaxing (dropping a foreign key, allowing NULL, a new default) is safe on either side of the code change.
-    return op.kind in _EXPANDING
-
-
-def describe(op: Operation) -> str:
-    """One short human phrase for an operation, used in reasons, warnings and the text plan."""
-    k, t = op.kind, op.table
-    cols = ", ".join(op.columns)
-    on = f" ({cols})" if cols else ""
-    if k is OpKind.CREATE_TABLE:
-        return f"create_table {t} ({cols})"
-    if k in (OpKind.ADD_INDEX, OpKind.REMOVE_INDEX):
-        unique = "unique " if op.unique else ""
-        return f"{k.value} {unique}{op.name} on {t}{on}"
-    if k is OpKind.ADD_FOREIGN_KEY:
-        return f"add_foreign_key {t}.{op.column} -> {op.to_table}.{op.primary_key} ({op.name})"
-    if k is OpKind.REMOVE_FOREIGN_KEY:
-        return f"remove_foreign_key {op.name} on {t}"
-    if k is OpKind.ADD_REFERENCE:
-        extras = [f"index {op.name}" if op.index else "no index"]
-        if op.foreign_key:
-            extras.append(f"foreign key -> {op.to_table}.{op.primary_key}")
-        return f"add_reference {t} ({cols}; {', '.join(extras)})"
-    if k is OpKind.ADD_COLUMN:
-        null = " NOT NULL" if op.null is False else ""
-        default = f" default {op.default!r}" if op.default is not None else ""
-        return f"add_column {t}.{op.column} {op.column_type or ''}{null}{default}".replace("  ", " ")
-    if k in (OpKind.RENAME_COLUMN, OpKind.RENAME_TABLE):
-        old = f"{t}.{op.column}" if k is OpKind.RENAME_COLUMN else t
-        return f"{k.value} {old} -> {op.new_name}"
-    if k is OpKind.REMOVE_COLUMN:
-        return f"remove_column {t}{on}"
-    if k is OpKind.CHANGE_COLUMN:
-        return f"change_column {t}.{op.column} to {op.column_type}"
-    if k is OpKind.CHANGE_COLUMN_NULL:
-        return f"change_column_null {t}.{op.column} {'NULL' if op.null else 'NOT NULL'}"
-    if k is OpKind.CHANGE_COLUMN_DEFAULT:
-        return f"change_column_default {t}.{op.column} -> {op.default!r}"
-    if k is OpKind.DROP_TABLE:
-        return f"drop_table {t}"
-    if k is OpKind.EXECUTE:
-        sql = " ".join((op.sql or op.source).split())
-        return f"execute {sql[:80]}{'...' if len(sql) > 80 else ''}"
-    return f"unknown: {op.source}"
-
-
-def classify(parsed: ParsedMigration, *, post_migrate_dir: bool) -> tuple[MigrationPhase, str]:
+def classify(parsed: ParsedMigration, *, post_migrate_dir: bool,
+             facts: AppFacts = AppFacts()) -> tuple[MigrationPhase, str]:
     if parsed.error:
         return MigrationPhase.MANUAL, parsed.error
+    if parsed.versionless and facts.rails is not None and facts.rails >= (5, 1):
+        return MigrationPhase.MANUAL, (
+            f"inherits from ActiveRecord::Migration without [x.y]: Rails {facts.rails[0]}.{facts.rails[1]} raises "
+            f"\"Directly inheriting from ActiveRecord::Migration is not supported\"; add the version it was written for")
     ops = parsed.operations
-    manual = [op for op in ops if op.kind in (OpKind.UNKNOWN, OpKind.EXECUTE, OpKind.CHANGE_COLUMN)]
-    if manual:
-        op = manual[0]
-        if op.kind is OpKind.EXECUTE:
-            why = "raw SQL shipit cannot stage or verify"
-        elif op.kind is OpKind.CHANGE_COLUMN:
-            why = "a column type change rebuilds the table (COPY) and may break either code version"
-        else:
-            why = "a statement shipit does not understand"
-        more = f" (and {len(manual) - 1} more)" if len(manual) > 1 else ""
-        return MigrationPhase.MANUAL, f"line {op.line}: {why}: `{op.source}`{more}"
+    ctx = Context(facts, ops)
+    judged = [(op, verdict(op, ctx)) for op in ops]
+    person = [(op, v) for op, v in judged if v.stage is Stage.PERSON]
+    if person:
+        op, v = person[0]
+        more = f" (and {len(person) - 1} more)" if len(person) > 1 else ""
+        return MigrationPhase.MANUAL, f"line {op.line}: {v.why}: `{op.source}`{more}"
     if post_migrate_dir:
         return MigrationPhase.POST_DEPLOY, "in db/post_migrate: runs after the new code is live"
-    contracting = [op for op in ops if _is_contracting(op)]
-    expanding = [op for op in ops if _is_expanding(op)]
-    if contracting and expanding:
+    after = [(op, v) for op, v in judged if v.stage is Stage.AFTER]
+    before = [op for op, v in judged if v.stage is Stage.BEFORE]
+    if after and before:
+        (late, _), early = after[0], before[0]
         return MigrationPhase.MANUAL, (
-            f"mixes {describe(expanding[0])} (line {expanding[0].line}), which the new code may need first, with "
-            f"{describe(contracting[0])} (line {contracting[0].line}), which the old code may still use: "
+            f"mixes {describe(early)} (line {early.line}), which the new code may need first, with "
+            f"{describe(late)} (line {late.line}), which the old code may still use: "
             f"split it into a pre-deploy and a post-deploy migration"
         )
-    if contracting:
-        op = contracting[0]
-        return MigrationPhase.POST_DEPLOY, f"{describe(op)} (line {op.line}): the running code may still use it"
+    if after:
+        op, v = after[0]
+        return MigrationPhase.POST_DEPLOY, f"{describe(op)} (line {op.line}): {v.why}"
     if not ops:
         return MigrationPhase.PRE_DEPLOY, "no schema operations"
-    if not expanding:
+    if all(_is_data(op) for op in ops):
+        return MigrationPhase.PRE_DEPLOY, "data changes only: safe before and after the new code"
+    if not before:
         return MigrationPhase.PRE_DEPLOY, "only relaxes constraints or defaults: safe before and after the new code"
     return MigrationPhase.PRE_DEPLOY, "additive only: the old code keeps working after it"
+
+
+def _is_data(op: Operation) -> bool:
+    return op.kind is OpKind.DATA or (op.kind is OpKind.EXECUTE and is_dml(op.sql))
 
 
 @dataclass(frozen=True)
@@ -218,29 +128,44 @@ def checks_for(
     new_tables: frozenset[str] = frozenset(),
     new_columns: frozenset[tuple[str, str]] = frozenset(),
 ) -> tuple[Check, ...]:
-    """Data checks to run before this migration; tables/columns created earlier in the plan are empty, so skipped."""
+    """Data checks to run before this migration; tables/columns created earlier in the plan are empty, so skipped.
+    Data code earlier in the same migration (deleting duplicates, backfilling) is meant to fix the rows first, so
+    a check after it is advisory and names that line."""
     out: list[Check] = []
-    v = parsed.version
+    data_line = 0
     for op, new in _walk_new(parsed, new_tables, new_columns):
+        if _is_data(op) and not data_line:
+            data_line = op.line
         if op.table in new.tables:
             continue
-        if op.kind is OpKind.ADD_FOREIGN_KEY and (op.table, op.column) not in new.columns:
-            out.append(Check(CheckKind.ORPHANS, op.table, (op.column,), op.column, op.to_table,
-                             op.primary_key or "id", v))
-        elif op.kind is OpKind.ADD_INDEX and op.unique:
-            if not any((op.table, c) in new.columns for c in op.columns) and _plain_columns(op.columns):
-                out.append(Check(CheckKind.DUPLICATES, op.table, op.columns, None, None, "id", v))
-        elif op.kind in (OpKind.CHANGE_COLUMN_NULL, OpKind.CHANGE_COLUMN) and op.null is False:
-            if op.kind is OpKind.CHANGE_COLUMN_NULL and op.default is not None:
-                continue  # Rails backfills NULLs with the given value first
-            if (op.table, op.column) not in new.columns:
-                out.append(Check(CheckKind.NULLS, op.table, (op.column,), op.column, None, "id", v))
+        for check in needed(op, new.columns, parsed.version):
+            if data_line:
+                check = _advisory(check, f"data code at line {data_line} runs first and may fix these rows")
+            out.append(check)
     return tuple(out)
 
 
-def _plain_columns(columns: tuple[str, ...]) -> bool:
-    """Expression indexes ("lower(email)") cannot be checked by column; the DDL itself will tell."""
-    return all(c.replace("_", "").isalnum() for c in columns)
+def _advisory(check: Check, why: str) -> Check:
+    return replace(check, advisory=why)
+
+
+_UNBATCHED = re.compile(r"^\s*(UPDATE|DELETE)\b", re.I)
+_LIMIT = re.compile(r"\bLIMIT\s+\d+", re.I)
+_CONVERT = re.compile(r"CONVERT\s+TO\s+CHARACTER\s+SET", re.I)
+_REBUILD_LOCK = "ALGORITHM=COPY: writes to it are blocked for the whole copy; `shipit preflight` shows its size"
+
+
+def rebuilds(op: Operation) -> str | None:
+    """Why an operation rebuilds its MySQL table, or None."""
+    if op.kind is OpKind.CHANGE_COLUMN:
+        return "a column type change"
+    if op.kind is OpKind.ADD_COLUMN and op.stored:
+        return "a STORED generated column"
+    if op.kind is OpKind.ADD_INDEX and op.index_type == "fulltext":
+        return "a table's first FULLTEXT index (it adds FTS_DOC_ID)"
+    if op.kind is OpKind.EXECUTE and op.sql and _CONVERT.search(op.sql):
+        return "a character set conversion"
+    return None
 
 
 def warnings_for(parsed: ParsedMigration, *, new_tables: frozenset[str] = frozenset()) -> tuple[str, ...]:
@@ -266,11 +191,6 @@ def warnings_for(parsed: ParsedMigration, *, new_tables: frozenset[str] = frozen
                     f"line {op.line}: the foreign key is followed by other DDL (line {later.line}); if it fails, "
                     f"that never runs and the version is not recorded: give the foreign key its own migration"
                 )
-        if op.kind in (OpKind.RENAME_COLUMN, OpKind.RENAME_TABLE):
-            out.append(
-                f"line {op.line}: {describe(op)}: whichever code version uses the other name breaks; prefer add "
-                f"new, copy, switch code, remove old"
-            )
         if op.kind is OpKind.CHANGE_COLUMN_NULL and op.null is False and op.default is not None and existing:
             out.append(
                 f"line {op.line}: Rails first runs UPDATE {op.table} SET {op.column} = {op.default!r} WHERE "
@@ -282,7 +202,13 @@ def warnings_for(parsed: ParsedMigration, *, new_tables: frozenset[str] = frozen
         ):
             out.append(f"line {op.line}: unique index over a column just added with a default: every existing row "
                        f"holds the same value, so it fails on any table with two rows")
-        if op.algorithm == "copy":
+        if op.kind is OpKind.EXECUTE and op.sql and _UNBATCHED.match(op.sql) and not _LIMIT.search(op.sql):
+            out.append(f"line {op.line}: one {op.sql.split()[0].upper()} over the whole table: it holds row locks "
+                       f"until it commits and replicas replay it as one long transaction; batch it on a large table")
+        why = rebuilds(op)
+        if why and existing:
+            out.append(f"line {op.line}: {why} rebuilds {op.table or 'the table'} ({_REBUILD_LOCK})")
+        elif op.algorithm == "copy":
             out.append(f"line {op.line}: algorithm: :copy blocks writes to {op.table} for the whole rebuild")
     return tuple(out)
 
@@ -311,13 +237,15 @@ def expected_objects(parsed: ParsedMigration) -> tuple[ExpectedObject, ...]:
                 for c in op.columns:
                     add(ObjectKind.COLUMN, t, c, (c,), line=line)
             if op.index:
-                add(ObjectKind.INDEX, t, op.name or index_name(t, op.columns), op.columns, bool(op.unique), line)
+                add(ObjectKind.INDEX, t, op.name, op.columns, bool(op.unique), line)
             if op.foreign_key:
                 add(ObjectKind.FOREIGN_KEY, t, foreign_key_name(t, op.column), (op.column,), line=line)
         elif op.kind is OpKind.RENAME_COLUMN:
             add(ObjectKind.COLUMN, t, op.new_name, (op.new_name,), line=line)
         elif op.kind is OpKind.RENAME_TABLE:
             add(ObjectKind.TABLE, op.new_name, op.new_name, line=line)
+        elif op.kind is OpKind.RENAME_INDEX:
+            add(ObjectKind.INDEX, t, op.new_name, line=line)
     return tuple(out)
 
 

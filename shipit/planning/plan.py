@@ -1,16 +1,23 @@
-"""The release plan: which migrations a range of commits brings, how each is staged, and which phases will run.
+"""Turn two commits of the app into a release plan: which migrations are pending, how each is staged, what data to
+check first, which objects must exist afterwards, and whether the code changed at all.
 
-`build_plan` is the only I/O (git); everything after reading the files is pure, so the release command and the
-tests can build a `Plan` from any snapshot.
+Pending means versions present at `--to` that the database has not applied (when it was read), else versions
+present at `--to` and absent at `--from`: Rails keys migrations by version, so an edited or moved file whose version
+already ran plans nothing (noted), and a `--from` on another branch plans as that set difference. `build_plan` is
+the only I/O (git); `plan_from_files` is pure, so the release command and the tests can plan from any snapshot.
 """
 
 from __future__ import annotations
 
-import posixpath
-from dataclasses import dataclass
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from shipit.planning import boot as boot_mod
+from shipit.planning import facts as facts_mod
+from shipit.planning import layout as layout_mod
 from shipit.planning.classify import (
     Check,
     ExpectedObject,
@@ -18,27 +25,20 @@ from shipit.planning.classify import (
     checks_for,
     classify,
     created_tables,
-    describe,
     expected_objects,
     warnings_for,
 )
-from shipit.planning.migrations import OpKind, Operation, ParsedMigration, parse_migration
+from shipit.planning.facts import AppFacts
+from shipit.planning.layout import Layout
+from shipit.planning.rails.naming import acronyms as read_acronyms
+from shipit.planning.rails.operations import OpKind, Operation, ParsedMigration
+from shipit.planning.rails.parse import parse_migration
 
-MIGRATE_DIR = "db/migrate"
-POST_MIGRATE_DIR = "db/post_migrate"
 # Files that change with every migration but are not code the running app loads.
 _SCHEMA_DUMPS = frozenset({"db/schema.rb", "db/structure.sql"})
-
+_DROPS = re.compile(rb"\b(remove_columns?|remove_references?|remove_belongs_to|remove_timestamps|drop_table|"
+                    rb"drop_join_table|remove)\b")
 PHASE_ORDER = ("preflight", "migrate", "wait_for_ddl", "gates", "rollout", "verify", "post_deploy")
-_PHASE_TITLES = {
-    "preflight": "Preflight: data checks before migrating",
-    "migrate": "Migrate: pre-deploy migrations (rails db:migrate as a Job)",
-    "wait_for_ddl": "Wait for DDL: index builds done on the primary and every replica",
-    "gates": "Gates: schema ready, replica lag, threads running",
-    "rollout": "Code rollout",
-    "verify": "Verify: HTTP gates and bake time",
-    "post_deploy": "Post-deploy migrations",
-}
 
 
 @dataclass(frozen=True)
@@ -52,13 +52,19 @@ class Migration:
     checks: tuple[Check, ...]
     expected: tuple[ExpectedObject, ...]
     warnings: tuple[str, ...]
+    database: str = layout_mod.PRIMARY
+    after_code: bool = False  # from db/post_migrate: even once a person accepts it, it runs after the code
+    versionless: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return {
             "version": self.version,
             "path": self.path,
             "name": self.name,
+            "database": self.database,
             "phase": self.phase.value,
+            "after_code": self.after_code,
+            "versionless": self.versionless,
             "reason": self.reason,
             "operations": [op.to_json() for op in self.operations],
             "checks": [c.to_json() for c in self.checks],
@@ -77,7 +83,10 @@ class Plan:
     code_changed: bool
     changed_files: tuple[str, ...]
     migrations: tuple[Migration, ...]
-    warnings: tuple[str, ...] = ()  # about the range itself: deleted migrations
+    warnings: tuple[str, ...] = ()  # about the range itself: deleted, edited or moved migrations
+    boot: boot_mod.BootDecision | None = None
+    databases: tuple[str, ...] = (layout_mod.PRIMARY,)
+    code_files: tuple[str, ...] = ()  # changed files the running app loads (not migrations or schema dumps)
 
     def _in(self, phase: MigrationPhase) -> tuple[Migration, ...]:
         return tuple(m for m in self.migrations if m.phase is phase)
@@ -94,6 +103,16 @@ class Plan:
     def manual(self) -> tuple[Migration, ...]:
         return self._in(MigrationPhase.MANUAL)
 
+    def before_code(self, *, accept_manual: bool) -> tuple[Migration, ...]:
+        """What the pre-deploy Job runs: manual ones too once accepted, except db/post_migrate ones."""
+        manual = tuple(m for m in self.manual if not m.after_code) if accept_manual else ()
+        return tuple(sorted(self.pre_deploy + manual, key=lambda m: m.version))
+
+    def after_code(self, *, accept_manual: bool) -> tuple[Migration, ...]:
+        """What the post-deploy step runs: accepted manual migrations from db/post_migrate stay after the code."""
+        manual = tuple(m for m in self.manual if m.after_code) if accept_manual else ()
+        return tuple(sorted(self.post_deploy + manual, key=lambda m: m.version))
+
     @property
     def checks(self) -> tuple[Check, ...]:
         return tuple(c for m in self.migrations for c in m.checks)
@@ -104,9 +123,9 @@ class Plan:
 
     @property
     def phases(self) -> tuple[str, ...]:
-        """The release's phases in order, leaving out those with nothing to do. Manual migrations count as pre-deploy:
-        the release stops for them, and once a person accepts them with --yes they run in the migrate phase."""
-        pre, post = self.pre_deploy + self.manual, self.post_deploy
+        """The release's phases in order, leaving out those with nothing to do. Manual migrations count where they
+        would run once a person accepts them with --yes: before the code, or after it from db/post_migrate."""
+        pre, post = self.before_code(accept_manual=True), self.after_code(accept_manual=True)
         needed = {
             "preflight": bool(pre),
             "migrate": bool(pre),
@@ -127,167 +146,157 @@ class Plan:
             "to_sha": self.to_sha,
             "code_changed": self.code_changed,
             "changed_files": list(self.changed_files),
+            "databases": list(self.databases),
             "phases": list(self.phases),
             "needs_person": bool(self.manual),
+            "boot_migrations": None if self.boot is None else {"stop": self.boot.stop, "message": self.boot.message},
             "migrations": [m.to_json() for m in self.migrations],
             "warnings": list(self.warnings),
         }
 
 
-def migration_dir(path: str) -> str | None:
-    """`db/migrate` or `db/post_migrate` when `path` is a migration file Rails will load, else None."""
-    directory, base = posixpath.split(path)
-    if directory in (MIGRATE_DIR, POST_MIGRATE_DIR) and base.endswith(".rb") and base[:1].isdigit():
-        return directory
-    return None
+def _version(path: str) -> str:
+    return path.rpartition("/")[2].partition("_")[0]
 
 
-def plan_from_files(
-    *,
-    repo: str,
-    from_ref: str,
-    to_ref: str,
-    from_sha: str,
-    to_sha: str,
-    changed: tuple[tuple[str, str], ...],
-    sources: dict[str, bytes],
-) -> Plan:
-    """Pure: `changed` is (path, status) pairs, `sources` the to-side bytes of each added or modified migration."""
-    parsed: list[tuple[ParsedMigration, str, str]] = []
-    plan_warnings: list[str] = []
-    deleted_versions: dict[str, str] = {}
+@dataclass(frozen=True)
+class Snapshot:
+    """The repository as the plan needs it. `to_paths`/`from_paths` list every migration file at each commit
+    (None: only `changed` is known); `sources` holds the `--to` bytes of each migration to plan."""
+
+    changed: tuple[tuple[str, str], ...]
+    sources: Mapping[str, bytes]
+    to_paths: tuple[str, ...] | None = None
+    from_paths: tuple[str, ...] | None = None
+    layout: Layout = layout_mod.DEFAULT
+    facts: AppFacts = field(default_factory=AppFacts)
+    boot: tuple[boot_mod.BootMigration, ...] = ()
+    deployment_env: frozenset[str] = frozenset()  # variables the Deployment sets: a guard it sets turns boot off
+
+
+def pending_paths(snap: Snapshot, applied: frozenset[str] | None) -> tuple[list[str], list[str]]:
+    """The migration files to plan, and notes about files that changed but plan nothing."""
+    changed = [(p, s) for p, s in snap.changed if snap.layout.locate(p) is not None]
+    to_paths = snap.to_paths if snap.to_paths is not None else tuple(p for p, s in changed if s != "deleted")
+    at_from = frozenset(_version(p) for p in snap.from_paths or ())
+    if snap.from_paths is None and applied is None:
+        to_paths = tuple(p for p, s in changed if s != "deleted")
+
+    def done(path: str) -> frozenset[str]:
+        """`applied` is the primary database's schema_migrations; other databases compare with --from."""
+        primary = snap.layout.locate(path).database == layout_mod.PRIMARY
+        return applied if applied is not None and primary else at_from
+
+    to_versions = {p: _version(p) for p in to_paths}
+    pending = [p for p, v in to_versions.items() if v not in done(p)]
+    notes = []
+    from_by_version = {_version(p): p for p in snap.from_paths or ()} if changed else {}
+    pending_versions = {to_versions[p] for p in pending}
+    to_versions = set(to_versions.values())
+    edited = [p for p, s in changed if s != "deleted" and _version(p) not in pending_versions]
+    for path in edited:
+        old = from_by_version.get(_version(path))
+        if old is not None and old != path:
+            notes.append(f"{path} was moved from {old}: servers that already ran version {_version(path)} will not "
+                         f"run it again, so it plans nothing")
+    plain_edits = [p for p in edited if from_by_version.get(_version(p), p) == p]
+    if plain_edits:
+        shown = ", ".join(plain_edits[:3]) + (f" and {len(plain_edits) - 3} more" if len(plain_edits) > 3 else "")
+        notes.append(f"{len(plain_edits)} already-applied migration(s) edited ({shown}): servers that ran them will "
+                     f"not run the change, so they plan nothing; write a new migration for a schema change")
     for path, status in changed:
-        if migration_dir(path) is None:
-            continue
-        if status == "deleted":
-            deleted_versions[posixpath.basename(path).split("_", 1)[0]] = path
-        else:
-            parsed.append((parse_migration(sources[path], path), path, status))
-    parsed.sort(key=lambda item: (item[0].version, item[1]))
+        if status == "deleted" and _version(path) not in to_versions:
+            notes.append(f"{path} was deleted: servers that ran it keep its schema changes; nothing undoes them")
+    return sorted(pending, key=lambda p: (_version(p), p)), notes
 
-    added_versions = {p.version for p, _, _ in parsed}
-    for version, path in sorted(deleted_versions.items()):
-        if version not in added_versions:
-            plan_warnings.append(
-                f"{path} was deleted: servers that ran it keep its schema changes; nothing undoes them"
-            )
 
+def plan_from_files(*, repo: str, from_ref: str, to_ref: str, from_sha: str, to_sha: str,
+                    changed: tuple[tuple[str, str], ...] = (), sources: Mapping[str, bytes] | None = None,
+                    snapshot: Snapshot | None = None, applied: frozenset[str] | None = None,
+                    notes: tuple[str, ...] = ()) -> Plan:
+    """Pure: plan from a snapshot (or, for callers with only a diff, `changed` (path, status) pairs and `sources`)."""
+    snap = snapshot or Snapshot(changed, sources or {})
+    paths, range_notes = pending_paths(snap, applied)
+    parsed: list[tuple[ParsedMigration, str]] = [
+        (parse_migration(snap.sources[p], p, snap.facts.acronyms), p) for p in paths
+    ]
     migrations: list[Migration] = []
-    new_tables: frozenset[str] = frozenset()
-    new_columns: frozenset[tuple[str, str]] = frozenset()
-    for pm, path, status in parsed:
-        phase, reason = classify(pm, post_migrate_dir=migration_dir(path) == POST_MIGRATE_DIR)
-        warnings = list(pm.warnings)
-        if status == "modified":
-            warnings.insert(0, "this migration was edited, not added: servers that already ran it will not run "
-                               "the change; write a new migration instead")
-        if pm.version in deleted_versions:
-            warnings.insert(0, f"moved from {deleted_versions[pm.version]}: servers that already ran version "
-                               f"{pm.version} will not run it again")
-        warnings += warnings_for(pm, new_tables=new_tables)
-        migrations.append(
-            Migration(
-                version=pm.version,
-                path=path,
-                name=pm.name,
-                phase=phase,
-                reason=reason,
-                operations=pm.operations,
-                checks=checks_for(pm, new_tables=new_tables, new_columns=new_columns),
-                expected=expected_objects(pm),
-                warnings=tuple(warnings),
-            )
+    new_tables: dict[str, frozenset[str]] = {}
+    new_columns: dict[str, frozenset[tuple[str, str]]] = {}
+    for pm, path in parsed:
+        where = snap.layout.locate(path)
+        db = where.database
+        phase, reason = classify(pm, post_migrate_dir=where.after_code, facts=snap.facts)
+        tables, columns = new_tables.get(db, frozenset()), new_columns.get(db, frozenset())
+        migrations.append(Migration(
+            version=pm.version, path=path, name=pm.name, phase=phase, reason=reason, operations=pm.operations,
+            checks=checks_for(pm, new_tables=tables, new_columns=columns), expected=expected_objects(pm),
+            warnings=tuple(pm.warnings) + warnings_for(pm, new_tables=tables), database=db,
+            after_code=where.after_code, versionless=pm.versionless,
+        ))
+        new_tables[db] = tables | created_tables(pm)
+        new_columns[db] = columns | frozenset(
+            (op.table, c) for op in pm.operations
+            if op.kind in (OpKind.ADD_REFERENCE, OpKind.ADD_COLUMN) and op.default is None for c in op.columns
         )
-        new_tables |= created_tables(pm)
-        new_columns |= frozenset(
-            (op.table, c)
-            for op in pm.operations
-            if op.kind in (OpKind.ADD_REFERENCE, OpKind.ADD_COLUMN) and op.default is None
-            for c in op.columns
-        )
-
-    changed_files = tuple(p for p, _ in changed)
-    code_changed = any(migration_dir(p) is None and p not in _SCHEMA_DUMPS for p in changed_files)
-    return Plan(repo, from_ref, to_ref, from_sha, to_sha, code_changed, changed_files, tuple(migrations),
-                tuple(plan_warnings))
+    changed_files = tuple(p for p, _ in snap.changed)
+    code_files = tuple(p for p in changed_files if snap.layout.locate(p) is None and p not in _SCHEMA_DUMPS)
+    held_back = tuple(m.version for m in migrations if m.phase is not MigrationPhase.PRE_DEPLOY)
+    return Plan(repo, from_ref, to_ref, from_sha, to_sha, bool(code_files), changed_files, tuple(migrations),
+                tuple(notes) + tuple(range_notes), boot_mod.boot_decision(snap.boot, held_back, snap.deployment_env),
+                snap.layout.databases, code_files)
 
 
-def build_plan(repo_path: str | Path, from_ref: str, to_ref: str = "HEAD") -> Plan:
-    from shipit.planning.gitrepo import ChangeStatus, GitRepo
+def build_plan(repo_path: str | Path, from_ref: str, to_ref: str = "HEAD", *,
+               applied: frozenset[str] | None = None, extra_paths: tuple[str, ...] = (),
+               deployment_commands: tuple[str, ...] = (), deployment_env: frozenset[str] = frozenset()) -> Plan:
+    """Read both commits and plan. `applied` is the primary database's schema_migrations when it was reachable; the
+    Deployment's command/args and environment variable names, when read from the cluster, join the boot check."""
+    from shipit.planning.gitrepo import GitRepo
 
     repo = GitRepo(repo_path)
     rng = repo.range(from_ref, to_ref)
-    sources = {
-        c.path: repo.read(rng.to_sha, c.path)
-        for c in rng.changes
-        if c.status is not ChangeStatus.DELETED and migration_dir(c.path) is not None
-    }
-    return plan_from_files(
-        repo=str(repo_path),
-        from_ref=from_ref,
-        to_ref=to_ref,
-        from_sha=rng.from_sha,
-        to_sha=rng.to_sha,
-        changed=tuple((c.path, c.status.value) for c in rng.changes),
-        sources=sources,
-    )
+    snap = read_snapshot(repo, rng.from_sha, rng.to_sha, tuple((c.path, c.status.value) for c in rng.changes),
+                         extra_paths, applied)
+    snap = replace(snap, boot=snap.boot + boot_mod.find_boot_migrations({}, deployment_commands),
+                   deployment_env=deployment_env)
+    notes = []
+    if rng.from_sha != rng.to_sha and not repo.shallow and not repo.is_ancestor(rng.from_sha, rng.to_sha):
+        notes.append(f"--from {from_ref} is not an ancestor of --to {to_ref}: planned as the migrations present at "
+                     f"--to and absent at --from")
+    return plan_from_files(repo=str(repo_path), from_ref=from_ref, to_ref=to_ref, from_sha=rng.from_sha,
+                           to_sha=rng.to_sha, snapshot=snap, applied=applied, notes=tuple(notes))
+
+
+def read_snapshot(repo, from_sha: str, to_sha: str, changed: tuple[tuple[str, str], ...],
+                  extra_paths: tuple[str, ...] = (), applied: frozenset[str] | None = None) -> Snapshot:
+    """Both commits' migration files, the models and boot scripts at --to, the schema dump at --from."""
+    to_all = repo.files(to_sha)
+    layout = layout_mod.layout_for(to_all, repo.read_text(to_sha, layout_mod.DATABASE_YML), extra_paths)
+    to_paths = tuple(p for p in to_all if layout.locate(p) is not None)
+    from_paths = tuple(p for p in repo.files(from_sha) if layout.locate(p) is not None) if from_sha != to_sha \
+        else to_paths
+    at_from = {_version(p) for p in from_paths}
+    sources = {p: repo.read(to_sha, p) for p in to_paths
+               if _version(p) not in at_from or (applied is not None and _version(p) not in applied)}
+    # models matter only to rules about dropping what a model maps; most releases drop nothing
+    drops = any(_DROPS.search(src) for src in sources.values())
+    models = {p: repo.read_text(to_sha, p) or "" for p in to_all if drops and facts_mod.is_model_path(p)}
+    columns: dict = {}
+    for schema in facts_mod.SCHEMA_FILES:
+        text = repo.read_text(from_sha, schema)
+        if text:
+            columns.update(facts_mod.columns_from_schema(schema, text))
+    inflections = repo.read_text(to_sha, facts_mod.INFLECTIONS) or ""
+    present = set(to_all)
+    boot_files = {p: repo.read_text(to_sha, p) or "" for p in boot_mod.FILES if p in present}
+    rails = facts_mod.rails_version(repo.read_text(to_sha, facts_mod.GEMFILE_LOCK) or "")
+    app = AppFacts(facts_mod.models_from_sources(models) if drops else {}, columns or None, read_acronyms(inflections),
+                   rails)
+    return Snapshot(changed, sources, to_paths, from_paths, layout, app, boot_mod.find_boot_migrations(boot_files))
 
 
 def render_text(plan: Plan) -> str:
-    lines = [
-        f"Release plan for {plan.repo}: {plan.from_ref} ({plan.from_sha[:12]}) -> {plan.to_ref} ({plan.to_sha[:12]})",
-        f"  {len(plan.changed_files)} files changed; code changed: {'yes' if plan.code_changed else 'no'}; "
-        f"migrations: {len(plan.pre_deploy)} pre-deploy, {len(plan.post_deploy)} post-deploy, "
-        f"{len(plan.manual)} manual",
-    ]
-    for w in plan.warnings:
-        lines.append(f"  warning: {w}")
-    if plan.manual:
-        lines.append("")
-        lines.append("NEEDS A PERSON: these migrations cannot be staged automatically; the release stops before "
-                     "migrating until they are split, rewritten or run by hand:")
-        for m in plan.manual:
-            _render_migration(lines, m)
-    phases = plan.phases
-    if not phases:
-        lines.append("")
-        lines.append("Nothing to release: no migrations and no code changes in this range.")
-    for n, phase in enumerate(phases, 1):
-        lines.append("")
-        lines.append(f"{n}. {_PHASE_TITLES[phase]}")
-        if phase == "preflight":
-            checks = [c for m in plan.pre_deploy + plan.manual for c in m.checks]
-            for c in checks:
-                lines.append(f"     - {c.describe()} (migration {c.migration_version})")
-            if not checks:
-                lines.append("     - no data checks needed (only new tables, new columns or non-unique indexes)")
-        elif phase == "migrate":
-            for m in plan.pre_deploy:
-                _render_migration(lines, m)
-            for m in plan.manual:
-                lines.append(f"   {m.version} {m.name}: manual, runs here only once accepted with `shipit release --yes`")
-        elif phase == "wait_for_ddl":
-            objs = [e for m in plan.pre_deploy for e in m.expected if e.kind.value in ("index", "foreign_key")]
-            for e in objs:
-                lines.append(f"     - {e.kind.value} {e.name} on {e.table} ({', '.join(e.columns)})")
-            if not objs:
-                lines.append("     - new tables and columns only")
-        elif phase == "rollout":
-            code = [p for p in plan.changed_files if migration_dir(p) is None and p not in _SCHEMA_DUMPS]
-            shown = ", ".join(code[:5]) + (f" and {len(code) - 5} more" if len(code) > 5 else "")
-            lines.append(f"     - {len(code)} code files changed: {shown}")
-        elif phase == "post_deploy":
-            for m in plan.post_deploy:
-                _render_migration(lines, m)
-                for c in m.checks:
-                    lines.append(f"       check before running: {c.describe()}")
-    return "\n".join(lines)
+    from shipit.planning.render import render
 
-
-def _render_migration(lines: list[str], m: Migration) -> None:
-    lines.append(f"   {m.version} {m.name} ({m.path})")
-    lines.append(f"     {m.phase.value}: {m.reason}")
-    for op in m.operations:
-        lines.append(f"       line {op.line}: {describe(op)}")
-    for w in m.warnings:
-        lines.append(f"     warning: {w}")
+    return render(plan)

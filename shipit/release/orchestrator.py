@@ -48,6 +48,8 @@ class Release:
                 raise BadInput("no successful release is recorded yet: pass --from REF for the first release")
             from_ref = last.to_sha
         facts = self.ports.planner.plan(from_ref, to_ref, accept_manual=yes)
+        if facts.boot_stop:
+            raise ShipitError(f"release stopped before anything changed: {facts.boot_stop}")
         if facts.manual and not yes:
             raise ShipitError(
                 "release stopped before anything changed: these migrations need a person "

@@ -28,6 +28,7 @@ class PlanFacts:
     pre_deploy: tuple[str, ...] = ()  # migration versions the pre-deploy Job applies (manual ones once accepted)
     post_deploy: tuple[str, ...] = ()
     manual: tuple[str, ...] = ()  # "version name: reason", one per migration that cannot be staged safely
+    boot_stop: str = ""  # the image migrates at boot and would apply what the plan holds back: stop, and why
     summary: dict = dataclasses.field(default_factory=dict)
     plan: Plan | None = dataclasses.field(default=None, compare=False, repr=False)
 

@@ -10,19 +10,11 @@ import pytest
 
 from shipit.db.connection import DatabaseURL, Role, Server, Servers
 from shipit.db.migration_state import rails_lock_name
-from shipit.db.preflight import (
-    CheckStatus,
-    RiskKind,
-    Settings,
-    Throttle,
-    Transaction,
-    next_chunk_size,
-    run_check,
-    run_preflight,
-    throttle_reason,
-    transaction_risks,
-)
-from shipit.planning.classify import Check, CheckKind, ExpectedObject, ObjectKind
+from shipit.db.checks import Check, CheckKind
+from shipit.db.checks.result import CheckStatus
+from shipit.db.preflight import Settings, Throttle, next_chunk_size, run_check, run_preflight, throttle_reason
+from shipit.db.risks import RiskKind, Transaction, transaction_risks
+from shipit.planning.classify import ExpectedObject, ObjectKind
 
 FAST = Settings(budget=30.0, chunk_time=0.02, long_transaction=30.0, threads_running_max=1000, replica_lag_max=10.0)
 
@@ -32,6 +24,8 @@ class Migration:  # the shape of shipit.planning.plan.Migration that preflight r
     version: str
     checks: tuple = ()
     expected: tuple = ()
+    operations: tuple = ()
+    database: str = "primary"
 
 
 @pytest.fixture
@@ -224,3 +218,51 @@ def test_clean_preflight_runs_checks_on_a_fresh_replica(pair_db):
     assert report.server == "r1" and report.checks[0].server == "r1"
     assert report.checks[0].rows_scanned == 5000
     assert report.render_text().startswith("Preflight passed: the release may proceed.")
+
+
+def test_prefix_duplicates_compare_only_the_prefix(fresh_db, server):
+    """A `length: {url: 5}` unique index rejects rows equal in their first 5 characters, not only equal rows."""
+    _sql(fresh_db,
+         "CREATE TABLE pages (id INT PRIMARY KEY, site_id INT, url VARCHAR(100))",
+         "INSERT INTO pages VALUES (1, 1, 'https://a'), (2, 1, 'https://b'), (3, 2, 'https://a'), (4, 2, 'ftp:/x')")
+    whole = Check(CheckKind.DUPLICATES, "pages", columns=("site_id", "url"))
+    prefix = Check(CheckKind.DUPLICATES, "pages", columns=("site_id", "url"), lengths=(("url", 5),))
+    assert run_check(server, whole, FAST, time.monotonic() + 30, None).status is CheckStatus.PASSED
+    r = run_check(server, prefix, FAST, time.monotonic() + 30, None)
+    assert r.status is CheckStatus.FAILED and r.count == 1 and r.samples == ((2, 1, 2),)
+    assert r.finding().startswith("duplicates pages (site_id, url(5)): 1 duplicated value(s)")
+    assert r.to_json()["lengths"] == {"url": 5}
+
+
+def test_check_constraint_violations_and_advisory_checks_do_not_block(fresh_db, server):
+    _sql(fresh_db,
+         "CREATE TABLE products (id INT PRIMARY KEY, price INT)",
+         "INSERT INTO products VALUES (1, 10), (2, -1), (3, NULL), (4, -5), (5, 0)")
+    check = Check(CheckKind.CHECK_CONSTRAINT, "products", expression="price >= 0")
+    r = run_check(server, check, FAST, time.monotonic() + 30, None)
+    assert r.status is CheckStatus.FAILED and r.count == 2 and r.samples == (2, 4)  # NULL passes a CHECK
+    assert "ERROR 3819" in r.finding() and r.blocking
+    advisory = dataclasses.replace(check, advisory="data code at line 3 runs first and may fix these rows")
+    report = run_preflight(Servers(server), [Migration("20240101000009", checks=(advisory,))], FAST)
+    assert report.checks[0].status is CheckStatus.FAILED and report.ok, report.render_text()
+    text = report.render_text()
+    assert "Preflight passed" in text and "(advisory: data code at line 3 runs first" in text
+
+
+def test_table_rebuilds_are_reported_with_the_table_size(fresh_db, server):
+    from shipit.planning.rails import parse_migration
+
+    _orders(fresh_db, rows=3000)
+    parsed = parse_migration("class W < ActiveRecord::Migration[7.1]\n  def up\n"
+                             "    change_column :orders, :note, :text\n  end\nend\n", "db/migrate/20240101000005_w.rb")
+    report = run_preflight(Servers(server), [Migration("20240101000005", operations=parsed.operations)], FAST)
+    (risk,) = [r for r in report.risks if r.kind is RiskKind.REBUILD]
+    assert not risk.blocking and "migration 20240101000005 line 3: a column type change rebuilds orders (" in risk.message
+    assert "rows" in risk.message and report.ok
+
+
+def test_other_databases_migrations_are_named_not_checked(fresh_db, server):
+    queue = Migration("20240101000007", checks=(Check(CheckKind.NULLS, "jobs", column="queue"),), database="queue")
+    report = run_preflight(Servers(server), [queue], FAST)
+    assert report.pending == () and report.checks == () and report.ok
+    assert "1 migration(s) for database queue were not checked" in report.render_text()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 
 from shipit.planning.classify import CheckKind, ObjectKind, checks_for, expected_objects, warnings_for
-from shipit.planning.migrations import parse_migration
+from shipit.planning.rails import parse_migration
 from tests.unit.planning.conftest import migration
 
 

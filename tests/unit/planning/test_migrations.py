@@ -6,15 +6,8 @@ import hashlib
 
 import pytest
 
-from shipit.planning.migrations import (
-    OpKind,
-    foreign_key_name,
-    index_name,
-    join_table_name,
-    parse_migration,
-    pluralize,
-    singularize,
-)
+from shipit.planning.rails import OpKind, parse_migration
+from shipit.planning.rails.naming import foreign_key_name, index_name, join_table_name, pluralize, singularize
 
 
 def test_rails_index_and_foreign_key_names():
@@ -47,7 +40,7 @@ def test_join_table_name():
 @pytest.mark.parametrize("version", ["5.2", "6.0", "6.1", "7.0", "7.1", "7.2", "8.0"])
 def test_superclass_versions(version):
     src = f"class AddX < ActiveRecord::Migration[{version}]\n  def change\n    add_column :t, :x, :integer\n  end\nend\n"
-    parsed = parse_migration(src, f"db/migrate/20240101000000_add_x.rb")
+    parsed = parse_migration(src, "db/migrate/20240101000000_add_x.rb")
     assert parsed.superclass_version == version
     assert parsed.version == "20240101000000"
     assert parsed.name == "AddX"
@@ -134,7 +127,7 @@ end
 """
     parsed = parse_migration(src, "db/migrate/20240101000001_odd.rb")
     kinds = [(op.kind, op.line) for op in parsed.operations]
-    assert kinds == [(OpKind.CREATE_TABLE, 3), (OpKind.UNKNOWN, 5), (OpKind.UNKNOWN, 7)]
+    assert kinds == [(OpKind.CREATE_TABLE, 3), (OpKind.ADD_CHECK_CONSTRAINT, 5), (OpKind.UNKNOWN, 7)]
     assert parsed.operations[0].columns == ("id", "a")
 
 
@@ -143,12 +136,13 @@ def test_not_a_migration():
     assert parsed.operations == () and parsed.error and "no migration class" in parsed.error
 
 
-def test_long_index_name_warns():
+def test_long_index_name_fails_before_7_1():
     src = """class Long < ActiveRecord::Migration[7.0]
   def change
     add_index :customer_subscription_events, [:customer_subscription_id, :occurred_at_timestamp]
   end
 end
 """
-    parsed = parse_migration(src, "db/migrate/20240101000001_long.rb")
-    assert any("64 characters" in w for w in parsed.warnings)
+    (op,) = parse_migration(src, "db/migrate/20240101000001_long.rb").operations
+    assert op.name == "index_customer_subscription_events_on_customer_subscription_id_and_occurred_at_timestamp"
+    assert "is too long" in op.failure and "over MySQL's 64" in op.failure

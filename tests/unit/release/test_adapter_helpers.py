@@ -30,7 +30,7 @@ def test_database_error_falls_back_to_active_record_and_to_none():
 
 def test_removals_applied_compares_the_tables_before_and_after_the_job():
     from shipit.db.migration_state import SchemaSnapshot
-    from shipit.planning.migrations import parse_migration
+    from shipit.planning.rails import parse_migration
     from shipit.adapters.schema_diff import removals_applied
 
     ops = parse_migration(

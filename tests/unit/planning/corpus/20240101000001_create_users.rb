@@ -8,3 +8,4 @@ class CreateUsers < ActiveRecord::Migration[7.1]
     end
   end
 end
+# verdict: pre_deploy: a new table: no running code uses it yet

@@ -8,3 +8,4 @@ class CreatePosts < ActiveRecord::Migration[6.1]
     end
   end
 end
+# verdict: pre_deploy: a new table; its foreign key is on an empty table, so cheap

@@ -3,3 +3,4 @@ class AddIndexToOrdersUserId < ActiveRecord::Migration[5.2]
     add_index :orders, :user_id
   end
 end
+# verdict: pre_deploy: a plain index builds online and only adds

@@ -4,3 +4,4 @@ class AddEventsAccountCreatedIndex < ActiveRecord::Migration[7.0]
     add_index :events, %i[account_id created_at]
   end
 end
+# verdict: pre_deploy: a composite non-unique index: additive

@@ -3,3 +3,4 @@ class RemoveIndexByName < ActiveRecord::Migration[7.0]
     remove_index :users, name: "idx_old", algorithm: :inplace
   end
 end
+# verdict: post_deploy: dropping an index the old code may use: after the code

@@ -3,3 +3,4 @@ class AddOrdersUsersFk < ActiveRecord::Migration[6.1]
     add_foreign_key :orders, :users
   end
 end
+# verdict: pre_deploy: a foreign key the new code relies on; orphans must be checked

@@ -3,3 +3,4 @@ class AddCommentsArticleFk < ActiveRecord::Migration[7.0]
     add_foreign_key :comments, :posts, column: :article_id, primary_key: :uuid, name: "fk_comments_article"
   end
 end
+# verdict: pre_deploy: a foreign key to a non-id key; orphans checked against it

@@ -3,3 +3,4 @@ class AddUserToProfiles < ActiveRecord::Migration[7.0]
     add_belongs_to :profiles, :user, index: { unique: true }, type: :bigint
   end
 end
+# verdict: pre_deploy: a new reference: additive

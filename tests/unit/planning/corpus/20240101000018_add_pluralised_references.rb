@@ -5,3 +5,4 @@ class AddPluralisedReferences < ActiveRecord::Migration[7.1]
     add_reference :people, :address, foreign_key: true, index: false
   end
 end
+# verdict: pre_deploy: new references: additive

@@ -3,3 +3,4 @@ class AddNicknameToUsers < ActiveRecord::Migration[8.0]
     add_column :users, :nickname, :string
   end
 end
+# verdict: pre_deploy: a nullable column: the old code ignores it

@@ -3,3 +3,4 @@ class AddScoreToUsers < ActiveRecord::Migration[7.1]
     add_column :users, :score, :integer, null: false, default: 0
   end
 end
+# verdict: pre_deploy: a column with a default: the old code ignores it

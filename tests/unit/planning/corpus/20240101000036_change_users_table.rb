@@ -7,3 +7,4 @@ class ChangeUsersTable < ActiveRecord::Migration[7.1]
     end
   end
 end
+# verdict: pre_deploy: change_table that only adds

@@ -7,3 +7,4 @@ class ChangeUsersTableRemovals < ActiveRecord::Migration[7.1]
     end
   end
 end
+# verdict: manual: the block renames a column, which breaks one code version

@@ -4,3 +4,4 @@ class AddAndRemoveColumns < ActiveRecord::Migration[7.0]
     remove_column :users, :name, :string
   end
 end
+# verdict: manual: drops name, which User does not ignore, and adds a column the new code needs

@@ -5,3 +5,4 @@ class BackfillWithModel < ActiveRecord::Migration[7.0]
     User.where(active: nil).update_all(active: true)
   end
 end
+# verdict: pre_deploy: adds a column and fills it: additive, the data code is safe on both sides

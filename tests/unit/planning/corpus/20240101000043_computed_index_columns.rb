@@ -5,3 +5,4 @@ class ComputedIndexColumns < ActiveRecord::Migration[7.1]
     add_index :users, COLUMNS
   end
 end
+# verdict: manual: the index columns are computed: shipit cannot see what it builds

@@ -8,3 +8,4 @@ class CreateAccountsSchemaStyle < ActiveRecord::Migration[5.2]
     end
   end
 end
+# verdict: pre_deploy: a new table in schema.rb style

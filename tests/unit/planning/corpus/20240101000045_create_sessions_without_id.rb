@@ -7,3 +7,4 @@ class CreateSessionsWithoutId < ActiveRecord::Migration[8.0]
     end
   end
 end
+# verdict: pre_deploy: a new table without id

@@ -5,3 +5,4 @@ class CreateRolesUsers < ActiveRecord::Migration[7.0]
     end
   end
 end
+# verdict: pre_deploy: a new join table

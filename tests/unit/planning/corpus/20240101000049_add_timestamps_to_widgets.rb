@@ -3,3 +3,4 @@ class AddTimestampsToWidgets < ActiveRecord::Migration[6.1]
     add_timestamps :widgets, null: true
   end
 end
+# verdict: pre_deploy: new columns: additive

@@ -4,3 +4,4 @@ class HashRocketsAndQuotedSymbols < ActiveRecord::Migration[5.2]
     add_column :"user_events", :"payload", :json
   end
 end
+# verdict: pre_deploy: additive, in old syntax

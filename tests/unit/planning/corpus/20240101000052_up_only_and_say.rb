@@ -8,3 +8,4 @@ class UpOnlyAndSay < ActiveRecord::Migration[7.0]
     end
   end
 end
+# verdict: pre_deploy: adds a column and sets a default

@@ -3,3 +3,4 @@ class RemoveAuthorReference < ActiveRecord::Migration[7.1]
     remove_reference :posts, :author, foreign_key: { to_table: :users }, index: true
   end
 end
+# verdict: manual: Post does not ignore author_id at --to: its INSERTs break after the drop

@@ -3,3 +3,4 @@ class AddLowerEmailIndex < ActiveRecord::Migration[8.0]
     add_index :users, "lower(email)", unique: true, name: "index_users_on_lower_email"
   end
 end
+# verdict: pre_deploy: an expression index: additive

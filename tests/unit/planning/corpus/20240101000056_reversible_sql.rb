@@ -13,3 +13,4 @@ class ReversibleSql < ActiveRecord::Migration[7.0]
     end
   end
 end
+# verdict: manual: raw SQL creating a view: a person must judge it

@@ -7,3 +7,4 @@ class OldStyleSelfUp < ActiveRecord::Migration
     remove_column :users, :legacy
   end
 end
+# verdict: pre_deploy: Rails 3 style, adds a column

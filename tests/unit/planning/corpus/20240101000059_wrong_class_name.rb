@@ -3,3 +3,4 @@ class SomethingElse < ActiveRecord::Migration[7.1]
     add_column :users, :y, :string
   end
 end
+# verdict: manual: the class does not match the file name: db:migrate raises NameError

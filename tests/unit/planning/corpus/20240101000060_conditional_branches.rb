@@ -7,3 +7,4 @@ class ConditionalBranches < ActiveRecord::Migration[7.1]
     end
   end
 end
+# verdict: manual: may drop tmp, which User does not ignore

@@ -1,0 +1,3 @@
+class Order < ApplicationRecord
+  self.ignored_columns += [:coupon_code, "gift_note"]
+end
