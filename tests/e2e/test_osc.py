@@ -99,4 +99,4 @@ def test_a_killed_pt_osc_run_fails_before_the_code_and_lists_its_leftovers(sandb
         assert fragment in r.stdout, f"{fragment!r} not in\n{r.text}"
     sb.assert_no_secret(r)
     latest = sb.status()["release"]
-    assert latest["status"] == "failed" and latest["exit_code"] == 2
+    assert latest["status"] == "needs_attention" and latest["exit_code"] == 2
