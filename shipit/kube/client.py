@@ -115,17 +115,100 @@ def _retryable(exc: BaseException) -> bool:
     return isinstance(exc, (HTTPError, ConnectionError, socket.timeout))
 
 
-class _RetryingApi:
-    """A generated API object whose methods go through Kube.call; `.raw` is the unwrapped object."""
+_GROUPS = {
+    "core": "/api/v1",
+    "apps": "/apis/apps/v1",
+    "batch": "/apis/batch/v1",
+    "coordination": "/apis/coordination.k8s.io/v1",
+}
+_HTTP = {"list": "GET", "watch": "GET", "get": "GET", "create": "POST", "update": "PUT", "patch": "PATCH",
+         "delete": "DELETE", "deletecollection": "DELETE"}
+_OBJECT_VERBS = ("get", "update", "patch", "delete")  # these name one object; the rest act on a collection
 
-    def __init__(self, api: Any, kube: "Kube"):
-        self.raw = api
+
+def _query_name(kw: str) -> str:
+    """`label_selector` -> `labelSelector`, `_continue` -> `continue`: the generated methods' keyword arguments."""
+    head, *rest = kw.lstrip("_").split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+def request_path(prefix: str, fn_name: str, args: tuple) -> tuple[str, str, tuple]:
+    """(HTTP method, path, remaining args) for a generated API method name and its positional arguments:
+    `read_namespaced_pod_log("web-1", "shop")` -> ("GET", "/api/v1/namespaces/shop/pods/web-1/log", ())."""
+    verb, resource = permission_for(fn_name)
+    plural, _, sub = resource.partition("/")
+    args = list(args)
+    name = args.pop(0) if verb in _OBJECT_VERBS else None
+    if "namespaced_" in fn_name:
+        path = f"{prefix}/namespaces/{args.pop(0)}/{plural}"
+    elif fn_name.endswith("_for_all_namespaces"):
+        path = f"{prefix}/{plural}"
+    else:
+        raise ValueError(f"{fn_name}: shipit only calls namespaced and all-namespace API methods")
+    if name is not None:
+        path += f"/{name}"
+    if sub:
+        path += f"/{sub}"
+    return _HTTP[verb], path, tuple(args)
+
+
+def _send(api_client: Any, method: str, path: str, *, query: list, body: Any, content_type: str = "application/json",
+          request_timeout: Any = None) -> Any:
+    """One request with the JSON body sent exactly as given; a non-2xx answer raises the client's ApiException."""
+    from kubernetes.client.exceptions import ApiException
+
+    request = api_client.param_serialize(
+        method,
+        path,
+        query_params=query,
+        header_params={"Accept": "application/json", "Content-Type": content_type},
+        body=body,
+        auth_settings=["BearerToken"],
+    )
+    response = api_client.call_api(*request, _request_timeout=request_timeout)
+    if not 200 <= response.status <= 299:
+        response.read()
+        raise ApiException.from_response(http_resp=response, body=None, data=None)
+    return response
+
+
+class _Method:
+    """One API method, called like the generated client's (`read_namespaced_deployment(name, namespace, ...)`) but
+    without its pydantic models: importing those costs the CLI over a second. The body is sent as given; the answer
+    is the raw urllib3 response with `_preload_content=False`, else the decoded JSON."""
+
+    def __init__(self, api_client: Any, prefix: str, name: str):
+        self.api_client = api_client
+        self.prefix = prefix
+        self.__name__ = name
+
+    def __call__(self, *args: Any, _preload_content: bool = True, _request_timeout: Any = None, **kw: Any) -> Any:
+        method, path, rest = request_path(self.prefix, self.__name__, args)
+        body = kw.pop("body", rest[0] if rest else None)
+        if method == "PATCH":  # a list is a JSON patch; an object patch of a built-in kind merges strategically
+            content_type = "application/json-patch+json" if isinstance(body, list) else "application/strategic-merge-patch+json"
+        else:
+            content_type = "application/json"
+        query = [(_query_name(k), v) for k, v in kw.items() if v is not None]
+        response = _send(self.api_client, method, path, query=query, body=body, content_type=content_type,
+                         request_timeout=_request_timeout)
+        if not _preload_content:
+            return response.response
+        response.read()
+        return json.loads(response.data) if response.data else {}
+
+
+class _RetryingApi:
+    """One API group's methods by name, each going through Kube.call; `.raw` on a method is the unwrapped call."""
+
+    def __init__(self, kube: "Kube", prefix: str):
         self._kube = kube
+        self._prefix = prefix
 
     def __getattr__(self, name: str) -> Any:
-        fn = getattr(self.raw, name)
-        if not callable(fn):
-            return fn
+        if name.startswith("_"):
+            raise AttributeError(name)
+        fn = _Method(self._kube.api_client, self._prefix, name)
         wrapped = functools.partial(self._kube.call, fn)
         wrapped.raw = fn  # type: ignore[attr-defined]
         return wrapped
@@ -135,8 +218,6 @@ class Kube:
     """API access for one namespace, with retries, request counting and resumable watches."""
 
     def __init__(self, api_client: Any, namespace: str, *, retry_budget: float = RETRY_BUDGET):
-        from kubernetes import client
-
         self.api_client = api_client
         self.namespace = namespace
         self.retry_budget = retry_budget
@@ -154,10 +235,10 @@ class Kube:
             return inner(*a, **kw)
 
         rest.request = counting
-        self.core = _RetryingApi(client.CoreV1Api(api_client), self)
-        self.apps = _RetryingApi(client.AppsV1Api(api_client), self)
-        self.batch = _RetryingApi(client.BatchV1Api(api_client), self)
-        self.coordination = _RetryingApi(client.CoordinationV1Api(api_client), self)
+        self.core = _RetryingApi(self, _GROUPS["core"])
+        self.apps = _RetryingApi(self, _GROUPS["apps"])
+        self.batch = _RetryingApi(self, _GROUPS["batch"])
+        self.coordination = _RetryingApi(self, _GROUPS["coordination"])
 
     @classmethod
     def from_config(cls, k: Any) -> "Kube":
@@ -250,26 +331,12 @@ class Kube:
             resp.release_conn()
 
     def request_json(self, method: str, path: str, *, body: Any = None, query: dict | None = None, name: str = "request") -> dict:
-        """A request with a JSON body sent exactly as given. The generated methods coerce dict bodies into models and
-        re-serialise datetimes with isoformat(), which breaks Lease MicroTime strings (rule H7); `name` is the
-        equivalent generated method, for the RBAC message."""
-        client = self.api_client
+        """A request by path with a JSON body sent exactly as given (Lease MicroTime strings keep their six digits);
+        `name` is the equivalent generated method, for the RBAC message."""
 
         def send(**_: Any) -> Any:
-            request = client.param_serialize(
-                method,
-                path,
-                query_params=list((query or {}).items()),
-                header_params={"Accept": "application/json", "Content-Type": "application/json"},
-                body=body,
-                auth_settings=["BearerToken"],
-            )
-            response = client.call_api(*request)
+            response = _send(self.api_client, method, path, query=list((query or {}).items()), body=body)
             response.read()
-            if not 200 <= response.status <= 299:
-                from kubernetes.client.exceptions import ApiException
-
-                raise ApiException.from_response(http_resp=response, body=response.data.decode("utf-8", "replace"), data=None)
             return response
 
         send.__name__ = name
