@@ -10,8 +10,6 @@ import logging
 import os
 import sys
 
-import structlog
-
 from shipit.core.redact import redact, redact_value
 
 
@@ -35,6 +33,8 @@ def _redact_processor(_logger, _name, event_dict):
 
 class _RedactingJSONRenderer:
     def __init__(self):
+        import structlog
+
         self._inner = structlog.processors.JSONRenderer(sort_keys=False)
 
     def __call__(self, logger, name, event_dict):
@@ -58,6 +58,8 @@ _configured = LogFormat.CONSOLE
 
 
 def configure(fmt: LogFormat = LogFormat.AUTO, *, level: int = logging.INFO, stream=None) -> LogFormat:
+    import structlog  # here, not at the top: `shipit --help` never configures logging
+
     global _configured
     stream = stream or _CurrentStderr()
     fmt = resolve_format(fmt, stream=stream)
@@ -87,4 +89,6 @@ def current_format() -> LogFormat:
 
 
 def get_logger(name: str | None = None):
+    import structlog
+
     return structlog.get_logger(name) if name else structlog.get_logger()
