@@ -126,7 +126,7 @@ _HTTP = {"list": "GET", "watch": "GET", "get": "GET", "create": "POST", "update"
 _OBJECT_VERBS = ("get", "update", "patch", "delete")  # these name one object; the rest act on a collection
 
 
-def _query_name(kw: str) -> str:
+def query_name(kw: str) -> str:
     """`label_selector` -> `labelSelector`, `_continue` -> `continue`: the generated methods' keyword arguments."""
     head, *rest = kw.lstrip("_").split("_")
     return head + "".join(part.title() for part in rest)
@@ -189,7 +189,7 @@ class _Method:
             content_type = "application/json-patch+json" if isinstance(body, list) else "application/strategic-merge-patch+json"
         else:
             content_type = "application/json"
-        query = [(_query_name(k), v) for k, v in kw.items() if v is not None]
+        query = [(query_name(k), v) for k, v in kw.items() if v is not None]
         response = _send(self.api_client, method, path, query=query, body=body, content_type=content_type,
                          request_timeout=_request_timeout)
         if not _preload_content:

@@ -11,6 +11,7 @@ from shipit.core.errors import ExitCode
 from shipit.kube.lock import LockHeld, ReleaseLock
 from shipit.kube.records import RecordStore, ReleaseStatus
 from shipit.kube.rollout import DeploymentTemplate
+from tests.support.kube_snapshots import make_config
 
 CI = {"USER": "alice", "GITHUB_SERVER_URL": "https://github.com", "GITHUB_REPOSITORY": "acme/shop", "GITHUB_RUN_ID": "7"}
 
@@ -124,3 +125,27 @@ def test_missing_namespace_is_bad_input_not_a_hang(kubesim):
             ReleaseLock(kube, "shop", duration=30).acquire()
     finally:
         kube.api_client.close()
+
+
+def test_real_edges_relay_a_lost_lease_and_never_release_the_new_holders(kube):
+    """The real lock over kubesim: the renewal finds the lease taken, the run hears it, its release leaves it alone."""
+    from shipit.adapters.edges import RealEdges
+
+    edges = RealEdges(make_config(), kube=kube)
+    lost = threading.Event()
+    edges.acquire_lock("r0001", on_lost=lost.set)
+    assert edges.lock_lost() is None
+    ReleaseLock(kube, "shop", duration=30, env={"USER": "ops"}).force_unlock()
+    bob = ReleaseLock(kube, "shop", duration=30, release_id="r0002", env={"USER": "bob"})
+    bob.acquire()
+    try:
+        assert not lost.wait(1)  # the background renewal (every duration/3 = 20s) has not looked yet
+        edges._lock_confirmed -= 3600  # as after a long pause (laptop asleep): the next check confirms the lease
+        assert edges.lock_lost() is not None
+        assert lost.wait(5)
+        loss = edges.lock_lost()
+        assert loss.holder.startswith("bob on ") and "release r0002" in loss.holder and loss.release_id == "r0002"
+        edges.release_lock()
+        assert bob.holder().identity == bob.identity
+    finally:
+        bob.release()

@@ -11,7 +11,7 @@ from kubernetes.client.exceptions import ApiException
 from shipit.kube.migration_job import MigrationJob
 from shipit.kube.pods import PodState
 from tests.integration.kube.conftest import APP_IMAGE, create_deployment, deployment_manifest
-from tests.integration.kube.snapshots import make_config
+from tests.support.kube_snapshots import make_config
 
 
 def run_job(kube, *, tag: str, cfg=None, release="r0001", cancel=None, **kw):

@@ -10,7 +10,7 @@ from shipit.core.errors import BadInput
 from shipit.kube.pods import PodState
 from shipit.kube.rollout import Rollout
 from tests.integration.kube.conftest import APP_IMAGE, create_deployment, deployment_manifest
-from tests.integration.kube.snapshots import make_config
+from tests.support.kube_snapshots import make_config
 
 
 def images_of(kube, name: str) -> dict[str, str]:

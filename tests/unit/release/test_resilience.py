@@ -222,41 +222,6 @@ def test_lock_loss_policy():
     assert not on_lock_lost(code_started=True, applied=True).revert
 
 
-@pytest.fixture
-def kube(kubesim):
-    from shipit.core.config import KubernetesConfig
-    from shipit.kube.client import Kube
-
-    k = Kube.from_config(KubernetesConfig(namespace="default", kubeconfig=str(kubesim.kubeconfig)))
-    yield k
-    k.api_client.close()
-
-
-def test_real_edges_relay_a_lost_lease_and_never_release_the_new_holders(kube):
-    """The real lock over kubesim: the renewal finds the lease taken, the run hears it, its release leaves it alone."""
-    from shipit.kube.lock import ReleaseLock
-    from shipit.adapters.edges import RealEdges
-
-    edges = RealEdges(make_config(), kube=kube)
-    lost = threading.Event()
-    edges.acquire_lock("r0001", on_lost=lost.set)
-    assert edges.lock_lost() is None
-    ReleaseLock(kube, "shop", duration=30, env={"USER": "ops"}).force_unlock()
-    bob = ReleaseLock(kube, "shop", duration=30, release_id="r0002", env={"USER": "bob"})
-    bob.acquire()
-    try:
-        assert not lost.wait(1)  # the background renewal (every duration/3 = 20s) has not looked yet
-        edges._lock_confirmed -= 3600  # as after a long pause (laptop asleep): the next check confirms the lease
-        assert edges.lock_lost() is not None
-        assert lost.wait(5)
-        loss = edges.lock_lost()
-        assert loss.holder.startswith("bob on ") and "release r0002" in loss.holder and loss.release_id == "r0002"
-        edges.release_lock()
-        assert bob.holder().identity == bob.identity
-    finally:
-        bob.release()
-
-
 # --- 3. the migrations note after a revert -----------------------------------------------------------------------------
 
 

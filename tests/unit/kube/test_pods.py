@@ -3,7 +3,7 @@
 import pytest
 
 from shipit.kube.pods import PodState, classify_pod
-from tests.integration.kube.snapshots import NOW, cond, cstatus, pod, running, terminated, waiting
+from tests.support.kube_snapshots import NOW, cond, cstatus, pod, running, terminated, waiting
 
 
 def verdict(p, *, ready_grace=60.0, unschedulable_grace=10.0):
