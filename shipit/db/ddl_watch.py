@@ -1,4 +1,4 @@
-"""Which DDL is running where, how far along it is, and when it will finish (doc §3.1-3.3, §3.6).
+"""Which DDL is running where, how far along it is, and when it will finish.
 
 `rails db:migrate` prints nothing while an index builds for ten minutes, and replicas replay the ALTER only after the
 primary commits it. Each poll reads the processlist of one server (the migrator's statement, any ALTER / CREATE
@@ -20,7 +20,7 @@ from shipit.db.connection import Flavour, QueryError, Server, Servers
 from shipit.db.health import MONITOR_TIMEOUT, Thread, read_status, read_threads
 from shipit.core.errors import ShipitError
 
-ETA_WINDOW_S = 60.0  # rate over the last minute of samples (doc §3.3)
+ETA_WINDOW_S = 60.0  # rate over the last minute of samples
 ETA_MIN_PCT = 1.0  # like gh-ost: no ETA before 1% progress
 
 _NAME = r"(?:`(?:[^`]|``)+`|[\w$]+)"
@@ -157,7 +157,7 @@ _PHASES = (
 
 
 def phase_name(stage: str | None, state: str) -> str:
-    """User text for where a DDL is; a metadata-lock wait beats any stage (doc §3.3)."""
+    """User text for where a DDL is; a metadata-lock wait beats any stage."""
     if state == "Waiting for table metadata lock":
         return "waiting for metadata lock"
     for needle, text in _PHASES:
@@ -180,7 +180,7 @@ class ProgressReading:
 
 def pick_progress(ddl: RunningDdl, stage: StageReading | None, onlineddl_pct: float | None,
                   concurrent_ddl: int) -> ProgressReading:
-    """Pure: the best progress source for one DDL, in the doc §3.3 priority order."""
+    """Pure: the best progress source for one DDL, most precise first: the stage counters, then the engine's percentage, then the processlist."""
     phase = phase_name(stage.stage if stage else None, ddl.state)
     if ddl.waiting_for_mdl:
         return ProgressReading(None, ProgressSource.NONE, phase)

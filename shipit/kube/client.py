@@ -3,7 +3,7 @@
 Everything else in shipit.kube gets plain JSON snapshots (dicts) from here and decides with pure functions. Requests
 are retried with a bounded budget (429 honouring Retry-After, 5xx, dropped connections) because a release must not
 fail on an API server hiccup; 403 becomes a message naming the missing RBAC permission, because "Forbidden" alone
-sends people searching. Watches resume from the last resourceVersion, re-list on 410 Expired (rule W5/PW3) and
+sends people searching. Watches resume from the last resourceVersion, re-list on 410 Expired and
 survive dropped streams, so detection stays event-driven instead of polling.
 """
 
@@ -43,7 +43,7 @@ _VERBS = (
 
 
 def api_status(exc: Exception) -> dict:
-    """The metav1 Status body of an ApiException (rule E1/E3), or {}."""
+    """The metav1 Status body of an ApiException, or {}."""
     body = getattr(exc, "body", None)
     if not body:
         return {}
@@ -367,7 +367,7 @@ class Kube:
         return tuple(lines)
 
     def pod_log_tail(self, pod: str, container: str | None, *, lines: int = 25, previous: bool = False) -> tuple[str, ...]:
-        """Last log lines, or () when the container has none yet (400 for a waiting container, rule G3)."""
+        """Last log lines, or () when the container has none yet (400 for a waiting container)."""
         from kubernetes.client.exceptions import ApiException
 
         kw: dict[str, Any] = {"tail_lines": lines}

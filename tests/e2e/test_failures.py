@@ -1,4 +1,4 @@
-"""Issue 6 scenarios 3-6: a release that fails is stopped before the code, or reverted, and says why.
+"""A release that fails is stopped before the code, or reverted, and says why.
 
 Each test asserts the cluster (Deployment images, Jobs), the database (schema_migrations, schema) and the release
 record afterwards, and that the one-screen diagnosis names what failed, why, what shipit did and what to do next.

@@ -1,4 +1,4 @@
-"""Issue 6 scenarios 2, 7 and 9: preflight over orphaned rows, two releases at once, `shipit rollback`."""
+"""Preflight over orphaned rows, two releases at once, `shipit rollback`."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""A run whose release lock is taken over stops changing the cluster (audit of issue 6): here during the bake, so
+"""A run whose release lock is taken over stops changing the cluster: here during the bake, so
 new code is serving and a person must decide (exit 2), no revert, and the new holder's lock is left alone."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Issue 4's metadata-lock watchdog inside a release: an idle transaction holds `users`, the migration's index build
+"""The metadata-lock watchdog inside a release: an idle transaction holds `users`, the migration's index build
 queues for its metadata lock and every later query on the table queues behind it (the outage's "many threads stuck").
 shipit kills its own DDL query after migration.lock_wait_max, the queued queries run, the blocking session is left
 alone, no code rolls out, and the diagnosis names the session. Once that session ends, the same release succeeds.

@@ -1,4 +1,4 @@
-"""Issue 6 scenarios 1 and 8, on a real primary + replica pair: the code waits for the index on every server, and a
+"""On a real primary + replica pair: the code waits for the index on every server, and a
 release killed with -9 (during the DDL wait, during the rollout) is finished by `shipit release --resume`."""
 
 from __future__ import annotations

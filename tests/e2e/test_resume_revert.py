@@ -1,4 +1,4 @@
-"""Issue 6 scenario 8, the case the audit found: `kill -9` while the automatic revert runs; `--resume` must finish
+"""`kill -9` while the automatic revert runs; `--resume` must finish
 the revert (not crash on the REVERT phase, not roll the crashing image out again)."""
 
 from __future__ import annotations

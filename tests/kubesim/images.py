@@ -36,7 +36,7 @@ def split_image(image: str) -> tuple[str, str]:
 
 
 class ImageRegistry:
-    """Images exist unless their tag ends in `-missing`; behaviour by tag suffix (issue 3):
+    """Images exist unless their tag ends in `-missing`; behaviour by tag suffix:
     `-missing` ErrImagePull, `-crash` exit 1, `-oom` OOMKilled, `-unready` never Ready, `-slow` Ready after
     `slow_ready`, `-fail` logs a few lines then exit 1. Other images serve forever under restartPolicy Always and
     run to completion (exit 0 after `run_seconds`) in Job pods."""

@@ -3,7 +3,7 @@
 The machine's MariaDB service (3306) has no binary log and performance_schema off, so replication, replica lag and
 P_S stage progress need servers of our own. Both run `mariadbd --no-defaults` with GTID replication, binlog on the
 primary and performance_schema with the ALTER stage consumer, the current-statement consumer (an idle blocker's last
-statement, MySQL 8's default) and the MDL instrument on (doc §3.1, §2.4).
+statement, MySQL 8's default) and the MDL instrument on.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Size readings from the real server and the build-time model (doc §4.5)."""
+"""Size readings from the real server and the build-time model."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Kube: retries, RBAC messages and resumable watches against kubesim's fault injection (W4-W6, PW3-PW5)."""
+"""Kube: retries, RBAC messages and resumable watches against kubesim's fault injection."""
 
 from __future__ import annotations
 
@@ -89,7 +89,7 @@ def test_404_is_not_retried(kube):
 
 
 def test_403_names_the_missing_permission():
-    """kubesim has no RBAC, so a one-handler HTTP server answers the real Forbidden Status (rule E1)."""
+    """kubesim has no RBAC, so a one-handler HTTP server answers the real Forbidden Status."""
     from http.server import ThreadingHTTPServer
 
     from kubernetes import client
@@ -144,7 +144,7 @@ def test_watch_relists_after_410_and_reports_what_changed(kubesim, kube):
     it = iter(stream)
     events += [next(it), next(it)]
     events = [(t, o["metadata"]["name"]) for t, o in events]
-    # While nobody watches: changes, then history compaction so the next watch request gets ERROR 410 (rule W5).
+    # While nobody watches: changes, then history compaction so the next watch request gets ERROR 410.
     kube.send(kube.core.delete_namespaced_config_map, "gone", "default")
     create_cm(kube, "new")
     kubesim.faults.expire_resource_versions()

@@ -1,4 +1,4 @@
-"""Rollouts on kubesim: kubectl's success rule, fast failure on the new pods, restore and undo (issue 5, K9-K11)."""
+"""Rollouts on kubesim: kubectl's success rule, fast failure on the new pods, restore and undo."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
-"""Job controller (rule book §8, rules J1-J10): keeps `active` pods running, counts finished pods through the
+"""Job controller: keeps `active` pods running, counts finished pods through the
 `batch.kubernetes.io/job-tracking` finalizer, fails the Job on backoffLimit or activeDeadlineSeconds, and writes the
-terminal-condition sequence of the emulated version (J3): FailureTarget/SuccessCriteriaMet first from 1.31.
+terminal-condition sequence of the emulated version: FailureTarget/SuccessCriteriaMet first from 1.31.
 
 `plan_job` is the decision over a snapshot; `JobController` does the reading and writing."""
 
@@ -17,8 +17,8 @@ from tests.kubesim.resources import JOBS, PODS
 
 TRACKING_FINALIZER = "batch.kubernetes.io/job-tracking"
 COMPONENT = "job-controller"
-BACKOFF_BASE = 10.0      # J5: DefaultJobPodFailureBackOff
-BACKOFF_MAX = 600.0      # J5: MaxJobPodFailureBackOff
+BACKOFF_BASE = 10.0      # DefaultJobPodFailureBackOff
+BACKOFF_MAX = 600.0      # MaxJobPodFailureBackOff
 SUCCESS = ("CompletionsReached", "Reached expected number of succeeded pods")
 FAILURES = {"BackoffLimitExceeded": "Job has reached the specified backoff limit",
             "DeadlineExceeded": "Job was active longer than specified deadline"}
@@ -27,8 +27,8 @@ FAILURES = {"BackoffLimitExceeded": "Job has reached the specified backoff limit
 @dataclasses.dataclass(frozen=True)
 class JobPlan:
     create: int                            # pods to create now
-    delete: tuple[str, ...]                # active pods to delete (a failure verdict, J8)
-    count: tuple[str, ...]                 # finished pods whose tracking finalizer is removed (J10)
+    delete: tuple[str, ...]                # active pods to delete (a failure verdict)
+    count: tuple[str, ...]                 # finished pods whose tracking finalizer is removed
     status: dict
     events: tuple[tuple[str, str, str], ...]   # (Normal|Warning, reason, message)
     requeue_after: float | None            # cluster seconds
@@ -61,7 +61,7 @@ def _ready(pod: dict) -> bool:
 
 
 def backoff_delay(consecutive_failures: int) -> float:
-    """J5: 10 s × 2^(n−1), capped at 10 min."""
+    """10 s × 2^(n−1), capped at 10 min."""
     if consecutive_failures <= 0:
         return 0.0
     return min(BACKOFF_BASE * 2 ** (consecutive_failures - 1), BACKOFF_MAX)
@@ -121,7 +121,7 @@ def plan_job(job: dict, pods: list[dict], *, minor: int, now: float, speed: floa
             missing = max(0, want - len(active))
             if missing:
                 consecutive = failed if not succeeded else len(new_failed)
-                # J5: a failure counted in this very sync starts the back-off now.
+                # A failure counted in this very sync starts the back-off now.
                 last = now if new_failed else last_failure_at
                 wait = backoff_delay(consecutive) - ((now - last) * speed if last is not None else 0)
                 if last is not None and wait > 0:
@@ -173,7 +173,7 @@ def plan_job(job: dict, pods: list[dict], *, minor: int, now: float, speed: floa
 
 
 def pod_for_job(job: dict) -> dict:
-    """A pod from the Job's template (J4): generateName, template labels, tracking finalizer, controller ref."""
+    """A pod from the Job's template: generateName, template labels, tracking finalizer, controller ref."""
     template = job["spec"]["template"]
     meta = template.get("metadata") or {}
     jm = job["metadata"]
@@ -256,7 +256,7 @@ class JobController:
 
     def _release_orphan(self, namespace: str, pod_name: str) -> None:
         """A pod whose Job is gone (deleted, or the pod was orphaned) loses the tracking finalizer, as the real
-        controller's orphan-pod handling does; otherwise a deleted Job's pods would never go away (J10, X5)."""
+        controller's orphan-pod handling does; otherwise a deleted Job's pods would never go away."""
         try:
             pod = self._store.get(PODS, namespace, pod_name)
         except ApiError:

@@ -1,4 +1,4 @@
-"""ReplicaSet controller (rule K8): keeps the number of active owned pods at spec.replicas and reports
+"""ReplicaSet controller: keeps the number of active owned pods at spec.replicas and reports
 replicas/fullyLabeledReplicas/readyReplicas/availableReplicas/observedGeneration."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """default-scheduler for the single node: binds pods whose nodeSelector the node satisfies, else leaves them Pending
-with PodScheduled=False/Unschedulable (rule F4). Its events are events.k8s.io-style (rule V2)."""
+with PodScheduled=False/Unschedulable. Its events are events.k8s.io-style."""
 
 from __future__ import annotations
 

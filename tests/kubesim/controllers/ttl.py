@@ -1,4 +1,4 @@
-"""TTL-after-finished controller (rule J9): deletes a finished Job `ttlSecondsAfterFinished` after its terminal
+"""TTL-after-finished controller: deletes a finished Job `ttlSecondsAfterFinished` after its terminal
 condition, with Foreground propagation and a UID precondition, so its pods go too."""
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ from shipit.kube.lock import ci_url, holder_from_lease, micro_time
 from tests.support.kube_snapshots import NOW
 
 
-def test_h7_micro_time_always_six_digits():
+def test_micro_time_always_six_digits():
     assert micro_time(datetime(2026, 1, 1, tzinfo=timezone.utc)) == "2026-01-01T00:00:00.000000Z"
     plus2 = timezone(timedelta(hours=2))
     assert micro_time(datetime(2026, 1, 1, 2, 0, 0, 5, tzinfo=plus2)) == "2026-01-01T00:00:00.000005Z"

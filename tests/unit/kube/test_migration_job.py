@@ -92,7 +92,7 @@ def job(*conditions):
 JOB_POD = dict(restart_policy="Never", name="m-abcde")
 
 
-def test_j3_complete_both_protocols():
+def test_job_complete_by_either_condition_protocol():
     assert decide_job(job(cond("Complete", "True")), [], now=NOW).succeeded
     early = decide_job(job(cond("SuccessCriteriaMet", "True", "CompletionsReached")), [], now=NOW)
     assert early.done and early.succeeded
