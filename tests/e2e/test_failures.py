@@ -29,7 +29,7 @@ def _assert_diagnosis(sb: Sandbox, r, *fragments: str) -> None:
 def test_migration_that_exits_0_without_applying_fails_before_code(sandbox):
     sb = sandbox
     base = sb.bootstrap()
-    sb.add_migration("20240102000001", "add_nickname_to_users", "def change\n  add_column :users, :nickname, :string\nend")
+    sb.add_nickname_migration("20240102000001")
     target = sb.change_code()
     jobs_before = sb.job_names()
     sb.write_config(migration={"command": ["bin/rails", "db:version"]})  # the outage: a command that migrates nothing

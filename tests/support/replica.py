@@ -23,6 +23,8 @@ from pathlib import Path
 import pymysql
 import pytest
 
+from tests.support.mariadb import query
+
 MARIADBD = os.environ.get("SHIPIT_TEST_MARIADBD", "/usr/sbin/mariadbd")
 INSTALL_DB = os.environ.get("SHIPIT_TEST_INSTALL_DB", "mariadb-install-db")
 STARTUP_TIMEOUT = 15.0
@@ -69,13 +71,7 @@ class MariaServer:
                                autocommit=True, **kw)
 
     def sql(self, statement: str, args=None, db: str | None = None) -> list[dict]:
-        conn = self.connect(db, cursorclass=pymysql.cursors.DictCursor)
-        try:
-            with conn.cursor() as cur:
-                cur.execute(statement, args)
-                return list(cur.fetchall())
-        finally:
-            conn.close()
+        return query(self.connect(db, cursorclass=pymysql.cursors.DictCursor), statement, args)
 
     def install(self) -> None:
         self.root.mkdir(parents=True, exist_ok=True)

@@ -7,14 +7,15 @@ import pytest
 from shipit.db.connection import DatabaseURL, Server
 from shipit.db.estimate import builds_for, estimate
 from shipit.planning.classify import ExpectedObject, ObjectKind
+from tests.support.mariadb import execute
 
 
 def test_reads_sizes_for_existing_tables_only(fresh_db):
     conn = fresh_db.connect()
-    with conn.cursor() as cur:
-        cur.execute("CREATE TABLE orders (id BIGINT PRIMARY KEY, user_id BIGINT, pad CHAR(200))")
-        cur.execute("INSERT INTO orders SELECT seq, seq % 10, 'x' FROM seq_1_to_20000")
-        cur.execute("ANALYZE TABLE orders")
+    execute(conn,
+            "CREATE TABLE orders (id BIGINT PRIMARY KEY, user_id BIGINT, pad CHAR(200))",
+            "INSERT INTO orders SELECT seq, seq % 10, 'x' FROM seq_1_to_20000",
+            "ANALYZE TABLE orders")
     conn.close()
     expected = [
         ExpectedObject(ObjectKind.INDEX, "orders", "index_orders_on_user_id", ("user_id",)),

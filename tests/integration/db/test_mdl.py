@@ -27,6 +27,7 @@ from shipit.db.mdl import (
 from shipit.db.migration_state import rails_lock_name
 from shipit.db.status import read_db_status
 from tests.integration.db.helpers import Background, server, wait_for
+from tests.support.mariadb import hold_in_transaction
 
 ALTER = "ALTER TABLE orders ADD INDEX index_orders_on_user_id (user_id)"
 BLOCKER_READ = "SELECT user_id FROM orders WHERE id = 2"
@@ -60,12 +61,7 @@ def _pileup(connect, victims: int = 3):
     blocker = connect()
     started: list[Background] = []
     try:
-        with blocker.cursor() as cur:
-            cur.execute("SELECT CONNECTION_ID()")
-            blocker_id = int(cur.fetchone()[0])
-            cur.execute("BEGIN")
-            cur.execute(BLOCKER_READ)
-            cur.fetchall()
+        blocker_id = hold_in_transaction(blocker, BLOCKER_READ)
         alter = Background(connect, ALTER)
         started.append(alter)
         probe = connect()

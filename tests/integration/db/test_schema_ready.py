@@ -20,6 +20,7 @@ from shipit.db.schema_ready import (
 )
 from shipit.planning.classify import ExpectedObject, ObjectKind
 from tests.integration.db.helpers import Background, pair_servers, wait_for
+from tests.support.mariadb import execute, hold_in_transaction
 
 
 class CountingServer(Server):
@@ -44,13 +45,12 @@ FK = ExpectedObject(ObjectKind.FOREIGN_KEY, "orders", "fk_rails_orders_user", ("
 
 # --- real primary + replica ----------------------------------------------------------------------------------------
 
-def _prepare(pair_db) -> None:
+def _prepare(pair_db, *statements: str) -> None:
+    """users and orders on the primary, then `statements`, all replicated before the test looks."""
     conn = pair_db.connect()
-    with conn.cursor() as cur:
-        cur.execute("CREATE TABLE users (id INT PRIMARY KEY)")
-        cur.execute("CREATE TABLE orders (id INT PRIMARY KEY, user_id INT NOT NULL)")
-        cur.execute("INSERT INTO users VALUES (1), (2)")
-        cur.execute("INSERT INTO orders VALUES (1, 1), (2, 2), (3, 1)")
+    execute(conn, "CREATE TABLE users (id INT PRIMARY KEY)",
+            "CREATE TABLE orders (id INT PRIMARY KEY, user_id INT NOT NULL)",
+            "INSERT INTO users VALUES (1), (2)", "INSERT INTO orders VALUES (1, 1), (2, 2), (3, 1)", *statements)
     conn.close()
     pair_db.pair.wait_caught_up()
 
@@ -60,9 +60,7 @@ def test_index_on_primary_but_not_yet_on_the_replica_then_ready(pair_db):
     servers = pair_servers(pair_db)
     hold = pair_db.connect("replica")  # a reader on the replica: its transaction holds orders' MDL
     try:
-        with hold.cursor() as cur:
-            cur.execute("BEGIN")
-            cur.execute("SELECT COUNT(*) FROM orders")
+        hold_in_transaction(hold, "SELECT COUNT(*) FROM orders")
         conn = pair_db.connect()
         with conn.cursor() as cur:
             cur.execute("ALTER TABLE orders ADD INDEX index_orders_on_user_id (user_id)")
@@ -135,9 +133,7 @@ def test_while_the_primary_runs_the_ddl_a_replica_costs_one_query_per_poll(pair_
     primary, replica = (CountingServer.of(s) for s in pair_servers(pair_db).all())
     servers = Servers(primary, (replica,))
     try:
-        with blocker.cursor() as cur:
-            cur.execute("BEGIN")
-            cur.execute("SELECT COUNT(*) FROM orders")
+        hold_in_transaction(blocker, "SELECT COUNT(*) FROM orders")
         alter = Background(pair_db.connect, "ALTER TABLE orders ADD INDEX index_orders_on_user_id (user_id)")
         watch = SchemaWatch(servers, [INDEX])
         first = wait_for(lambda: (r := watch.poll(replica_lag_max=10)).progress and r, timeout=30)
@@ -172,20 +168,14 @@ def test_while_the_primary_runs_the_ddl_a_replica_costs_one_query_per_poll(pair_
 
 def test_replica_lag_over_the_limit_holds_the_gate(pair_db):
     """The replica falls behind on DDL of a table the release does not touch: only the lag holds the gate."""
-    _prepare(pair_db)
+    _prepare(pair_db, "CREATE TABLE audit (id INT PRIMARY KEY, note VARCHAR(20))",
+             "ALTER TABLE orders ADD INDEX index_orders_on_user_id (user_id)")
     conn = pair_db.connect()
-    with conn.cursor() as cur:
-        cur.execute("CREATE TABLE audit (id INT PRIMARY KEY, note VARCHAR(20))")
-        cur.execute("ALTER TABLE orders ADD INDEX index_orders_on_user_id (user_id)")
-    pair_db.pair.wait_caught_up()
     servers = pair_servers(pair_db)
     hold = pair_db.connect("replica")
     try:
-        with hold.cursor() as cur:
-            cur.execute("BEGIN")
-            cur.execute("SELECT COUNT(*) FROM audit")
-        with conn.cursor() as cur:
-            cur.execute("ALTER TABLE audit ADD INDEX index_audit_on_note (note)")
+        hold_in_transaction(hold, "SELECT COUNT(*) FROM audit")
+        execute(conn, "ALTER TABLE audit ADD INDEX index_audit_on_note (note)")
         states = wait_for(lambda: (st := [read_schema_state(s, [INDEX]) for s in servers.all()])[1].lag.lag_s
                           and st[1].lag.lag_s >= 2 and st, timeout=30, interval=0.2)
         assert states[1].ddl == () and states[1].missing == ()  # the unrelated ALTER is not the gate's business
@@ -202,18 +192,14 @@ def test_replica_lag_over_the_limit_holds_the_gate(pair_db):
 
 
 def test_ignored_index_is_not_ready_until_visible(pair_db):
-    _prepare(pair_db)
+    _prepare(pair_db, "ALTER TABLE orders ADD INDEX index_orders_on_user_id (user_id) IGNORED")
     conn = pair_db.connect()
-    with conn.cursor() as cur:
-        cur.execute("ALTER TABLE orders ADD INDEX index_orders_on_user_id (user_id) IGNORED")
-    pair_db.pair.wait_caught_up()
     servers = pair_servers(pair_db)
     try:
         r = decide_ready([read_schema_state(s, [INDEX]) for s in servers.all()], replica_lag_max=10)
         assert r.waiting_for == tuple(f"{n}: index index_orders_on_user_id on orders exists but is invisible/ignored"
                                       for n in ("primary", "replica1"))
-        with conn.cursor() as cur:
-            cur.execute("ALTER TABLE orders ALTER INDEX index_orders_on_user_id NOT IGNORED")
+        execute(conn, "ALTER TABLE orders ALTER INDEX index_orders_on_user_id NOT IGNORED")
         assert wait_until_ready(servers, [INDEX], 30, replica_lag_max=10, interval=0.2, consecutive=2).ready
     finally:
         conn.close()
@@ -239,12 +225,7 @@ def test_not_ready_polls_back_off_to_the_slow_interval_and_confirmations_are_fas
 
 
 def test_stopped_replication_is_not_ready_even_with_every_object_present(pair_db):
-    _prepare(pair_db)
-    conn = pair_db.connect()
-    with conn.cursor() as cur:
-        cur.execute("ALTER TABLE orders ADD INDEX index_orders_on_user_id (user_id)")
-    conn.close()
-    pair_db.pair.wait_caught_up()
+    _prepare(pair_db, "ALTER TABLE orders ADD INDEX index_orders_on_user_id (user_id)")
     servers = pair_servers(pair_db)
     try:
         assert decide_ready([read_schema_state(s, [INDEX]) for s in servers.all()], replica_lag_max=10).ready

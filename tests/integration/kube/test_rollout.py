@@ -18,6 +18,12 @@ def images_of(kube, name: str) -> dict[str, str]:
     return {c["name"]: c["image"] for c in d["spec"]["template"]["spec"]["containers"]}
 
 
+def assert_back_on_v1(kube) -> None:
+    """Both Deployments run the v1 image again, and the sidecar shipit never touches is unchanged."""
+    assert images_of(kube, "web") == {"web": f"{APP_IMAGE}:v1", "nginx": "nginx:1.27"}
+    assert images_of(kube, "worker") == {"web": f"{APP_IMAGE}:v1"}
+
+
 @pytest.fixture
 def two_deployments(kube):
     create_deployment(kube, deployment_manifest("web"))
@@ -68,8 +74,7 @@ def test_restore_recorded_templates_and_watch_to_healthy(kube, two_deployments):
     rollout.restore(before)
     outcome = rollout.watch(timeout=30)
     assert outcome.succeeded, [f.render() for f in outcome.failures]
-    assert images_of(kube, "web") == {"web": f"{APP_IMAGE}:v1", "nginx": "nginx:1.27"}
-    assert images_of(kube, "worker") == {"web": f"{APP_IMAGE}:v1"}
+    assert_back_on_v1(kube)
 
 
 def test_undo_without_record_uses_the_previous_revision(kube, two_deployments):
@@ -152,8 +157,7 @@ def test_restore_ignores_a_revision_annotation_moved_by_someone_else(kube, two_d
     rollout.restore(before)
     outcome = rollout.watch(timeout=30)
     assert outcome.succeeded, [f.render() for f in outcome.failures]
-    assert images_of(kube, "web") == {"web": f"{APP_IMAGE}:v1", "nginx": "nginx:1.27"}
-    assert images_of(kube, "worker") == {"web": f"{APP_IMAGE}:v1"}
+    assert_back_on_v1(kube)
 
 
 def test_release_revert_without_recorded_templates_uses_rollout_undo(kube, two_deployments):
@@ -162,8 +166,7 @@ def test_release_revert_without_recorded_templates_uses_rollout_undo(kube, two_d
     edges = RealEdges(two_deployments, kube=kube)
     assert edges.rollout(f"{APP_IMAGE}:v2-crash", cancel=threading.Event()) is not None
     assert edges.restore(()) is None  # healthy again
-    assert images_of(kube, "web") == {"web": f"{APP_IMAGE}:v1", "nginx": "nginx:1.27"}
-    assert images_of(kube, "worker") == {"web": f"{APP_IMAGE}:v1"}
+    assert_back_on_v1(kube)
 
 
 def test_watch_is_scoped_by_a_set_based_selector(kube):

@@ -12,8 +12,7 @@ import math
 import time
 
 from tests.kubesim.clock import Clock, parse_time, rfc3339
-from tests.kubesim.controllers.job import controller_uid
-from tests.kubesim.controllers.queue import WorkQueue
+from tests.kubesim.controllers.queue import WorkQueue, controller_ref, controller_uid, key_of, stored
 from tests.kubesim.errors import ApiError
 from tests.kubesim.events import EventRecorder
 from tests.kubesim.resources import DEPLOYMENTS, REPLICASETS
@@ -176,7 +175,6 @@ def scale_down_old(d: dict, new_rs: dict, old_rss: list[dict]) -> dict[str, int]
 
 def calculate_status(d: dict, new_rs: dict | None, all_rss: list[dict]) -> dict:
     """calculateStatus: counters omitted when zero, Available from maxUnavailable."""
-    replicas = d["spec"].get("replicas", 1)
     available = sum(_st(rs, "availableReplicas") for rs in all_rss)
     counters = {
         "observedGeneration": d["metadata"].get("generation", 1),
@@ -343,20 +341,16 @@ class DeploymentController:
 
     def on_event(self, type_: str, res, obj: dict) -> None:
         if res is DEPLOYMENTS and type_ != "DELETED":
-            self.queue.add((obj["metadata"]["namespace"], obj["metadata"]["name"]))
+            self.queue.add(key_of(obj))
         elif res is REPLICASETS:
-            owner = next((r for r in obj["metadata"].get("ownerReferences") or []
-                          if r.get("controller") and r.get("kind") == "Deployment"), None)
+            owner = controller_ref(obj, "Deployment")
             if owner:
                 self.queue.add((obj["metadata"]["namespace"], owner["name"]))
 
     def _sync(self, key: tuple[str, str]) -> None:
         namespace, name = key
-        try:
-            d = self._store.get(DEPLOYMENTS, namespace, name)
-        except ApiError:
-            return
-        if d["metadata"].get("deletionTimestamp"):
+        d = stored(self._store, DEPLOYMENTS, key)
+        if d is None or d["metadata"].get("deletionTimestamp"):
             return
         uid = d["metadata"]["uid"]
         rss, _ = self._store.list(REPLICASETS, namespace)

@@ -10,7 +10,7 @@ import dataclasses
 import time
 
 from tests.kubesim.clock import Clock, parse_time, rfc3339
-from tests.kubesim.controllers.queue import WorkQueue
+from tests.kubesim.controllers.queue import WorkQueue, controller_ref, controller_uid, key_of, stored
 from tests.kubesim.errors import ApiError
 from tests.kubesim.events import EventRecorder
 from tests.kubesim.resources import JOBS, PODS
@@ -186,11 +186,6 @@ def pod_for_job(job: dict) -> dict:
     return {"apiVersion": "v1", "kind": "Pod", "metadata": pod_meta, "spec": dict(template["spec"])}
 
 
-def controller_uid(obj: dict, kind: str) -> str | None:
-    return next((r.get("uid") for r in obj["metadata"].get("ownerReferences") or []
-                 if r.get("controller") and r.get("kind") == kind), None)
-
-
 class JobController:
     def __init__(self, store, recorder: EventRecorder, clock: Clock, *, minor: int) -> None:
         self._store = store
@@ -203,11 +198,10 @@ class JobController:
 
     def on_event(self, type_: str, res, obj: dict) -> None:
         if res is JOBS and type_ != "DELETED":
-            self.queue.add((obj["metadata"]["namespace"], obj["metadata"]["name"]))
+            self.queue.add(key_of(obj))
         elif res is PODS:
             meta = obj["metadata"]
-            owner = next((r for r in meta.get("ownerReferences") or []
-                          if r.get("controller") and r.get("kind") == "Job"), None)
+            owner = controller_ref(obj, "Job")
             if owner:
                 self.queue.add((meta["namespace"], owner["name"]))
             if type_ != "DELETED" and TRACKING_FINALIZER in (meta.get("finalizers") or []):
@@ -217,9 +211,8 @@ class JobController:
         if key[0] == "orphan":
             return self._release_orphan(*key[1:])
         namespace, name = key
-        try:
-            job = self._store.get(JOBS, namespace, name)
-        except ApiError:
+        job = stored(self._store, JOBS, key)
+        if job is None:
             return
         uid = job["metadata"]["uid"]
         if job["metadata"].get("deletionTimestamp") and not job["metadata"].get("finalizers"):
@@ -257,12 +250,10 @@ class JobController:
     def _release_orphan(self, namespace: str, pod_name: str) -> None:
         """A pod whose Job is gone (deleted, or the pod was orphaned) loses the tracking finalizer, as the real
         controller's orphan-pod handling does; otherwise a deleted Job's pods would never go away."""
-        try:
-            pod = self._store.get(PODS, namespace, pod_name)
-        except ApiError:
+        pod = stored(self._store, PODS, (namespace, pod_name))
+        if pod is None:
             return
-        owner = next((r for r in pod["metadata"].get("ownerReferences") or []
-                      if r.get("controller") and r.get("kind") == "Job"), None)
+        owner = controller_ref(pod, "Job")
         if owner is not None:
             try:
                 if self._store.get(JOBS, namespace, owner["name"])["metadata"]["uid"] == owner.get("uid"):
