@@ -4,7 +4,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from shipit.kube.lock import ci_url, holder_from_lease, micro_time
+from shipit.kube.lock import ci_url, holder_from_lease, lease_name, micro_time
 from tests.support.kube_snapshots import NOW
 
 
@@ -35,3 +35,24 @@ def test_ci_url_sources():
     assert ci_url(gh) == "https://github.com/acme/shop/actions/runs/42"
     assert ci_url({"CI_JOB_URL": "https://gitlab/j/1"}) == "https://gitlab/j/1"
     assert ci_url({}) is None
+
+
+def test_an_expired_holder_says_how_long_ago():
+    lease = {"metadata": {"name": "shipit-shop", "annotations": {}},
+             "spec": {"holderIdentity": "bob@ci/1", "leaseDurationSeconds": 30,
+                      "renewTime": "2026-01-01T11:58:00.000000Z"}}
+    h = holder_from_lease(lease)
+    assert h.user == "bob@ci/1" and h.acquired == h.renewed  # no annotations: the identity, acquired = renewed
+    assert h.describe(NOW).endswith("(120s ago), expired 90s ago")
+
+
+def test_ci_url_prefers_github_then_the_first_job_url_found():
+    env = {"BUILDKITE_BUILD_URL": "https://buildkite/b/1", "BUILD_URL": "https://jenkins/j/1"}
+    assert ci_url(env) == "https://buildkite/b/1"
+    assert ci_url({"BUILD_URL": "https://jenkins/j/1"}) == "https://jenkins/j/1"
+    assert ci_url({"GITHUB_SERVER_URL": "https://github.com", "GITHUB_REPOSITORY": "acme/shop"}) is None  # no run id
+
+
+def test_lease_names_are_dns_labels():
+    assert lease_name("Shop_App") == "shipit-shop-app"
+    assert len(lease_name("x" * 100)) == 63

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from shipit.core.errors import BadInput
-from shipit.kube.migration_job import build_job_manifest, decide_job, job_name
+from shipit.kube.migration_job import build_job_manifest, decide_job, failure_hint, job_name
 from shipit.kube.pods import PodState
 from tests.support.kube_snapshots import NOW, cond, cstatus, make_config, pod, running, terminated, waiting
 
@@ -142,3 +142,34 @@ def test_config_reads_migration_sidecars():
     cfg = parse(text.replace("  sidecars: []", "  sidecars: [cloud-sql-proxy]"), env={"SHIPIT_DB_PASSWORD": "x"})
     assert cfg.migration.sidecars == ("cloud-sql-proxy",)
     assert parse(text, env={"SHIPIT_DB_PASSWORD": "x"}).migration.sidecars == ()
+
+
+def test_failed_condition_without_pods_still_ends_the_wait_with_its_reason():
+    d = decide_job(job(cond("Failed", "True", "BackoffLimitExceeded", "Job has reached the specified backoff limit")),
+                   [], now=NOW)
+    assert (d.done, d.succeeded, d.reason, d.message, d.pod) == \
+        (True, False, "BackoffLimitExceeded", "Job has reached the specified backoff limit", None)
+
+
+def test_a_pod_still_pending_within_grace_is_not_an_outcome():
+    unsched = cond("PodScheduled", "False", "Unschedulable", "0/1 nodes are available", ago=5)
+    p = pod(**JOB_POD, phase="Pending", node=None, conditions=[unsched])
+    assert not decide_job(job(), [p], now=NOW, unschedulable_grace=60).done
+    late = decide_job(job(), [p], now=NOW, unschedulable_grace=2)
+    assert late.done and late.verdict.state is PodState.UNSCHEDULABLE
+
+
+@pytest.mark.parametrize("pod_kw, fragment", [
+    (dict(phase="Pending", containers=[cstatus(state=waiting("ErrImagePull"))]), "image i:9 was built and pushed"),
+    (dict(phase="Failed", containers=[cstatus(state=terminated(137, "OOMKilled"))]), "memory limit of container web in Deployment web"),
+    (dict(phase="Failed", containers=[cstatus(state=terminated(1))]), "backoffLimit is 0"),
+])
+def test_each_failure_kind_has_its_own_next_step(pod_kw, fragment):
+    d = decide_job(job(), [pod(**JOB_POD, **pod_kw)], now=NOW)
+    assert fragment in failure_hint(d, image="i:9", deployment="web", container="web")
+
+
+def test_a_deadline_points_at_migration_timeout():
+    d = decide_job(job(cond("Failed", "True", "DeadlineExceeded", "Job was active longer than specified deadline")),
+                   [], now=NOW)
+    assert "migration.timeout" in failure_hint(d, image="i", deployment="web", container="web")
