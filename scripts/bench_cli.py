@@ -7,7 +7,9 @@ on the machine hits both alike, is `kubectl get configmaps` on the same cluster 
 `python -c pass` with the same interpreter.
 Targets: `shipit status` median <= 0.45 s, `shipit --help` median <= 0.25 s.
 
-Run: .venv/bin/python scripts/bench_cli.py [--runs 15]
+Run: .venv/bin/python scripts/bench_cli.py [--runs 15] [--compare DIR]
+(--compare DIR also times `python -m shipit.cli` from another checkout, e.g. `git worktree add DIR <commit>`, in the
+same interleaved runs: a before/after under the same load.)
 """
 
 from __future__ import annotations
@@ -81,6 +83,7 @@ def timed(argv: list[str], env: dict) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--compare", type=Path, metavar="DIR", help="another checkout of shipit to time alongside")
     args = parser.parse_args()
     shipit = str(Path(sys.executable).with_name("shipit"))
     with tempfile.TemporaryDirectory(prefix="bench-cli-") as tmp:
@@ -100,9 +103,15 @@ def main() -> int:
                 "shipit --help": [shipit, "--help"],
                 "shipit status": [shipit, "status", "--config", str(config)],
             }
-            status_out = subprocess.run(commands["shipit status"], env=env, capture_output=True, text=True).stdout
-            if "r0001" not in status_out or "bob" not in status_out:
-                raise RuntimeError(f"shipit status did not show the seeded record and lock:\n{status_out}")
+            if args.compare:
+                other = [sys.executable, "-c", f"import sys; sys.path.insert(0, {str(args.compare.resolve())!r}); "
+                         "from shipit.cli.app import main; main()"]
+                commands[f"{args.compare.name}: shipit --help"] = [*other, "--help"]
+                commands[f"{args.compare.name}: shipit status"] = [*other, "status", "--config", str(config)]
+            for name in [n for n in commands if n.endswith("shipit status")]:
+                out = subprocess.run(commands[name], env=env, capture_output=True, text=True).stdout
+                if "r0001" not in out or "bob" not in out:
+                    raise RuntimeError(f"{name} did not show the seeded record and lock:\n{out}")
             for argv in commands.values():  # warm the page cache and kubectl's discovery cache
                 timed(argv, env)
             times: dict[str, list[float]] = {name: [] for name in commands}
@@ -114,14 +123,14 @@ def main() -> int:
             proc.wait(timeout=10)
     base = statistics.median(times["kubectl get configmaps"])
     print(f"whole processes, median of {args.runs} interleaved runs (machine load {os.getloadavg()[0]:.1f})")
-    print(f"  {'':<26}{'median':>9}{'min':>9}{'max':>9}{'x kubectl':>11}{'target':>9}")
+    print(f"  {'':<34}{'median':>9}{'min':>9}{'max':>9}{'x kubectl':>11}{'target':>9}")
     missed = []
     for name, values in times.items():
         med = statistics.median(values)
         target = TARGETS.get(name)
         if target is not None and med > target:
             missed.append(name)
-        print(f"  {name:<26}{med:>8.3f}s{min(values):>8.3f}s{max(values):>8.3f}s{med / base:>10.1f}x"
+        print(f"  {name:<34}{med:>8.3f}s{min(values):>8.3f}s{max(values):>8.3f}s{med / base:>10.1f}x"
               f"{f'{target:.2f}s' if target else '':>9}")
     print("targets: " + (f"MISSED {', '.join(missed)}" if missed else "met"))
     return 1 if missed else 0

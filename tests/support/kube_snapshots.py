@@ -1,4 +1,4 @@
-"""Object snapshots shaped like the API server's status answers for pods, Jobs and Deployments (§6 pods, §8 Jobs, §9 Deployments), and a Config."""
+"""Object snapshots shaped like the API server's status answers for pods, Jobs and Deployments, and a Config."""
 
 from __future__ import annotations
 

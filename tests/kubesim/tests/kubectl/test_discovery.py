@@ -9,7 +9,7 @@ import pytest
 
 from tests.kubesim.tests.kubectl.conftest import VERSIONS, deployment_yaml
 
-EXPECTED = {  # rule §2.3: name -> (short names, apiVersion, namespaced, kind)
+EXPECTED = {  # name -> (short names, apiVersion, namespaced, kind)
     "pods": ("po", "v1", "true", "Pod"), "events": ("ev", "v1", "true", "Event"),
     "namespaces": ("ns", "v1", "false", "Namespace"), "configmaps": ("cm", "v1", "true", "ConfigMap"),
     "secrets": ("", "v1", "true", "Secret"), "serviceaccounts": ("sa", "v1", "true", "ServiceAccount"),
