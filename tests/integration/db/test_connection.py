@@ -1,4 +1,4 @@
-"""Connections against the real MariaDB: URL parsing, time limits, reconnects, the error after the budget."""
+"""Connections against the real MariaDB: flavour, time limits, reconnects, the error after the budget."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Finding DDL, its progress and ETA: pure parts on recorded readings, then real ALTERs on real servers."""
+"""Finding DDL, its progress and ETA with real ALTERs on real servers (the pure parts: tests/unit/db)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Size readings from the real server and the build-time model."""
+"""Table sizes read from the real server, and the estimates built from them."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Health signals: pure decisions over recorded readings, and a real pile-up of identical slow queries."""
+"""Health signals on a real server: a pile-up of identical slow queries (the decisions: tests/unit/db)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Metadata-lock watchdog: pure policy decisions, then a real pile-up (idle transaction, ALTER, queued SELECTs).
+"""Metadata-lock watchdog on a real pile-up (idle transaction, ALTER, queued SELECTs); its decisions: tests/unit/db.
 
 The pile-up runs twice: on the replica-pair primary, whose performance_schema has the MDL instrument on (blockers
 proven by lock rows, their lock type and last statement known), and on the machine's MariaDB with P_S off (blockers

@@ -1,4 +1,4 @@
-"""Schema-ready gate: pure decisions, then a real primary + replica where the replica replays the ALTER late.
+"""Schema-ready gate on a real primary + replica whose replica replays the ALTER late (decisions: tests/unit/db).
 
 To make the replica's replay last as long as the test needs on a loaded machine, a read transaction on the replica
 holds the table's metadata lock: the replica's SQL thread then sits in the replayed ALTER (as it would during a long

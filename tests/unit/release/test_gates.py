@@ -1,4 +1,4 @@
-"""Gates: the pure decision, and the runner over real HTTP against a local controllable app."""
+"""Gates: the pure decision, and the runner with no gates (over real HTTP: tests/integration/release)."""
 
 from __future__ import annotations
 
