@@ -25,6 +25,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import yaml
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -32,21 +34,18 @@ from shipit.kube.records import ReleaseRecord, ReleaseStatus, record_to_configma
 from tests.kubesim.fixture import start_process  # noqa: E402
 
 TARGETS = {"shipit status": 0.45, "shipit --help": 0.25}
-CONFIG = """\
-app: shop
-kubernetes:
-  namespace: default
-  kubeconfig: {kubeconfig}
-image:
-  repository: registry.example.com/shop
-deployments:
-  - name: web
-migration:
-  from_deployment: web
-  container: web
-database:
-  url: mysql://shipit@127.0.0.1:3306/shop
-"""
+
+
+def config(kubeconfig: Path) -> dict:
+    """The least configuration `shipit status` accepts, on the benchmark's cluster."""
+    return {
+        "app": "shop",
+        "kubernetes": {"namespace": "default", "kubeconfig": str(kubeconfig)},
+        "image": {"repository": "registry.example.com/shop"},
+        "deployments": [{"name": "web"}],
+        "migration": {"from_deployment": "web", "container": "web"},
+        "database": {"url": "mysql://shipit@127.0.0.1:3306/shop"},
+    }
 
 
 def seed(kubectl: list[str], work: Path) -> None:
@@ -95,19 +94,19 @@ def main() -> int:
             env.pop("CI", None)
             kubectl = [shutil.which("kubectl") or "kubectl", "--kubeconfig", str(kubeconfig)]
             seed(kubectl, work)
-            config = work / "shipit.yaml"
-            config.write_text(CONFIG.format(kubeconfig=kubeconfig))
+            config_file = work / "shipit.yaml"
+            config_file.write_text(yaml.safe_dump(config(kubeconfig)))
             commands = {
                 "python -c pass": [sys.executable, "-c", "pass"],
                 "kubectl get configmaps": [*kubectl, "get", "configmaps", "-n", "default"],
                 "shipit --help": [shipit, "--help"],
-                "shipit status": [shipit, "status", "--config", str(config)],
+                "shipit status": [shipit, "status", "--config", str(config_file)],
             }
             if args.compare:
                 other = [sys.executable, "-c", f"import sys; sys.path.insert(0, {str(args.compare.resolve())!r}); "
                          "from shipit.cli.app import main; main()"]
                 commands[f"{args.compare.name}: shipit --help"] = [*other, "--help"]
-                commands[f"{args.compare.name}: shipit status"] = [*other, "status", "--config", str(config)]
+                commands[f"{args.compare.name}: shipit status"] = [*other, "status", "--config", str(config_file)]
             for name in [n for n in commands if n.endswith("shipit status")]:
                 out = subprocess.run(commands[name], env=env, capture_output=True, text=True).stdout
                 if "r0001" not in out or "bob" not in out:
