@@ -3,7 +3,7 @@
 `rails db:migrate` prints nothing while an index builds for ten minutes, and replicas replay the ALTER only after the
 primary commits it. Each poll reads the processlist of one server (the migrator's statement, any ALTER / CREATE
 INDEX, gh-ost / pt-osc / LHM copy work, a replica's SQL thread replaying an ALTER) and, only when DDL is running, one
-progress source in the doc's priority order: performance_schema stage events, MariaDB's
+progress source, most precise first: performance_schema stage events, MariaDB's
 `Innodb_onlineddl_pct_progress` (only when exactly one DDL runs, it is server-global), the processlist
 STAGE/MAX_STAGE/PROGRESS columns (table copies). So a poll costs one query when idle and two during DDL.
 """
@@ -180,7 +180,8 @@ class ProgressReading:
 
 def pick_progress(ddl: RunningDdl, stage: StageReading | None, onlineddl_pct: float | None,
                   concurrent_ddl: int) -> ProgressReading:
-    """Pure: the best progress source for one DDL, most precise first: the stage counters, then the engine's percentage, then the processlist."""
+    """Pure: the best progress source for one DDL, most precise first (stage counters, the server-wide online-DDL
+    percentage when this is the only DDL, the processlist stages); none while it waits for a metadata lock."""
     phase = phase_name(stage.stage if stage else None, ddl.state)
     if ddl.waiting_for_mdl:
         return ProgressReading(None, ProgressSource.NONE, phase)
