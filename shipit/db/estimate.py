@@ -1,8 +1,8 @@
 """How big the affected tables are and how long each index or foreign-key build will take, replicas included.
 
-Build time scales with the clustered index size (DATA_LENGTH), at a rate per operation
-and flavour; binlog replicas replay the DDL serially after the primary commits it, so the schema is usable everywhere
-only after about twice the primary build. The seed rates come from a 2-vCPU MariaDB lab and are labelled as such;
+Build time scales with the clustered index size (DATA_LENGTH), at a rate per operation and flavour; binlog replicas
+replay the DDL serially after the primary commits it, so the schema is usable everywhere only after about twice the
+primary build. The seed rates come from a 2-vCPU MariaDB lab and are labelled as such;
 the ±50% band says how much to trust them until shipit has history for the cluster.
 """
 

@@ -3,8 +3,9 @@
 Everything else in shipit.kube gets plain JSON snapshots (dicts) from here and decides with pure functions. Requests
 are retried with a bounded budget (429 honouring Retry-After, 5xx, dropped connections) because a release must not
 fail on an API server hiccup; 403 becomes a message naming the missing RBAC permission, because "Forbidden" alone
-sends people searching. Watches resume from the last resourceVersion, re-list on 410 Expired and
-survive dropped streams, so detection stays event-driven instead of polling.
+sends people searching. Watches resume from the last resourceVersion, re-list on 410 Expired and survive dropped
+streams, so detection stays event-driven instead of polling. The `kubernetes` package loads the kubeconfig and sends
+the requests; its generated API classes and models are not used (see _Method).
 """
 
 from __future__ import annotations
