@@ -5,16 +5,14 @@ are retried with a bounded budget (429 honouring Retry-After, 5xx, dropped conne
 fail on an API server hiccup; 403 becomes a message naming the missing RBAC permission, because "Forbidden" alone
 sends people searching. Watches resume from the last resourceVersion, re-list on 410 Expired and survive dropped
 streams, so detection stays event-driven instead of polling. The `kubernetes` package loads the kubeconfig and sends
-the requests; its generated API classes and models are not used (see _Method).
+the requests; shipit.kube.api builds them from the method names, without the generated API classes and models.
 """
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import queue
-import re
 import socket
 import threading
 import time
@@ -22,8 +20,9 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from shipit.core.errors import BadInput, ShipitError
-from shipit.kube.failure import Failure
 from shipit.core.log import get_logger
+from shipit.kube.api import GROUPS, RetryingApi, permission_for, send
+from shipit.kube.failure import Failure
 
 __all__ = ["Kube", "Failure", "WatchStream", "WatchMux", "api_status"]
 
@@ -32,15 +31,6 @@ log = get_logger()
 RETRY_BUDGET = 30.0  # seconds of retrying one request before giving up
 WATCH_SERVER_TIMEOUT = 240  # seconds; a server-side bound on each watch request, then resume from the last RV
 HEALTHY_STREAM = 5.0  # seconds; a watch stream cut after serving this long starts the failure count afresh
-_VERBS = (
-    ("list_", "list"),
-    ("read_", "get"),
-    ("create_", "create"),
-    ("replace_", "update"),
-    ("patch_", "patch"),
-    ("delete_collection_", "deletecollection"),
-    ("delete_", "delete"),
-)
 
 
 def api_status(exc: Exception) -> dict:
@@ -53,26 +43,6 @@ def api_status(exc: Exception) -> dict:
     except (TypeError, ValueError):
         return {}
     return data if isinstance(data, dict) else {}
-
-
-def permission_for(fn_name: str, watch: bool = False) -> tuple[str, str]:
-    """(verb, resource) an API method needs: `create_namespaced_job` -> ("create", "jobs")."""
-    name = fn_name
-    verb = "call"
-    for prefix, v in _VERBS:
-        if name.startswith(prefix):
-            verb, name = v, name[len(prefix) :]
-            break
-    if watch and verb == "list":
-        verb = "watch"
-    name = re.sub(r"^namespaced_", "", name)
-    name = re.sub(r"_for_all_namespaces$", "", name)
-    sub = ""
-    for suffix in ("_status", "_log", "_scale"):
-        if name.endswith(suffix):
-            name, sub = name[: -len(suffix)], "/" + suffix[1:]
-    plural = name.replace("_", "") + ("s" if not name.endswith("s") else "")
-    return verb, plural + sub
 
 
 def _retry_after(exc: Exception) -> float | None:
@@ -116,105 +86,6 @@ def _retryable(exc: BaseException) -> bool:
     return isinstance(exc, (HTTPError, ConnectionError, socket.timeout))
 
 
-_GROUPS = {
-    "core": "/api/v1",
-    "apps": "/apis/apps/v1",
-    "batch": "/apis/batch/v1",
-    "coordination": "/apis/coordination.k8s.io/v1",
-}
-_HTTP = {"list": "GET", "watch": "GET", "get": "GET", "create": "POST", "update": "PUT", "patch": "PATCH",
-         "delete": "DELETE", "deletecollection": "DELETE"}
-_OBJECT_VERBS = ("get", "update", "patch", "delete")  # these name one object; the rest act on a collection
-
-
-def query_name(kw: str) -> str:
-    """`label_selector` -> `labelSelector`, `_continue` -> `continue`: the generated methods' keyword arguments."""
-    head, *rest = kw.lstrip("_").split("_")
-    return head + "".join(part.title() for part in rest)
-
-
-def request_path(prefix: str, fn_name: str, args: tuple) -> tuple[str, str, tuple]:
-    """(HTTP method, path, remaining args) for a generated API method name and its positional arguments:
-    `read_namespaced_pod_log("web-1", "shop")` -> ("GET", "/api/v1/namespaces/shop/pods/web-1/log", ())."""
-    verb, resource = permission_for(fn_name)
-    plural, _, sub = resource.partition("/")
-    args = list(args)
-    name = args.pop(0) if verb in _OBJECT_VERBS else None
-    if "namespaced_" in fn_name:
-        path = f"{prefix}/namespaces/{args.pop(0)}/{plural}"
-    elif fn_name.endswith("_for_all_namespaces"):
-        path = f"{prefix}/{plural}"
-    else:
-        raise ValueError(f"{fn_name}: shipit only calls namespaced and all-namespace API methods")
-    if name is not None:
-        path += f"/{name}"
-    if sub:
-        path += f"/{sub}"
-    return _HTTP[verb], path, tuple(args)
-
-
-def _send(api_client: Any, method: str, path: str, *, query: list, body: Any, content_type: str = "application/json",
-          request_timeout: Any = None) -> Any:
-    """One request with the JSON body sent exactly as given; a non-2xx answer raises the client's ApiException."""
-    from kubernetes.client.exceptions import ApiException
-
-    request = api_client.param_serialize(
-        method,
-        path,
-        query_params=query,
-        header_params={"Accept": "application/json", "Content-Type": content_type},
-        body=body,
-        auth_settings=["BearerToken"],
-    )
-    response = api_client.call_api(*request, _request_timeout=request_timeout)
-    if not 200 <= response.status <= 299:
-        response.read()
-        raise ApiException.from_response(http_resp=response, body=None, data=None)
-    return response
-
-
-class _Method:
-    """One API method, called like the generated client's (`read_namespaced_deployment(name, namespace, ...)`) but
-    without its pydantic models: importing those costs the CLI over a second. The body is sent as given; the answer
-    is the raw urllib3 response with `_preload_content=False`, else the decoded JSON."""
-
-    def __init__(self, api_client: Any, prefix: str, name: str):
-        self.api_client = api_client
-        self.prefix = prefix
-        self.__name__ = name
-
-    def __call__(self, *args: Any, _preload_content: bool = True, _request_timeout: Any = None, **kw: Any) -> Any:
-        method, path, rest = request_path(self.prefix, self.__name__, args)
-        body = kw.pop("body", rest[0] if rest else None)
-        if method == "PATCH":  # a list is a JSON patch; an object patch of a built-in kind merges strategically
-            content_type = "application/json-patch+json" if isinstance(body, list) else "application/strategic-merge-patch+json"
-        else:
-            content_type = "application/json"
-        query = [(query_name(k), v) for k, v in kw.items() if v is not None]
-        response = _send(self.api_client, method, path, query=query, body=body, content_type=content_type,
-                         request_timeout=_request_timeout)
-        if not _preload_content:
-            return response.response
-        response.read()
-        return json.loads(response.data) if response.data else {}
-
-
-class _RetryingApi:
-    """One API group's methods by name, each going through Kube.call; `.raw` on a method is the unwrapped call."""
-
-    def __init__(self, kube: "Kube", prefix: str):
-        self._kube = kube
-        self._prefix = prefix
-
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("_"):
-            raise AttributeError(name)
-        fn = _Method(self._kube.api_client, self._prefix, name)
-        wrapped = functools.partial(self._kube.call, fn)
-        wrapped.raw = fn  # type: ignore[attr-defined]
-        return wrapped
-
-
 class Kube:
     """API access for one namespace, with retries, request counting and resumable watches."""
 
@@ -236,10 +107,10 @@ class Kube:
             return inner(*a, **kw)
 
         rest.request = counting
-        self.core = _RetryingApi(self, _GROUPS["core"])
-        self.apps = _RetryingApi(self, _GROUPS["apps"])
-        self.batch = _RetryingApi(self, _GROUPS["batch"])
-        self.coordination = _RetryingApi(self, _GROUPS["coordination"])
+        self.core = RetryingApi(self, GROUPS["core"])
+        self.apps = RetryingApi(self, GROUPS["apps"])
+        self.batch = RetryingApi(self, GROUPS["batch"])
+        self.coordination = RetryingApi(self, GROUPS["coordination"])
 
     @classmethod
     def from_config(cls, k: Any) -> "Kube":
@@ -335,13 +206,13 @@ class Kube:
         """A request by path with a JSON body sent exactly as given (Lease MicroTime strings keep their six digits);
         `name` is the equivalent generated method, for the RBAC message."""
 
-        def send(**_: Any) -> Any:
-            response = _send(self.api_client, method, path, query=list((query or {}).items()), body=body)
+        def request(**_: Any) -> Any:
+            response = send(self.api_client, method, path, query=list((query or {}).items()), body=body)
             response.read()
             return response
 
-        send.__name__ = name
-        response = self.call(send)
+        request.__name__ = name
+        response = self.call(request)
         return json.loads(response.data) if response.data else {}
 
     def list_json(self, list_fn: Callable[..., Any], *args: Any, **kw: Any) -> tuple[list[dict], str]:
