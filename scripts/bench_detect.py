@@ -42,7 +42,7 @@ from shipit.core.log import configure  # noqa: E402
 from shipit.kube.migration_job import MigrationJob  # noqa: E402
 from shipit.kube.rollout import Rollout  # noqa: E402
 from tests.integration.kube.conftest import APP_IMAGE, create_deployment, deployment_manifest  # noqa: E402
-from tests.integration.kube.snapshots import make_config  # noqa: E402
+from tests.support.kube_snapshots import make_config  # noqa: E402
 from tests.kubesim.clock import parse_time  # noqa: E402
 from tests.kubesim.cluster import Cluster  # noqa: E402
 from tests.kubesim.images import ImageBehaviour  # noqa: E402

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 pytest_plugins = [
+    "pytester",
     "tests.support.mariadb",
     "tests.support.replica",
     "tests.support.httpapp",

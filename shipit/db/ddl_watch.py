@@ -1,9 +1,9 @@
-"""Which DDL is running where, how far along it is, and when it will finish (doc §3.1-3.3, §3.6).
+"""Which DDL is running where, how far along it is, and when it will finish.
 
 `rails db:migrate` prints nothing while an index builds for ten minutes, and replicas replay the ALTER only after the
 primary commits it. Each poll reads the processlist of one server (the migrator's statement, any ALTER / CREATE
 INDEX, gh-ost / pt-osc / LHM copy work, a replica's SQL thread replaying an ALTER) and, only when DDL is running, one
-progress source in the doc's priority order: performance_schema stage events, MariaDB's
+progress source, most precise first: performance_schema stage events, MariaDB's
 `Innodb_onlineddl_pct_progress` (only when exactly one DDL runs, it is server-global), the processlist
 STAGE/MAX_STAGE/PROGRESS columns (table copies). So a poll costs one query when idle and two during DDL.
 """
@@ -20,7 +20,7 @@ from shipit.db.connection import Flavour, QueryError, Server, Servers
 from shipit.db.health import MONITOR_TIMEOUT, Thread, read_status, read_threads
 from shipit.core.errors import ShipitError
 
-ETA_WINDOW_S = 60.0  # rate over the last minute of samples (doc §3.3)
+ETA_WINDOW_S = 60.0  # rate over the last minute of samples
 ETA_MIN_PCT = 1.0  # like gh-ost: no ETA before 1% progress
 
 _NAME = r"(?:`(?:[^`]|``)+`|[\w$]+)"
@@ -157,7 +157,7 @@ _PHASES = (
 
 
 def phase_name(stage: str | None, state: str) -> str:
-    """User text for where a DDL is; a metadata-lock wait beats any stage (doc §3.3)."""
+    """User text for where a DDL is; a metadata-lock wait beats any stage."""
     if state == "Waiting for table metadata lock":
         return "waiting for metadata lock"
     for needle, text in _PHASES:
@@ -180,7 +180,8 @@ class ProgressReading:
 
 def pick_progress(ddl: RunningDdl, stage: StageReading | None, onlineddl_pct: float | None,
                   concurrent_ddl: int) -> ProgressReading:
-    """Pure: the best progress source for one DDL, in the doc §3.3 priority order."""
+    """Pure: the best progress source for one DDL, most precise first (stage counters, the server-wide online-DDL
+    percentage when this is the only DDL, the processlist stages); none while it waits for a metadata lock."""
     phase = phase_name(stage.stage if stage else None, ddl.state)
     if ddl.waiting_for_mdl:
         return ProgressReading(None, ProgressSource.NONE, phase)

@@ -1,8 +1,8 @@
 """How big the affected tables are and how long each index or foreign-key build will take, replicas included.
 
-The model is the doc's §4.5: build time scales with the clustered index size (DATA_LENGTH), at a rate per operation
-and flavour; binlog replicas replay the DDL serially after the primary commits it, so the schema is usable everywhere
-only after about twice the primary build. The seed rates come from a 2-vCPU MariaDB lab and are labelled as such;
+Build time scales with the clustered index size (DATA_LENGTH), at a rate per operation and flavour; binlog replicas
+replay the DDL serially after the primary commits it, so the schema is usable everywhere only after about twice the
+primary build. The seed rates come from a 2-vCPU MariaDB lab and are labelled as such;
 the ±50% band says how much to trust them until shipit has history for the cluster.
 """
 
@@ -21,7 +21,7 @@ class BuildKind(str, enum.Enum):
     FOREIGN_KEY = "foreign_key"  # COPY rebuild of the child with foreign_key_checks on: writes blocked throughout
 
 
-# Bytes of clustered index per second (doc §4.5 lab: 27-55 MB/s for INPLACE index builds, 16 MB/s for COPY). The low
+# Bytes of clustered index per second (lab: 27-55 MB/s for INPLACE index builds, 16 MB/s for COPY). The low
 # ends are used: a late estimate costs a blocked deploy, an early one a surprised operator.
 SEED_RATE = {BuildKind.INDEX: 27e6, BuildKind.FOREIGN_KEY: 16e6}
 RATE_SOURCE = "seed rates from a 2-vCPU MariaDB 10.11 lab, not measured on this cluster"

@@ -1,4 +1,4 @@
-"""Database health signals, a pre-release baseline, and the pure comparison that gates a release (doc §5).
+"""Database health signals, a pre-release baseline, and the pure comparison that gates a release.
 
 The outage was "many threads stuck on one query": Threads_running climbs, and the processlist grouped by
 fingerprint shows one statement shape holding most of the active threads. Readings are one snapshot per server;
@@ -127,7 +127,7 @@ def group_by_fingerprint(threads: Iterable[Thread]) -> tuple[FingerprintGroup, .
 
 def find_pileups(groups: Sequence[FingerprintGroup], active: int, *, min_threads: int = 5,
                  min_share: float = 0.3) -> tuple[FingerprintGroup, ...]:
-    """Groups holding at least `min_threads` threads and `min_share` of all active threads (doc §5.2)."""
+    """Groups holding at least `min_threads` threads and `min_share` of all active threads."""
     if active <= 0:
         return ()
     return tuple(g for g in groups if g.count >= min_threads and g.count / active >= min_share)
@@ -142,7 +142,7 @@ class LagSource(str, enum.Enum):
 
 @dataclasses.dataclass(frozen=True)
 class ReplicaLag:
-    """One replica's lag. `lag_s` None means unknown or replication broken, which is never healthy (doc §5.3)."""
+    """One replica's lag. `lag_s` None means unknown or replication broken, which is never healthy."""
 
     name: str
     lag_s: float | None
@@ -346,7 +346,7 @@ class HealthVerdict:
 
 
 def compare(baseline: Baseline, now: HealthSnapshot, th: HealthThresholds) -> HealthVerdict:
-    """Pure gate decision (doc §5.5) for one snapshot against the pre-release baseline."""
+    """Pure gate decision for one snapshot against the pre-release baseline."""
     level, reasons = HealthLevel.OK, []
 
     def flag(lvl: HealthLevel, why: str) -> None:

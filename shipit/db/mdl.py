@@ -1,4 +1,4 @@
-"""Metadata-lock watchdog: a DDL queued for its exclusive lock stalls every later query on the table (doc §2.4).
+"""Metadata-lock watchdog: a DDL queued for its exclusive lock stalls every later query on the table.
 
 An idle-in-transaction session holds a shared MDL; the ALTER waits for the exclusive one, and every SELECT that
 arrives after it queues behind the ALTER. The watchdog names the blocking session and counts the queued victims from

@@ -1,4 +1,4 @@
-"""The schema-ready gate: the new code may roll out only when what it needs exists everywhere it reads (doc §3.4).
+"""The schema-ready gate: the new code may roll out only when what it needs exists everywhere it reads.
 
 A finished `rails db:migrate` is not enough: replicas replay the ALTER only after the primary commits it, so for about
 one build duration the replicas the app reads from have no index and fall behind. Ready means every expected index,
@@ -182,7 +182,7 @@ def wait_until_ready(
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
 ) -> Readiness:
-    """Poll every server until `decide_ready` holds `consecutive` times in a row (lag must stay down, doc §5.5).
+    """Poll every server until `decide_ready` holds `consecutive` times in a row (lag must stay down).
 
     Polls every `interval` while confirming readiness; while DDL runs every `slow_interval` (or `interval` if
     longer), so a long build costs at most two queries per server per `slow_interval`; otherwise, while not ready,

@@ -3,17 +3,16 @@
 Everything else in shipit.kube gets plain JSON snapshots (dicts) from here and decides with pure functions. Requests
 are retried with a bounded budget (429 honouring Retry-After, 5xx, dropped connections) because a release must not
 fail on an API server hiccup; 403 becomes a message naming the missing RBAC permission, because "Forbidden" alone
-sends people searching. Watches resume from the last resourceVersion, re-list on 410 Expired (rule W5/PW3) and
-survive dropped streams, so detection stays event-driven instead of polling.
+sends people searching. Watches resume from the last resourceVersion, re-list on 410 Expired and survive dropped
+streams, so detection stays event-driven instead of polling. The `kubernetes` package loads the kubeconfig and sends
+the requests; shipit.kube.api builds them from the method names, without the generated API classes and models.
 """
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import queue
-import re
 import socket
 import threading
 import time
@@ -21,8 +20,9 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from shipit.core.errors import BadInput, ShipitError
-from shipit.kube.failure import Failure
 from shipit.core.log import get_logger
+from shipit.kube.api import GROUPS, RetryingApi, permission_for, send
+from shipit.kube.failure import Failure
 
 __all__ = ["Kube", "Failure", "WatchStream", "WatchMux", "api_status"]
 
@@ -31,19 +31,10 @@ log = get_logger()
 RETRY_BUDGET = 30.0  # seconds of retrying one request before giving up
 WATCH_SERVER_TIMEOUT = 240  # seconds; a server-side bound on each watch request, then resume from the last RV
 HEALTHY_STREAM = 5.0  # seconds; a watch stream cut after serving this long starts the failure count afresh
-_VERBS = (
-    ("list_", "list"),
-    ("read_", "get"),
-    ("create_", "create"),
-    ("replace_", "update"),
-    ("patch_", "patch"),
-    ("delete_collection_", "deletecollection"),
-    ("delete_", "delete"),
-)
 
 
 def api_status(exc: Exception) -> dict:
-    """The metav1 Status body of an ApiException (rule E1/E3), or {}."""
+    """The metav1 Status body of an ApiException, or {}."""
     body = getattr(exc, "body", None)
     if not body:
         return {}
@@ -52,26 +43,6 @@ def api_status(exc: Exception) -> dict:
     except (TypeError, ValueError):
         return {}
     return data if isinstance(data, dict) else {}
-
-
-def permission_for(fn_name: str, watch: bool = False) -> tuple[str, str]:
-    """(verb, resource) an API method needs: `create_namespaced_job` -> ("create", "jobs")."""
-    name = fn_name
-    verb = "call"
-    for prefix, v in _VERBS:
-        if name.startswith(prefix):
-            verb, name = v, name[len(prefix) :]
-            break
-    if watch and verb == "list":
-        verb = "watch"
-    name = re.sub(r"^namespaced_", "", name)
-    name = re.sub(r"_for_all_namespaces$", "", name)
-    sub = ""
-    for suffix in ("_status", "_log", "_scale"):
-        if name.endswith(suffix):
-            name, sub = name[: -len(suffix)], "/" + suffix[1:]
-    plural = name.replace("_", "") + ("s" if not name.endswith("s") else "")
-    return verb, plural + sub
 
 
 def _retry_after(exc: Exception) -> float | None:
@@ -115,28 +86,10 @@ def _retryable(exc: BaseException) -> bool:
     return isinstance(exc, (HTTPError, ConnectionError, socket.timeout))
 
 
-class _RetryingApi:
-    """A generated API object whose methods go through Kube.call; `.raw` is the unwrapped object."""
-
-    def __init__(self, api: Any, kube: "Kube"):
-        self.raw = api
-        self._kube = kube
-
-    def __getattr__(self, name: str) -> Any:
-        fn = getattr(self.raw, name)
-        if not callable(fn):
-            return fn
-        wrapped = functools.partial(self._kube.call, fn)
-        wrapped.raw = fn  # type: ignore[attr-defined]
-        return wrapped
-
-
 class Kube:
     """API access for one namespace, with retries, request counting and resumable watches."""
 
     def __init__(self, api_client: Any, namespace: str, *, retry_budget: float = RETRY_BUDGET):
-        from kubernetes import client
-
         self.api_client = api_client
         self.namespace = namespace
         self.retry_budget = retry_budget
@@ -154,10 +107,10 @@ class Kube:
             return inner(*a, **kw)
 
         rest.request = counting
-        self.core = _RetryingApi(client.CoreV1Api(api_client), self)
-        self.apps = _RetryingApi(client.AppsV1Api(api_client), self)
-        self.batch = _RetryingApi(client.BatchV1Api(api_client), self)
-        self.coordination = _RetryingApi(client.CoordinationV1Api(api_client), self)
+        self.core = RetryingApi(self, GROUPS["core"])
+        self.apps = RetryingApi(self, GROUPS["apps"])
+        self.batch = RetryingApi(self, GROUPS["batch"])
+        self.coordination = RetryingApi(self, GROUPS["coordination"])
 
     @classmethod
     def from_config(cls, k: Any) -> "Kube":
@@ -250,30 +203,16 @@ class Kube:
             resp.release_conn()
 
     def request_json(self, method: str, path: str, *, body: Any = None, query: dict | None = None, name: str = "request") -> dict:
-        """A request with a JSON body sent exactly as given. The generated methods coerce dict bodies into models and
-        re-serialise datetimes with isoformat(), which breaks Lease MicroTime strings (rule H7); `name` is the
-        equivalent generated method, for the RBAC message."""
-        client = self.api_client
+        """A request by path with a JSON body sent exactly as given (Lease MicroTime strings keep their six digits);
+        `name` is the equivalent generated method, for the RBAC message."""
 
-        def send(**_: Any) -> Any:
-            request = client.param_serialize(
-                method,
-                path,
-                query_params=list((query or {}).items()),
-                header_params={"Accept": "application/json", "Content-Type": "application/json"},
-                body=body,
-                auth_settings=["BearerToken"],
-            )
-            response = client.call_api(*request)
+        def request(**_: Any) -> Any:
+            response = send(self.api_client, method, path, query=list((query or {}).items()), body=body)
             response.read()
-            if not 200 <= response.status <= 299:
-                from kubernetes.client.exceptions import ApiException
-
-                raise ApiException.from_response(http_resp=response, body=response.data.decode("utf-8", "replace"), data=None)
             return response
 
-        send.__name__ = name
-        response = self.call(send)
+        request.__name__ = name
+        response = self.call(request)
         return json.loads(response.data) if response.data else {}
 
     def list_json(self, list_fn: Callable[..., Any], *args: Any, **kw: Any) -> tuple[list[dict], str]:
@@ -300,7 +239,7 @@ class Kube:
         return tuple(lines)
 
     def pod_log_tail(self, pod: str, container: str | None, *, lines: int = 25, previous: bool = False) -> tuple[str, ...]:
-        """Last log lines, or () when the container has none yet (400 for a waiting container, rule G3)."""
+        """Last log lines, or () when the container has none yet (400 for a waiting container)."""
         from kubernetes.client.exceptions import ApiException
 
         kw: dict[str, Any] = {"tail_lines": lines}

@@ -2,9 +2,8 @@
 
 Helm's lock is a release status that stays "pending" forever when the client dies. A Lease expires instead: if the
 holder stops renewing (crashed CI runner, closed laptop) the next release takes it over after `lock.duration`. The
-server only offers create-if-absent and compare-and-swap (rule Q2), so the protocol lives here. Lease times are
-MicroTime strings formatted here with exactly six fractional digits (rule H7): the client's own serialisation drops
-them and the API server rejects that.
+server only offers create-if-absent and compare-and-swap, so the protocol lives here. Lease times are MicroTime
+strings formatted here with exactly six fractional digits (the API server rejects any other width) and sent as given.
 """
 
 from __future__ import annotations

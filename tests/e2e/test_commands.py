@@ -1,4 +1,4 @@
-"""Issue 6 other commands through the real CLI: `shipit unlock`, `history --limit`, the text output of `status` and
+"""The other commands through the real CLI: `shipit unlock`, `history --limit`, the text output of `status` and
 `history` (Ctrl-C during a release: test_lifecycle.py)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""scripts/demo, the README's first command, tells its story and cleans up after itself (issue 6, "Demo")."""
+"""scripts/demo, the README's first command, tells its story and cleans up after itself."""
 
 from __future__ import annotations
 

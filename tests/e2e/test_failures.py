@@ -1,4 +1,4 @@
-"""Issue 6 scenarios 3-6: a release that fails is stopped before the code, or reverted, and says why.
+"""A release that fails is stopped before the code, or reverted, and says why.
 
 Each test asserts the cluster (Deployment images, Jobs), the database (schema_migrations, schema) and the release
 record afterwards, and that the one-screen diagnosis names what failed, why, what shipit did and what to do next.
@@ -29,7 +29,7 @@ def _assert_diagnosis(sb: Sandbox, r, *fragments: str) -> None:
 def test_migration_that_exits_0_without_applying_fails_before_code(sandbox):
     sb = sandbox
     base = sb.bootstrap()
-    sb.add_migration("20240102000001", "add_nickname_to_users", "def change\n  add_column :users, :nickname, :string\nend")
+    sb.add_nickname_migration("20240102000001")
     target = sb.change_code()
     jobs_before = sb.job_names()
     sb.write_config(migration={"command": ["bin/rails", "db:version"]})  # the outage: a command that migrates nothing

@@ -1,4 +1,4 @@
-"""Issue 6 scenarios 2, 7 and 9: preflight over orphaned rows, two releases at once, `shipit rollback`."""
+"""Preflight over orphaned rows, two releases at once, `shipit rollback`."""
 
 from __future__ import annotations
 
@@ -8,8 +8,6 @@ import signal
 import pytest
 
 from tests.support.waiting import wait_for
-
-
 
 CREATE_ORDERS = """\
 def change
@@ -59,7 +57,7 @@ def test_foreign_key_over_orphans_stops_in_preflight_then_succeeds_after_fix(san
 def test_two_releases_at_once_one_proceeds_the_other_exits_4(sandbox):
     sb = sandbox
     sb.bootstrap()
-    sb.add_migration("20240104000001", "add_nickname_to_users", "def change\n  add_column :users, :nickname, :string\nend")
+    sb.add_nickname_migration("20240104000001")
     target = sb.change_code()
     sb.write_config(gates={"bake": "6s"})
     first = sb.spawn("release")
@@ -84,12 +82,18 @@ def test_two_releases_at_once_one_proceeds_the_other_exits_4(sandbox):
     assert "20240104000001" in sb.schema_versions()
 
 
-def test_rollback_after_a_good_release_restores_the_previous(sandbox):
-    sb = sandbox
+def released_with_a_migration(sb, version: str) -> tuple[str, str]:
+    """Bootstrap, then release a commit adding one migration: (the bootstrap's sha, the released sha)."""
     base = sb.bootstrap()
-    sb.add_migration("20240105000001", "add_nickname_to_users", "def change\n  add_column :users, :nickname, :string\nend")
+    sb.add_nickname_migration(version)
     target = sb.change_code()
     assert sb.shipit("release").code == 0
+    return base, target
+
+
+def test_rollback_after_a_good_release_restores_the_previous(sandbox):
+    sb = sandbox
+    base, target = released_with_a_migration(sb, "20240105000001")
     assert set(sb.deployment_images().values()) == {sb.image(target)}
 
     r = sb.shipit("rollback", "--output", "json")
@@ -115,8 +119,7 @@ def test_signal_during_migration_stops_cleanly(sandbox, signum):
     sb.change_code()
     proc = sb.spawn("release", "--yes", "--output", "json")
     try:
-        job = wait_for(lambda: [j for j in sb.jobs() if (j.get("status") or {}).get("active")], timeout=120,
-                       what="the migration Job to run")[0]["metadata"]["name"]
+        job = sb.wait_migration_job_running()[0]["metadata"]["name"]
         wait_for(lambda: sb.sql("SELECT ID FROM information_schema.PROCESSLIST WHERE INFO LIKE 'SELECT SLEEP(60)%%'"),
                  what="the migration's statement to run")
         proc.send_signal(signum)
@@ -145,25 +148,14 @@ def test_kill_9_during_the_migration_job_resume_adopts_the_job(sandbox):
     sb = sandbox
     sb.write_config(lock={"duration": "5s"})
     sb.bootstrap()
-    sb.add_migration("20240112000001", "add_nickname_slowly", (
-        'def up\n  add_column :users, :nickname, :string\n  execute "SELECT SLEEP(8)"\nend\n'
-        'def down\n  remove_column :users, :nickname\nend'))
+    sb.add_slow_migration("20240112000001", seconds=8)
     target = sb.change_code()
-    proc = sb.spawn("release", "--yes")
-    try:
-        wait_for(lambda: [j for j in sb.jobs() if (j.get("status") or {}).get("active")], timeout=120,
-                  what="the migration Job to run")
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    sb.kill_9("release", "--yes", when=lambda _: sb.wait_migration_job_running())
     crashed = sb.status()["release"]
     assert crashed["status"] == "running"
     assert [p["status"] for p in crashed["phases"] if p["phase"] == "migrate"] == ["running"]
 
-    r = wait_for(lambda: (lambda res: res if res.code != 4 else None)(sb.shipit("release", "--resume")),
-                  timeout=120, what="the dead run's lease to expire")
+    r = sb.resume()
     assert r.code == 0, r.text
     assert "watching it" in r.stderr or "already exists" in r.stderr, r.text  # adopted, not a second Job
     release_jobs = [j for j in sb.job_names() if crashed["release"] in j]
@@ -176,10 +168,7 @@ def test_kill_9_during_the_migration_job_resume_adopts_the_job(sandbox):
 
 def test_rollback_to_a_named_release_then_release_again(sandbox):
     sb = sandbox
-    first = sb.bootstrap()
-    sb.add_migration("20240113000001", "add_nickname_to_users", "def change\n  add_column :users, :nickname, :string\nend")
-    second = sb.change_code()
-    assert sb.shipit("release").code == 0
+    first, second = released_with_a_migration(sb, "20240113000001")
     third = sb.change_code("app/models/order.rb", "class Order < ApplicationRecord\nend\n")
     assert sb.shipit("release").code == 0
 

@@ -1,10 +1,9 @@
-"""A run whose release lock is taken over stops changing the cluster (audit of issue 6): here during the bake, so
+"""A run whose release lock is taken over stops changing the cluster: here during the bake, so
 new code is serving and a person must decide (exit 2), no revert, and the new holder's lock is left alone."""
 
 from __future__ import annotations
 
 import time
-
 
 from shipit.core.config import KubernetesConfig
 from shipit.kube.client import Kube
@@ -12,7 +11,6 @@ from shipit.kube.lock import ReleaseLock
 from shipit.kube.records import RecordStore
 from tests.support.sandbox import APP, NAMESPACE
 from tests.support.waiting import wait_for
-
 
 
 def test_lock_taken_over_during_the_bake_stops_without_revert_and_keeps_the_new_holders_lock(sandbox):
@@ -65,17 +63,13 @@ def test_a_paused_run_whose_release_was_resumed_meanwhile_stops_and_leaves_the_r
     sb = sandbox
     sb.write_config(lock={"duration": "3s"})
     sb.bootstrap()
-    sb.add_migration("20240115000001", "add_nickname_slowly", (
-        'def up\n  add_column :users, :nickname, :string\n  execute "SELECT SLEEP(6)"\nend\n'
-        'def down\n  remove_column :users, :nickname\nend'))
+    sb.add_slow_migration("20240115000001", seconds=6)
     target = sb.change_code()
     paused = sb.spawn("release", "--yes", "--output", "json")  # the SLEEP is raw SQL: manual
     try:
-        wait_for(lambda: [j for j in sb.jobs() if (j.get("status") or {}).get("active")], timeout=120,
-                  what="the migration Job to run", interval=0.2)
+        sb.wait_migration_job_running()
         paused.send_signal(signal.SIGSTOP)
-        r = wait_for(lambda: (lambda res: res if res.code != 4 else None)(sb.shipit("release", "--resume")),
-                      timeout=120, what="the paused run's lease to expire")
+        r = sb.resume()
         assert r.code == 0, r.text
         finished = sb.status()["release"]
         assert finished["status"] == "succeeded" and any("resumed" in n for n in finished["notes"]), finished

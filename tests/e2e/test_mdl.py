@@ -1,4 +1,4 @@
-"""Issue 4's metadata-lock watchdog inside a release: an idle transaction holds `users`, the migration's index build
+"""The metadata-lock watchdog inside a release: an idle transaction holds `users`, the migration's index build
 queues for its metadata lock and every later query on the table queues behind it (the outage's "many threads stuck").
 shipit kills its own DDL query after migration.lock_wait_max, the queued queries run, the blocking session is left
 alone, no code rolls out, and the diagnosis names the session. Once that session ends, the same release succeeds.
@@ -13,8 +13,8 @@ import pymysql
 import pytest
 
 from shipit.db.health import MDL_WAIT_STATE
+from tests.support.mariadb import hold_in_transaction
 from tests.support.sandbox import Sandbox, connect
-
 
 LOCK_WAIT_MAX = 3.0
 GRACE = 6.0  # poll interval, Rails reporting the error: "within threshold + a few seconds" on a loaded machine
@@ -63,12 +63,7 @@ def test_ddl_stuck_behind_an_idle_transaction_is_killed_and_the_app_recovers(san
     blocker = connect(sb.db_admin_url)
     selects: list[_Select] = []
     try:
-        with blocker.cursor() as cur:
-            cur.execute("SELECT CONNECTION_ID()")
-            blocker_id = int(cur.fetchone()[0])
-            cur.execute("BEGIN")
-            cur.execute("SELECT email FROM users WHERE id = 1")
-            cur.fetchall()
+        blocker_id = hold_in_transaction(blocker, "SELECT email FROM users WHERE id = 1")
         proc = sb.spawn("release")
         deadline = time.monotonic() + 120
         while (ddl := _waiting_ddl(sb)) is None:
@@ -133,10 +128,7 @@ def test_configured_idle_blocker_is_ended_and_the_migration_goes_on(sandbox):
     blocker = connect(sb.db_admin_url)  # root; the migrator is the release's own user
     selects: list[_Select] = []
     try:
-        with blocker.cursor() as cur:
-            cur.execute("BEGIN")
-            cur.execute("SELECT email FROM users WHERE id = 1")
-            cur.fetchall()
+        hold_in_transaction(blocker, "SELECT email FROM users WHERE id = 1")
         proc = sb.spawn("release")
         deadline = time.monotonic() + 120
         while _waiting_ddl(sb) is None:

@@ -13,7 +13,7 @@ def _phase(out: dict, name: str) -> dict:
 def test_pre_and_post_deploy_migrations_run_around_the_code(sandbox):
     sb = sandbox
     base = sb.bootstrap()
-    sb.add_migration("20240110000001", "add_nickname_to_users", "def change\n  add_column :users, :nickname, :string\nend")
+    sb.add_nickname_migration("20240110000001")
     sb.add_migration("20240110000002", "remove_name_from_users", "def change\n  remove_column :users, :name, :string\nend")
     target = sb.change_code("app/models/user.rb", "class User < ApplicationRecord\n  self.ignored_columns = [\"name\"]\nend\n")
     r = sb.shipit("release", "--output", "json")
@@ -36,7 +36,7 @@ def test_older_pre_deploy_migration_with_a_post_deploy_one_never_migrates_down(s
     `db:migrate VERSION=<older>` would make Rails migrate the newer one DOWN (dropping its column)."""
     sb = sandbox
     sb.bootstrap()
-    sb.add_migration("20240120000001", "add_nickname_to_users", "def change\n  add_column :users, :nickname, :string\nend")
+    sb.add_nickname_migration("20240120000001")
     sb.change_code()
     assert sb.shipit("release").code == 0
     sb.sql("UPDATE users SET nickname = 'kept'")

@@ -1,9 +1,8 @@
-"""Issue 6 scenarios 1 and 8, on a real primary + replica pair: the code waits for the index on every server, and a
+"""On a real primary + replica pair: the code waits for the index on every server, and a
 release killed with -9 (during the DDL wait, during the rollout) is finished by `shipit release --resume`."""
 
 from __future__ import annotations
 
-import signal
 import subprocess
 import threading
 import time
@@ -12,8 +11,6 @@ import pymysql
 
 from tests.kubesim.images import ImageBehaviour
 from tests.support.sandbox import Sandbox, connect
-
-
 
 INDEX = "index_users_on_email"
 ADD_INDEX = "def change\n  add_index :users, :email\nend"
@@ -125,16 +122,12 @@ def sb_connect(sb: Sandbox, server: str) -> pymysql.connections.Connection:
 def _kill_and_resume(sb: Sandbox, marker: str, *, after_marker=None) -> tuple[dict, dict]:
     """Start a release, SIGKILL it once `marker` shows in its live output, check the record was left RUNNING, wait out
     the lease and `--resume`. Returns (the record as the crash left it, the resumed run's JSON)."""
-    proc = sb.spawn("release")
-    try:
+    def when(proc) -> None:
         read_until(proc, marker)
         if after_marker:
             after_marker()
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+
+    sb.kill_9("release", when=when)
     crashed = sb.status()
     crashed["images"] = sb.deployment_images()
     assert crashed["release"]["status"] == "running", crashed
@@ -176,7 +169,7 @@ def test_kill_9_during_rollout_then_resume_finishes(replica_sandbox):
     sb = replica_sandbox
     sb.write_config(lock={"duration": "5s"})
     base = sb.bootstrap()
-    sb.add_migration("20240108000001", "add_nickname_to_users", "def change\n  add_column :users, :nickname, :string\nend")
+    sb.add_nickname_migration("20240108000001")
     target = sb.change_code()
     sb.image_behaviour(target, ImageBehaviour(ready_after=3.0, log_lines=("starting shop", "warming up")))
 

@@ -1,17 +1,13 @@
-"""Issue 6 scenario 8, the case the audit found: `kill -9` while the automatic revert runs; `--resume` must finish
+"""`kill -9` while the automatic revert runs; `--resume` must finish
 the revert (not crash on the REVERT phase, not roll the crashing image out again)."""
 
 from __future__ import annotations
-
-import signal
-
 
 from shipit.core.config import KubernetesConfig
 from shipit.kube.client import Kube
 from shipit.kube.records import RecordStore
 from tests.support.sandbox import APP, NAMESPACE
 from tests.support.waiting import wait_for
-
 
 
 def test_kill_9_during_the_automatic_revert_then_resume_finishes_the_revert(sandbox):
@@ -27,20 +23,13 @@ def test_kill_9_during_the_automatic_revert_then_resume_finishes_the_revert(sand
         r = store.latest()
         return r is not None and r.id == "r0002" and any(p.name == "revert" and p.status == "running" for p in r.phases)
 
-    proc = sb.spawn("release")
-    try:
-        wait_for(reverting, timeout=120, what="the automatic revert to start", interval=0.02)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    sb.kill_9("release", when=lambda _: wait_for(reverting, timeout=120, what="the automatic revert to start",
+                                                interval=0.02))
     crashed = sb.status()["release"]
     assert crashed["status"] == "running", crashed
     assert [p["status"] for p in crashed["phases"] if p["phase"] == "revert"] == ["running"], crashed
 
-    r = wait_for(lambda: (lambda res: res if res.code != 4 else None)(sb.shipit("release", "--resume")),
-                  timeout=120, what="the dead run's lease to expire")
+    r = sb.resume()
     assert r.code == 1, r.text
     assert "finishing the failure of code rollout" in r.stdout and "rolled the Deployments back" in r.stdout, r.text
     latest = sb.status()["release"]

@@ -1,1 +1,1 @@
-"""kubesim: an in-memory Kubernetes API server, controllers and kubelet for tests (issue 3). See README.md."""
+"""kubesim: an in-memory Kubernetes API server, controllers and kubelet for tests. See README.md."""

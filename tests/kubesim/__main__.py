@@ -1,6 +1,6 @@
 """`python -m tests.kubesim --port PORT --kubeconfig PATH [--exec] [--k8s-version 1.29..1.33] [--speed S]`:
 runs an empty in-memory cluster in the foreground until interrupted; writes the kubeconfig once it is ready and
-prints the URL (issue 3, "Start and connect")."""
+prints the URL."""
 
 from __future__ import annotations
 

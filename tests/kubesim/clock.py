@@ -32,12 +32,12 @@ class Clock:
 
 
 def rfc3339(at: float) -> str:
-    """metav1.Time: whole seconds, UTC, `Z` (rule H7)."""
+    """metav1.Time: whole seconds, UTC, `Z`."""
     return dt.datetime.fromtimestamp(int(at), dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def rfc3339_nano(at: float) -> str:
-    """Log line timestamps (`timestamps=true`, rule G1)."""
+    """Log line timestamps (`timestamps=true`)."""
     whole = int(at)
     nanos = int(round((at - whole) * 1e9))
     if nanos >= 1_000_000_000:
@@ -46,7 +46,7 @@ def rfc3339_nano(at: float) -> str:
 
 
 def micro_time(at: float) -> str:
-    """metav1.MicroTime: exactly six fractional digits (rule H7)."""
+    """metav1.MicroTime: exactly six fractional digits."""
     return dt.datetime.fromtimestamp(at, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 

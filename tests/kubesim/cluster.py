@@ -1,5 +1,5 @@
 """A whole fake cluster in one process: store, API server, scheduler, kubelet and controllers, wired so that every
-controller reads and writes through the Store and sees every committed change (rule book §13)."""
+controller reads and writes through the Store and sees every committed change."""
 
 from __future__ import annotations
 
@@ -92,7 +92,7 @@ class Cluster:
 
     def kubectl(self, *args: str, check: bool = True, timeout: float = 60,
                 input: str | None = None) -> subprocess.CompletedProcess:
-        """Real kubectl against this cluster, with its own discovery cache (rule D9: a fresh KUBECACHEDIR)."""
+        """Real kubectl against this cluster, with its own discovery cache (a fresh KUBECACHEDIR: no stale discovery)."""
         if self.kubeconfig is None:
             raise RuntimeError("write_kubeconfig() first")
         cache = self.kubeconfig.parent / f"kubecache-{self.server.port}"

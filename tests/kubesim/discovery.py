@@ -1,4 +1,4 @@
-"""/version and API discovery (rules D1-D8): plain documents always, aggregated v2 only when the client asks."""
+"""/version and API discovery: plain documents always, aggregated v2 only when the client asks."""
 from __future__ import annotations
 
 from tests.kubesim.resources import ALL, Resource, group_versions
@@ -8,7 +8,7 @@ _PATCH = {"29": "14", "30": "12", "31": "8", "32": "4", "33": "1"}
 
 
 def version(k8s_version: str) -> dict:
-    """D1/D2: the minor picks which kubectl the dispatcher runs."""
+    """The minor picks which kubectl the dispatcher runs."""
     major, minor = k8s_version.split(".")[:2]
     git = f"v{major}.{minor}.{_PATCH.get(minor, '0')}"
     doc = {"major": major, "minor": minor, "gitVersion": git, "gitCommit": "0" * 40, "gitTreeState": "clean",
@@ -21,7 +21,7 @@ def version(k8s_version: str) -> dict:
 
 
 def wants_aggregated(accept: str | None) -> bool:
-    """D4/D5: only a client that lists the v2 APIGroupDiscoveryList form gets it (kubectl 1.29 offers v2beta1)."""
+    """Only a client that lists the v2 APIGroupDiscoveryList form gets it (kubectl 1.29 offers v2beta1)."""
     for part in (accept or "").split(","):
         params = {p.split("=", 1)[0].strip(): p.split("=", 1)[1].strip() for p in part.split(";")[1:] if "=" in p}
         if params.get("g") == "apidiscovery.k8s.io" and params.get("v") == "v2" and \
@@ -61,7 +61,7 @@ def _resources(group: str, version: str) -> list[Resource]:
 
 
 def resource_list(group: str, version: str) -> dict | None:
-    """D7: APIResourceList with subresources as `plural/sub` entries."""
+    """APIResourceList with subresources as `plural/sub` entries."""
     resources = _resources(group, version)
     if not resources:
         return None
@@ -91,7 +91,7 @@ def _verbs(r: Resource) -> tuple[str, ...]:
 
 
 def aggregated(core: bool) -> dict:
-    """D8: APIGroupDiscoveryList for /api (core=True) or /apis."""
+    """APIGroupDiscoveryList for /api (core=True) or /apis."""
     items = []
     for group, version in group_versions():
         if bool(group) == core:

@@ -1,4 +1,4 @@
-"""API errors as metav1 Status objects (rule book §4.7, rules E1-E2)."""
+"""API errors as metav1 Status objects."""
 from __future__ import annotations
 
 from typing import Any
@@ -54,7 +54,7 @@ def conflict(res: Resource, name: str, msg: str = "the object has been modified;
 
 
 def invalid(res: Resource, name: str, causes: list[tuple[str, str, str]]) -> ApiError:
-    """causes: (field, cause type e.g. FieldValueRequired, message after the field) — message per rule E2."""
+    """causes: (field, cause type e.g. FieldValueRequired, message after the field), as the API server words them."""
     text = ", ".join(f"{field}: {msg}" for field, _t, msg in causes)
     if len(causes) > 1:
         text = f"[{text}]"

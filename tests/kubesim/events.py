@@ -1,6 +1,6 @@
-"""core/v1 Events written the way the real components write them (rule V1): one object per distinct
+"""core/v1 Events written the way the real components write them: one object per distinct
 (object, type, reason, message, source), repeats bump `count` and `lastTimestamp`. The scheduler writes
-events.k8s.io-style events, which read through core/v1 have null first/lastTimestamp and an `eventTime` (rule V2)."""
+events.k8s.io-style events, which read through core/v1 have null first/lastTimestamp and an `eventTime`."""
 
 from __future__ import annotations
 
@@ -66,7 +66,7 @@ class EventRecorder:
                 self._names[key] = name
 
     def scheduler(self, obj: dict, type_: str, reason: str, message: str) -> None:
-        """An events.k8s.io-origin event as core/v1 shows it: no first/lastTimestamp, `eventTime` set (rule V2)."""
+        """An events.k8s.io-origin event as core/v1 shows it: no first/lastTimestamp, `eventTime` set."""
         meta = obj["metadata"]
         namespace = meta.get("namespace") or "default"
         event = {

@@ -55,7 +55,7 @@ class Faults:
             self._drops.append([after_seconds, count])
 
     def expire_resource_versions(self) -> None:
-        """Every resourceVersion seen so far becomes too old: the next watch from one gets 410 (W5)."""
+        """Every resourceVersion seen so far becomes too old: the next watch from one gets 410."""
         self.store.expire_history()
 
     def clear(self) -> None:

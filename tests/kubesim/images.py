@@ -35,8 +35,14 @@ def split_image(image: str) -> tuple[str, str]:
     return image, "latest"
 
 
+def runtime_name(image: str) -> tuple[str, str]:
+    """(repository, tag) as the container runtime names them: a bare name lives in docker.io/library."""
+    repo, tag = split_image(image)
+    return (repo if "/" in repo else f"docker.io/library/{repo}"), tag
+
+
 class ImageRegistry:
-    """Images exist unless their tag ends in `-missing`; behaviour by tag suffix (issue 3):
+    """Images exist unless their tag ends in `-missing`; behaviour by tag suffix:
     `-missing` ErrImagePull, `-crash` exit 1, `-oom` OOMKilled, `-unready` never Ready, `-slow` Ready after
     `slow_ready`, `-fail` logs a few lines then exit 1. Other images serve forever under restartPolicy Always and
     run to completion (exit 0 after `run_seconds`) in Job pods."""
@@ -83,15 +89,10 @@ class ImageRegistry:
     @staticmethod
     def image_id(image: str) -> str:
         """`imageID` as containerd reports it: repository@sha256 digest (stable per image)."""
-        repo, _ = split_image(image)
-        if "/" not in repo:
-            repo = f"docker.io/library/{repo}"
+        repo, _ = runtime_name(image)
         return f"{repo}@sha256:{hashlib.sha256(image.encode()).hexdigest()}"
 
     @staticmethod
     def qualified(image: str) -> str:
         """The image as the runtime reports it in containerStatuses (`docker.io/library/web:v1`)."""
-        repo, tag = split_image(image)
-        if "/" not in repo:
-            repo = f"docker.io/library/{repo}"
-        return f"{repo}:{tag}"
+        return ":".join(runtime_name(image))

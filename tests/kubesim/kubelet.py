@@ -1,8 +1,8 @@
 """The fake kubelet of the single node `node-1`: runs the pods bound to it, driven by what their images do
-(images.py), and reports the exact status shapes of rule book §6 (F1 ErrImagePull/ImagePullBackOff, F2
-CrashLoopBackOff, F3 CreateContainerConfigError, F5 readiness failing, F7 failed Job pods, X6 graceful deletion).
+(images.py), and reports the exact status shapes a real kubelet does (ErrImagePull/ImagePullBackOff, CrashLoopBackOff,
+CreateContainerConfigError, readiness failing, failed Job pods, graceful deletion).
 
-In exec mode the containers of Job pods that have a `command` run as real local processes (rule G5).
+In exec mode the containers of Job pods that have a `command` run as real local processes.
 All runtime state is owned by one thread; store callbacks and process readers only post work to it."""
 
 from __future__ import annotations
@@ -37,13 +37,13 @@ COMPONENT = "kubelet"
 class KubeletTimings:
     """Cluster seconds (scaled by the clock). Defaults are the real kubelet's."""
     relist: float = 1.0               # from a container exit to the restart decision (PLEG relist)
-    pull_backoff: float = 10.0        # image pull back-off, doubling (F1)
+    pull_backoff: float = 10.0        # image pull back-off, doubling
     pull_backoff_max: float = 300.0
-    crash_backoff: float = 10.0       # container restart back-off, doubling (F2)
+    crash_backoff: float = 10.0       # container restart back-off, doubling
     crash_backoff_max: float = 300.0
     crash_reset: float = 600.0        # clean running time that resets the restart back-off
-    config_retry: float = 10.0        # CreateContainerConfigError retry (F3)
-    probe_period: float = 10.0        # readiness probe failures (F5)
+    config_retry: float = 10.0        # CreateContainerConfigError retry
+    probe_period: float = 10.0        # readiness probe failures
 
 
 def go_duration(seconds: float) -> str:
@@ -376,7 +376,7 @@ class Kubelet:
             self._after(self.timings.relist, pod, c, lambda: self._restart(pod, c))
 
     def _restart(self, pod: _Pod, c: _Container) -> None:
-        """First restart is immediate; then CrashLoopBackOff 10s, 20s, ... capped (rule F2)."""
+        """First restart is immediate; then CrashLoopBackOff 10s, 20s, ... capped."""
         delay = 0.0 if c.exits <= 1 else min(self.timings.crash_backoff * 2 ** (c.exits - 2),
                                              self.timings.crash_backoff_max)
         last = {"terminated": c.state["terminated"]}
@@ -404,7 +404,7 @@ class Kubelet:
                 if not pod.deleting and c.state.get("waiting", {}).get("reason") == "CreateContainerConfigError":
                     self._create(pod, c)
 
-    # --- deletion (rule X6) ----------------------------------------------------------------------------------
+    # --- deletion ----------------------------------------------------------------------------------
     def _kill(self, pod: _Pod, grace: int) -> None:
         pod.deleting = True
         for c in pod.containers:

@@ -1,5 +1,5 @@
-"""Container logs kept per container instance: the current one and the `previous` (rule G5), with timestamps so
-`sinceSeconds`, `timestamps` and `tailLines` behave like the kubelet's log endpoint (rule G1).
+"""Container logs kept per container instance: the current one and the `previous`, with timestamps so
+`sinceSeconds`, `timestamps` and `tailLines` behave like the kubelet's log endpoint.
 
 Lines are stored and returned without their trailing newline."""
 

@@ -1,6 +1,6 @@
-"""A minimal OpenAPI v3 (rule O4): enough for `kubectl apply`/`create -f` with default validation to see that the
+"""A minimal OpenAPI v3: enough for `kubectl apply`/`create -f` with default validation to see that the
 server validates fields itself (`fieldValidation`), so kubectl skips client-side schema checks. No schemas: `kubectl
-explain` is out of scope. OpenAPI v2 is not served (404), which kubectl tolerates once v3 works (O2)."""
+explain` is out of scope. OpenAPI v2 is not served (404), which kubectl tolerates once v3 works."""
 from __future__ import annotations
 
 import hashlib

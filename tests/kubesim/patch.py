@@ -1,4 +1,4 @@
-"""PATCH bodies (rule P1): JSON patch (RFC 6902), JSON merge patch (RFC 7386), strategic merge patch for the built-in
+"""PATCH bodies: JSON patch (RFC 6902), JSON merge patch (RFC 7386), strategic merge patch for the built-in
 fields kubectl and the Python client send, and server-side apply approximated as a strategic merge."""
 from __future__ import annotations
 

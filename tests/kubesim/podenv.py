@@ -1,6 +1,6 @@
 """A container's environment as the kubelet builds it (makeEnvironmentVariables): `envFrom` then `env`, values from
-Secrets and ConfigMaps, `$(VAR)` expansion. A missing object or key is the CreateContainerConfigError message
-(rule F3). Pure: objects are looked up through a function."""
+Secrets and ConfigMaps, `$(VAR)` expansion. A missing object or key is the CreateContainerConfigError message.
+Pure: objects are looked up through a function."""
 
 from __future__ import annotations
 

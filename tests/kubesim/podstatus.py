@@ -1,4 +1,4 @@
-"""Pure rules for pod status (rule book §6): phase from container states (kubelet getPhase) and the
+"""Pure rules for pod status: phase from container states (kubelet getPhase) and the
 PodReadyToStartContainers/Initialized/Ready/ContainersReady/PodScheduled conditions with their real reasons."""
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ class Phase(str, enum.Enum):
 
 def pod_phase(restart_policy: str, statuses: list[dict], *, deleting: bool = False) -> Phase:
     """kubelet getPhase: a waiting container without a previous termination keeps the pod Pending; a crash-looping
-    one counts as stopped (rule book §6). A pod being deleted whose containers all stopped is terminal."""
+    one counts as stopped. A pod being deleted whose containers all stopped is terminal."""
     running = waiting = stopped = succeeded = 0
     for cs in statuses:
         state = cs.get("state", {})

@@ -1,4 +1,4 @@
-"""The resource types kubesim serves (rule book §2.3): one table drives routing, discovery, OpenAPI and errors."""
+"""The resource types kubesim serves: one table drives routing, discovery, OpenAPI and errors."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -45,7 +45,7 @@ class Resource:
 
     @property
     def qualified(self) -> str:
-        """`deployments.apps` / `pods`: how API errors name the resource (rule C4)."""
+        """`deployments.apps` / `pods`: how API errors name the resource."""
         return f"{self.plural}.{self.group}" if self.group else self.plural
 
     def subresource(self, name: str) -> Subresource | None:
@@ -102,5 +102,5 @@ def group_versions() -> list[tuple[str, str]]:
 
 
 def storage_key(res: Resource) -> str:
-    """Both Event APIs share one store (rule V2): the key they are stored under."""
+    """Both Event APIs share one store: the key they are stored under."""
     return "events" if res.plural == "events" else f"{res.group}/{res.plural}"

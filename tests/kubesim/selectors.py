@@ -1,4 +1,4 @@
-"""Label and field selectors (rules L3, L4): parsed once into frozen matchers, then applied to each object."""
+"""Label and field selectors: parsed once into frozen matchers, then applied to each object."""
 from __future__ import annotations
 
 import re
@@ -98,7 +98,7 @@ def selector_from_match(selector: dict | None) -> LabelSelector:
     return LabelSelector(tuple(reqs))
 
 
-# Field paths each type may select on (rule L4); the value is how to read it from the object.
+# Field paths each type may select on; the value is how to read it from the object.
 _COMMON = {"metadata.name": ("metadata", "name"), "metadata.namespace": ("metadata", "namespace")}
 _POD_FIELDS = {**_COMMON, "spec.nodeName": ("spec", "nodeName"), "spec.restartPolicy": ("spec", "restartPolicy"),
                "spec.schedulerName": ("spec", "schedulerName"),

@@ -1,5 +1,5 @@
 """The HTTP face of kubesim: Kubernetes REST routing over the Store, watch and log streaming, discovery, OpenAPI and
-the fault endpoint. HTTP/1.1 with keep-alive; every response body is JSON (rule H2) except pod logs (G1)."""
+the fault endpoint. HTTP/1.1 with keep-alive; every response body is JSON except pod logs."""
 from __future__ import annotations
 
 import base64
@@ -29,7 +29,7 @@ JOB_ORPHAN_WARNING = ("child pods are preserved by default when jobs are deleted
 
 
 def parse_bool(value: str | None) -> bool:
-    """Kubernetes query booleans (H3): absent, "false" or "0" (any case) are false; anything else is true."""
+    """Kubernetes query booleans: absent, "false" or "0" (any case) are false; anything else is true."""
     return value is not None and value.lower() not in ("false", "0")
 
 
@@ -365,7 +365,7 @@ class _Handler(BaseHTTPRequestHandler):
         raise method_not_allowed()
 
     def _list(self, res: Resource, namespace: str | None, query: dict) -> None:
-        """L2 list shape; L6 `limit`/`continue` over the name-ordered result."""
+        """The list shape; `limit`/`continue` over the name-ordered result."""
         items, rv = self.sim.store.list_shared(res, namespace, label_selector=query.get("labelSelector", ""),
                                                field_selector=query.get("fieldSelector", ""))
         meta: dict[str, Any] = {"resourceVersion": rv}
@@ -392,7 +392,7 @@ class _Handler(BaseHTTPRequestHandler):
                               "items": items})
 
     def _watch(self, res: Resource, namespace: str | None, query: dict) -> None:
-        """W1-W6: chunked stream of one JSON event per line; a too-old RV becomes an ERROR event (W5)."""
+        """Chunked stream of one JSON event per line; a too-old RV becomes an ERROR event."""
         sim = self.sim
         drop_after = sim.faults.take_watch_drop()
         started = time.monotonic()
@@ -472,12 +472,12 @@ class _Handler(BaseHTTPRequestHandler):
         if method == "DELETE":
             opts = self._delete_options(query, body)
             if res is JOBS and opts["propagation"] is None:
-                self._warnings.append(JOB_ORPHAN_WARNING)                      # X4
+                self._warnings.append(JOB_ORPHAN_WARNING)                      # a Job deleted without propagation orphans its pods
             return self._send_json(200, store.delete(res, namespace, name, **opts))
         raise method_not_allowed()
 
     def _delete_options(self, query: dict, body: bytes) -> dict:
-        """X1: DeleteOptions from the JSON body or from query parameters."""
+        """DeleteOptions from the JSON body or from query parameters."""
         opts = self._json_body(body) if body.strip() else {}
         if not isinstance(opts, dict):
             raise bad_request("DeleteOptions must be a JSON object")
@@ -495,7 +495,7 @@ class _Handler(BaseHTTPRequestHandler):
                 "grace_period_seconds": grace, "dry_run": "All" in dry_run}
 
     def _scale(self, method: str, res: Resource, namespace: str | None, name: str, body: bytes) -> None:
-        """P4: /scale speaks autoscaling/v1 Scale, never the workload itself."""
+        """/scale speaks autoscaling/v1 Scale, never the workload itself."""
         store = self.sim.store
         if method == "GET":
             return self._send_json(200, _scale_of(store.get_shared(res, namespace, name)))
@@ -525,7 +525,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._send_json(200, _scale_of(updated))
 
     def _log(self, namespace: str | None, name: str, query: dict) -> None:
-        """G1-G3: container selection and state checks against the pod, then lines from PodLogs."""
+        """Container selection and state checks against the pod, then lines from PodLogs."""
         sim = self.sim
         pod = sim.store.get_shared(PODS, namespace, name)
         container, previous_instance = _log_source(pod, query.get("container") or "",
@@ -545,7 +545,7 @@ class _Handler(BaseHTTPRequestHandler):
             raise ApiError(422, "Invalid", f"tailLines: Invalid value: {tail}: must be greater than or equal to 0")
         opts = {"previous": previous_instance, "tail_lines": tail, "since_seconds": since,
                 "timestamps": parse_bool(query.get("timestamps"))}
-        if container is None or sim.logs is None:                               # G2: pod not bound yet
+        if container is None or sim.logs is None:                               # pod not bound yet
             return self._send_bytes(200, b"", "text/plain")
         if not parse_bool(query.get("follow")):
             text = "".join(line + "\n" for line in sim.logs.read(namespace, name, container, **opts)).encode()
@@ -581,7 +581,7 @@ def _scale_of(obj: dict) -> dict:
 
 
 def _log_source(pod: dict, container: str, previous: bool, logs, namespace: str | None) -> tuple[str | None, bool]:
-    """Which container and which instance (current or previous in PodLogs terms) a log request reads (G2, G3).
+    """Which container and which instance (current or previous in PodLogs terms) a log request reads.
     Returns container None for a pod with no node yet (empty 200)."""
     name = pod["metadata"]["name"]
     spec = pod.get("spec") or {}

@@ -1,6 +1,6 @@
-"""The cluster state: an etcd-like object store with one global resourceVersion (R1), an event log for watches (§5),
-and the garbage collector's ownerReference/finalizer semantics (X4, X5). Everything that writes — HTTP handlers and
-in-process controllers alike — goes through here, so RV, generation and watch rules apply to all writers (§13.1).
+"""The cluster state: an etcd-like object store with one global resourceVersion, an event log for watches,
+and the garbage collector's ownerReference/finalizer semantics. Everything that writes — HTTP handlers and
+in-process controllers alike — goes through here, so RV, generation and watch rules apply to all writers.
 
 Stored objects are never mutated after they are committed (writes build new dicts), so readers inside the package
 may serialise them without copying; public readers get deep copies."""
@@ -42,7 +42,7 @@ class Change:
 
 
 def format_time(ts: float) -> str:
-    """metav1.Time (rule H7): RFC3339 seconds, UTC, Z."""
+    """metav1.Time: RFC3339 seconds, UTC, Z."""
     return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
@@ -63,13 +63,13 @@ class Store:
         self._log: list[Change] = []
         self._log_rvs: list[int] = []
         self._history = history
-        self._floor = 1                                              # watches from RV < floor are too old (W5)
+        self._floor = 1                                              # watches from RV < floor are too old
         self._subscribers: list[Subscriber] = []
         self._pending: deque[tuple[str, Resource, dict]] = deque()
         self._deliver_lock = threading.Lock()
         self._local = threading.local()
-        self.bookmark_interval = 60.0                                # W6
-        self.watch_timeout_range = (30.0, 60.0)                      # W4, when the client sends no timeoutSeconds
+        self.bookmark_interval = 60.0                                # seconds between watch bookmarks
+        self.watch_timeout_range = (30.0, 60.0)                      # seconds a watch lasts when the client sends no timeoutSeconds
         for ns in namespaces:
             self.create(NAMESPACES, None, {"metadata": {"name": ns}})
 
@@ -88,7 +88,7 @@ class Store:
             self._subscribers.append(callback)
 
     def expire_history(self) -> None:
-        """Fault injection: every RV up to now becomes too old to watch from (W5)."""
+        """Fault injection: every RV up to now becomes too old to watch from."""
         with self._lock:
             self._floor = self._rv
             self._log.clear()
@@ -242,7 +242,7 @@ class Store:
             return copy.deepcopy(self._view(res, obj))
 
     def _check_namespace(self, res: Resource, namespace: str | None, meta: dict) -> str:
-        """Rule C1: body namespace must agree with the URL, and the namespace must exist."""
+        """The body namespace must agree with the URL, and the namespace must exist."""
         if not res.namespaced:
             return ""
         body_ns = meta.get("namespace")
@@ -256,7 +256,7 @@ class Store:
         return ns
 
     def update(self, res: Resource, namespace: str | None, obj: dict, *, subresource: str | None = None) -> dict:
-        """PUT: 409 on a stale resourceVersion (U1); Leases refuse unconditional updates (U2)."""
+        """PUT: 409 on a stale resourceVersion; Leases refuse unconditional updates."""
         obj = copy.deepcopy(obj)
         if res is EVENTS_V1:
             obj = strategy.event_from_v1(obj)
@@ -302,7 +302,7 @@ class Store:
         stored_res = _RES_BY_KEY[storage_key(res)]
         strategy.prepare_update(stored_res, old, new, subresource)
         new["metadata"]["resourceVersion"] = old["metadata"]["resourceVersion"]
-        if new == old:                                                   # R2: no-op writes change nothing
+        if new == old:                                                   # no-op writes change nothing
             return old
         ns = old["metadata"].get("namespace", "")
         if self._should_delete_during_update(res, old, new):
@@ -318,7 +318,7 @@ class Store:
         meta = new["metadata"]
         if not meta.get("deletionTimestamp") or meta.get("finalizers") or not old["metadata"].get("finalizers"):
             return False
-        if res is PODS:   # a terminating pod still waits for the kubelet's final grace-0 delete (X6)
+        if res is PODS:   # a terminating pod still waits for the kubelet's final grace-0 delete
             return meta.get("deletionGracePeriodSeconds") == 0 or \
                 (new.get("status") or {}).get("phase") in ("Succeeded", "Failed")
         return True
@@ -326,8 +326,8 @@ class Store:
     def delete(self, res: Resource, namespace: str | None, name: str, *, propagation: str | None = None,
                preconditions: dict | None = None, grace_period_seconds: int | None = None,
                dry_run: bool = False) -> dict:
-        """DELETE (X1-X6). Jobs default to Orphan propagation (X4); others to Background.
-        Pods bound to a node and not terminal linger with a deletionTimestamp until deleted with grace 0 (X6)."""
+        """DELETE. Jobs default to Orphan propagation; others to Background.
+        Pods bound to a node and not terminal linger with a deletionTimestamp until deleted with grace 0."""
         if propagation not in (None, "Orphan", "Background", "Foreground"):
             raise bad_request(f'Unsupported value: "{propagation}": supported values: "Foreground", "Background", '
                               f'"Orphan"')
@@ -389,7 +389,7 @@ class Store:
         return self._objects[storage_key(res)].get((ns, meta["name"]), new)
 
     def _finally_remove(self, res: Resource, obj: dict) -> dict:
-        """Remove for good (DELETED with a fresh RV, W8), then collect what depended on it (X5 Background)."""
+        """Remove for good (DELETED with a fresh RV), then collect what depended on it (Background propagation)."""
         final = copy.deepcopy(obj)
         meta = final["metadata"]
         self._commit("DELETED", res, meta.get("namespace", ""), final, obj)
@@ -409,7 +409,7 @@ class Store:
         return final
 
     def _run_gc_finalizers(self, res: Resource, owner: dict) -> None:
-        """The garbage collector's side of the orphan and foregroundDeletion finalizers (X5)."""
+        """The garbage collector's side of the orphan and foregroundDeletion finalizers."""
         meta = owner["metadata"]
         uid, ns, name = meta["uid"], meta.get("namespace", ""), meta["name"]
         finalizers = meta.get("finalizers") or []
@@ -462,7 +462,7 @@ class Store:
               label_selector: str = "", field_selector: str = "", timeout: float | None, bookmarks: bool,
               stop: Callable[[], bool] | None = None) -> Iterator[dict]:
         """Selectors are checked now (a bad one is a plain 400); a too-old RV raises ApiError(410, Expired) from the
-        first `next()`, which the server turns into an ERROR event (W5)."""
+        first `next()`, which the server turns into an ERROR event."""
         labels = parse_label_selector(label_selector)
         fields = parse_field_selector(res, field_selector)
         if resource_version not in (None, "", "0"):
@@ -482,7 +482,7 @@ class Store:
         key = storage_key(res)
         start = time.monotonic()
         deadline = start + timeout
-        # W6: one bookmark per interval, and one about 2 s before the deadline.
+        # One bookmark per interval, and one about 2 s before the deadline.
         next_bookmark = start + self.bookmark_interval if bookmarks else float("inf")
         last_bookmark = deadline - 2.0 if bookmarks and deadline - 2.0 > start else float("inf")
         with self._lock:
@@ -529,7 +529,7 @@ class Store:
 
     @staticmethod
     def _watch_event(change: Change, matches: Callable[[dict], bool]) -> tuple[str, dict] | None:
-        """Selector transitions per event (W3)."""
+        """Selector transitions per event."""
         if change.type == "DELETED":
             return ("DELETED", change.obj) if matches(change.obj) else None
         now_matches = matches(change.obj)

@@ -1,6 +1,5 @@
-"""Per-type server rules the API server applies on writes (registry strategies): defaulting (C5), Job selectors
-(C6), validation (C6, C7, Q2, H7), status/spec split (R4), generation bumps (R3), and the core/events.k8s.io Event
-mapping (V2). Pure functions over dicts; the Store does the I/O."""
+"""Per-type server rules the API server applies on writes (registry strategies): defaulting, Job selectors,
+validation, status/spec split, generation bumps, and the core/events.k8s.io Event mapping. Pure functions over dicts; the Store does the I/O."""
 from __future__ import annotations
 
 import copy
@@ -61,7 +60,7 @@ def _name(obj: dict) -> str:
 
 
 def validate_microtime(res: Resource, name: str, field: str, value: Any) -> None:
-    """Rule H7: MicroTime must carry exactly six fractional digits, else the decoder rejects the body."""
+    """MicroTime must carry exactly six fractional digits, else the decoder rejects the body."""
     if value is None:
         return
     if not isinstance(value, str) or not MICROTIME_RE.match(value):
@@ -71,7 +70,7 @@ def validate_microtime(res: Resource, name: str, field: str, value: Any) -> None
 
 
 def prepare_create(res: Resource, obj: dict, uid: str) -> None:
-    """Defaults and validation for a new object (rules C2, C5-C7, Q2, H7, V2). Mutates `obj`."""
+    """Defaults and validation for a new object. Mutates `obj`."""
     name = _name(obj)
     if res is PODS:
         obj.setdefault("spec", {})
@@ -136,7 +135,7 @@ def _prepare_job(obj: dict, uid: str) -> None:
 
 
 def _validate_selector(res: Resource, obj: dict) -> None:
-    """Rule C7: a workload's selector must select its own template."""
+    """A workload's selector must select its own template."""
     from tests.kubesim.selectors import selector_from_match
     name = _name(obj)
     selector = obj["spec"].get("selector")
@@ -175,7 +174,7 @@ def _default_core_event(obj: dict) -> None:
 
 
 def prepare_update(res: Resource, old: dict, new: dict, subresource: str | None) -> None:
-    """Rules R3, R4, U3, C6/C7 immutability and finalizer rules (X5). Mutates `new`; raises ApiError."""
+    """An update: generation bumps, the status/spec split, immutable fields and finalizers. Mutates `new`; raises ApiError."""
     name = _name(old)
     meta, old_meta = new.setdefault("metadata", {}), old["metadata"]
     for key in ("uid", "creationTimestamp", "name", "namespace", "deletionTimestamp", "deletionGracePeriodSeconds",
@@ -234,7 +233,7 @@ def _bumps_generation(res: Resource, old: dict, new: dict) -> bool:
     return res is DEPLOYMENTS and old["metadata"].get("annotations") != new["metadata"].get("annotations")
 
 
-# events.k8s.io/v1 <-> core/v1 Event (rule V2): one store, two views.
+# events.k8s.io/v1 <-> core/v1 Event: one store, two views.
 _V1_TO_CORE = {"regarding": "involvedObject", "note": "message", "deprecatedSource": "source",
                "deprecatedFirstTimestamp": "firstTimestamp", "deprecatedLastTimestamp": "lastTimestamp",
                "deprecatedCount": "count", "reportingController": "reportingComponent"}

@@ -1,4 +1,4 @@
-"""Server-side printing (rule L7): `meta.k8s.io/v1 Table` answers for clients that ask with `Accept: ...;as=Table`, so
+"""Server-side printing: `meta.k8s.io/v1 Table` answers for clients that ask with `Accept: ...;as=Table`, so
 `kubectl get` shows the real columns (READY, STATUS, RESTARTS...) instead of NAME/AGE. Cells follow the upstream
 printers (k8s pkg/printers/internalversion/printers.go) for the types a release is debugged with; other types get
 Name and Age. Pure functions of (resource, objects, now, emulated minor)."""

@@ -36,6 +36,35 @@ class FreshDatabase:
         )
 
 
+def query(conn: pymysql.connections.Connection, statement: str, args=None) -> list[dict]:
+    """Rows of one statement as dicts, on a connection opened for it (DictCursor) and closed afterwards."""
+    try:
+        with conn.cursor() as cur:
+            cur.execute(statement, args)
+            return list(cur.fetchall())
+    finally:
+        conn.close()
+
+
+def execute(conn: pymysql.connections.Connection, *statements: str) -> None:
+    """Run `statements` in order on `conn`."""
+    with conn.cursor() as cur:
+        for statement in statements:
+            cur.execute(statement)
+
+
+def hold_in_transaction(conn: pymysql.connections.Connection, read: str) -> int:
+    """BEGIN and `read` on `conn`: the open transaction holds the read table's metadata lock until it ends, so DDL on
+    that table queues behind it. Returns the connection id."""
+    with conn.cursor() as cur:
+        cur.execute("SELECT CONNECTION_ID()")
+        conn_id = int(cur.fetchone()[0])
+        cur.execute("BEGIN")
+        cur.execute(read)
+        cur.fetchall()
+    return conn_id
+
+
 def admin_connect(**kw) -> pymysql.connections.Connection:
     return pymysql.connect(host=HOST, port=PORT, user=USER, password=PASSWORD, autocommit=True, **kw)
 

@@ -3,7 +3,7 @@
 The machine's MariaDB service (3306) has no binary log and performance_schema off, so replication, replica lag and
 P_S stage progress need servers of our own. Both run `mariadbd --no-defaults` with GTID replication, binlog on the
 primary and performance_schema with the ALTER stage consumer, the current-statement consumer (an idle blocker's last
-statement, MySQL 8's default) and the MDL instrument on (doc §3.1, §2.4).
+statement, MySQL 8's default) and the MDL instrument on.
 """
 
 from __future__ import annotations
@@ -22,6 +22,8 @@ from pathlib import Path
 
 import pymysql
 import pytest
+
+from tests.support.mariadb import query
 
 MARIADBD = os.environ.get("SHIPIT_TEST_MARIADBD", "/usr/sbin/mariadbd")
 INSTALL_DB = os.environ.get("SHIPIT_TEST_INSTALL_DB", "mariadb-install-db")
@@ -69,13 +71,7 @@ class MariaServer:
                                autocommit=True, **kw)
 
     def sql(self, statement: str, args=None, db: str | None = None) -> list[dict]:
-        conn = self.connect(db, cursorclass=pymysql.cursors.DictCursor)
-        try:
-            with conn.cursor() as cur:
-                cur.execute(statement, args)
-                return list(cur.fetchall())
-        finally:
-            conn.close()
+        return query(self.connect(db, cursorclass=pymysql.cursors.DictCursor), statement, args)
 
     def install(self) -> None:
         self.root.mkdir(parents=True, exist_ok=True)

@@ -28,11 +28,12 @@ import dataclasses
 import json
 import os
 import secrets
+import signal
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -45,7 +46,9 @@ from tests.kubesim import resources as R
 from tests.kubesim.cluster import Cluster
 from tests.kubesim.images import ImageBehaviour
 from tests.support.httpapp import HttpApp
+from tests.support.mariadb import query
 from tests.support.railsapp import RailsApp, make_rails_app, rails_url
+from tests.support.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 NAMESPACE = "default"
@@ -233,13 +236,7 @@ class Sandbox:
 
     def sql(self, statement: str, args: Any = None, *, server: str = "primary") -> list[dict]:
         url = self.db_admin_url if server == "primary" else self.replica_admin_urls[int(server.removeprefix("replica") or 1) - 1]
-        conn = connect(url, cursorclass=pymysql.cursors.DictCursor)
-        try:
-            with conn.cursor() as cur:
-                cur.execute(statement, args)
-                return list(cur.fetchall())
-        finally:
-            conn.close()
+        return query(connect(url, cursorclass=pymysql.cursors.DictCursor), statement, args)
 
     def schema_versions(self, server: str = "primary") -> set[str]:
         try:
@@ -319,6 +316,38 @@ class Sandbox:
         popen.setdefault("stdout", subprocess.PIPE)
         popen.setdefault("stderr", subprocess.PIPE)
         return subprocess.Popen(self.command(*args), cwd=ROOT, env=self.env(env), text=True, **popen)
+
+    def kill_9(self, *args: str, when: Callable[[subprocess.Popen], object]) -> None:
+        """Start `shipit *args` and SIGKILL it as soon as `when(proc)` returns: a crash at a chosen moment."""
+        proc = self.spawn(*args)
+        try:
+            when(proc)
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(timeout=30)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+
+    def resume(self, *args: str) -> Result:
+        """`shipit release --resume *args`, retried while it exits 4 (the release lock is still held by a run that
+        died or sleeps, until its lease expires)."""
+        return wait_for(lambda: (lambda r: r if r.code != 4 else None)(self.shipit("release", "--resume", *args)),
+                        timeout=120, what="the dead run's lease to expire")
+
+    def add_slow_migration(self, version: str, seconds: int) -> str:
+        """A migration that adds users.nickname and then sleeps in raw SQL (so a release needs --yes)."""
+        return self.add_migration(version, "add_nickname_slowly", (
+            f'def up\n  add_column :users, :nickname, :string\n  execute "SELECT SLEEP({seconds})"\nend\n'
+            'def down\n  remove_column :users, :nickname\nend'))
+
+    def add_nickname_migration(self, version: str) -> str:
+        return self.add_migration(version, "add_nickname_to_users",
+                                  "def change\n  add_column :users, :nickname, :string\nend")
+
+    def wait_migration_job_running(self) -> list[dict]:
+        """The migration Jobs with an active pod, once there is one."""
+        return wait_for(lambda: [j for j in self.jobs() if (j.get("status") or {}).get("active")], timeout=120,
+                 what="the migration Job to run")
 
     def status(self) -> dict:
         r = self.shipit("status", "--output", "json")

@@ -15,8 +15,8 @@ import pymysql
 import pytest
 
 from tests.integration.db.helpers import Background, wait_for
+from tests.support.mariadb import admin_connect, hold_in_transaction
 from tests.unit.planning.conftest import AppRepo, migration
-from tests.support.mariadb import admin_connect
 
 ROOT = Path(__file__).resolve().parents[3]
 PASSWORD_ENV = "SHIPIT_DB_PASSWORD"
@@ -247,16 +247,10 @@ def test_db_status_shows_ddl_mdl_wait_replica_replay_lag_and_pileup(tmp_path, pa
     blocker = pair_db.connect()
     started: list[Background] = []
     try:
-        with replica_reader.cursor() as cur:
-            cur.execute("BEGIN")
-            cur.execute("SELECT COUNT(*) FROM users")
+        hold_in_transaction(replica_reader, "SELECT COUNT(*) FROM users")
         with setup.cursor() as cur:
             cur.execute("ALTER TABLE users ADD INDEX index_users_on_email (email)")
-        with blocker.cursor() as cur:
-            cur.execute("SELECT CONNECTION_ID()")
-            blocker_id = cur.fetchone()[0]
-            cur.execute("BEGIN")
-            cur.execute("SELECT user_id FROM orders WHERE id = 2")
+        blocker_id = hold_in_transaction(blocker, "SELECT user_id FROM orders WHERE id = 2")
         alter = Background(pair_db.connect, "ALTER TABLE orders ADD INDEX index_orders_on_user_id (user_id)")
         started.append(alter)
         with setup.cursor() as cur:

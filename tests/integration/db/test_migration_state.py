@@ -11,7 +11,6 @@ from shipit.db.migration_state import (
     MigratorKind,
     ObjectState,
     applied_versions,
-    classify_artefact_table,
     partial_state,
     pending_versions,
     rails_lock_name,
@@ -30,11 +29,6 @@ def server(fresh_db):
 
 def _fk_name(table: str, column: str) -> str:
     return "fk_rails_" + hashlib.sha256(f"{table}_{column}_fk".encode()).hexdigest()[:10]
-
-
-def test_rails_lock_name_matches_rails():
-    # Ruby: 2053462845 * Zlib.crc32("c1_scratch"), as logged by a real `rails db:migrate`
-    assert rails_lock_name("c1_scratch") == "3350317725355578075"
 
 
 def test_versions(fresh_db, server):
@@ -78,15 +72,6 @@ def test_finds_the_rails_migrator_and_tool_artefacts(fresh_db, server):
     trigger = next(a for a in found if a.detail.startswith("trigger"))
     assert trigger.kind is MigratorKind.PT_OSC and trigger.table == "users"
     assert all(not a.live for a in found if a.detail.startswith("table"))
-
-
-def test_artefact_names():
-    assert classify_artefact_table("_users_gho") == (MigratorKind.GH_OST, "users")
-    assert classify_artefact_table("_order_items_ghc") == (MigratorKind.GH_OST, "order_items")
-    assert classify_artefact_table("__users_old") == (MigratorKind.PT_OSC, "users")
-    assert classify_artefact_table("lhmn_users") == (MigratorKind.LHM, "users")
-    assert classify_artefact_table("users_new") is None
-    assert classify_artefact_table("schema_migrations") is None
 
 
 def test_partial_state_after_a_real_rails_migration_fails_on_orphans(tmp_path, fresh_db, server):

@@ -1,4 +1,4 @@
-"""Schema-ready gate: pure decisions, then a real primary + replica where the replica replays the ALTER late.
+"""Schema-ready gate on a real primary + replica whose replica replays the ALTER late (decisions: tests/unit/db).
 
 To make the replica's replay last as long as the test needs on a loaded machine, a read transaction on the replica
 holds the table's metadata lock: the replica's SQL thread then sits in the replayed ALTER (as it would during a long
@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import pytest
 
-from shipit.planning.classify import ExpectedObject, ObjectKind
-from shipit.db.connection import Role, Server, Servers
-from shipit.db.ddl_watch import DdlKind, RunningDdl
-from shipit.db.health import LagSource, ReplicaLag
-from shipit.db.schema_ready import (
-    READY_RECHECK_S, SchemaWatch, ServerSchemaState, decide_ready, read_schema_state, wait_until_ready,
-)
 from shipit.core.errors import ShipitError
+from shipit.db.connection import Server, Servers
+from shipit.db.schema_ready import (
+    READY_RECHECK_S,
+    SchemaWatch,
+    decide_ready,
+    read_schema_state,
+    wait_until_ready,
+)
+from shipit.planning.classify import ExpectedObject, ObjectKind
 from tests.integration.db.helpers import Background, pair_servers, wait_for
+from tests.support.mariadb import execute, hold_in_transaction
 
 
 class CountingServer(Server):
@@ -39,70 +42,15 @@ FK = ExpectedObject(ObjectKind.FOREIGN_KEY, "orders", "fk_rails_orders_user", ("
 
 # --- pure ----------------------------------------------------------------------------------------------------------
 
-def _lag(seconds: float | None, sql_running: bool = True) -> ReplicaLag:
-    return ReplicaLag("replica1", seconds, True, sql_running, LagSource.REPLICA_STATUS)
-
-
-def _replica(**kw) -> ServerSchemaState:
-    kw.setdefault("lag", _lag(0.0))
-    return ServerSchemaState("replica1", Role.REPLICA, **kw)
-
-
-def test_ready_only_when_every_server_has_everything_and_replicas_are_fresh():
-    primary = ServerSchemaState("primary", Role.PRIMARY)
-    assert decide_ready([primary, _replica()], replica_lag_max=10).ready
-    assert decide_ready([primary], replica_lag_max=10).ready  # no replicas configured: the primary decides
-
-    replaying = RunningDdl("replica1", 12, DdlKind.ALTER_TABLE, "shop", "orders", "ALTER TABLE orders ADD INDEX",
-                           "altering table", 42.0, True)
-    r = decide_ready([primary, _replica(missing=("index index_orders_on_user_id on orders (user_id)",),
-                                        ddl=(replaying,), lag=_lag(50.0))], replica_lag_max=10)
-    assert not r.ready
-    assert r.waiting_for == (
-        "replica1: index index_orders_on_user_id on orders (user_id) missing",
-        "replica1: alter_table on orders still running (replaying, altering table, 42s)",
-    )  # the lag the replay causes is not a second reason while it runs
-
-
-@pytest.mark.parametrize("lag, text", [
-    (_lag(11.0), "replica replica1: 11s behind (limit 10s)"),
-    (_lag(None, sql_running=False), "replica replica1: lag unknown (replication SQL thread stopped) (limit 10s)"),
-    (None, "replica replica1: lag unknown (limit 10s)"),
-])
-def test_replica_lag_over_the_limit_or_unknown_is_not_ready(lag, text):
-    r = decide_ready([ServerSchemaState("primary", Role.PRIMARY), _replica(lag=lag)], replica_lag_max=10)
-    assert (r.ready, r.waiting_for) == (False, (text,))
-    assert decide_ready([_replica(lag=_lag(10.0))], replica_lag_max=10).ready  # at the limit is within it
-
-
-def test_a_replica_deferred_while_the_primary_runs_the_ddl_says_so_and_nothing_else():
-    building = RunningDdl("primary", 5, DdlKind.ALTER_TABLE, "shop", "orders", "ALTER TABLE orders ADD INDEX",
-                          "altering table", 7.0, False)
-    r = decide_ready([ServerSchemaState("primary", Role.PRIMARY, missing=("index i on orders (user_id)",),
-                                        ddl=(building,)),
-                      ServerSchemaState("replica1", Role.REPLICA, deferred=True)], replica_lag_max=10)
-    assert r.waiting_for == ("primary: index i on orders (user_id) missing",
-                             "primary: alter_table on orders still running (altering table, 7s)",
-                             "replica1: waits for the primary's DDL to commit")
-
-
-def test_hidden_index_unreadable_server_and_no_servers_are_not_ready():
-    r = decide_ready([ServerSchemaState("primary", Role.PRIMARY, hidden=("index_orders_on_user_id on orders",)),
-                      _replica(error="connection refused")], replica_lag_max=10)
-    assert r.waiting_for == ("primary: index index_orders_on_user_id on orders exists but is invisible/ignored",
-                             "replica1: cannot read it (connection refused)")
-    assert decide_ready([], replica_lag_max=10).waiting_for == ("no servers to check",)
-
 
 # --- real primary + replica ----------------------------------------------------------------------------------------
 
-def _prepare(pair_db) -> None:
+def _prepare(pair_db, *statements: str) -> None:
+    """users and orders on the primary, then `statements`, all replicated before the test looks."""
     conn = pair_db.connect()
-    with conn.cursor() as cur:
-        cur.execute("CREATE TABLE users (id INT PRIMARY KEY)")
-        cur.execute("CREATE TABLE orders (id INT PRIMARY KEY, user_id INT NOT NULL)")
-        cur.execute("INSERT INTO users VALUES (1), (2)")
-        cur.execute("INSERT INTO orders VALUES (1, 1), (2, 2), (3, 1)")
+    execute(conn, "CREATE TABLE users (id INT PRIMARY KEY)",
+            "CREATE TABLE orders (id INT PRIMARY KEY, user_id INT NOT NULL)",
+            "INSERT INTO users VALUES (1), (2)", "INSERT INTO orders VALUES (1, 1), (2, 2), (3, 1)", *statements)
     conn.close()
     pair_db.pair.wait_caught_up()
 
@@ -112,9 +60,7 @@ def test_index_on_primary_but_not_yet_on_the_replica_then_ready(pair_db):
     servers = pair_servers(pair_db)
     hold = pair_db.connect("replica")  # a reader on the replica: its transaction holds orders' MDL
     try:
-        with hold.cursor() as cur:
-            cur.execute("BEGIN")
-            cur.execute("SELECT COUNT(*) FROM orders")
+        hold_in_transaction(hold, "SELECT COUNT(*) FROM orders")
         conn = pair_db.connect()
         with conn.cursor() as cur:
             cur.execute("ALTER TABLE orders ADD INDEX index_orders_on_user_id (user_id)")
@@ -187,9 +133,7 @@ def test_while_the_primary_runs_the_ddl_a_replica_costs_one_query_per_poll(pair_
     primary, replica = (CountingServer.of(s) for s in pair_servers(pair_db).all())
     servers = Servers(primary, (replica,))
     try:
-        with blocker.cursor() as cur:
-            cur.execute("BEGIN")
-            cur.execute("SELECT COUNT(*) FROM orders")
+        hold_in_transaction(blocker, "SELECT COUNT(*) FROM orders")
         alter = Background(pair_db.connect, "ALTER TABLE orders ADD INDEX index_orders_on_user_id (user_id)")
         watch = SchemaWatch(servers, [INDEX])
         first = wait_for(lambda: (r := watch.poll(replica_lag_max=10)).progress and r, timeout=30)
@@ -224,20 +168,14 @@ def test_while_the_primary_runs_the_ddl_a_replica_costs_one_query_per_poll(pair_
 
 def test_replica_lag_over_the_limit_holds_the_gate(pair_db):
     """The replica falls behind on DDL of a table the release does not touch: only the lag holds the gate."""
-    _prepare(pair_db)
+    _prepare(pair_db, "CREATE TABLE audit (id INT PRIMARY KEY, note VARCHAR(20))",
+             "ALTER TABLE orders ADD INDEX index_orders_on_user_id (user_id)")
     conn = pair_db.connect()
-    with conn.cursor() as cur:
-        cur.execute("CREATE TABLE audit (id INT PRIMARY KEY, note VARCHAR(20))")
-        cur.execute("ALTER TABLE orders ADD INDEX index_orders_on_user_id (user_id)")
-    pair_db.pair.wait_caught_up()
     servers = pair_servers(pair_db)
     hold = pair_db.connect("replica")
     try:
-        with hold.cursor() as cur:
-            cur.execute("BEGIN")
-            cur.execute("SELECT COUNT(*) FROM audit")
-        with conn.cursor() as cur:
-            cur.execute("ALTER TABLE audit ADD INDEX index_audit_on_note (note)")
+        hold_in_transaction(hold, "SELECT COUNT(*) FROM audit")
+        execute(conn, "ALTER TABLE audit ADD INDEX index_audit_on_note (note)")
         states = wait_for(lambda: (st := [read_schema_state(s, [INDEX]) for s in servers.all()])[1].lag.lag_s
                           and st[1].lag.lag_s >= 2 and st, timeout=30, interval=0.2)
         assert states[1].ddl == () and states[1].missing == ()  # the unrelated ALTER is not the gate's business
@@ -254,18 +192,14 @@ def test_replica_lag_over_the_limit_holds_the_gate(pair_db):
 
 
 def test_ignored_index_is_not_ready_until_visible(pair_db):
-    _prepare(pair_db)
+    _prepare(pair_db, "ALTER TABLE orders ADD INDEX index_orders_on_user_id (user_id) IGNORED")
     conn = pair_db.connect()
-    with conn.cursor() as cur:
-        cur.execute("ALTER TABLE orders ADD INDEX index_orders_on_user_id (user_id) IGNORED")
-    pair_db.pair.wait_caught_up()
     servers = pair_servers(pair_db)
     try:
         r = decide_ready([read_schema_state(s, [INDEX]) for s in servers.all()], replica_lag_max=10)
         assert r.waiting_for == tuple(f"{n}: index index_orders_on_user_id on orders exists but is invisible/ignored"
                                       for n in ("primary", "replica1"))
-        with conn.cursor() as cur:
-            cur.execute("ALTER TABLE orders ALTER INDEX index_orders_on_user_id NOT IGNORED")
+        execute(conn, "ALTER TABLE orders ALTER INDEX index_orders_on_user_id NOT IGNORED")
         assert wait_until_ready(servers, [INDEX], 30, replica_lag_max=10, interval=0.2, consecutive=2).ready
     finally:
         conn.close()
@@ -291,12 +225,7 @@ def test_not_ready_polls_back_off_to_the_slow_interval_and_confirmations_are_fas
 
 
 def test_stopped_replication_is_not_ready_even_with_every_object_present(pair_db):
-    _prepare(pair_db)
-    conn = pair_db.connect()
-    with conn.cursor() as cur:
-        cur.execute("ALTER TABLE orders ADD INDEX index_orders_on_user_id (user_id)")
-    conn.close()
-    pair_db.pair.wait_caught_up()
+    _prepare(pair_db, "ALTER TABLE orders ADD INDEX index_orders_on_user_id (user_id)")
     servers = pair_servers(pair_db)
     try:
         assert decide_ready([read_schema_state(s, [INDEX]) for s in servers.all()], replica_lag_max=10).ready

@@ -1,5 +1,5 @@
 """The commands' Kubernetes-backed defaults on kubesim: `--from` from the last successful release record (plan and
-release) and `shipit release --lock-wait` against a held Lease (issue 5)."""
+release) and `shipit release --lock-wait` against a held Lease."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The release lock (Lease, Q1-Q2, H7) and release records (ConfigMaps) on kubesim."""
+"""The release lock (a Lease with MicroTime renewals) and release records (ConfigMaps) on kubesim."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ def test_contention_refuses_with_holder_details(kube):
         assert (h.user, h.release_id, h.ci_url) == ("alice", "r0001", "https://github.com/acme/shop/actions/runs/7")
         assert "alice" in str(e.value) and "r0001" in str(e.value) and "actions/runs/7" in str(e.value)
         spec = lease(kube)["spec"]
-        assert spec["renewTime"].endswith("Z") and len(spec["renewTime"].split(".")[1]) == 7  # six digits + Z (H7)
+        assert spec["renewTime"].endswith("Z") and len(spec["renewTime"].split(".")[1]) == 7  # six digits + Z
     finally:
         first.release()
     second.acquire()
@@ -113,7 +113,7 @@ def test_records_save_list_prune_last_successful(kube):
 
 
 def test_missing_namespace_is_bad_input_not_a_hang(kubesim):
-    """A Lease create answered 404 means the namespace does not exist (rule C1): say so at once, never spin."""
+    """A Lease create answered 404 means the namespace does not exist: say so at once, never spin."""
     from shipit.core.config import KubernetesConfig
     from shipit.core.errors import BadInput
     from shipit.kube.client import Kube

@@ -1,4 +1,4 @@
-"""The migration Job on kubesim over real HTTP: success with live logs, and every failure mode failing fast (issue 5)."""
+"""The migration Job on kubesim over real HTTP: success with live logs, and every failure mode failing fast."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from kubernetes.client.exceptions import ApiException
 from shipit.kube.migration_job import MigrationJob
 from shipit.kube.pods import PodState
 from tests.integration.kube.conftest import APP_IMAGE, create_deployment, deployment_manifest
-from tests.integration.kube.snapshots import make_config
+from tests.support.kube_snapshots import make_config
 
 
 def run_job(kube, *, tag: str, cfg=None, release="r0001", cancel=None, **kw):
@@ -35,7 +35,7 @@ def test_success_streams_logs_and_creates_the_job_as_specified(kube):
     assert stored["metadata"]["labels"]["shipit.dev/release"] == "r0001"
 
 
-def test_f7_non_zero_exit_shows_log_tail_and_events(kube):
+def test_non_zero_exit_shows_log_tail_and_events(kube):
     create_deployment(kube, deployment_manifest(), wait_ready=False)
     _, outcome, lines = run_job(kube, tag="abc-fail")
     f = outcome.failure
@@ -46,7 +46,7 @@ def test_f7_non_zero_exit_shows_log_tail_and_events(kube):
     assert "error: task failed" in f.render() and "exit code 1" in f.render()
 
 
-def test_f1_missing_image_fails_within_a_second_of_the_pod_status(kube):
+def test_missing_image_fails_within_a_second_of_the_pod_status(kube):
     create_deployment(kube, deployment_manifest(), wait_ready=False)
     _, outcome, _ = run_job(kube, tag="abc-missing")
     f = outcome.failure
@@ -56,7 +56,7 @@ def test_f1_missing_image_fails_within_a_second_of_the_pod_status(kube):
     assert "pushed" in f.hint
 
 
-def test_f3_missing_secret_is_a_config_error(kube):
+def test_missing_secret_is_a_config_error(kube):
     create_deployment(kube, deployment_manifest(env_from_secret="shop-db"), wait_ready=False)
     _, outcome, _ = run_job(kube, tag="abc")
     f = outcome.failure
@@ -69,7 +69,7 @@ def test_oom_killed(kube):
     assert outcome.failure.state == PodState.OOM_KILLED.value and outcome.failure.exit_code == 137
 
 
-def test_f4_unschedulable_beyond_grace(kube):
+def test_unschedulable_beyond_grace(kube):
     manifest = deployment_manifest()
     manifest["spec"]["template"]["spec"]["nodeSelector"] = {"pool": "gpu"}
     create_deployment(kube, manifest, wait_ready=False)
@@ -79,7 +79,7 @@ def test_f4_unschedulable_beyond_grace(kube):
     assert outcome.duration < 5.0
 
 
-def test_f6_evicted_pod(kubesim, kube):
+def test_evicted_pod(kubesim, kube):
     from tests.kubesim.images import ImageBehaviour
     from tests.kubesim.resources import PODS
 
@@ -139,7 +139,7 @@ def test_cancel_deletes_the_job_with_background_propagation(kubesim, kube):
         kube.get_json(kube.batch.read_namespaced_job, job.name, "default")
     assert e.value.status == 404
     deadline = time.monotonic() + 10
-    while True:  # the pod goes too (not orphaned, rule X4)
+    while True:  # the pod goes too (deleted with the Job, not orphaned)
         items, _ = kube.list_json(kube.core.list_namespaced_pod, "default", label_selector=f"batch.kubernetes.io/job-name={job.name}")
         if all(p["metadata"].get("deletionTimestamp") for p in items):
             break
@@ -170,7 +170,7 @@ def test_api_faults_are_retried(kubesim, kube, fault):
 
 
 def test_dropped_watches_and_expired_resource_versions_mid_watch(kubesim, kube):
-    """W5/PW3: a dropped stream resumes from the last RV; a 410 makes the watch re-list; the outcome is unchanged."""
+    """A dropped stream resumes from the last RV; a 410 makes the watch re-list; the outcome is unchanged."""
     from tests.kubesim.images import ImageBehaviour
 
     kubesim.images.add(f"{APP_IMAGE}:twosec", ImageBehaviour(exit_code=1, run_seconds=1.5, log_lines=("step 1", "boom")))

@@ -11,7 +11,7 @@ from pathlib import Path
 import yaml
 from kubernetes import client
 
-from shipit.kube.client import permission_for
+from shipit.kube.api import permission_for
 
 ROOT = Path(__file__).resolve().parents[3]
 GROUPS = {"core": ("", client.CoreV1Api), "apps": ("apps", client.AppsV1Api), "batch": ("batch", client.BatchV1Api),

@@ -1,4 +1,4 @@
-"""Rollouts on kubesim: kubectl's success rule, fast failure on the new pods, restore and undo (issue 5, K9-K11)."""
+"""Rollouts on kubesim: kubectl's success rule, fast failure on the new pods, restore and undo."""
 
 from __future__ import annotations
 
@@ -10,12 +10,18 @@ from shipit.core.errors import BadInput
 from shipit.kube.pods import PodState
 from shipit.kube.rollout import Rollout
 from tests.integration.kube.conftest import APP_IMAGE, create_deployment, deployment_manifest
-from tests.integration.kube.snapshots import make_config
+from tests.support.kube_snapshots import make_config
 
 
 def images_of(kube, name: str) -> dict[str, str]:
     d = kube.get_json(kube.apps.read_namespaced_deployment, name, "default")
     return {c["name"]: c["image"] for c in d["spec"]["template"]["spec"]["containers"]}
+
+
+def assert_back_on_v1(kube) -> None:
+    """Both Deployments run the v1 image again, and the sidecar shipit never touches is unchanged."""
+    assert images_of(kube, "web") == {"web": f"{APP_IMAGE}:v1", "nginx": "nginx:1.27"}
+    assert images_of(kube, "worker") == {"web": f"{APP_IMAGE}:v1"}
 
 
 @pytest.fixture
@@ -68,8 +74,7 @@ def test_restore_recorded_templates_and_watch_to_healthy(kube, two_deployments):
     rollout.restore(before)
     outcome = rollout.watch(timeout=30)
     assert outcome.succeeded, [f.render() for f in outcome.failures]
-    assert images_of(kube, "web") == {"web": f"{APP_IMAGE}:v1", "nginx": "nginx:1.27"}
-    assert images_of(kube, "worker") == {"web": f"{APP_IMAGE}:v1"}
+    assert_back_on_v1(kube)
 
 
 def test_undo_without_record_uses_the_previous_revision(kube, two_deployments):
@@ -152,8 +157,7 @@ def test_restore_ignores_a_revision_annotation_moved_by_someone_else(kube, two_d
     rollout.restore(before)
     outcome = rollout.watch(timeout=30)
     assert outcome.succeeded, [f.render() for f in outcome.failures]
-    assert images_of(kube, "web") == {"web": f"{APP_IMAGE}:v1", "nginx": "nginx:1.27"}
-    assert images_of(kube, "worker") == {"web": f"{APP_IMAGE}:v1"}
+    assert_back_on_v1(kube)
 
 
 def test_release_revert_without_recorded_templates_uses_rollout_undo(kube, two_deployments):
@@ -165,8 +169,7 @@ def test_release_revert_without_recorded_templates_uses_rollout_undo(kube, two_d
     with pytest.raises(PhaseFailed):
         cluster.rollout(f"{APP_IMAGE}:v2-crash", cancel=threading.Event())
     cluster.restore(())  # healthy again, or it raises
-    assert images_of(kube, "web") == {"web": f"{APP_IMAGE}:v1", "nginx": "nginx:1.27"}
-    assert images_of(kube, "worker") == {"web": f"{APP_IMAGE}:v1"}
+    assert_back_on_v1(kube)
 
 
 def test_watch_is_scoped_by_a_set_based_selector(kube):

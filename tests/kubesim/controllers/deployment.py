@@ -1,7 +1,7 @@
-"""Deployment controller (rule book §9.1, rules K1-K7): new ReplicaSet per template with pod-template-hash and
+"""Deployment controller: new ReplicaSet per template with pod-template-hash and
 revision annotations, rolling update within maxSurge/maxUnavailable (or Recreate), observedGeneration, the
 Progressing/Available conditions with their real reasons and messages including ProgressDeadlineExceeded,
-revision history cleanup and paused deployments — what `kubectl rollout status/history/undo` read (K9-K11)."""
+revision history cleanup and paused deployments — what `kubectl rollout status/history/undo` read."""
 
 from __future__ import annotations
 
@@ -12,8 +12,7 @@ import math
 import time
 
 from tests.kubesim.clock import Clock, parse_time, rfc3339
-from tests.kubesim.controllers.job import controller_uid
-from tests.kubesim.controllers.queue import WorkQueue
+from tests.kubesim.controllers.queue import WorkQueue, controller_ref, controller_uid, key_of, stored
 from tests.kubesim.errors import ApiError
 from tests.kubesim.events import EventRecorder
 from tests.kubesim.resources import DEPLOYMENTS, REPLICASETS
@@ -32,7 +31,7 @@ _ALPHANUMS = "bcdfghjklmnpqrstvwxz2456789"
 # --- pure helpers ------------------------------------------------------------------------------------------------
 
 def template_hash(template: dict, collision_count: int = 0) -> str:
-    """FNV-32a of the template, encoded like the real controller's rand.SafeEncodeString (K5)."""
+    """FNV-32a of the template, encoded like the real controller's rand.SafeEncodeString."""
     data = json.dumps(_normalized(template), sort_keys=True, separators=(",", ":")).encode()
     if collision_count:
         data += str(collision_count).encode()
@@ -73,7 +72,7 @@ def _scaled(value, total: int, round_up: bool) -> int:
 
 
 def fenceposts(d: dict) -> tuple[int, int]:
-    """(maxSurge, maxUnavailable): surge rounds up, unavailable down, never both zero (K4)."""
+    """(maxSurge, maxUnavailable): surge rounds up, unavailable down, never both zero."""
     spec = d["spec"]
     replicas = spec.get("replicas", 1)
     if spec.get("strategy", {}).get("type") == "Recreate":
@@ -113,7 +112,7 @@ def _created(rs: dict) -> tuple:
 
 
 def find_new_replicaset(d: dict, rss: list[dict]) -> dict | None:
-    """The oldest ReplicaSet whose template equals the Deployment's, ignoring the hash (K5)."""
+    """The oldest ReplicaSet whose template equals the Deployment's, ignoring the hash."""
     matching = [rs for rs in rss if equal_ignore_hash(rs["spec"]["template"], d["spec"]["template"])]
     return min(matching, key=_created) if matching else None
 
@@ -175,8 +174,7 @@ def scale_down_old(d: dict, new_rs: dict, old_rss: list[dict]) -> dict[str, int]
 
 
 def calculate_status(d: dict, new_rs: dict | None, all_rss: list[dict]) -> dict:
-    """calculateStatus (K1, K2): counters omitted when zero (H6), Available from maxUnavailable."""
-    replicas = d["spec"].get("replicas", 1)
+    """calculateStatus: counters omitted when zero, Available from maxUnavailable."""
     available = sum(_st(rs, "availableReplicas") for rs in all_rss)
     counters = {
         "observedGeneration": d["metadata"].get("generation", 1),
@@ -226,7 +224,7 @@ def progressing(old: dict, new: dict) -> bool:
 
 def rollout_status(d: dict, new_rs: dict | None, all_rss: list[dict], *, now: float, speed: float,
                    progress_since: float | None) -> tuple[dict, float | None]:
-    """syncRolloutStatus (K3): the new status and, while a rollout is in flight, the cluster seconds until its
+    """syncRolloutStatus: the new status and, while a rollout is in flight, the cluster seconds until its
     progress deadline. `progress_since` is when the Progressing condition last moved (its lastUpdateTime)."""
     stamp = rfc3339(now)
     old = d.get("status") or {}
@@ -272,7 +270,7 @@ def rollout_status(d: dict, new_rs: dict | None, all_rss: list[dict], *, now: fl
 
 
 def new_replicaset(d: dict, revision_number: int, replicas: int) -> dict:
-    """A new ReplicaSet for the Deployment's template (K5)."""
+    """A new ReplicaSet for the Deployment's template."""
     h = template_hash(d["spec"]["template"], (d.get("status") or {}).get("collisionCount", 0))
     template = copy.deepcopy(d["spec"]["template"])
     template.setdefault("metadata", {})
@@ -295,7 +293,7 @@ def new_replicaset(d: dict, revision_number: int, replicas: int) -> dict:
 
 
 def rs_annotations(d: dict, current: dict, revision_number: int) -> dict:
-    """Deployment annotations (minus the skipped keys) + revision, revision-history, desired/max replicas (K5)."""
+    """Deployment annotations (minus the skipped keys) + revision, revision-history, desired/max replicas."""
     out = dict(current)
     out.update({k: v for k, v in (d["metadata"].get("annotations") or {}).items() if k not in NOT_COPIED})
     old = current.get(REVISION)
@@ -310,7 +308,7 @@ def rs_annotations(d: dict, current: dict, revision_number: int) -> dict:
 
 
 def history_to_delete(d: dict, old_rss: list[dict]) -> list[str]:
-    """cleanupDeployment (K6): the oldest idle old ReplicaSets beyond revisionHistoryLimit."""
+    """cleanupDeployment: the oldest idle old ReplicaSets beyond revisionHistoryLimit."""
     limit = d["spec"].get("revisionHistoryLimit", 10)
     alive = [rs for rs in old_rss if not rs["metadata"].get("deletionTimestamp")]
     extra = len(alive) - limit
@@ -343,20 +341,16 @@ class DeploymentController:
 
     def on_event(self, type_: str, res, obj: dict) -> None:
         if res is DEPLOYMENTS and type_ != "DELETED":
-            self.queue.add((obj["metadata"]["namespace"], obj["metadata"]["name"]))
+            self.queue.add(key_of(obj))
         elif res is REPLICASETS:
-            owner = next((r for r in obj["metadata"].get("ownerReferences") or []
-                          if r.get("controller") and r.get("kind") == "Deployment"), None)
+            owner = controller_ref(obj, "Deployment")
             if owner:
                 self.queue.add((obj["metadata"]["namespace"], owner["name"]))
 
     def _sync(self, key: tuple[str, str]) -> None:
         namespace, name = key
-        try:
-            d = self._store.get(DEPLOYMENTS, namespace, name)
-        except ApiError:
-            return
-        if d["metadata"].get("deletionTimestamp"):
+        d = stored(self._store, DEPLOYMENTS, key)
+        if d is None or d["metadata"].get("deletionTimestamp"):
             return
         uid = d["metadata"]["uid"]
         rss, _ = self._store.list(REPLICASETS, namespace)
@@ -466,7 +460,7 @@ class DeploymentController:
             self._scale(d, new_rs, d["spec"].get("replicas", 1))
 
     def _scale_paused(self, d: dict, new_rs: dict | None, old_rss: list[dict]) -> None:
-        """Paused (K7): no new ReplicaSet; a replica count change goes to the one active ReplicaSet."""
+        """Paused: no new ReplicaSet; a replica count change goes to the one active ReplicaSet."""
         replicas = d["spec"].get("replicas", 1)
         active = [rs for rs in ([new_rs] if new_rs else []) + old_rss if _rs_replicas(rs)]
         if len(active) == 1 and _rs_replicas(active[0]) != replicas:

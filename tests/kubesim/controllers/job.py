@@ -1,6 +1,6 @@
-"""Job controller (rule book §8, rules J1-J10): keeps `active` pods running, counts finished pods through the
+"""Job controller: keeps `active` pods running, counts finished pods through the
 `batch.kubernetes.io/job-tracking` finalizer, fails the Job on backoffLimit or activeDeadlineSeconds, and writes the
-terminal-condition sequence of the emulated version (J3): FailureTarget/SuccessCriteriaMet first from 1.31.
+terminal-condition sequence of the emulated version: FailureTarget/SuccessCriteriaMet first from 1.31.
 
 `plan_job` is the decision over a snapshot; `JobController` does the reading and writing."""
 
@@ -10,15 +10,15 @@ import dataclasses
 import time
 
 from tests.kubesim.clock import Clock, parse_time, rfc3339
-from tests.kubesim.controllers.queue import WorkQueue
+from tests.kubesim.controllers.queue import WorkQueue, controller_ref, controller_uid, key_of, stored
 from tests.kubesim.errors import ApiError
 from tests.kubesim.events import EventRecorder
 from tests.kubesim.resources import JOBS, PODS
 
 TRACKING_FINALIZER = "batch.kubernetes.io/job-tracking"
 COMPONENT = "job-controller"
-BACKOFF_BASE = 10.0      # J5: DefaultJobPodFailureBackOff
-BACKOFF_MAX = 600.0      # J5: MaxJobPodFailureBackOff
+BACKOFF_BASE = 10.0      # DefaultJobPodFailureBackOff
+BACKOFF_MAX = 600.0      # MaxJobPodFailureBackOff
 SUCCESS = ("CompletionsReached", "Reached expected number of succeeded pods")
 FAILURES = {"BackoffLimitExceeded": "Job has reached the specified backoff limit",
             "DeadlineExceeded": "Job was active longer than specified deadline"}
@@ -27,8 +27,8 @@ FAILURES = {"BackoffLimitExceeded": "Job has reached the specified backoff limit
 @dataclasses.dataclass(frozen=True)
 class JobPlan:
     create: int                            # pods to create now
-    delete: tuple[str, ...]                # active pods to delete (a failure verdict, J8)
-    count: tuple[str, ...]                 # finished pods whose tracking finalizer is removed (J10)
+    delete: tuple[str, ...]                # active pods to delete (a failure verdict)
+    count: tuple[str, ...]                 # finished pods whose tracking finalizer is removed
     status: dict
     events: tuple[tuple[str, str, str], ...]   # (Normal|Warning, reason, message)
     requeue_after: float | None            # cluster seconds
@@ -61,7 +61,7 @@ def _ready(pod: dict) -> bool:
 
 
 def backoff_delay(consecutive_failures: int) -> float:
-    """J5: 10 s × 2^(n−1), capped at 10 min."""
+    """10 s × 2^(n−1), capped at 10 min."""
     if consecutive_failures <= 0:
         return 0.0
     return min(BACKOFF_BASE * 2 ** (consecutive_failures - 1), BACKOFF_MAX)
@@ -121,7 +121,7 @@ def plan_job(job: dict, pods: list[dict], *, minor: int, now: float, speed: floa
             missing = max(0, want - len(active))
             if missing:
                 consecutive = failed if not succeeded else len(new_failed)
-                # J5: a failure counted in this very sync starts the back-off now.
+                # A failure counted in this very sync starts the back-off now.
                 last = now if new_failed else last_failure_at
                 wait = backoff_delay(consecutive) - ((now - last) * speed if last is not None else 0)
                 if last is not None and wait > 0:
@@ -173,7 +173,7 @@ def plan_job(job: dict, pods: list[dict], *, minor: int, now: float, speed: floa
 
 
 def pod_for_job(job: dict) -> dict:
-    """A pod from the Job's template (J4): generateName, template labels, tracking finalizer, controller ref."""
+    """A pod from the Job's template: generateName, template labels, tracking finalizer, controller ref."""
     template = job["spec"]["template"]
     meta = template.get("metadata") or {}
     jm = job["metadata"]
@@ -184,11 +184,6 @@ def pod_for_job(job: dict) -> dict:
     if meta.get("annotations"):
         pod_meta["annotations"] = dict(meta["annotations"])
     return {"apiVersion": "v1", "kind": "Pod", "metadata": pod_meta, "spec": dict(template["spec"])}
-
-
-def controller_uid(obj: dict, kind: str) -> str | None:
-    return next((r.get("uid") for r in obj["metadata"].get("ownerReferences") or []
-                 if r.get("controller") and r.get("kind") == kind), None)
 
 
 class JobController:
@@ -203,11 +198,10 @@ class JobController:
 
     def on_event(self, type_: str, res, obj: dict) -> None:
         if res is JOBS and type_ != "DELETED":
-            self.queue.add((obj["metadata"]["namespace"], obj["metadata"]["name"]))
+            self.queue.add(key_of(obj))
         elif res is PODS:
             meta = obj["metadata"]
-            owner = next((r for r in meta.get("ownerReferences") or []
-                          if r.get("controller") and r.get("kind") == "Job"), None)
+            owner = controller_ref(obj, "Job")
             if owner:
                 self.queue.add((meta["namespace"], owner["name"]))
             if type_ != "DELETED" and TRACKING_FINALIZER in (meta.get("finalizers") or []):
@@ -217,9 +211,8 @@ class JobController:
         if key[0] == "orphan":
             return self._release_orphan(*key[1:])
         namespace, name = key
-        try:
-            job = self._store.get(JOBS, namespace, name)
-        except ApiError:
+        job = stored(self._store, JOBS, key)
+        if job is None:
             return
         uid = job["metadata"]["uid"]
         if job["metadata"].get("deletionTimestamp") and not job["metadata"].get("finalizers"):
@@ -256,13 +249,11 @@ class JobController:
 
     def _release_orphan(self, namespace: str, pod_name: str) -> None:
         """A pod whose Job is gone (deleted, or the pod was orphaned) loses the tracking finalizer, as the real
-        controller's orphan-pod handling does; otherwise a deleted Job's pods would never go away (J10, X5)."""
-        try:
-            pod = self._store.get(PODS, namespace, pod_name)
-        except ApiError:
+        controller's orphan-pod handling does; otherwise a deleted Job's pods would never go away."""
+        pod = stored(self._store, PODS, (namespace, pod_name))
+        if pod is None:
             return
-        owner = next((r for r in pod["metadata"].get("ownerReferences") or []
-                      if r.get("controller") and r.get("kind") == "Job"), None)
+        owner = controller_ref(pod, "Job")
         if owner is not None:
             try:
                 if self._store.get(JOBS, namespace, owner["name"])["metadata"]["uid"] == owner.get("uid"):

@@ -1,5 +1,6 @@
 """A rate-free work queue like client-go's: keys are deduplicated, a key being synced is re-queued if it changes
-meanwhile, and `add(key, after=...)` requeues for deadlines and back-offs. One worker thread per controller."""
+meanwhile, and `add(key, after=...)` requeues for deadlines and back-offs. One worker thread per controller. Also the
+lookups every controller makes: an object's key, its controller's ownerReference, the object as stored now."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import threading
 import time
 from collections.abc import Callable, Hashable
 
+from tests.kubesim.errors import ApiError
 from tests.kubesim.log_errors import report
 
 
@@ -89,4 +91,27 @@ class WorkQueue:
                 return key
             timeout = self._timers[0][0] - now if self._timers else None
             self._cond.wait(timeout)
+        return None
+
+
+def key_of(obj: dict) -> tuple[str, str]:
+    """An object's work-queue key: (namespace, name)."""
+    return obj["metadata"]["namespace"], obj["metadata"]["name"]
+
+
+def controller_ref(obj: dict, kind: str) -> dict | None:
+    """The ownerReference of the controller of `kind` managing `obj`, if one does."""
+    return next((r for r in obj["metadata"].get("ownerReferences") or []
+                 if r.get("controller") and r.get("kind") == kind), None)
+
+
+def controller_uid(obj: dict, kind: str) -> str | None:
+    return (controller_ref(obj, kind) or {}).get("uid")
+
+
+def stored(store, res, key: tuple[str, str]) -> dict | None:
+    """The object as stored now, or None once it is gone: a sync for a deleted object has nothing to do."""
+    try:
+        return store.get(res, *key)
+    except ApiError:
         return None

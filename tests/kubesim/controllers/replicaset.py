@@ -1,4 +1,4 @@
-"""ReplicaSet controller (rule K8): keeps the number of active owned pods at spec.replicas and reports
+"""ReplicaSet controller: keeps the number of active owned pods at spec.replicas and reports
 replicas/fullyLabeledReplicas/readyReplicas/availableReplicas/observedGeneration."""
 
 from __future__ import annotations
@@ -7,8 +7,7 @@ import dataclasses
 import time
 
 from tests.kubesim.clock import Clock, parse_time
-from tests.kubesim.controllers.job import controller_uid
-from tests.kubesim.controllers.queue import WorkQueue
+from tests.kubesim.controllers.queue import WorkQueue, controller_ref, controller_uid, key_of, stored
 from tests.kubesim.errors import ApiError
 from tests.kubesim.events import EventRecorder
 from tests.kubesim.resources import PODS, REPLICASETS
@@ -101,20 +100,16 @@ class ReplicaSetController:
 
     def on_event(self, type_: str, res, obj: dict) -> None:
         if res is REPLICASETS and type_ != "DELETED":
-            self.queue.add((obj["metadata"]["namespace"], obj["metadata"]["name"]))
+            self.queue.add(key_of(obj))
         elif res is PODS:
-            owner = next((r for r in obj["metadata"].get("ownerReferences") or []
-                          if r.get("controller") and r.get("kind") == "ReplicaSet"), None)
+            owner = controller_ref(obj, "ReplicaSet")
             if owner:
                 self.queue.add((obj["metadata"]["namespace"], owner["name"]))
 
     def _sync(self, key: tuple[str, str]) -> None:
         namespace, name = key
-        try:
-            rs = self._store.get(REPLICASETS, namespace, name)
-        except ApiError:
-            return
-        if rs["metadata"].get("deletionTimestamp"):
+        rs = stored(self._store, REPLICASETS, key)
+        if rs is None or rs["metadata"].get("deletionTimestamp"):
             return
         uid = rs["metadata"]["uid"]
         selector = selector_from_match(rs["spec"].get("selector"))

@@ -1,12 +1,12 @@
 """default-scheduler for the single node: binds pods whose nodeSelector the node satisfies, else leaves them Pending
-with PodScheduled=False/Unschedulable (rule F4). Its events are events.k8s.io-style (rule V2)."""
+with PodScheduled=False/Unschedulable. Its events are events.k8s.io-style."""
 
 from __future__ import annotations
 
 import time
 
 from tests.kubesim.clock import rfc3339
-from tests.kubesim.controllers.queue import WorkQueue
+from tests.kubesim.controllers.queue import WorkQueue, key_of, stored
 from tests.kubesim.errors import ApiError
 from tests.kubesim.events import NODE, EventRecorder
 from tests.kubesim.podstatus import condition
@@ -31,15 +31,12 @@ class Scheduler:
     def on_event(self, type_: str, res, obj: dict) -> None:
         if res is PODS and type_ != "DELETED" and not obj.get("spec", {}).get("nodeName") \
                 and not obj["metadata"].get("deletionTimestamp"):
-            self.queue.add((obj["metadata"]["namespace"], obj["metadata"]["name"]))
+            self.queue.add(key_of(obj))
 
     def _sync(self, key: tuple[str, str]) -> None:
         namespace, name = key
-        try:
-            pod = self._store.get(PODS, namespace, name)
-        except ApiError:
-            return
-        if pod["spec"].get("nodeName") or pod["metadata"].get("deletionTimestamp"):
+        pod = stored(self._store, PODS, key)
+        if pod is None or pod["spec"].get("nodeName") or pod["metadata"].get("deletionTimestamp"):
             return
         now = rfc3339(time.time())
         if not fits(pod):

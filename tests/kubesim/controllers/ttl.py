@@ -1,4 +1,4 @@
-"""TTL-after-finished controller (rule J9): deletes a finished Job `ttlSecondsAfterFinished` after its terminal
+"""TTL-after-finished controller: deletes a finished Job `ttlSecondsAfterFinished` after its terminal
 condition, with Foreground propagation and a UID precondition, so its pods go too."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 
 from tests.kubesim.clock import Clock, parse_time
-from tests.kubesim.controllers.queue import WorkQueue
+from tests.kubesim.controllers.queue import WorkQueue, key_of, stored
 from tests.kubesim.errors import ApiError
 from tests.kubesim.resources import JOBS
 
@@ -27,13 +27,12 @@ class TTLController:
 
     def on_event(self, type_: str, res, obj: dict) -> None:
         if res is JOBS and type_ != "DELETED" and obj["spec"].get("ttlSecondsAfterFinished") is not None:
-            self.queue.add((obj["metadata"]["namespace"], obj["metadata"]["name"]))
+            self.queue.add(key_of(obj))
 
     def _sync(self, key: tuple[str, str]) -> None:
         namespace, name = key
-        try:
-            job = self._store.get(JOBS, namespace, name)
-        except ApiError:
+        job = stored(self._store, JOBS, key)
+        if job is None:
             return
         ttl = job["spec"].get("ttlSecondsAfterFinished")
         if ttl is None or job["metadata"].get("deletionTimestamp") or finished_at(job) is None:

@@ -1,4 +1,4 @@
-"""The Job controller's decision over a snapshot (J2, J3, J5) as a pure function."""
+"""The Job controller's decision over a snapshot as a pure function."""
 
 from __future__ import annotations
 

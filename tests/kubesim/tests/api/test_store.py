@@ -1,4 +1,4 @@
-"""Store rules from the rule book (§4, §5): object metadata, optimistic concurrency, GC, watch semantics."""
+"""Store rules: object metadata, optimistic concurrency, GC, watch semantics."""
 from __future__ import annotations
 
 import threading
@@ -223,7 +223,7 @@ def test_V2_events_share_one_store_across_both_apis(store):
     assert v1["p.1"]["apiVersion"] == "events.k8s.io/v1"
 
 
-# --- watch (§5) ---------------------------------------------------------------------------------------------------
+# --- watch ---------------------------------------------------------------------------------------------------
 
 def _collect(it, n, timeout=3.0):
     out, box = [], {}

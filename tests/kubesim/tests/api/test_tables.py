@@ -1,4 +1,4 @@
-"""Server-side printing (L7) as pure functions: the pod STATUS/READY/RESTARTS logic of the upstream printer, Job
+"""Server-side printing as pure functions: the pod STATUS/READY/RESTARTS logic of the upstream printer, Job
 columns per version, and the Accept negotiation."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""Shared helpers for the kubesim acceptance suite (issue 3): every test runs on the emulated versions 1.29 and 1.33,
-with real kubectl (the dispatcher picks kubectl 1.<minor> from /version, rule D2) and the python client."""
+"""Shared helpers for the kubesim acceptance suite: every test runs on the emulated versions 1.29 and 1.33,
+with real kubectl (the dispatcher picks kubectl 1.<minor> from /version) and the python client."""
 
 from __future__ import annotations
 
@@ -49,7 +49,7 @@ def wait_for(fn: Callable[[], Any], *, timeout: float = 30.0, interval: float = 
 
 
 def status_body(exc) -> dict:
-    """The Status object of an ApiException (rule E3)."""
+    """The Status object of an ApiException."""
     return json.loads(exc.body)
 
 

@@ -1,4 +1,4 @@
-"""Section 14 item 1: discovery and /version with kubectl and the python client (rules D1-D9)."""
+"""Discovery and /version with kubectl and the python client."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 
 from tests.kubesim.tests.kubectl.conftest import VERSIONS, deployment_yaml
 
-EXPECTED = {  # rule §2.3: name -> (short names, apiVersion, namespaced, kind)
+EXPECTED = {  # name -> (short names, apiVersion, namespaced, kind)
     "pods": ("po", "v1", "true", "Pod"), "events": ("ev", "v1", "true", "Event"),
     "namespaces": ("ns", "v1", "false", "Namespace"), "configmaps": ("cm", "v1", "true", "ConfigMap"),
     "secrets": ("", "v1", "true", "Secret"), "serviceaccounts": ("sa", "v1", "true", "ServiceAccount"),
@@ -19,7 +19,7 @@ EXPECTED = {  # rule §2.3: name -> (short names, apiVersion, namespaced, kind)
 
 
 def test_D1_D2_kubectl_version_picks_the_emulated_minor(cluster, k8s_version):
-    """D2: the dispatcher reads /version and runs kubectl 1.<minor>; D1: all nine fields are served."""
+    """The dispatcher reads /version and runs kubectl 1.<minor>; all nine version fields are served."""
     out = json.loads(cluster.kubectl("version", "-o", "json").stdout)
     minor = k8s_version.split(".")[1]
     assert out["serverVersion"]["minor"] == minor
@@ -35,7 +35,7 @@ def test_D1_python_version_info_has_every_required_field(cluster, api, k8s_versi
 
 
 def test_D7_api_resources_lists_exactly_the_advertised_table(cluster):
-    """D3-D7 (plain discovery): `kubectl api-resources` sees exactly the §2.3 resources."""
+    """Plain discovery: `kubectl api-resources` sees exactly the resources kubesim serves."""
     out = cluster.kubectl("api-resources", "--no-headers").stdout
     rows = {}
     for line in out.splitlines():
@@ -47,7 +47,7 @@ def test_D7_api_resources_lists_exactly_the_advertised_table(cluster):
         rows.setdefault(name, set()).add((short, gv, namespaced, kind))
     assert set(rows) == set(EXPECTED)
     for name, want in EXPECTED.items():
-        if name == "events":   # served by core/v1 and events.k8s.io/v1 (one store, rule V2)
+        if name == "events":   # served by core/v1 and events.k8s.io/v1 (one store)
             assert rows[name] == {("ev", "v1", "true", "Event"), ("ev", "events.k8s.io/v1", "true", "Event")}
         else:
             assert rows[name] == {want}, name
@@ -76,7 +76,7 @@ def test_D3_D6_python_discovery_documents(cluster, api):
 
 @pytest.mark.parametrize("k8s_version", VERSIONS, ids=lambda v: f"k8s-{v}")
 def test_D5_aggregated_discovery_only_for_clients_that_ask(kubesim_factory, k8s_version):
-    """D4/D5: with aggregated v2 enabled, kubectl 1.33 gets v2 and 1.29 (v2beta1 only) still gets plain discovery;
+    """With aggregated v2 enabled, kubectl 1.33 gets v2 and 1.29 (v2beta1 only) still gets plain discovery;
     both can resolve short names."""
     cluster = kubesim_factory(k8s_version=k8s_version, aggregated_discovery=True)
     cluster.kubectl("create", "-f", "-", input=deployment_yaml())
@@ -90,7 +90,7 @@ def test_D5_aggregated_discovery_only_for_clients_that_ask(kubesim_factory, k8s_
 
 
 def test_D9_each_test_gets_a_fresh_discovery_cache(kubesim_factory):
-    """D9: the cache key is host_port; Cluster.kubectl uses a cache dir per cluster so no stale discovery leaks."""
+    """The cache key is host_port; Cluster.kubectl uses a cache dir per cluster so no stale discovery leaks."""
     a = kubesim_factory(k8s_version="1.29")
     b = kubesim_factory(k8s_version="1.33")
     assert a.kubectl("version", "-o", "json").stdout != b.kubectl("version", "-o", "json").stdout

@@ -1,5 +1,5 @@
-"""Section 14 item 10: events written by the kubelet/controllers (classic core/v1) and by the scheduler
-(events.k8s.io origin), read through CoreV1Api, EventsV1Api and kubectl (V1-V4)."""
+"""Events written by the kubelet/controllers (classic core/v1) and by the scheduler
+(events.k8s.io origin), read through CoreV1Api, EventsV1Api and kubectl."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ def test_V1_V3_core_v1_shows_classic_and_scheduler_events(cluster, api):
     assert scheduled.source.component is None and scheduled.message == "Successfully assigned default/crash to node-1"
     raw = json.loads(api.core.list_namespaced_event("default", field_selector="reason=Scheduled",
                                                     _preload_content=False).data)["items"][0]
-    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", raw["eventTime"])       # MicroTime (H7)
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", raw["eventTime"])       # MicroTime
 
 
 def test_V2_events_k8s_io_view_of_the_same_store(cluster, api):
@@ -40,7 +40,7 @@ def test_V2_events_k8s_io_view_of_the_same_store(cluster, api):
     crash_pod(api)
     wait_for(lambda: api.core.list_namespaced_event("default", field_selector="reason=Started").items)
     events_v1 = client.EventsV1Api(api.raw)
-    # V3: classic events have a null eventTime, which the python model rejects: read CoreV1Api instead.
+    # Classic events have a null eventTime, which the python model rejects: read CoreV1Api instead.
     try:
         events_v1.list_namespaced_event("default")
     except ValueError as exc:

@@ -1,4 +1,4 @@
-"""kubesim is test infrastructure: shipit's package never imports it (issue 3, acceptance)."""
+"""kubesim is test infrastructure: shipit's package never imports it ."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Section 14 items 6-7 and the issue's Job acceptance: success, BackoffLimitExceeded, DeadlineExceeded with
-`kubectl wait`, per-version condition sequences (J1-J3, J8-J10), delete propagation (X4) and `--exec` Jobs whose
-output `kubectl logs job/..` prints (G4, G5)."""
+`kubectl wait`, per-version condition sequences, delete propagation and `--exec` Jobs whose
+output `kubectl logs job/..` prints."""
 
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ def test_J3_success_with_kubectl_wait_complete(cluster, api, k8s_version):
     assert done.stdout.strip() == "job.batch/migrate condition met"
     job = get_json(cluster, "job", "migrate")
     st = job["status"]
-    assert st["succeeded"] == 1 and "active" not in st and "failed" not in st          # H6 omitted zero counters
+    assert st["succeeded"] == 1 and "active" not in st and "failed" not in st          # zero counters are omitted
     assert st["ready"] == 0 and st["terminating"] == 0 and st["uncountedTerminatedPods"] == {}
     assert st["startTime"] <= st["completionTime"]
     history = condition_history(cluster, rv)
@@ -58,7 +58,7 @@ def test_J3_success_with_kubectl_wait_complete(cluster, api, k8s_version):
         assert "message" not in st["conditions"][0]
     pods = api.core.list_namespaced_pod("default", label_selector="batch.kubernetes.io/job-name=migrate").items
     assert len(pods) == 1 and pods[0].status.phase == "Succeeded"
-    assert not pods[0].metadata.finalizers, "J10: the tracking finalizer is removed once counted"
+    assert not pods[0].metadata.finalizers, "the tracking finalizer is removed once counted"
     assert pods[0].metadata.labels["batch.kubernetes.io/controller-uid"] == job["metadata"]["uid"]
     assert pods[0].metadata.owner_references[0].kind == "Job" and pods[0].metadata.owner_references[0].controller
     reasons = [e.reason for e in api.core.list_namespaced_event(
@@ -72,7 +72,7 @@ def test_J2_backoff_limit_exceeded_with_kubectl_wait_failed(cluster, api, k8s_ve
     done = cluster.kubectl("wait", "--for=condition=failed", "job/migrate", "--timeout=60s")
     assert done.stdout.strip() == "job.batch/migrate condition met"
     st = get_json(cluster, "job", "migrate")["status"]
-    assert st["failed"] == 2, "backoffLimit 1: the Job fails when the 2nd pod fails (strictly greater, J2)"
+    assert st["failed"] == 2, "backoffLimit 1: the Job fails when the 2nd pod fails (strictly greater)"
     assert "succeeded" not in st and "completionTime" not in st
     failed = [c for c in st["conditions"] if c["type"] == "Failed"][0]
     assert (failed["reason"], failed["message"]) == BACKOFF
@@ -88,7 +88,7 @@ def test_J2_backoff_limit_exceeded_with_kubectl_wait_failed(cluster, api, k8s_ve
 
 
 def test_J5_replacement_pods_back_off(kubesim_factory, k8s_version, api_for):
-    """J5: the replacement pod comes 10 s (cluster time) after the first failure: 2.5 s real at speed 4."""
+    """The replacement pod comes 10 s (cluster time) after the first failure: 2.5 s real at speed 4."""
     cluster = kubesim_factory(k8s_version=k8s_version, speed=4.0)
     api = api_for(cluster)
     cluster.kubectl("create", "-f", "-", input=job_yaml(image="app:v1-fail", spec={"backoffLimit": 1}))
@@ -110,7 +110,7 @@ def test_J2_active_deadline_exceeded_deletes_active_pods(cluster, api, k8s_versi
     first = condition_history(cluster, rv)[0]
     assert first == ([("FailureTarget", DEADLINE[0])] if k8s_version == "1.33" else [("Failed", DEADLINE[0])])
     wait_for(lambda: not api.core.list_namespaced_pod("default", label_selector="job-name=migrate").items,
-             what="the running pod is deleted (J8)")
+             what="the running pod is deleted")
 
 
 def test_wait_for_complete_on_failed_job_times_out(cluster):
@@ -229,7 +229,7 @@ def test_job_command_without_exec_mode_uses_the_image_behaviour(cluster):
 
 def test_J7_on_failure_restarts_in_place_until_the_backoff_limit(cluster, api):
     """restartPolicy OnFailure: the same pod restarts (restartCount), and when the restarts reach backoffLimit the
-    controller fails the Job and deletes the pod, so its logs are gone (J2, J7)."""
+    controller fails the Job and deletes the pod, so its logs are gone."""
     doc = yaml.safe_load(job_yaml(image="app:v1-fail", spec={"backoffLimit": 2}))
     doc["spec"]["template"]["spec"]["restartPolicy"] = "OnFailure"
     cluster.kubectl("create", "-f", "-", input=yaml.safe_dump(doc))

@@ -1,5 +1,5 @@
 """Everyday kubectl verbs a person debugging a release would run against kubesim: describe, wait variants, get all,
-labels/annotations, patch types, delete cascades (X5), namespaces (C1), server-side apply (P1)."""
+labels/annotations, patch types, delete cascades, namespaces, server-side apply."""
 
 from __future__ import annotations
 
@@ -63,7 +63,7 @@ def test_label_annotate_and_patch_types(cluster):
     assert cm["metadata"]["annotations"] == {"note": "x"}
     bad = cluster.kubectl("patch", "cm", "cfg", "--type=json", "-p", '[{"op":"remove","path":"/data/zz"}]',
                           check=False)
-    assert bad.returncode == 1 and "doc is missing key: /data/zz" in bad.stderr      # 422 (P1)
+    assert bad.returncode == 1 and "doc is missing key: /data/zz" in bad.stderr      # 422
     cluster.kubectl("label", "cm", "cfg", "tier-")
     assert "labels" not in get_json(cluster, "cm", "cfg")["metadata"] or \
         get_json(cluster, "cm", "cfg")["metadata"]["labels"] == {}

@@ -1,4 +1,5 @@
-"""The kubelet's image-driven behaviours (rule book §6: F1-F5, F7, X6) and pod logs (section 14 item 9, G1-G3),
+"""The kubelet's image-driven behaviours (pull errors, crash loops, config errors, readiness, failed Job pods, graceful
+deletion) and pod logs,
 checked with kubectl and the python client."""
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ def waiting_reason(api, name: str) -> str | None:
 def events_for(api, name: str) -> list[tuple[str, str, str]]:
     return [(e.type, e.reason, e.message) for e in sorted(
         api.core.list_namespaced_event("default", field_selector=f"involvedObject.name={name}").items,
-        key=lambda e: int(e.metadata.name.rsplit(".", 1)[1], 16))]      # names end in creation unix-nanos (V1)
+        key=lambda e: int(e.metadata.name.rsplit(".", 1)[1], 16))]      # names end in creation unix-nanos
 
 
 def condition(api, name: str, type_: str):
@@ -41,7 +42,7 @@ def condition(api, name: str, type_: str):
 
 
 def test_lifecycle_of_a_healthy_pod(cluster, api):
-    """§6 lifecycle: Pending -> scheduled -> ContainerCreating -> Running and Ready, with the kubelet's events."""
+    """Pending -> scheduled -> ContainerCreating -> Running and Ready, with the kubelet's events."""
     api.core.create_namespaced_pod("default", pod("ok", "web:v1"))
     created = api.core.read_namespaced_pod("ok", "default")
     assert created.status.qos_class == "BestEffort"
@@ -104,7 +105,7 @@ def test_F2_crash_loop_backoff_with_growing_restarts(cluster, api):
                                                                                    "reason=BackOff").items]
     assert backoff and backoff[0].type == "Warning"
     assert backoff[0].message.startswith("Back-off restarting failed container web in pod crash_default(")
-    # kubectl logs of a crash-looping container shows the last terminated instance (G3.4), --previous too
+    # kubectl logs of a crash-looping container shows the last terminated instance, --previous too
     out = cluster.kubectl("logs", "crash").stdout
     assert out == "starting web:v1-crash\npanic: cannot connect to database\n"
     assert cluster.kubectl("logs", "crash", "--previous").stdout == out
@@ -205,7 +206,7 @@ def test_F4_unmatched_node_selector_is_unschedulable(cluster, api):
     ev = wait_for(lambda: api.core.list_namespaced_event("default", field_selector="involvedObject.name=nowhere").items)
     assert (ev[0].type, ev[0].reason, ev[0].reporting_component) == ("Warning", "FailedScheduling",
                                                                      "default-scheduler")
-    # G2: a pod not bound to a node has no log location: 200 with an empty body
+    # A pod not bound to a node has no log location: 200 with an empty body
     assert api.core.read_namespaced_pod_log("nowhere", "default") == ""
 
 

@@ -124,7 +124,7 @@ def test_faults_cleared_and_bad_specs_rejected(process, core):
 
 
 def test_faults_dropped_watch_is_resumed_by_python_watch(process, core):
-    """PW4: a stream closed by the server is re-opened from the last seen resourceVersion."""
+    """A stream closed by the server is re-opened from the last seen resourceVersion."""
     core.create_namespaced_config_map("default", {"metadata": {"name": "a"}})
     FaultClient(process.url).drop_watches(after_seconds=0.5, count=1)
     calls = []

@@ -1,5 +1,5 @@
 """Section 14 item 8 and the issue's rollout acceptance: kubectl rollout status/history/undo/pause/resume/restart,
-scale and set image against the Deployment and ReplicaSet controllers (K1-K12, P4), and the same rollouts through
+scale and set image against the Deployment and ReplicaSet controllers, and the same rollouts through
 the python client."""
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ def test_K9_K11_rollout_deadline_exceeded_then_undo_and_history(cluster, api):
     assert (progressing["status"], progressing["reason"]) == ("False", "ProgressDeadlineExceeded")
     assert progressing["message"].startswith('ReplicaSet "web-') and \
         progressing["message"].endswith('" has timed out progressing.'), (progressing, new_rs)
-    assert d["status"]["availableReplicas"] == 2 and d["status"]["updatedReplicas"] == 1   # old pods kept (K4)
+    assert d["status"]["availableReplicas"] == 2 and d["status"]["updatedReplicas"] == 1   # old pods kept
     assert history_rows(cluster) == [("1", "<none>"), ("2", "to v2"), ("3", "to v3")]
 
     undo = cluster.kubectl("rollout", "undo", "deploy/web")
@@ -60,7 +60,7 @@ def test_K9_K11_rollout_deadline_exceeded_then_undo_and_history(cluster, api):
     d = get_json(cluster, "deploy", "web")
     assert d["spec"]["template"]["spec"]["containers"][0]["image"] == "web:v2"
     assert d["metadata"]["annotations"]["deployment.kubernetes.io/revision"] == "4"
-    assert history_rows(cluster) == [("1", "<none>"), ("3", "to v3"), ("4", "to v2")]   # K11: 2 became 4
+    assert history_rows(cluster) == [("1", "<none>"), ("3", "to v3"), ("4", "to v2")]   # 2 became 4
     rss = {rs.metadata.annotations["deployment.kubernetes.io/revision"]: rs
            for rs in api.apps.list_namespaced_replica_set("default", label_selector="app=web").items}
     assert rss["4"].metadata.annotations["deployment.kubernetes.io/revision-history"] == "2"
@@ -106,7 +106,7 @@ def test_K7_K12_pause_resume_restart_and_undo_while_paused(cluster, api):
                  d["metadata"]["generation"] and d)
     progressing = next(c for c in d["status"]["conditions"] if c["type"] == "Progressing")
     assert (progressing["status"], progressing["reason"]) == ("Unknown", "DeploymentPaused")
-    assert len(api.apps.list_namespaced_replica_set("default").items) == 2, "paused: no new ReplicaSet (K7)"
+    assert len(api.apps.list_namespaced_replica_set("default").items) == 2, "paused: no new ReplicaSet"
     paused_undo = cluster.kubectl("rollout", "undo", "deploy/web", check=False)
     assert paused_undo.returncode == 1 and "you cannot rollback a paused deployment; resume it first with " \
                                            "'kubectl rollout resume' and try again" in paused_undo.stderr

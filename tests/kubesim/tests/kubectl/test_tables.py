@@ -1,4 +1,4 @@
-"""L7: `kubectl get` asks for meta.k8s.io Table; kubesim answers with the upstream printers' columns for lists,
+"""`kubectl get` asks for meta.k8s.io Table; kubesim answers with the upstream printers' columns for lists,
 single objects and watch events, so human output looks like a cluster's."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Section 14 items 2-4: apply (O2-O4, P1), create conflicts (C4, E3), replace and Lease updates (U1, U2)."""
+"""Apply, create conflicts, replace and Lease updates."""
 
 from __future__ import annotations
 
@@ -51,7 +51,7 @@ def containers(cluster, name: str = "api") -> dict[str, dict]:
 
 def add_sidecar(api) -> None:
     """Someone else (a mesh injector, the python client) adds a container that the applied manifest does not own;
-    a dict body from the python client is a strategic merge patch (P2), merged by container name (P1)."""
+    a dict body from the python client is a strategic merge patch, merged by container name."""
     api.apps.patch_namespaced_deployment("api", "default", {"spec": {"template": {"spec": {"containers": [
         {"name": "sidecar", "image": "envoy:1.30"}]}}}})
 
@@ -61,7 +61,7 @@ def test_O2_O4_P1_apply_twice_keeps_sidecar_and_deletes_env(kubesim_factory, k8s
     from kubernetes import client
     cluster = kubesim_factory(k8s_version=k8s_version, openapi=openapi)
     validate = () if openapi else ("--validate=false",)
-    if not openapi:  # O2: default validation needs an OpenAPI document
+    if not openapi:  # default validation needs an OpenAPI document
         failed = cluster.kubectl("apply", "-f", "-", input=app("api:v1", {"A": "1"}), check=False)
         assert failed.returncode != 0 and "failed to download openapi" in failed.stderr
     first = cluster.kubectl("apply", *validate, "-f", "-", input=app("api:v1", {"A": "1"}))
@@ -70,14 +70,14 @@ def test_O2_O4_P1_apply_twice_keeps_sidecar_and_deletes_env(kubesim_factory, k8s
     second = cluster.kubectl("apply", *validate, "-f", "-", input=app("api:v2", {"B": "2"}))
     assert second.stdout.strip() == "deployment.apps/api configured"
     got = containers(cluster)
-    assert list(got) == ["api", "sidecar"], "strategic merge must keep the sidecar (P1)"
+    assert list(got) == ["api", "sidecar"], "strategic merge must keep the sidecar"
     assert got["api"]["image"] == "api:v2"
-    assert got["api"]["env"] == [{"name": "B", "value": "2"}], "$patch: delete must remove A (P1)"
+    assert got["api"]["env"] == [{"name": "B", "value": "2"}], "$patch: delete must remove A"
     assert got["sidecar"]["image"] == "envoy:1.30"
     cluster.kubectl("rollout", "status", "deploy/api", "--timeout=60s")
     rv = get_json(cluster, "deploy", "api")["metadata"]["resourceVersion"]
     # kubectl sends only `$setElementOrder/containers: [api]` (the live list has an extra element) and says
-    # "configured"; the server result is byte-identical, so no new resourceVersion (R2) and the sidecar stays.
+    # "configured"; the server result is byte-identical, so no new resourceVersion and the sidecar stays.
     third = cluster.kubectl("apply", *validate, "-f", "-", input=app("api:v2", {"B": "2"}))
     assert third.returncode == 0
     assert get_json(cluster, "deploy", "api")["metadata"]["resourceVersion"] == rv
@@ -95,7 +95,7 @@ def test_P1_P2_python_dict_patch_is_strategic_and_list_patch_is_json_patch(clust
     api.apps.patch_namespaced_deployment("api", "default", [
         {"op": "replace", "path": "/spec/template/spec/containers/1/image", "value": "envoy:1.31"}])
     assert containers(cluster)["sidecar"]["image"] == "envoy:1.31"
-    with pytest.raises(ApiException) as failed:   # P1: a JSON patch that cannot apply is 422
+    with pytest.raises(ApiException) as failed:   # a JSON patch that cannot apply is 422
         api.apps.patch_namespaced_deployment("api", "default", [{"op": "test", "path": "/spec/replicas", "value": 9}])
     assert failed.value.status == 422
 
@@ -122,8 +122,8 @@ def test_C4_E3_python_create_job_twice_raises_409_already_exists(cluster, api):
                                            "containers": [{"name": "migrate", "image": "app:v1"}]}}}}
     created = api.batch.create_namespaced_job("default", body)
     assert created.metadata.uid and created.metadata.generation == 1
-    assert created.spec.backoff_limit == 6 and created.spec.completions == 1          # C5 defaults
-    assert created.spec.selector.match_labels == {"batch.kubernetes.io/controller-uid": created.metadata.uid}   # C6
+    assert created.spec.backoff_limit == 6 and created.spec.completions == 1          # Job defaults
+    assert created.spec.selector.match_labels == {"batch.kubernetes.io/controller-uid": created.metadata.uid}   # the generated selector
     with pytest.raises(ApiException) as failed:
         api.batch.create_namespaced_job("default", body)
     e = failed.value
@@ -238,7 +238,7 @@ def test_P1_E2_unsupported_patch_type_and_bad_json(cluster, api):
     assert (code, st["reason"]) == (400, "BadRequest")
     code, st = _raw(cluster, "PATCH", "/api/v1/namespaces/default/configmaps/missing", b"{}",
                     "application/merge-patch+json")
-    assert (code, st["reason"], st["details"]["name"]) == (404, "NotFound", "missing")      # P3
+    assert (code, st["reason"], st["details"]["name"]) == (404, "NotFound", "missing")      # patching a missing object
     code, st = _raw(cluster, "PATCH", "/api/v1/namespaces/default/configmaps/cfg",
                     b'{"metadata":{"resourceVersion":"1"}}', "application/merge-patch+json")
-    assert (code, st["reason"]) == (409, "Conflict")                                         # P3 optimistic
+    assert (code, st["reason"]) == (409, "Conflict")                                         # a stale resourceVersion

@@ -1,5 +1,5 @@
 """Section 14 item 5 and watch semantics: kubectl get -w, start points, selector transitions, timeoutSeconds,
-bookmarks and the 410 Expired ERROR event (W1-W8, PW1-PW5)."""
+bookmarks and the 410 Expired ERROR event."""
 
 from __future__ import annotations
 
@@ -88,9 +88,9 @@ def test_W2_watch_from_a_resource_version_replays_without_synthetic_added(cluste
         ("MODIFIED", "a"), ("ADDED", "b"), ("DELETED", "a")]
     rvs = [int(e["object"]["metadata"]["resourceVersion"]) for e in events]
     assert rvs == sorted(rvs) and rvs[0] > int(rv)
-    assert all(e["object"]["kind"] == "ConfigMap" and e["object"]["apiVersion"] == "v1" for e in events)   # W1
+    assert all(e["object"]["kind"] == "ConfigMap" and e["object"]["apiVersion"] == "v1" for e in events)   # events carry kind and apiVersion
     _, from_now = raw_watch(cluster, "/api/v1/namespaces/default/configmaps?watch=True&timeoutSeconds=1")
-    assert [(e["type"], e["object"]["metadata"]["name"]) for e in from_now] == [("ADDED", "b")]    # W2 unset RV
+    assert [(e["type"], e["object"]["metadata"]["name"]) for e in from_now] == [("ADDED", "b")]    # no resourceVersion: only changes from now
 
 
 def test_W3_field_selector_transitions_added_then_deleted(cluster, api):
@@ -137,7 +137,7 @@ def test_PW2_python_watch_passes_bookmarks_as_raw_dicts(cluster, api):
 
 
 def test_W7_kubectl_get_watch_single_object_by_name(cluster, api):
-    """`kubectl get pod once -w` watches the collection with fieldSelector metadata.name (W7)."""
+    """`kubectl get pod once -w` watches the collection with fieldSelector metadata.name."""
     api.core.create_namespaced_pod("default", SERVER)
     stream = KubectlStream(cluster, "get", "pod", "marker", "-w", "-o", "jsonpath={.status.phase}{'\\n'}")
     try:

@@ -1,4 +1,4 @@
-"""Object snapshots shaped like the rule book's status examples (§6 pods, §8 Jobs, §9 Deployments), and a Config."""
+"""Object snapshots shaped like the API server's status answers for pods, Jobs and Deployments, and a Config."""
 
 from __future__ import annotations
 
@@ -92,7 +92,7 @@ def deployment(name: str = "web", *, generation: int = 2, observed: int = 2, rep
                conditions=None, paused: bool = False) -> dict:
     status = {"observedGeneration": observed, "replicas": total, "updatedReplicas": updated, "availableReplicas": available,
               "readyReplicas": ready, "conditions": conditions or []}
-    status = {k: v for k, v in status.items() if v not in (0, None)}  # counters are omitted when 0 (rule H6)
+    status = {k: v for k, v in status.items() if v not in (0, None)}  # counters are omitted when 0
     spec = {"replicas": replicas, "selector": {"matchLabels": {"app": name}},
             "template": {"metadata": {"labels": {"app": name}}, "spec": {"containers": [{"name": "web", "image": image}]}}}
     if paused:

@@ -42,3 +42,19 @@ def test_union_arms_fold_and_tool_queries_are_named():
         "select a from t where id = ? /*repeat union*/"
     assert fingerprint("SELECT /*!40001 SQL_NO_CACHE */ * FROM `orders`") == "mysqldump"
     assert fingerprint("REPLACE /*db.t:1/5*/ INTO checksums SELECT 1") == "percona-toolkit"
+
+
+def test_signed_and_float_literals_and_line_comments_fold():
+    assert fingerprint("SELECT * FROM t WHERE a = -5 AND c = 1.5e3 # why") == "select * from t where a = ? and c = ?"
+    assert fingerprint('SELECT "a" FROM t ORDER BY a ASC') == "select ? from t order by a"
+
+
+def test_insert_ignore_rows_collapse_to_one_shape():
+    one = fingerprint("INSERT IGNORE INTO t (a) VALUES (1)")
+    many = fingerprint("INSERT IGNORE INTO t (a) VALUES (1),(2),(3)")
+    assert one == many == "insert ignore into t (a) values(?+)"
+
+
+def test_administrator_commands_and_missing_text_pass_through():
+    assert fingerprint("administrator command: Ping") == "administrator command: Ping"
+    assert fingerprint(None) == fingerprint("") == ""

@@ -1,9 +1,9 @@
-"""classify_pod over the rule book's pod status shapes (§6, F1-F7)."""
+"""classify_pod over the pod status shapes the kubelet reports: each failure mode, its grace, and what is fatal."""
 
 import pytest
 
 from shipit.kube.pods import PodState, classify_pod
-from tests.integration.kube.snapshots import NOW, cond, cstatus, pod, running, terminated, waiting
+from tests.support.kube_snapshots import NOW, cond, cstatus, pod, running, terminated, waiting
 
 
 def verdict(p, *, ready_grace=60.0, unschedulable_grace=10.0):
@@ -11,20 +11,20 @@ def verdict(p, *, ready_grace=60.0, unschedulable_grace=10.0):
 
 
 @pytest.mark.parametrize("reason", ["ErrImagePull", "ImagePullBackOff"])
-def test_f1_image_pull_is_fatal(reason):
+def test_image_pull_is_fatal(reason):
     p = pod(phase="Pending", containers=[cstatus(state=waiting(reason, 'Back-off pulling image "shop:nope"'))])
     v = verdict(p)
     assert (v.state, v.reason, v.fatal, v.container) == (PodState.IMAGE_PULL, reason, True, "web")
     assert "shop:nope" in v.message
 
 
-def test_f2_crash_loop_carries_last_exit_code():
+def test_crash_loop_carries_last_exit_code():
     p = pod(containers=[cstatus(state=waiting("CrashLoopBackOff", "back-off 10s restarting failed container=web"), last=terminated(3), restarts=2)])
     v = verdict(p)
     assert (v.state, v.exit_code, v.fatal) == (PodState.CRASH_LOOP, 3, True)
 
 
-def test_f2_oom_in_crash_loop_is_oom():
+def test_oom_in_crash_loop_is_oom():
     p = pod(containers=[cstatus(state=waiting("CrashLoopBackOff"), last=terminated(137, "OOMKilled"), restarts=1)])
     assert verdict(p).state is PodState.OOM_KILLED
 
@@ -35,14 +35,14 @@ def test_first_crash_of_a_serving_pod_is_fatal_before_back_off():
     assert (v.state, v.exit_code, v.fatal) == (PodState.CRASH_LOOP, 1, True)
 
 
-def test_f3_config_error():
+def test_config_error():
     p = pod(phase="Pending", containers=[cstatus(state=waiting("CreateContainerConfigError", 'secret "db-creds" not found'))])
     v = verdict(p)
     assert (v.state, v.fatal) == (PodState.CONFIG_ERROR, True)
     assert 'secret "db-creds"' in v.message
 
 
-def test_f4_unschedulable_waits_for_grace_then_fatal():
+def test_unschedulable_waits_for_grace_then_fatal():
     unsched = cond("PodScheduled", "False", "Unschedulable", "0/3 nodes are available: 3 Insufficient cpu.", ago=5)
     p = pod(phase="Pending", node=None, conditions=[unsched])
     assert verdict(p, unschedulable_grace=10).fatal is False
@@ -51,7 +51,7 @@ def test_f4_unschedulable_waits_for_grace_then_fatal():
     assert "Insufficient cpu" in v.message
 
 
-def test_f5_not_ready_after_grace():
+def test_not_ready_after_grace():
     unready = cond("Ready", "False", "ContainersNotReady", "containers with unready status: [web]")
     p = pod(containers=[cstatus(state=running(ago=20))], conditions=[unready])
     assert verdict(p, ready_grace=60).state is PodState.STARTING
@@ -65,13 +65,13 @@ def test_ready_pod():
     assert verdict(p) == verdict(p) and verdict(p).state is PodState.READY and not verdict(p).fatal
 
 
-def test_f6_eviction():
+def test_eviction():
     p = pod(phase="Failed", reason="Evicted", message="The node was low on resource: memory.", containers=[cstatus(state=terminated(137))])
     v = verdict(p)
     assert (v.state, v.fatal) == (PodState.EVICTED, True)
 
 
-def test_f7_job_pod_exits_non_zero():
+def test_job_pod_exits_non_zero():
     p = pod(phase="Failed", restart_policy="Never", containers=[cstatus(state=terminated(1))])
     v = verdict(p)
     assert (v.state, v.exit_code, v.fatal, v.container) == (PodState.FAILED, 1, True, "web")
