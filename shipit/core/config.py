@@ -17,6 +17,7 @@ from typing import Any, Callable
 
 import yaml
 
+from shipit.core import config_values as v
 from shipit.core import redact
 from shipit.core.durations import parse_duration
 from shipit.core.errors import ConfigError
@@ -150,6 +151,7 @@ _TOP_KEYS = (
 )
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _MISSING = object()
+_URL_RESERVED = re.compile(r"[@:/?#\[\]\s]")
 
 
 class _Node:
@@ -230,63 +232,37 @@ def _plain(node: _Node) -> Any:
     return node.value
 
 
+def _userinfo_span(template: str) -> tuple[int, int] | None:
+    """Where `user:password` sits in a URL template (`scheme://user:${PW}@host/db`), else None."""
+    start = template.find("://")
+    if start < 0:
+        return None
+    start += 3
+    end = template.find("/", start)
+    at = template.rfind("@", start, len(template) if end < 0 else end)
+    return (start, at) if at > 0 else None
+
+
 def _interpolate(value: Any, env: dict[str, str], key: str, line: int) -> Any:
     if not isinstance(value, str):
         return value
+    userinfo = _userinfo_span(value)
 
     def sub(m: re.Match[str]) -> str:
         name = m.group(1)
         if name not in env:
             raise ConfigError(f"{key} (line {line}): environment variable {name} is not set")
         redact.register_secret(env[name])
+        if userinfo and userinfo[0] <= m.start() < userinfo[1] and _URL_RESERVED.search(env[name]):
+            # the value is never shown, not even in part: it is a password
+            raise ConfigError(
+                f"{key} (line {line}): the value of ${{{name}}} in the URL's user:password part contains a character "
+                f"that must be percent-encoded (@ as %40, : as %3A, / as %2F, ? as %3F, # as %23, space as %20); "
+                f"set {name} to the encoded password"
+            )
         return env[name]
 
     return _VAR.sub(sub, value)
-
-
-def _str(v: Any) -> str:
-    if isinstance(v, (dict, list)) or isinstance(v, bool):
-        raise ValueError(f"expected a string, got {v!r}")
-    s = str(v)
-    if not s:
-        raise ValueError("must not be empty")
-    return s
-
-
-def _int(v: Any) -> int:
-    if isinstance(v, bool) or not isinstance(v, int):
-        raise ValueError(f"expected a whole number, got {v!r}")
-    if v < 0:
-        raise ValueError(f"must not be negative, got {v}")
-    return v
-
-
-def _bool(v: Any) -> bool:
-    if not isinstance(v, bool):
-        raise ValueError(f"expected true or false, got {v!r}")
-    return v
-
-
-def _command(v: Any) -> tuple[str, ...]:
-    if isinstance(v, str):
-        import shlex
-
-        parts = tuple(shlex.split(v))
-    elif isinstance(v, list) and all(isinstance(p, (str, int)) for p in v):
-        parts = tuple(str(p) for p in v)
-    else:
-        raise ValueError(f"expected a command as a string or a list of strings, got {v!r}")
-    if not parts:
-        raise ValueError("must not be empty")
-    return parts
-
-
-def _names(v: Any) -> tuple[str, ...]:
-    if isinstance(v, str):
-        return (v,)
-    if isinstance(v, list) and all(isinstance(p, str) and p for p in v):
-        return tuple(v)
-    raise ValueError(f"expected a list of names, got {v!r}")
 
 
 def _git_revert(v: Any) -> GitRevert:
@@ -296,22 +272,6 @@ def _git_revert(v: Any) -> GitRevert:
         return GitRevert(str(v))
     except ValueError:
         raise ValueError(f"expected off, branch or push, got {v!r}") from None
-
-
-def _mysql_url(v: Any) -> str:
-    s = _str(v)
-    if not re.match(r"^mysql://[^/]*@?[^/]+", s) or "://" not in s:
-        raise ValueError("expected mysql://user:password@host:port/database")
-    return s
-
-
-def _tag(v: Any) -> str:
-    s = _str(v)
-    try:
-        s.format(sha="0" * 40, short_sha="0" * 7)
-    except (KeyError, IndexError, ValueError) as e:
-        raise ValueError(f"tag template may use only {{sha}} and {{short_sha}} ({e})") from None
-    return s
 
 
 def parse(text: str, *, path: Path | None = None, env: dict[str, str] | None = None) -> Config:
@@ -325,23 +285,29 @@ def parse(text: str, *, path: Path | None = None, env: dict[str, str] | None = N
         raise ConfigError(f"{where}not valid YAML ({getattr(e, 'problem', e)})") from None
     if tree is None:
         raise ConfigError("the configuration file is empty")
-    top = _Reader(_to_nodes(tree), "", env, _TOP_KEYS)
+    try:
+        root = _to_nodes(tree)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f"line {mark.line + 1}: " if mark else ""
+        raise ConfigError(f"{where}unsupported YAML value ({getattr(e, 'problem', e)})") from None
+    top = _Reader(root, "", env, _TOP_KEYS)
     base = path.parent if path else Path.cwd()
 
     k = top.section("kubernetes", ("namespace", "context", "kubeconfig"))
     kube = KubernetesConfig(
-        namespace=k.get("namespace", _str, "default"),
-        context=k.get("context", _str, None),
-        kubeconfig=k.get("kubeconfig", _str, None),
+        namespace=k.get("namespace", v.text, "default"),
+        context=k.get("context", v.text, None),
+        kubeconfig=k.get("kubeconfig", v.text, None),
     )
 
     im = top.section("image", ("repository", "tag"))
-    image = ImageConfig(repository=im.get("repository", _str), tag=im.get("tag", _tag, "{sha}"))
+    image = ImageConfig(repository=im.get("repository", v.text), tag=im.get("tag", v.image_tag, "{sha}"))
 
     deployments = []
     for node, where in top.items("deployments"):
         d = _Reader(node, where, env, ("name", "containers"))
-        deployments.append(DeploymentConfig(name=d.get("name", _str), containers=d.get("containers", _names, ())))
+        deployments.append(DeploymentConfig(name=d.get("name", v.text), containers=d.get("containers", v.names, ())))
     if not deployments:
         raise ConfigError("deployments: at least one Deployment is required")
     names = [d.name for d in deployments]
@@ -351,13 +317,13 @@ def parse(text: str, *, path: Path | None = None, env: dict[str, str] | None = N
     m = top.section("migration", ("from_deployment", "container", "command", "timeout", "sidecars", "lock_wait_max",
                                          "kill_idle_blockers"))
     migration = MigrationConfig(
-        from_deployment=m.get("from_deployment", _str),
-        container=m.get("container", _str),
-        command=m.get("command", _command, ("bin/rails", "db:migrate")),
-        timeout=m.get("timeout", parse_duration, 1800.0),
-        sidecars=m.get("sidecars", _names, ()),
+        from_deployment=m.get("from_deployment", v.text),
+        container=m.get("container", v.text),
+        command=m.get("command", v.command, ("bin/rails", "db:migrate")),
+        timeout=m.get("timeout", v.positive(parse_duration), 1800.0),
+        sidecars=m.get("sidecars", v.names, ()),
         lock_wait_max=m.get("lock_wait_max", parse_duration, 10.0),
-        kill_idle_blockers=m.get("kill_idle_blockers", _names, ()),
+        kill_idle_blockers=m.get("kill_idle_blockers", v.names, ()),
     )
     if not 0 < migration.lock_wait_max < migration.timeout:
         raise ConfigError(f"migration.lock_wait_max: must be more than 0 and less than migration.timeout "
@@ -367,11 +333,15 @@ def parse(text: str, *, path: Path | None = None, env: dict[str, str] | None = N
     replicas = []
     for i, (node, where) in enumerate(db.items("replicas")):
         if isinstance(node.value, str):
-            replicas.append(ReplicaConfig(name=f"replica{i + 1}", url=_mysql_url(_interpolate(node.value, env, where, node.line))))
+            try:
+                url = v.mysql_url(_interpolate(node.value, env, where, node.line))
+            except ValueError as e:
+                raise ConfigError(f"{where} (line {node.line}): {e}") from None
+            replicas.append(ReplicaConfig(name=f"replica{i + 1}", url=url))
             continue
         r = _Reader(node, where, env, ("name", "url"))
-        replicas.append(ReplicaConfig(name=r.get("name", _str, f"replica{i + 1}"), url=r.get("url", _mysql_url)))
-    database = DatabaseConfig(url=db.get("url", _mysql_url), replicas=tuple(replicas))
+        replicas.append(ReplicaConfig(name=r.get("name", v.text, f"replica{i + 1}"), url=r.get("url", v.mysql_url)))
+    database = DatabaseConfig(url=db.get("url", v.mysql_url), replicas=tuple(replicas))
 
     g = top.section("gates", ("ddl_timeout", "replica_lag_max", "threads_running_max", "http", "bake"))
     http = []
@@ -379,47 +349,48 @@ def parse(text: str, *, path: Path | None = None, env: dict[str, str] | None = N
         h = _Reader(node, where, env, ("url", "expect_status", "consecutive", "timeout", "interval"))
         http.append(
             HttpGateConfig(
-                url=h.get("url", _str),
-                expect_status=h.get("expect_status", _int, 200),
-                consecutive=h.get("consecutive", _int, 3),
-                timeout=h.get("timeout", parse_duration, 5.0),
-                interval=h.get("interval", parse_duration, 1.0),
+                url=h.get("url", v.http_url),
+                expect_status=h.get("expect_status", v.status_code, 200),
+                consecutive=h.get("consecutive", v.positive(v.whole_number), 3),
+                timeout=h.get("timeout", v.positive(parse_duration), 5.0),
+                interval=h.get("interval", v.positive(parse_duration), 1.0),
             )
         )
     gates = GatesConfig(
-        ddl_timeout=g.get("ddl_timeout", parse_duration, 3600.0),
+        ddl_timeout=g.get("ddl_timeout", v.positive(parse_duration), 3600.0),
         replica_lag_max=g.get("replica_lag_max", parse_duration, 10.0),
-        threads_running_max=g.get("threads_running_max", _int, 50),
+        threads_running_max=g.get("threads_running_max", v.whole_number, 50),
         http=tuple(http),
         bake=g.get("bake", parse_duration, 60.0),
     )
 
     ro = top.section("rollout", ("timeout", "ready_grace"))
     rollout = RolloutConfig(
-        timeout=ro.get("timeout", parse_duration, 600.0), ready_grace=ro.get("ready_grace", parse_duration, 60.0)
+        timeout=ro.get("timeout", v.positive(parse_duration), 600.0),
+        ready_grace=ro.get("ready_grace", v.positive(parse_duration), 60.0),
     )
 
     p = top.section("preflight", ("budget", "chunk_time", "long_transaction"))
     preflight = PreflightConfig(
-        budget=p.get("budget", parse_duration, 300.0),
-        chunk_time=p.get("chunk_time", parse_duration, 0.1),
+        budget=p.get("budget", v.positive(parse_duration), 300.0),
+        chunk_time=p.get("chunk_time", v.positive(parse_duration), 0.1),
         long_transaction=p.get("long_transaction", parse_duration, 30.0),
     )
 
     rb = top.section("rollback", ("automatic", "git_revert"))
     rollback = RollbackConfig(
-        automatic=rb.get("automatic", _bool, True), git_revert=rb.get("git_revert", _git_revert, GitRevert.OFF)
+        automatic=rb.get("automatic", v.boolean, True), git_revert=rb.get("git_revert", _git_revert, GitRevert.OFF)
     )
 
     lk = top.section("lock", ("duration", "wait"))
-    lock = LockConfig(duration=lk.get("duration", parse_duration, 60.0), wait=lk.get("wait", parse_duration, 0.0))
+    lock = LockConfig(duration=lk.get("duration", v.positive(parse_duration), 60.0), wait=lk.get("wait", parse_duration, 0.0))
 
     rec = top.section("records", ("keep",))
-    records = RecordsConfig(keep=rec.get("keep", _int, 20))
+    records = RecordsConfig(keep=rec.get("keep", v.positive(v.whole_number), 20))
 
-    repo = Path(top.get("repo", _str, "."))
+    repo = Path(top.get("repo", v.text, "."))
     config = Config(
-        app=top.get("app", _str),
+        app=top.get("app", v.label_value),
         repo=repo if repo.is_absolute() else (base / repo).resolve(),
         kubernetes=kube,
         image=image,
@@ -442,7 +413,11 @@ def parse(text: str, *, path: Path | None = None, env: dict[str, str] | None = N
 def load(path: Path | str | None = None, *, env: dict[str, str] | None = None) -> Config:
     p = Path(path) if path is not None else DEFAULT_PATH
     try:
-        text = p.read_text()
+        raw = p.read_bytes()
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = raw[: e.start].count(b"\n") + 1
+        raise ConfigError(f"{p}: line {line}: not UTF-8 text (byte 0x{raw[e.start]:02x}); save the file as UTF-8") from None
     except FileNotFoundError:
         raise ConfigError(f"{p}: configuration file not found (see config/shipit.example.yaml)") from None
     except OSError as e:
