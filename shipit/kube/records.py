@@ -18,6 +18,7 @@ from typing import Any
 from shipit.kube.client import Kube
 from shipit.kube.pods import utcnow
 from shipit.kube.rollout import DeploymentTemplate
+from shipit.core.errors import BadInput, ShipitError
 from shipit.core.log import get_logger
 from shipit.core.redact import redact_value
 
@@ -249,8 +250,25 @@ class RecordStore:
         return records[:limit] if limit is not None else records
 
     def last_successful(self) -> ReleaseRecord | None:
+        """None when no release succeeded yet; a namespace that does not exist is bad input, not "no release"."""
         items = self._list_raw(f"{LABEL_STATUS}={ReleaseStatus.SUCCEEDED.value}")
-        return next((r for r in (record_from_configmap(cm) for cm in items) if r is not None), None)
+        found = next((r for r in (record_from_configmap(cm) for cm in items) if r is not None), None)
+        if found is None and self._namespace_missing():
+            raise BadInput(f"namespace {self.kube.namespace!r} does not exist in this cluster: check "
+                           f"kubernetes.namespace and kubernetes.context in the configuration (kubectl get namespaces)")
+        return found
+
+    def _namespace_missing(self) -> bool:
+        """True only on a definite 404; shipit may not be allowed to read namespaces, which proves nothing."""
+        from kubernetes.client.exceptions import ApiException
+
+        try:
+            self.kube.get_json(self.kube.core.read_namespace, self.kube.namespace)
+        except ApiException as e:
+            return e.status == 404
+        except ShipitError:
+            return False
+        return False
 
     def latest(self) -> ReleaseRecord | None:
         items = self._list_raw()
