@@ -69,6 +69,7 @@ class ReleaseRecord:
     image_after: str | None = None
     templates_before: tuple[DeploymentTemplate, ...] = ()
     plan_summary: dict = dataclasses.field(default_factory=dict)
+    serving: dict = dataclasses.field(default_factory=dict)  # Deployment -> container -> image, read after the code phase
     phases: tuple[PhaseRecord, ...] = ()
     started: str | None = None
     ended: str | None = None
@@ -108,6 +109,7 @@ class ReleaseRecord:
         values["templates_before"] = tuple(DeploymentTemplate.from_json(t) for t in values.get("templates_before") or ())
         values["phases"] = tuple(PhaseRecord(**p) for p in values.get("phases") or ())
         values["plan_summary"] = dict(values.get("plan_summary") or {})
+        values["serving"] = dict(values.get("serving") or {})
         return cls(**values)
 
 
