@@ -423,6 +423,19 @@ def load(path: Path | str | None = None, *, env: dict[str, str] | None = None) -
     except OSError as e:
         raise ConfigError(f"{p}: cannot read ({e.strerror})") from None
     try:
-        return parse(text, path=p.resolve(), env=env)
+        cfg = parse(text, path=p.resolve(), env=env)
     except ConfigError as e:
         raise ConfigError(f"{p}: {e}") from None
+    _warn_about_repo(cfg)
+    return cfg
+
+
+def _warn_about_repo(cfg: Config) -> None:
+    """A repo path without db/migrate plans "0 migrations" for every release: most likely `repo` points elsewhere."""
+    from shipit.core.log import get_logger
+
+    if not cfg.repo.is_dir():
+        get_logger().warning(f"repo: {cfg.repo} does not exist; set `repo` to the Rails app's git checkout")
+    elif not (cfg.repo / "db" / "migrate").is_dir():
+        get_logger().warning(f"repo: {cfg.repo} has no db/migrate folder, so no migration will ever be planned; "
+                             "check that `repo` points at the Rails app")
