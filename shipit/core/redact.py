@@ -41,6 +41,41 @@ _PATTERNS = (
 )
 
 
+# A PEM block printed line by line (a log tail, a live view) is redacted one line at a time: each thread remembers
+# that it is inside a block until the END line or a line that is not key material.
+_pem_state = threading.local()
+_PEM_BEGIN = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----")
+_PEM_END = re.compile(r"-----END [A-Z ]*PRIVATE KEY-----")
+_PEM_BODY = re.compile(r"^(?P<prefix>.*?)(?P<body>[A-Za-z0-9+/=]{8,}|[A-Za-z-]+: \S.*)\s*$")
+
+
+def _mask_pem_lines(text: str) -> str:
+    inside = getattr(_pem_state, "inside", False)
+    if not inside and "PRIVATE KEY-----" not in text:
+        return text
+    out = []
+    for line in text.split("\n"):
+        if inside:
+            body = _PEM_BODY.match(line)
+            if _PEM_END.search(line):
+                inside = False
+                out.append(line)
+            elif body is not None or not line.strip():
+                out.append(f"{body.group('prefix')}{MASK}" if body is not None else line)
+            else:
+                inside = False
+                out.append(line)
+            continue
+        begin = _PEM_BEGIN.search(line)
+        if begin is not None and not _PEM_END.search(line, begin.end()):
+            inside = True
+            out.append(line[: begin.end()] + (f" {MASK}" if line[begin.end():].strip() else ""))
+        else:
+            out.append(line)
+    _pem_state.inside = inside
+    return "\n".join(out)
+
+
 def register_secret(value: str | None) -> None:
     """Never print `value`, nor (for a URL) its password, encoded or not. Very short values are ignored: masking `a`
     everywhere would garble output."""
@@ -76,7 +111,7 @@ def redact(text: str) -> str:
             text = text.replace(s, MASK)
     for pattern in _PATTERNS:
         text = pattern.sub(_mask, text)
-    return text
+    return _mask_pem_lines(text)
 
 
 def redact_value(value: object) -> object:

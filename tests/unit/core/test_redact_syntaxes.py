@@ -64,3 +64,17 @@ def test_structures_mask_values_under_credential_keys_and_env_vars():
     out = redact_value(data)
     assert out == {"password": MASK, "nested": [{"name": "DB_PASSWORD", "value": MASK}],
                    "name": "shop", "secretName": "shop-db", "n": 3}
+
+
+def test_private_key_printed_line_by_line_is_masked_until_its_end():
+    body = ["MIIEowIBAAKCAQEAzq8V7bq0sW1Ygv0Yz+Qf3k9a", "Proc-Type: 4,ENCRYPTED", "Zq9/long+base64=="]
+    lines = ["12:00:01     [migrate] -----BEGIN RSA PRIVATE KEY-----"] + [f"12:00:01     [migrate] {b}" for b in body] + [
+        "12:00:01     [migrate] -----END RSA PRIVATE KEY-----", "12:00:02     [migrate] rails aborted!"]
+    out = [redact(line) for line in lines]
+    assert not any(b in "\n".join(out) for b in body), out
+    assert out[-1] == lines[-1] and out[-2] == lines[-2]
+
+
+def test_a_begin_line_without_key_material_after_it_stops_masking():
+    assert redact("-----BEGIN PRIVATE KEY-----") == "-----BEGIN PRIVATE KEY-----"
+    assert redact("rails aborted! see log/production.log") == "rails aborted! see log/production.log"
