@@ -198,3 +198,60 @@ def test_rollback_without_a_release_to_go_back_to(sb):
     assert r.code in (1, 3), r.text
     assert_clear(r, r.code, "r9999")
     assert snapshot(sb) == before
+
+
+@pytest.mark.parametrize("section, words", [
+    ({"deployments": [{"name": "web"}, {"name": "api"}]}, ["api", "not found"]),
+    ({"deployments": [{"name": "web", "containers": ["sidecar"]}, {"name": "worker"}]}, ["sidecar", "not in Deployment web"]),
+])
+def test_configuration_that_does_not_match_the_cluster(sb, section, words):
+    sb.change_code()
+    try:
+        sb.write_config(**section)
+        before = snapshot(sb)
+        r = shipit(sb, "release", "--output", "json")
+        assert r.code in (1, 3), r.text  # the orchestrator records a preflight BadInput as a failed release (exit 1)
+        assert_clear(r, r.code, *words)
+        assert snapshot(sb)[:2] == before[:2] and sb.status()["release"]["status"] == "failed"
+    finally:
+        sb.git("reset", "-q", "--hard", "HEAD~1")
+
+
+def test_database_that_does_not_exist(sb):
+    sb.change_code()
+    try:
+        url = sb.db_url.rsplit("/", 1)[0] + "/no_such_db"
+        sb.write_config(database={"url": url})
+        before = snapshot(sb)
+        r = shipit(sb, "preflight", "--output", "json")
+        assert_clear(r, r.code, "no_such_db", secrets=(sb.password,))
+        assert r.code in (1, 3), r.text
+        assert snapshot(sb) == before
+    finally:
+        sb.git("reset", "-q", "--hard", "HEAD~1")
+
+
+@pytest.mark.parametrize("source, code, words", [
+    (b"class Broken < ActiveRecord::Migration[6.1]\n  def change\n    add_column :users, :x, :string\n", None, []),
+    (b"", None, []),
+    (b"class NoVersionInName < ActiveRecord::Migration[6.1]\nend\n", 0, []),
+])
+def test_odd_ruby_migrations_are_planned_or_refused_clearly(sb, source, code, words):
+    name = "add_thing.rb" if code == 0 else "20240601000002_odd.rb"
+    (sb.repo / "db" / "migrate" / name).write_bytes(source)
+    sb.commit("odd migration")
+    try:
+        before = snapshot(sb)
+        r = shipit(sb, "plan", "--output", "json")
+        assert_clear(r, r.code if code is None else code, *words)
+        assert r.code in (0, 1, 3), r.text
+        assert snapshot(sb) == before
+    finally:
+        sb.git("reset", "-q", "--hard", "HEAD~1")
+
+
+def test_unlock_without_a_lock_and_status_of_another_app(sb):
+    assert_clear(shipit(sb, "unlock", "--output", "json"), 0)
+    sb.write_config(app="billing")
+    obj = assert_clear(shipit(sb, "status", "--output", "json"), 0)
+    assert obj["release"] is None
