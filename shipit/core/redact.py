@@ -36,7 +36,7 @@ _PATTERNS = (
     re.compile(rf"(?P<pre>(?P<key>{_KEY}){_SEP}\\?\")(?P<secret>(?:[^\"\\]|\\[^\"])*)(?P<post>\\?\")", re.IGNORECASE),
     re.compile(rf"(?P<pre>(?P<key>{_KEY}){_SEP}')(?P<secret>(?:[^'\\]|\\.)*)(?P<post>')", re.IGNORECASE),
     # key=value, key: value, :key=>value (unquoted); MySQL's "(using password: YES)" is not a secret
-    re.compile(rf"(?P<pre>(?P<key>{_KEY}){_SEP})(?![>=])(?!(?:YES|NO)\))(?P<secret>[^\s\"'\\,;&}}\]\)]+)(?P<post>)",
+    re.compile(rf"(?P<pre>(?P<key>{_KEY}){_SEP})(?![>=])(?!(?:YES|NO)\))(?!(?:ENV|nil|null|None|true|false)\b)(?P<secret>[^\s\"'\\,;&}}\]\)]+)(?P<post>)",
                re.IGNORECASE),
 )
 

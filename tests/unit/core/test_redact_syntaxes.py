@@ -78,3 +78,8 @@ def test_private_key_printed_line_by_line_is_masked_until_its_end():
 def test_a_begin_line_without_key_material_after_it_stops_masking():
     assert redact("-----BEGIN PRIVATE KEY-----") == "-----BEGIN PRIVATE KEY-----"
     assert redact("rails aborted! see log/production.log") == "rails aborted! see log/production.log"
+
+
+@pytest.mark.parametrize("code", ['token = ENV.fetch("SHOP_API_TOKEN")', "password: nil", "secret = ENV['X']"])
+def test_code_that_reads_a_secret_is_shown(code):
+    assert redact(code) == code
