@@ -17,6 +17,11 @@ from typing import Any, Callable
 
 import yaml
 
+from shipit.core import config_values as v
+from shipit.core.config_integrations import (
+    NOTIFY_KEYS, ErrorGateConfig, HooksConfig, Inconclusive, MetricGateConfig, NotifyConfig, hooks_config,
+    notify_config, signal_gates,
+)
 from shipit.core import redact
 from shipit.core.durations import parse_duration
 from shipit.core.errors import ConfigError
@@ -84,97 +89,6 @@ class HttpGateConfig:
     consecutive: int = 3
     timeout: float = 5.0
     interval: float = 1.0
-
-
-# --- integrations: notifications, hooks, metric and error-rate gates ----------------------------------------------
-
-
-class Inconclusive(enum.Enum):
-    """What an unreachable metrics or error provider means for its gate."""
-
-    FAIL = "fail"
-    PASS = "pass"
-
-
-class ErrorProvider(enum.Enum):
-    ROLLBAR = "rollbar"
-    SENTRY = "sentry"
-
-
-@dataclasses.dataclass(frozen=True)
-class MetricGateConfig:
-    name: str
-    prometheus: str  # base URL of the Prometheus HTTP API
-    query: str  # PromQL, one scalar or a one-element vector
-    max: float | None = None  # exactly one of max and min
-    min: float | None = None
-    hold: float = 0.0  # `for:` how long it must be within bounds before the code rolls out
-    interval: float = 5.0
-    timeout: float = 5.0
-
-
-@dataclasses.dataclass(frozen=True)
-class ErrorGateConfig:
-    provider: ErrorProvider
-    token: str = dataclasses.field(repr=False)  # read scope (Rollbar project token; Sentry with project:read)
-    threshold: float = 1.0  # errors per minute since the release start; above it AND above ratio x before: failed
-    ratio: float = 2.0
-    environment: str | None = None  # Rollbar environment filter
-    organization: str | None = None  # Sentry
-    project: str | None = None  # Sentry
-    api_url: str = ""  # default: the provider's public API
-    interval: float = 30.0
-    timeout: float = 5.0
-
-
-@dataclasses.dataclass(frozen=True)
-class SlackNotify:
-    token: str = dataclasses.field(repr=False)
-    channel: str
-    api_url: str = "https://slack.com/api/"
-
-
-@dataclasses.dataclass(frozen=True)
-class GithubNotify:
-    token: str = dataclasses.field(repr=False)
-    repository: str  # owner/name
-    environment: str = "production"
-    api_url: str = "https://api.github.com"
-
-
-@dataclasses.dataclass(frozen=True)
-class RollbarNotify:
-    token: str = dataclasses.field(repr=False)  # post_server_item scope
-    environment: str = "production"
-    api_url: str = "https://api.rollbar.com"
-
-
-@dataclasses.dataclass(frozen=True)
-class SentryNotify:
-    token: str = dataclasses.field(repr=False)  # project:releases scope
-    organization: str
-    projects: tuple[str, ...]
-    environment: str = "production"
-    api_url: str = "https://sentry.io"
-
-
-@dataclasses.dataclass(frozen=True)
-class NotifyConfig:
-    slack: SlackNotify | None = None
-    github: GithubNotify | None = None
-    rollbar: RollbarNotify | None = None
-    sentry: SentryNotify | None = None
-    webhook: str | None = None  # POST of the release state as JSON
-    timeout: float = 5.0  # per attempt
-    attempts: int = 3
-
-
-@dataclasses.dataclass(frozen=True)
-class HooksConfig:
-    pre_release: tuple[str, ...] = ()  # argv; non-zero exit stops the release before anything changes
-    post_release: tuple[str, ...] = ()
-    on_failure: tuple[str, ...] = ()
-    timeout: float = 60.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -247,6 +161,7 @@ _TOP_KEYS = (
 )
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _MISSING = object()
+_URL_RESERVED = re.compile(r"[@:/?#\[\]\s]")
 
 
 class _Node:
@@ -263,11 +178,11 @@ def _to_nodes(node: yaml.Node) -> _Node:
     line = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
         out: dict[str, _Node] = {}
-        for k, v in node.value:
+        for k, value in node.value:
             key = yaml.safe_load(yaml.serialize(k)) if not isinstance(k, yaml.ScalarNode) else k.value
             if key in out:
                 raise ConfigError(f"line {k.start_mark.line + 1}: duplicate key {key!r}")
-            out[str(key)] = _to_nodes(v)
+            out[str(key)] = _to_nodes(value)
         return _Node(out, line)
     if isinstance(node, yaml.SequenceNode):
         return _Node([_to_nodes(v) for v in node.value], line)
@@ -327,63 +242,37 @@ def _plain(node: _Node) -> Any:
     return node.value
 
 
+def _userinfo_span(template: str) -> tuple[int, int] | None:
+    """Where `user:password` sits in a URL template (`scheme://user:${PW}@host/db`), else None."""
+    start = template.find("://")
+    if start < 0:
+        return None
+    start += 3
+    end = template.find("/", start)
+    at = template.rfind("@", start, len(template) if end < 0 else end)
+    return (start, at) if at > 0 else None
+
+
 def _interpolate(value: Any, env: dict[str, str], key: str, line: int) -> Any:
     if not isinstance(value, str):
         return value
+    userinfo = _userinfo_span(value)
 
     def sub(m: re.Match[str]) -> str:
         name = m.group(1)
         if name not in env:
             raise ConfigError(f"{key} (line {line}): environment variable {name} is not set")
         redact.register_secret(env[name])
+        if userinfo and userinfo[0] <= m.start() < userinfo[1] and _URL_RESERVED.search(env[name]):
+            # the value is never shown, not even in part: it is a password
+            raise ConfigError(
+                f"{key} (line {line}): the value of ${{{name}}} in the URL's user:password part contains a character "
+                f"that must be percent-encoded (@ as %40, : as %3A, / as %2F, ? as %3F, # as %23, space as %20); "
+                f"set {name} to the encoded password"
+            )
         return env[name]
 
     return _VAR.sub(sub, value)
-
-
-def _str(v: Any) -> str:
-    if isinstance(v, (dict, list)) or isinstance(v, bool):
-        raise ValueError(f"expected a string, got {v!r}")
-    s = str(v)
-    if not s:
-        raise ValueError("must not be empty")
-    return s
-
-
-def _int(v: Any) -> int:
-    if isinstance(v, bool) or not isinstance(v, int):
-        raise ValueError(f"expected a whole number, got {v!r}")
-    if v < 0:
-        raise ValueError(f"must not be negative, got {v}")
-    return v
-
-
-def _bool(v: Any) -> bool:
-    if not isinstance(v, bool):
-        raise ValueError(f"expected true or false, got {v!r}")
-    return v
-
-
-def _command(v: Any) -> tuple[str, ...]:
-    if isinstance(v, str):
-        import shlex
-
-        parts = tuple(shlex.split(v))
-    elif isinstance(v, list) and all(isinstance(p, (str, int)) for p in v):
-        parts = tuple(str(p) for p in v)
-    else:
-        raise ValueError(f"expected a command as a string or a list of strings, got {v!r}")
-    if not parts:
-        raise ValueError("must not be empty")
-    return parts
-
-
-def _names(v: Any) -> tuple[str, ...]:
-    if isinstance(v, str):
-        return (v,)
-    if isinstance(v, list) and all(isinstance(p, str) and p for p in v):
-        return tuple(v)
-    raise ValueError(f"expected a list of names, got {v!r}")
 
 
 def _git_revert(v: Any) -> GitRevert:
@@ -393,140 +282,6 @@ def _git_revert(v: Any) -> GitRevert:
         return GitRevert(str(v))
     except ValueError:
         raise ValueError(f"expected off, branch or push, got {v!r}") from None
-
-
-def _mysql_url(v: Any) -> str:
-    s = _str(v)
-    if not re.match(r"^mysql://[^/]*@?[^/]+", s) or "://" not in s:
-        raise ValueError("expected mysql://user:password@host:port/database")
-    return s
-
-
-def _tag(v: Any) -> str:
-    s = _str(v)
-    try:
-        s.format(sha="0" * 40, short_sha="0" * 7)
-    except (KeyError, IndexError, ValueError) as e:
-        raise ValueError(f"tag template may use only {{sha}} and {{short_sha}} ({e})") from None
-    return s
-
-
-# --- integrations: notifications, hooks, metric and error-rate gates ----------------------------------------------
-
-_NOTIFY_KEYS = ("slack", "github", "rollbar", "sentry", "webhook", "timeout", "attempts")
-_SECRET = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*\}")
-
-
-def _number(v: Any) -> float:
-    if isinstance(v, bool) or not isinstance(v, (int, float)):
-        raise ValueError(f"expected a number, got {v!r}")
-    return float(v)
-
-
-def _secret(r: _Reader, key: str) -> str:
-    """A token: only as `${VAR}`, so it lives in the environment (masked by the redactor), never in the file."""
-    n = r.raw(key)
-    if n is not None and n.value is not None and not (isinstance(n.value, str) and _SECRET.fullmatch(n.value)):
-        raise ConfigError(f"{r._key(key)} (line {n.line}): a secret must come from the environment: put it in a "
-                          f"variable and write its reference, like ${{SLACK_BOT_TOKEN}}, instead of the value")
-    return r.get(key, _str)
-
-
-def _metric_gate(node: _Node, where: str, env: dict[str, str]) -> MetricGateConfig:
-    m = _Reader(node, where, env, ("name", "prometheus", "query", "max", "min", "for", "interval", "timeout"))
-    gate = MetricGateConfig(
-        name=m.get("name", _str), prometheus=m.get("prometheus", _str), query=m.get("query", _str),
-        max=m.get("max", _number, None), min=m.get("min", _number, None), hold=m.get("for", parse_duration, 0.0),
-        interval=m.get("interval", parse_duration, 5.0), timeout=m.get("timeout", parse_duration, 5.0),
-    )
-    if (gate.max is None) == (gate.min is None):
-        raise ConfigError(f"{where} (line {node.line}): give exactly one of max and min")
-    return gate
-
-
-def _error_gate(r: _Reader) -> ErrorGateConfig | None:
-    if r.node.value == {}:
-        return None
-    provider = r.get("provider", _enum(ErrorProvider))
-    gate = ErrorGateConfig(
-        provider=provider, token=_secret(r, "token"),
-        threshold=r.get("threshold", _number, 1.0), ratio=r.get("ratio", _number, 2.0),
-        environment=r.get("environment", _str, None), organization=r.get("organization", _str, None),
-        project=r.get("project", _str, None), api_url=r.get("api_url", _str, ""),
-        interval=r.get("interval", parse_duration, 30.0), timeout=r.get("timeout", parse_duration, 5.0),
-    )
-    if provider is ErrorProvider.SENTRY and not (gate.organization and gate.project):
-        raise ConfigError(f"{r.path} (line {r.node.line}): provider sentry needs organization and project")
-    return gate
-
-
-def _enum(kind: type[enum.Enum]) -> Callable[[Any], Any]:
-    def conv(v: Any) -> Any:
-        try:
-            return kind(v)
-        except ValueError:
-            raise ValueError(f"expected one of {', '.join(k.value for k in kind)}, got {v!r}") from None
-    return conv
-
-
-def _signal_gates(g: _Reader, env: dict[str, str]) -> dict[str, Any]:
-    """The keys of `gates` that watch metrics and error rates (fields of GatesConfig)."""
-    metrics = [_metric_gate(node, where, env) for node, where in g.items("metrics")]
-    names = [m.name for m in metrics]
-    if len(set(names)) != len(names):
-        raise ConfigError(f"gates.metrics: names must be unique, got {names}")
-    errors = _error_gate(g.section("errors", ("provider", "token", "threshold", "ratio", "environment",
-                                              "organization", "project", "api_url", "interval", "timeout")))
-    inconclusive = g.raw("on_inconclusive")
-    on_inconclusive = Inconclusive.FAIL
-    if inconclusive is not None and inconclusive.value is not None:
-        value = {True: "pass", False: "fail"}.get(inconclusive.value, inconclusive.value)  # YAML 1.1 booleans
-        on_inconclusive = _conv(_enum(Inconclusive), value, "gates.on_inconclusive", inconclusive.line)
-    return {"metrics": tuple(metrics), "errors": errors, "on_inconclusive": on_inconclusive}
-
-
-def _conv(conv: Callable[[Any], Any], value: Any, key: str, line: int) -> Any:
-    try:
-        return conv(value)
-    except ValueError as e:
-        raise ConfigError(f"{key} (line {line}): {e}") from None
-
-
-def _notify(n: _Reader, env: dict[str, str]) -> NotifyConfig:
-    def part(key: str, keys: tuple[str, ...], build: Callable[[_Reader], Any]) -> Any:
-        return build(n.section(key, keys)) if n.raw(key) is not None and n.raw(key).value is not None else None
-
-    return NotifyConfig(
-        slack=part("slack", ("token", "channel", "api_url"), lambda r: SlackNotify(
-            token=_secret(r, "token"), channel=r.get("channel", _str),
-            api_url=r.get("api_url", _str, SlackNotify.api_url))),
-        github=part("github", ("token", "repository", "environment", "api_url"), lambda r: GithubNotify(
-            token=_secret(r, "token"), repository=r.get("repository", _repository),
-            environment=r.get("environment", _str, "production"), api_url=r.get("api_url", _str, GithubNotify.api_url))),
-        rollbar=part("rollbar", ("token", "environment", "api_url"), lambda r: RollbarNotify(
-            token=_secret(r, "token"), environment=r.get("environment", _str, "production"),
-            api_url=r.get("api_url", _str, RollbarNotify.api_url))),
-        sentry=part("sentry", ("token", "organization", "projects", "environment", "api_url"), lambda r: SentryNotify(
-            token=_secret(r, "token"), organization=r.get("organization", _str), projects=r.get("projects", _names),
-            environment=r.get("environment", _str, "production"), api_url=r.get("api_url", _str, SentryNotify.api_url))),
-        webhook=n.get("webhook", _str, None),
-        timeout=n.get("timeout", parse_duration, 5.0),
-        attempts=max(1, n.get("attempts", _int, 3)),
-    )
-
-
-def _repository(v: Any) -> str:
-    s = _str(v)
-    if not re.fullmatch(r"[\w.-]+/[\w.-]+", s):
-        raise ValueError(f"expected owner/name, got {s!r}")
-    return s
-
-
-def _hooks(h: _Reader) -> HooksConfig:
-    return HooksConfig(
-        pre_release=h.get("pre_release", _command, ()), post_release=h.get("post_release", _command, ()),
-        on_failure=h.get("on_failure", _command, ()), timeout=h.get("timeout", parse_duration, 60.0),
-    )
 
 
 def parse(text: str, *, path: Path | None = None, env: dict[str, str] | None = None) -> Config:
@@ -540,23 +295,29 @@ def parse(text: str, *, path: Path | None = None, env: dict[str, str] | None = N
         raise ConfigError(f"{where}not valid YAML ({getattr(e, 'problem', e)})") from None
     if tree is None:
         raise ConfigError("the configuration file is empty")
-    top = _Reader(_to_nodes(tree), "", env, _TOP_KEYS)
+    try:
+        root = _to_nodes(tree)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f"line {mark.line + 1}: " if mark else ""
+        raise ConfigError(f"{where}unsupported YAML value ({getattr(e, 'problem', e)})") from None
+    top = _Reader(root, "", env, _TOP_KEYS)
     base = path.parent if path else Path.cwd()
 
     k = top.section("kubernetes", ("namespace", "context", "kubeconfig"))
     kube = KubernetesConfig(
-        namespace=k.get("namespace", _str, "default"),
-        context=k.get("context", _str, None),
-        kubeconfig=k.get("kubeconfig", _str, None),
+        namespace=k.get("namespace", v.text, "default"),
+        context=k.get("context", v.text, None),
+        kubeconfig=k.get("kubeconfig", v.text, None),
     )
 
     im = top.section("image", ("repository", "tag"))
-    image = ImageConfig(repository=im.get("repository", _str), tag=im.get("tag", _tag, "{sha}"))
+    image = ImageConfig(repository=im.get("repository", v.text), tag=im.get("tag", v.image_tag, "{sha}"))
 
     deployments = []
     for node, where in top.items("deployments"):
         d = _Reader(node, where, env, ("name", "containers"))
-        deployments.append(DeploymentConfig(name=d.get("name", _str), containers=d.get("containers", _names, ())))
+        deployments.append(DeploymentConfig(name=d.get("name", v.text), containers=d.get("containers", v.names, ())))
     if not deployments:
         raise ConfigError("deployments: at least one Deployment is required")
     names = [d.name for d in deployments]
@@ -566,14 +327,14 @@ def parse(text: str, *, path: Path | None = None, env: dict[str, str] | None = N
     m = top.section("migration", ("from_deployment", "container", "command", "timeout", "sidecars", "lock_wait_max",
                                          "kill_idle_blockers", "paths"))
     migration = MigrationConfig(
-        from_deployment=m.get("from_deployment", _str),
-        container=m.get("container", _str),
-        command=m.get("command", _command, ("bin/rails", "db:migrate")),
-        timeout=m.get("timeout", parse_duration, 1800.0),
-        sidecars=m.get("sidecars", _names, ()),
+        from_deployment=m.get("from_deployment", v.text),
+        container=m.get("container", v.text),
+        command=m.get("command", v.command, ("bin/rails", "db:migrate")),
+        timeout=m.get("timeout", v.positive(parse_duration), 1800.0),
+        sidecars=m.get("sidecars", v.names, ()),
         lock_wait_max=m.get("lock_wait_max", parse_duration, 10.0),
-        kill_idle_blockers=m.get("kill_idle_blockers", _names, ()),
-        paths=m.get("paths", _names, ()),
+        kill_idle_blockers=m.get("kill_idle_blockers", v.names, ()),
+        paths=m.get("paths", v.names, ()),
     )
     if not 0 < migration.lock_wait_max < migration.timeout:
         raise ConfigError(f"migration.lock_wait_max: must be more than 0 and less than migration.timeout "
@@ -583,11 +344,15 @@ def parse(text: str, *, path: Path | None = None, env: dict[str, str] | None = N
     replicas = []
     for i, (node, where) in enumerate(db.items("replicas")):
         if isinstance(node.value, str):
-            replicas.append(ReplicaConfig(name=f"replica{i + 1}", url=_mysql_url(_interpolate(node.value, env, where, node.line))))
+            try:
+                url = v.mysql_url(_interpolate(node.value, env, where, node.line))
+            except ValueError as e:
+                raise ConfigError(f"{where} (line {node.line}): {e}") from None
+            replicas.append(ReplicaConfig(name=f"replica{i + 1}", url=url))
             continue
         r = _Reader(node, where, env, ("name", "url"))
-        replicas.append(ReplicaConfig(name=r.get("name", _str, f"replica{i + 1}"), url=r.get("url", _mysql_url)))
-    database = DatabaseConfig(url=db.get("url", _mysql_url), replicas=tuple(replicas))
+        replicas.append(ReplicaConfig(name=r.get("name", v.text, f"replica{i + 1}"), url=r.get("url", v.mysql_url)))
+    database = DatabaseConfig(url=db.get("url", v.mysql_url), replicas=tuple(replicas))
 
     g = top.section("gates", ("ddl_timeout", "replica_lag_max", "threads_running_max", "http", "bake", "metrics", "errors",
                               "on_inconclusive"))
@@ -596,48 +361,49 @@ def parse(text: str, *, path: Path | None = None, env: dict[str, str] | None = N
         h = _Reader(node, where, env, ("url", "expect_status", "consecutive", "timeout", "interval"))
         http.append(
             HttpGateConfig(
-                url=h.get("url", _str),
-                expect_status=h.get("expect_status", _int, 200),
-                consecutive=h.get("consecutive", _int, 3),
-                timeout=h.get("timeout", parse_duration, 5.0),
-                interval=h.get("interval", parse_duration, 1.0),
+                url=h.get("url", v.http_url),
+                expect_status=h.get("expect_status", v.status_code, 200),
+                consecutive=h.get("consecutive", v.positive(v.whole_number), 3),
+                timeout=h.get("timeout", v.positive(parse_duration), 5.0),
+                interval=h.get("interval", v.positive(parse_duration), 1.0),
             )
         )
     gates = GatesConfig(
-        ddl_timeout=g.get("ddl_timeout", parse_duration, 3600.0),
+        ddl_timeout=g.get("ddl_timeout", v.positive(parse_duration), 3600.0),
         replica_lag_max=g.get("replica_lag_max", parse_duration, 10.0),
-        threads_running_max=g.get("threads_running_max", _int, 50),
+        threads_running_max=g.get("threads_running_max", v.whole_number, 50),
         http=tuple(http),
         bake=g.get("bake", parse_duration, 60.0),
-        **_signal_gates(g, env),
+        **signal_gates(g, env),
     )
 
     ro = top.section("rollout", ("timeout", "ready_grace"))
     rollout = RolloutConfig(
-        timeout=ro.get("timeout", parse_duration, 600.0), ready_grace=ro.get("ready_grace", parse_duration, 60.0)
+        timeout=ro.get("timeout", v.positive(parse_duration), 600.0),
+        ready_grace=ro.get("ready_grace", v.positive(parse_duration), 60.0),
     )
 
     p = top.section("preflight", ("budget", "chunk_time", "long_transaction"))
     preflight = PreflightConfig(
-        budget=p.get("budget", parse_duration, 300.0),
-        chunk_time=p.get("chunk_time", parse_duration, 0.1),
+        budget=p.get("budget", v.positive(parse_duration), 300.0),
+        chunk_time=p.get("chunk_time", v.positive(parse_duration), 0.1),
         long_transaction=p.get("long_transaction", parse_duration, 30.0),
     )
 
     rb = top.section("rollback", ("automatic", "git_revert"))
     rollback = RollbackConfig(
-        automatic=rb.get("automatic", _bool, True), git_revert=rb.get("git_revert", _git_revert, GitRevert.OFF)
+        automatic=rb.get("automatic", v.boolean, True), git_revert=rb.get("git_revert", _git_revert, GitRevert.OFF)
     )
 
     lk = top.section("lock", ("duration", "wait"))
-    lock = LockConfig(duration=lk.get("duration", parse_duration, 60.0), wait=lk.get("wait", parse_duration, 0.0))
+    lock = LockConfig(duration=lk.get("duration", v.positive(parse_duration), 60.0), wait=lk.get("wait", parse_duration, 0.0))
 
     rec = top.section("records", ("keep",))
-    records = RecordsConfig(keep=rec.get("keep", _int, 20))
+    records = RecordsConfig(keep=rec.get("keep", v.positive(v.whole_number), 20))
 
-    repo = Path(top.get("repo", _str, "."))
+    repo = Path(top.get("repo", v.text, "."))
     config = Config(
-        app=top.get("app", _str),
+        app=top.get("app", v.label_value),
         repo=repo if repo.is_absolute() else (base / repo).resolve(),
         kubernetes=kube,
         image=image,
@@ -650,8 +416,8 @@ def parse(text: str, *, path: Path | None = None, env: dict[str, str] | None = N
         rollback=rollback,
         lock=lock,
         records=records,
-        notify=_notify(top.section("notify", _NOTIFY_KEYS), env),
-        hooks=_hooks(top.section("hooks", ("pre_release", "post_release", "on_failure", "timeout"))),
+        notify=notify_config(top.section("notify", NOTIFY_KEYS), env),
+        hooks=hooks_config(top.section("hooks", ("pre_release", "post_release", "on_failure", "timeout"))),
         path=path,
     )
     if migration.from_deployment not in names:
@@ -662,12 +428,29 @@ def parse(text: str, *, path: Path | None = None, env: dict[str, str] | None = N
 def load(path: Path | str | None = None, *, env: dict[str, str] | None = None) -> Config:
     p = Path(path) if path is not None else DEFAULT_PATH
     try:
-        text = p.read_text()
+        raw = p.read_bytes()
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = raw[: e.start].count(b"\n") + 1
+        raise ConfigError(f"{p}: line {line}: not UTF-8 text (byte 0x{raw[e.start]:02x}); save the file as UTF-8") from None
     except FileNotFoundError:
         raise ConfigError(f"{p}: configuration file not found (see config/shipit.example.yaml)") from None
     except OSError as e:
         raise ConfigError(f"{p}: cannot read ({e.strerror})") from None
     try:
-        return parse(text, path=p.resolve(), env=env)
+        cfg = parse(text, path=p.resolve(), env=env)
     except ConfigError as e:
         raise ConfigError(f"{p}: {e}") from None
+    _warn_about_repo(cfg)
+    return cfg
+
+
+def _warn_about_repo(cfg: Config) -> None:
+    """A repo path without db/migrate plans "0 migrations" for every release: most likely `repo` points elsewhere."""
+    from shipit.core.log import get_logger
+
+    if not cfg.repo.is_dir():
+        get_logger().warning(f"repo: {cfg.repo} does not exist; set `repo` to the Rails app's git checkout")
+    elif not (cfg.repo / "db" / "migrate").is_dir():
+        get_logger().warning(f"repo: {cfg.repo} has no db/migrate folder, so no migration will ever be planned; "
+                             "check that `repo` points at the Rails app")

@@ -3,7 +3,9 @@ what a failed migration left behind.
 
 MySQL and MariaDB DDL is not transactional: a migration that fails at statement k keeps statements 1..k-1 and does
 not record its version, so a plain rerun stops at the first leftover ("Duplicate key name"). The partial-state report
-compares the plan's expected objects with information_schema and says exactly that, on one screen.
+compares everything the migration meant to do (objects it creates by name, columns and uniqueness; changes and
+removals through shipit.db.operation_state) with information_schema and says exactly that, on one screen, and says
+"cannot tell" rather than "complete" when a statement cannot be checked.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from shipit.db.connection import Flavour, QueryError, Server
+from shipit.db.operation_state import ChangeResult, ChangeState, check_changes
 
 RAILS_MIGRATOR_SALT = 2053462845
 
@@ -46,6 +49,32 @@ def applied_versions(server: Server) -> frozenset[str]:
 def pending_versions(applied: Iterable[str], planned: Sequence[str]) -> tuple[str, ...]:
     done = set(applied)
     return tuple(v for v in planned if v not in done)
+
+
+@dataclasses.dataclass(frozen=True)
+class UnplannedVersions:
+    """Versions the migration Job recorded that the plan did not list: the image is not the commit's."""
+
+    versions: tuple[str, ...]
+    to_sha: str
+
+    def what(self) -> str:
+        return f"the migration Job applied migrations the plan did not list: {', '.join(self.versions)}"
+
+    def why(self) -> str:
+        return (f"the image does not match commit {self.to_sha[:12]}: it holds migrations that are not in the "
+                "repository at that commit (an untracked file in the build, or an image built from another commit)")
+
+    def next_step(self) -> str:
+        return ("rebuild the image from the commit, or commit those migrations and release again; they are applied "
+                "and recorded in schema_migrations, so review what they changed")
+
+
+def unplanned_versions(before: Iterable[str], after: Iterable[str], planned: Iterable[str], *,
+                       to_sha: str) -> UnplannedVersions | None:
+    """Pure: schema_migrations before and after the Job against the versions it was meant to apply."""
+    extra = tuple(sorted(set(after) - set(before) - set(planned)))
+    return UnplannedVersions(extra, to_sha) if extra else None
 
 
 # --- other migrators -----------------------------------------------------------------------------------------------
@@ -153,6 +182,7 @@ class SchemaSnapshot:
     indexes: dict[tuple[str, str], tuple[tuple[str, ...], bool]]  # (table, name) -> (columns, unique)
     foreign_keys: dict[tuple[str, str], tuple[str, ...]]  # (table, name) -> columns
     hidden: frozenset[tuple[str, str]] = frozenset()  # (table, index) INVISIBLE (MySQL 8) or IGNORED (MariaDB 10.6+)
+    column_types: dict[tuple[str, str], tuple[str, bool]] = dataclasses.field(default_factory=dict)  # -> (type, NULL)
 
 
 def _hidden_expr(flavour: Flavour, version: tuple[int, int, int]) -> str:
@@ -169,7 +199,8 @@ def schema_sql(flavour: Flavour, version: tuple[int, int, int], tables: int) -> 
     return (
         f"SELECT 'table' AS k, TABLE_NAME AS t, '' AS n, '' AS c, 0 AS nu, 0 AS seq, 0 AS h "
         f"FROM information_schema.TABLES WHERE {where} "
-        f"UNION ALL SELECT 'column', TABLE_NAME, '', COLUMN_NAME, 0, 0, 0 FROM information_schema.COLUMNS WHERE {where} "
+        f"UNION ALL SELECT 'column', TABLE_NAME, LOWER(COLUMN_TYPE), COLUMN_NAME, IS_NULLABLE = 'YES', 0, 0 "
+        f"FROM information_schema.COLUMNS WHERE {where} "
         f"UNION ALL SELECT 'index', TABLE_NAME, INDEX_NAME, COLUMN_NAME, NON_UNIQUE, SEQ_IN_INDEX, "
         f"{_hidden_expr(flavour, version)} FROM information_schema.STATISTICS WHERE {where} "
         "UNION ALL SELECT 'fk', k.TABLE_NAME, k.CONSTRAINT_NAME, k.COLUMN_NAME, 0, k.ORDINAL_POSITION, 0 "
@@ -188,12 +219,15 @@ def snapshot_from_rows(rows: Iterable[dict]) -> SchemaSnapshot:
     indexes: dict[tuple[str, str], tuple[tuple[str, ...], bool]] = {}
     foreign: dict[tuple[str, str], tuple[str, ...]] = {}
     hidden: set[tuple[str, str]] = set()
+    types: dict[tuple[str, str], tuple[str, bool]] = {}
     for r in rows:
         kind, table = r["k"], r["t"].lower()
         if kind == "table":
             tables.add(table)
         elif kind == "column":
             columns.add((table, r["c"].lower()))
+            if r["n"]:
+                types[(table, r["c"].lower())] = (str(r["n"]).lower(), bool(int(r["nu"] or 0)))
         elif kind == "index":
             key = (table, r["n"].lower())
             cols, _ = indexes.get(key, ((), False))
@@ -203,7 +237,7 @@ def snapshot_from_rows(rows: Iterable[dict]) -> SchemaSnapshot:
         elif kind == "fk":
             key = (table, r["n"].lower())
             foreign[key] = foreign.get(key, ()) + (r["c"].lower(),)
-    return SchemaSnapshot(frozenset(tables), frozenset(columns), indexes, foreign, frozenset(hidden))
+    return SchemaSnapshot(frozenset(tables), frozenset(columns), indexes, foreign, frozenset(hidden), types)
 
 
 def read_schema(server: Server, tables: Iterable[str]) -> SchemaSnapshot:
@@ -237,6 +271,7 @@ class ObjectResult:
     line: int
     state: ObjectState
     found_columns: tuple[str, ...] = ()
+    note: str = ""  # how a DIFFERENT object differs beyond its columns
 
     @property
     def rerun_error(self) -> str | None:
@@ -248,13 +283,15 @@ class ObjectResult:
         what = {"foreign_key": "foreign key"}.get(self.kind, self.kind)
         cols = f" ({', '.join(self.columns)})" if self.columns and self.kind != "column" else ""
         where = "" if self.kind == "table" else f" on {self.table}"
-        extra = f" but with columns ({', '.join(self.found_columns)})" if self.state is ObjectState.DIFFERENT else ""
+        extra = "" if self.state is not ObjectState.DIFFERENT else (
+            f" but {self.note}" if self.note else f" but with columns ({', '.join(self.found_columns)})")
         return f"{what} {self.name}{where}{cols}{extra}"
 
     def to_json(self) -> dict:
         return {
             "kind": self.kind, "table": self.table, "name": self.name, "columns": list(self.columns),
             "line": self.line, "state": self.state.value, "rerun_error": self.rerun_error,
+            **({"note": self.note} if self.note else {}),
         }
 
 
@@ -263,6 +300,20 @@ class PartialState:
     version: str
     recorded: bool  # the version is in schema_migrations
     objects: tuple[ObjectResult, ...]  # in statement order
+    changes: tuple[ChangeResult, ...] = ()  # changes and removals, in statement order
+
+    @property
+    def unsure(self) -> tuple[ChangeResult, ...]:
+        return tuple(c for c in self.changes if c.state is ChangeState.UNSURE)
+
+    def _done(self) -> bool:
+        """Every object exists as meant and every change is in place."""
+        return all(o.state is ObjectState.APPLIED for o in self.objects) and all(
+            c.state is ChangeState.APPLIED for c in self.changes)
+
+    def _nothing(self) -> bool:
+        """No object and no change shipit can check was made."""
+        return not self.applied and not any(c.state is ChangeState.APPLIED for c in self.changes)
 
     @property
     def applied(self) -> tuple[ObjectResult, ...]:
@@ -279,24 +330,34 @@ class PartialState:
 
     @property
     def is_partial(self) -> bool:
-        return not self.recorded and bool(self.applied) and bool(self.not_applied)
+        applied = bool(self.applied) or any(c.state is ChangeState.APPLIED for c in self.changes)
+        return not self.recorded and applied and not self._done()
 
     def render(self) -> str:
         if self.recorded:
             head = f"Migration {self.version} is recorded in schema_migrations."
-        elif not self.applied:
-            head = f"Migration {self.version} left nothing behind: it is not recorded and none of its objects exist."
-        elif not self.not_applied:
-            head = (f"Migration {self.version} created all its objects but is NOT recorded in schema_migrations "
+        elif self._done():
+            head = (f"Migration {self.version} made all its changes but is NOT recorded in schema_migrations "
                     "(it failed after its last DDL statement, or the insert into schema_migrations failed).")
+        elif self._nothing():
+            head = f"Migration {self.version} left nothing behind: it is not recorded and none of its changes exist."
+            if self.unsure:
+                head = (f"Migration {self.version} is NOT recorded and none of the changes shipit can check exist; "
+                        f"{len(self.unsure)} statement(s) cannot be checked from the schema: check them by hand.")
+        elif self.unsure and not self.not_applied and not any(c.state is ChangeState.NOT_APPLIED for c in self.changes):
+            head = (f"Migration {self.version} is NOT recorded, and shipit cannot tell whether it completed: "
+                    f"{len(self.unsure)} statement(s) cannot be checked from the schema. Check them by hand before "
+                    "inserting the version into schema_migrations.")
         else:
             head = f"Migration {self.version} failed part-way: it is NOT recorded in schema_migrations."
         lines = [head]
-        for o in self.objects:
-            label = {ObjectState.APPLIED: "applied", ObjectState.NOT_APPLIED: "not applied",
-                     ObjectState.DIFFERENT: "conflicts"}[o.state]
-            at = f"  (line {o.line})" if o.line else ""
-            lines.append(f"  {label:<12} {o.describe()}{at}")
+        rows = [(o.line, {ObjectState.APPLIED: "applied", ObjectState.NOT_APPLIED: "not applied",
+                          ObjectState.DIFFERENT: "conflicts"}[o.state], o.describe()) for o in self.objects]
+        rows += [(c.line, {ChangeState.APPLIED: "applied", ChangeState.NOT_APPLIED: "not applied",
+                           ChangeState.UNSURE: "unsure"}[c.state], f"{c.what} ({c.evidence})") for c in self.changes]
+        for line, label, text in sorted(rows, key=lambda r: r[0]):
+            at = f"  (line {line})" if line else ""
+            lines.append(f"  {label:<12} {text}{at}")
         stop = self.rerun_stops_at
         if stop is not None:
             at = f" at line {stop.line}" if stop.line else ""
@@ -313,6 +374,7 @@ class PartialState:
             "version": self.version,
             "recorded": self.recorded,
             "objects": [o.to_json() for o in self.objects],
+            "changes": [c.to_json() for c in self.changes],
             "rerun_error": stop.rerun_error if stop else None,
         }
 
@@ -324,6 +386,7 @@ def compare(expected: Sequence[Any], snapshot: SchemaSnapshot) -> tuple[ObjectRe
         kind, table, name = _kind(e.kind), e.table.lower(), e.name.lower()
         cols = tuple(c.lower() for c in e.columns)
         found: tuple[str, ...] = ()
+        note = ""
         if kind == "table":
             state = ObjectState.APPLIED if name in snapshot.tables or table in snapshot.tables else ObjectState.NOT_APPLIED
         elif kind == "column":
@@ -332,23 +395,29 @@ def compare(expected: Sequence[Any], snapshot: SchemaSnapshot) -> tuple[ObjectRe
             if kind == "index":
                 hit = snapshot.indexes.get((table, name))
                 found = hit[0] if hit else ()
+                if hit and bool(getattr(e, "unique", False)) and not hit[1]:
+                    note = "not unique"
             else:
                 found = snapshot.foreign_keys.get((table, name), ())
             if not found:
                 state = ObjectState.NOT_APPLIED
-            elif cols and found != cols:
+            elif (cols and found != cols) or note:
                 state = ObjectState.DIFFERENT
             else:
                 state = ObjectState.APPLIED
-        results.append(ObjectResult(kind, e.table, e.name, tuple(e.columns), e.statement_line, state, found))
+        results.append(ObjectResult(kind, e.table, e.name, tuple(e.columns), e.statement_line, state, found, note))
     return tuple(results)
 
 
-def partial_state(server: Server, version: str, expected: Sequence[Any]) -> PartialState:
-    """Read the report for one migration (a plan Migration's `.version` and `.expected`)."""
-    snapshot = read_schema(server, {e.table for e in expected})
+def partial_state(server: Server, version: str, expected: Sequence[Any], *, operations: Sequence[Any] = (),
+                  before: SchemaSnapshot | None = None) -> PartialState:
+    """Read the report for one migration (a plan Migration's `.version`, `.expected` and `.operations`; `before`:
+    the snapshot of its tables taken before the Job, when there is one)."""
+    tables = {e.table for e in expected} | {t for op in operations for t in (op.table, op.new_name) if t}
+    snapshot = read_schema(server, tables)
     return PartialState(
         version=version,
         recorded=version in applied_versions(server),
         objects=compare(expected, snapshot),
+        changes=check_changes(operations, before, snapshot),
     )

@@ -130,7 +130,10 @@ class Kube:
                 config.load_incluster_config(client_configuration=conf)
                 api_client = client.ApiClient(conf)
         except (ConfigException, OSError) as e:
-            raise BadInput(f"cannot load Kubernetes configuration: {e}") from e
+            tried = [f"{path} ({'kubernetes.kubeconfig' if k.kubeconfig else '$KUBECONFIG'})"] if path else \
+                [f"{default} (default; $KUBECONFIG is not set)", "the pod's service account ($KUBERNETES_SERVICE_HOST is not set)"]
+            raise BadInput(f"cannot load Kubernetes configuration: {e}; tried {', '.join(tried)}; set "
+                           "kubernetes.kubeconfig or $KUBECONFIG") from e
         from shipit.core.redact import register_secret
 
         for value in (api_client.configuration.api_key or {}).values():  # the bearer token, masked in every output

@@ -3,7 +3,8 @@
 Written after every phase transition so a crashed run can be resumed and `shipit status` can say what happened
 without a database of its own. Helm keeps release state in opaque Secrets; these are JSON a person can read with
 `kubectl get cm -l shipit.dev/app=shop -o yaml`. Labels carry app, status and sequence so listing needs no parsing;
-only the newest `records.keep` are kept. The last successful release is the default `--from` of the next one.
+the newest `records.keep` are kept, and never the two latest successful ones (the default `--from` and what
+`shipit rollback` goes back to) nor a running one. The last successful release is the default `--from` of the next one.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ from typing import Any
 from shipit.kube.client import Kube
 from shipit.kube.pods import utcnow
 from shipit.kube.rollout import DeploymentTemplate
+from shipit.core.errors import BadInput, ShipitError
 from shipit.core.log import get_logger
+from shipit.core.redact import redact_value
 from shipit.release.phases import ReleaseStatus  # the one status vocabulary; reads the old hyphenated spellings
 from shipit.release.state import release_id
 
@@ -54,6 +57,7 @@ class ReleaseRecord:
     image_after: str | None = None
     templates_before: tuple[DeploymentTemplate, ...] = ()
     plan_summary: dict = dataclasses.field(default_factory=dict)
+    serving: dict = dataclasses.field(default_factory=dict)  # Deployment -> container -> image, read after the code phase
     phases: tuple[PhaseRecord, ...] = ()
     started: str | None = None
     ended: str | None = None
@@ -93,7 +97,46 @@ class ReleaseRecord:
         values["templates_before"] = tuple(DeploymentTemplate.from_json(t) for t in values.get("templates_before") or ())
         values["phases"] = tuple(PhaseRecord(**p) for p in values.get("phases") or ())
         values["plan_summary"] = dict(values.get("plan_summary") or {})
+        values["serving"] = dict(values.get("serving") or {})
         return cls(**values)
+
+
+def sequence_of(cm: dict) -> int | None:
+    """The record's sequence from its label, else from its JSON; None when neither is a number (edited by hand)."""
+    label = ((cm.get("metadata") or {}).get("labels") or {}).get(LABEL_SEQUENCE)
+    if isinstance(label, str) and label.isdigit():
+        return int(label)
+    try:
+        seq = json.loads((cm.get("data") or {}).get(DATA_KEY) or "{}").get("sequence")
+    except (ValueError, AttributeError):
+        return None
+    return seq if isinstance(seq, int) and not isinstance(seq, bool) and seq >= 0 else None
+
+
+@dataclasses.dataclass(frozen=True)
+class StoredRecord:
+    """What pruning needs to know about one record ConfigMap."""
+
+    name: str
+    sequence: int | None
+    status: str
+
+
+def stored_record(cm: dict) -> StoredRecord:
+    meta = cm.get("metadata") or {}
+    status = (meta.get("labels") or {}).get(LABEL_STATUS, "")
+    return StoredRecord(meta.get("name", ""), sequence_of(cm), status)
+
+
+def records_to_prune(stored: list[StoredRecord], keep: int, *, keep_name: str | None = None) -> tuple[str, ...]:
+    """Pure: the ConfigMaps to delete so that about `keep` remain, newest first by sequence. Never the two newest
+    succeeded releases (the next release's `--from` and the one `shipit rollback` returns to), never a running one,
+    never `keep_name`, never one whose sequence cannot be read (its age is unknown)."""
+    known = sorted((r for r in stored if r.sequence is not None), key=lambda r: r.sequence or 0, reverse=True)
+    succeeded = [r.name for r in known if r.status == ReleaseStatus.SUCCEEDED.value][:2]
+    running = {r.name for r in known if r.status == ReleaseStatus.RUNNING.value}
+    spared = set(succeeded) | running | ({keep_name} if keep_name else set())
+    return tuple(r.name for r in known[max(1, keep):] if r.name not in spared)
 
 
 def configmap_name(app: str, rid: str) -> str:
@@ -115,7 +158,8 @@ def record_to_configmap(record: ReleaseRecord, namespace: str) -> dict:
                 LABEL_SEQUENCE: str(record.sequence),
             },
         },
-        "data": {DATA_KEY: json.dumps(record.to_json(), indent=2, sort_keys=True)},
+        # records are ConfigMaps, readable by more people than Secrets: nothing secret goes in
+        "data": {DATA_KEY: json.dumps(redact_value(record.to_json()), indent=2, sort_keys=True)},
     }
 
 
@@ -139,11 +183,15 @@ class RecordStore:
     def _list_raw(self, extra_selector: str = "") -> list[dict]:
         selector = f"{LABEL_KIND}=release,{LABEL_APP}={self.app}" + (f",{extra_selector}" if extra_selector else "")
         items, _ = self.kube.list_json(self.kube.core.list_namespaced_config_map, self.kube.namespace, label_selector=selector)
-        return sorted(items, key=lambda cm: int(cm["metadata"]["labels"].get(LABEL_SEQUENCE, "0")), reverse=True)
+        for cm in items:
+            label = ((cm.get("metadata") or {}).get("labels") or {}).get(LABEL_SEQUENCE)
+            if not (isinstance(label, str) and label.isdigit()):
+                log.warning("release record with a sequence label that is not a number", configmap=cm["metadata"].get("name"),
+                            label=label, fix=f"set label {LABEL_SEQUENCE} to the record's sequence number")
+        return sorted(items, key=lambda cm: sequence_of(cm) or -1, reverse=True)
 
     def next_sequence(self) -> int:
-        items = self._list_raw()
-        return int(items[0]["metadata"]["labels"][LABEL_SEQUENCE]) + 1 if items else 1
+        return max((sequence_of(cm) or 0 for cm in self._list_raw()), default=0) + 1
 
     def save(self, record: ReleaseRecord) -> None:
         """Create or replace the record's ConfigMap; a new record prunes the oldest beyond `keep`."""
@@ -161,14 +209,12 @@ class RecordStore:
         self.prune(keep_name=name)
 
     def prune(self, *, keep_name: str | None = None) -> list[str]:
-        """Delete all but the newest `keep` records; returns the deleted ConfigMap names."""
+        """Delete what `records_to_prune` picks; returns the deleted ConfigMap names."""
         from kubernetes.client.exceptions import ApiException
 
         deleted = []
-        for cm in self._list_raw()[self.keep :]:
-            name = cm["metadata"]["name"]
-            if name == keep_name:
-                continue
+        stored = [stored_record(cm) for cm in self._list_raw()]
+        for name in records_to_prune(stored, self.keep, keep_name=keep_name):
             try:
                 self.kube.send(self.kube.core.delete_namespaced_config_map, name, self.kube.namespace)
                 deleted.append(name)
@@ -194,8 +240,25 @@ class RecordStore:
         return records[:limit] if limit is not None else records
 
     def last_successful(self) -> ReleaseRecord | None:
+        """None when no release succeeded yet; a namespace that does not exist is bad input, not "no release"."""
         items = self._list_raw(f"{LABEL_STATUS}={ReleaseStatus.SUCCEEDED.value}")
-        return next((r for r in (record_from_configmap(cm) for cm in items) if r is not None), None)
+        found = next((r for r in (record_from_configmap(cm) for cm in items) if r is not None), None)
+        if found is None and self._namespace_missing():
+            raise BadInput(f"namespace {self.kube.namespace!r} does not exist in this cluster: check "
+                           f"kubernetes.namespace and kubernetes.context in the configuration (kubectl get namespaces)")
+        return found
+
+    def _namespace_missing(self) -> bool:
+        """True only on a definite 404; shipit may not be allowed to read namespaces, which proves nothing."""
+        from kubernetes.client.exceptions import ApiException
+
+        try:
+            self.kube.get_json(self.kube.core.read_namespace, self.kube.namespace)
+        except ApiException as e:
+            return e.status == 404
+        except ShipitError:
+            return False
+        return False
 
     def latest(self) -> ReleaseRecord | None:
         items = self._list_raw()

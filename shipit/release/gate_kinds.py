@@ -17,7 +17,8 @@ from typing import Callable, Sequence
 import httpx
 
 from shipit.adapters.notify.http import ServiceError, call, json_of
-from shipit.core.config import ErrorGateConfig, ErrorProvider, GatesConfig, Inconclusive, MetricGateConfig
+from shipit.core.config import GatesConfig
+from shipit.core.config_integrations import ErrorGateConfig, ErrorProvider, Inconclusive, MetricGateConfig
 from shipit.release.gates import Consecutive, Gate, GateDecision, GateState, HttpGate, Mode, Probe
 
 BASELINE = 3600.0  # the error rate since the release is compared with this long before it

@@ -10,7 +10,7 @@ from github import Auth, Github, GithubException
 
 from shipit.adapters.notify.base import Notifier
 from shipit.adapters.notify.http import ServiceError, Transient, guarded
-from shipit.core.config import GithubNotify
+from shipit.core.config_integrations import GithubNotify
 from shipit.release.phases import ReleaseStatus
 
 

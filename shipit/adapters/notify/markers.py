@@ -9,7 +9,7 @@ import httpx
 
 from shipit.adapters.notify.base import Notifier
 from shipit.adapters.notify.http import ServiceError, call, json_of
-from shipit.core.config import RollbarNotify, SentryNotify
+from shipit.core.config_integrations import RollbarNotify, SentryNotify
 from shipit.release.phases import ReleaseStatus
 
 

@@ -9,7 +9,7 @@ from slack_sdk.errors import SlackApiError
 
 from shipit.adapters.notify.base import Notifier
 from shipit.adapters.notify.http import ServiceError, Transient, guarded
-from shipit.core.config import SlackNotify
+from shipit.core.config_integrations import SlackNotify
 from shipit.core.redact import redact
 from shipit.release.phases import PhaseStatus, ReleaseStatus
 

@@ -12,7 +12,7 @@ import httpx
 
 from shipit.adapters.notify.base import Notifier, release_json
 from shipit.adapters.notify.http import ServiceError, call
-from shipit.core.config import HooksConfig
+from shipit.core.config_integrations import HooksConfig
 from shipit.core.redact import redact
 from shipit.release.diagnosis import Diagnosis
 from shipit.release.phases import ReleaseStatus

@@ -7,7 +7,7 @@ import json
 import time
 
 from shipit.adapters.notify.listener import ReleaseNotifiers
-from shipit.core.config import Inconclusive
+from shipit.core.config_integrations import Inconclusive
 from shipit.release.gate_kinds import ErrorRateGate
 from shipit.release.gates import GateState, Mode, run_gates
 from tests.integration.integrations.states import load, reverted, running, succeeded

@@ -101,7 +101,8 @@ def test_records_save_list_prune_last_successful(kube):
         store.save(r)  # phase transition: replaced in place
         store.save(r.with_status(status))
     listed = store.list()
-    assert [r.id for r in listed] == ["r0005", "r0004", "r0003"]  # newest first, pruned to keep=3
+    # newest first, pruned to keep=3 but never the two latest successful ones (r0004, and r0002 for rollback)
+    assert [r.id for r in listed] == ["r0005", "r0004", "r0003", "r0002"]
     assert store.get("r0001") is None and store.get("r0004").status is ReleaseStatus.SUCCEEDED
     assert store.last_successful().id == "r0004"
     latest = store.latest()

@@ -58,7 +58,7 @@ def test_image_tag_template_short_sha():
         (("app: shop\n", ""), "app: required key is missing"),
         (("  from_deployment: web", "  from_deployment: api"), "migration.from_deployment: 'api' is not one of"),
         (("  container: web", "  container: web\n  timeout: soon"), "migration.timeout (line 9): 'soon' is not a duration"),
-        (("mysql://root@", "postgres://root@"), "database.url (line 10): expected mysql://"),
+        (("mysql://root@", "postgres://root@"), "database.url (line 10): database URL 'postgres://root@127.0.0.1:3306/shop': scheme must be mysql://"),
         (("  - name: web", "  - name: web\n  - name: web"), "names must be unique"),
         (("  container: web", "  container: web\n  lock_wait_max: 0s"), "migration.lock_wait_max: must be more than 0"),
         (("  container: web", "  container: web\n  timeout: 1m\n  lock_wait_max: 2m"), "less than migration.timeout (60s)"),

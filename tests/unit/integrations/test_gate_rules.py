@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from shipit.core import config
-from shipit.core.config import Inconclusive
+from shipit.core.config_integrations import Inconclusive
 from shipit.release.gate_kinds import (
     Bound, ErrorRateGate, ErrorWindow, MetricGate, Threshold, configured_gates, decide_held, error_rate_probe,
     inconclusive_probe, metric_probe, window_of,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from shipit.core import config, redact
-from shipit.core.config import ErrorProvider, Inconclusive
+from shipit.core.config_integrations import ErrorProvider, Inconclusive
 from shipit.core.errors import ConfigError
 
 MINIMAL = """\
