@@ -126,6 +126,8 @@ def _secret(r: _Reader, key: str) -> str:
 
 
 def _metric_gate(node: _Node, where: str, env: dict[str, str]) -> MetricGateConfig:
+    from shipit.core.config import _Reader  # the reader lives with the loader, which imports this module
+
     m = _Reader(node, where, env, ("name", "prometheus", "query", "max", "min", "for", "interval", "timeout"))
     gate = MetricGateConfig(
         name=m.get("name", v.text), prometheus=m.get("prometheus", v.http_url), query=m.get("query", v.text),

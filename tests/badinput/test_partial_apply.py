@@ -12,7 +12,7 @@ from shipit.db.connection import DatabaseURL, Server
 from shipit.db.migration_state import ObjectState, partial_state, read_schema
 from shipit.db.operation_state import ChangeState
 from shipit.planning.classify import expected_objects
-from shipit.planning.migrations import parse_migration
+from shipit.planning.rails import parse_migration
 from tests.support.railsapp import make_rails_app
 
 HELPER = """\

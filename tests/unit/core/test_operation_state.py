@@ -5,7 +5,7 @@ import pytest
 from shipit.db.migration_state import PartialState, SchemaSnapshot, compare, unplanned_versions
 from shipit.db.operation_state import ChangeState, check_changes
 from shipit.planning.classify import expected_objects
-from shipit.planning.migrations import parse_migration
+from shipit.planning.rails import parse_migration
 
 
 def snap(columns=None, indexes=None, tables=("users",), fks=None):
