@@ -44,8 +44,7 @@ def _schema_behind_code(findings: Sequence[Finding]) -> Cause | None:
     jobs = _of(findings, Kind.JOB_FAILED)
     scans = _of(findings, Kind.FULL_SCAN)
     parts, used = [], [*missing, *pending, *jobs]
-    for m in missing[:3]:
-        parts.append(f"{m.summary.split(' (on ')[0]}, expected by the deployed commit, on {m.server}")
+    parts += [m.summary for m in missing[:3]]
     if len(missing) > 3:
         parts.append(f"{len(missing) - 3} more objects are missing")
     if pending:
@@ -59,7 +58,7 @@ def _schema_behind_code(findings: Sequence[Finding]) -> Cause | None:
                 parts.append(s.summary)
     score = 100 + 10 * bool(jobs) + 10 * any(s.kind is Kind.FULL_SCAN for s in used)
     fix = "fix the failed migration's cause (its error above), run the migration" if jobs else "run the migration"
-    return Cause(score, "; ".join(parts), tuple(e for f in used for e in f.evidence[:2]),
+    return Cause(score, "the serving code's schema is not there: " + "; ".join(parts), tuple(e for f in used for e in f.evidence[:2]),
                  f"{fix}, or roll the code back with `shipit rollback`", tuple(used))
 
 

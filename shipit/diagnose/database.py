@@ -14,7 +14,7 @@ import re
 from shipit.core.errors import ShipitError
 from shipit.db.connection import Role, Server, Servers
 from shipit.db.ddl_watch import DdlProgress, DdlWatcher
-from shipit.db.health import (MONITOR_TIMEOUT, FingerprintGroup, HealthThresholds, ServerHealth, Thread,
+from shipit.db.health import (MDL_WAIT_STATE, MONITOR_TIMEOUT, FingerprintGroup, HealthThresholds, ServerHealth, Thread,
                               assess_server, read_oldest_trx, read_replica_lag, read_status, read_threads)
 from shipit.db.mdl import MdlWait, MdlWatchdog
 from shipit.diagnose.findings import Finding, Kind, Section, SectionResult
@@ -95,6 +95,14 @@ def _sample(group: FingerprintGroup, threads: tuple[Thread, ...], database: str)
     return max(candidates, key=lambda t: t.time_s).info if candidates else None
 
 
+def explainable(group: FingerprintGroup, locked_tables: set[str]) -> bool:
+    """EXPLAIN takes the table's shared metadata lock: never for shapes queued for one, nor on a table whose DDL
+    waits for its exclusive lock (the EXPLAIN would queue behind it and add to the pile)."""
+    if MDL_WAIT_STATE in group.states:
+        return False
+    return not any(re.search(rf"\b{re.escape(t)}\b", group.fingerprint) for t in locked_tables)
+
+
 def _explain_server(servers: Servers, readable: dict[str, Server]) -> Server:
     return next((s for s in servers.replicas if s.name in readable), servers.primary)
 
@@ -131,7 +139,8 @@ def probe(servers: Servers, th: HealthThresholds) -> DbFacts:
     target = _explain_server(servers, readable)
     primary = next((h for h in health if h.name == servers.primary.name), None)
     if primary is not None and servers.primary.name in threads:
-        for g in [g for g in primary.groups if g.count >= 2][:EXPLAIN_TOP]:
+        locked = {w.ddl.table.lower() for w in waits}
+        for g in [g for g in primary.groups if g.count >= 2 and explainable(g, locked)][:EXPLAIN_TOP]:
             sql = _sample(g, threads[servers.primary.name], servers.primary.url.database)
             if sql is None:
                 continue
@@ -175,7 +184,7 @@ def verdict(facts: DbFacts, th: HealthThresholds, model: SchemaModel | None = No
                      f"longest running {g.max_time_s:.1f}s", serve),
                     table=p.table, subject=g.fingerprint, columns=cols, server=h.name,
                     count=g.count))
-            elif g in h.pileups:
+            elif g in h.pileups and not (MDL_WAIT_STATE in g.states and facts.mdl):  # the wait's victims
                 findings.append(Finding(Kind.PILEUP, f"{g.count} threads on one query shape (longest "
                                         f"{g.max_time_s:.1f}s): {g.fingerprint[:160]}", subject=g.fingerprint,
                                         server=h.name, count=g.count))

@@ -19,7 +19,7 @@ def verdict(report: DriftReport) -> SectionResult:
     for (kind, table, name, expected, _found, text), servers in grouped.items():
         pending = kind is DriftKind.PENDING_VERSION
         findings.append(Finding(Kind.PENDING_MIGRATION if pending else Kind.MISSING_SCHEMA,
-                                f"{text} (on {', '.join(servers)})", (f"declared in {report.source} at "
+                                f"{text} on {', '.join(servers)}", (f"declared in {report.source} at "
                                                                       f"{report.commit[:12]}",),
                                 table="" if pending else table, subject=name, columns=expected,
                                 server=", ".join(servers)))

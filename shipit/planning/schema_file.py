@@ -215,6 +215,13 @@ def _foreign_key(table: str, to_table: str, opts: dict) -> ForeignKey:
     return ForeignKey(name, _names(column), to_table.lower(), _names(primary))
 
 
+def _default_text(value: Any) -> str | None:
+    """A default as the dumper wrote it: `false`, not Python's `False`."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return None if value is None else str(value)
+
+
 _RB_DEFINE = re.compile(r"Schema(?:\[[\d.]+\])?\.define\(\s*version:\s*([\d_]+)")
 _RB_LINE = re.compile(r"^\s*(create_table|t\.(\w+)|add_index|add_foreign_key|end)\b\s*(.*?)\s*(?:do\s*\|\w+\|)?\s*$")
 
@@ -254,9 +261,8 @@ def parse_schema_rb(text: str, *, source: str = SCHEMA_RB) -> SchemaModel:
             if method == "index" and args:
                 current["indexes"].append(_index(args[0], opts, current["name"]))
             elif method not in ("timestamps", "references", "belongs_to") and args:
-                default = opts.get("default")
                 current["columns"].append(Column(str(args[0]).lower(), method, opts.get("null", True) is not False,
-                                                 None if default is None else str(default)))
+                                                 _default_text(opts.get("default"))))
     built = tuple(
         Table(t["name"], tuple(t["columns"]), tuple(t["indexes"]),
               tuple(fk for table, fk in fks if table == t["name"]), t["pk"])
