@@ -15,13 +15,12 @@ from typing import Any
 
 from shipit.diagnose.findings import Finding, Kind, Section, SectionResult
 from shipit.kube.migration_job import LABEL_COMPONENT, decide_job
-from shipit.kube.pods import PodState, classify_pod, parse_time
+from shipit.kube.pods import PodState, classify_pod, parse_time, pod_started_at
 
 DETAILED = 4  # failing pods whose logs and events are read
 JOBS = 3  # most recent migration Jobs read in detail
 LOG_LINES = 40
 UNSCHEDULABLE_GRACE = 30.0
-_HEALTHY = {PodState.READY, PodState.SUCCEEDED, PodState.RUNNING, PodState.TERMINATING}
 
 # MySQL error messages as Rails prints them (no code) -> the server's error code, so the cause names it.
 _MYSQL_ERRORS = (
@@ -84,12 +83,15 @@ def _job_pods(job: dict, pods: tuple[dict, ...]) -> list[dict]:
 
 
 def _failing(pods: tuple[dict, ...], cfg: Any, now: datetime) -> list[tuple[dict, Any]]:
+    """App pods that will not fix themselves (pods.py's fatal verdicts) or still pending after `rollout.ready_grace`."""
     out = []
     for p in pods:
         if any(r.get("kind") == "Job" for r in p["metadata"].get("ownerReferences") or []):
             continue
         v = classify_pod(p, now=now, ready_grace=cfg.rollout.ready_grace, unschedulable_grace=UNSCHEDULABLE_GRACE)
-        if v.state not in _HEALTHY and (v.fatal or v.state in (PodState.PENDING, PodState.STARTING)):
+        since = pod_started_at(p)
+        stuck = since is not None and (now - since).total_seconds() > cfg.rollout.ready_grace
+        if v.fatal or (v.state in (PodState.PENDING, PodState.STARTING) and stuck):
             out.append((p, v))
     return out
 

@@ -86,7 +86,6 @@ def _run_diagnose(sb: Sandbox) -> tuple[object, dict, object]:
     j = sb.shipit("diagnose", "--output", "json", timeout=60)
     t = sb.shipit("diagnose", timeout=60)
     sb.assert_no_secret(j, t)
-    print(t.stdout, t.stderr, j.stdout[:3000])
     assert j.stdout.count("\n{") == 0 and j.stdout.lstrip().startswith("{"), j.text  # exactly one JSON object
     return j, j.json(), t
 
