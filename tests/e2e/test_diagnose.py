@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterator
 
 import pymysql
+import pytest
 
 from tests.kubesim import resources as R
 from tests.support.sandbox import NAMESPACE, Sandbox, connect
@@ -291,3 +292,37 @@ def test_a_lagging_replica_is_named(replica_sandbox):
     assert "SQL thread stopped" in lag[0]["summary"]
     assert any("replica1" in c["cause"] for c in report["likely_causes"])
     assert "replica1: lag unknown" in t.stdout
+
+
+USERS_SCHEMA = """\
+ActiveRecord::Schema.define(version: 2024_01_03_000001) do
+  create_table "users", charset: "utf8mb4", force: :cascade do |t|
+    t.string "email", null: false
+    t.string "name"
+    t.datetime "created_at", precision: 6, null: false
+    t.datetime "updated_at", precision: 6, null: false
+    t.string "nickname"
+    t.index ["email"], name: "index_users_on_email"
+  end
+end
+"""
+
+
+@pytest.mark.xfail(strict=True, reason="the schema gate (shipit.db.drift.check_schema_gate) is not wired into the "
+                                       "release yet; once it is, this passes and the marker must go")
+def test_release_stops_before_the_code_when_the_schema_file_declares_a_missing_index(sandbox):
+    """A migration recorded without its index (edited after it ran, or run outside shipit) is outside this release's
+    range; the release touches the same table and its schema file declares the index: no code without it."""
+    sb = sandbox
+    sb.bootstrap()
+    sb.add_migration("20240102000001", "add_index_on_users_email", "def change\n  add_index :users, :email\nend")
+    deployed = sb.head()
+    sb.sql("INSERT INTO schema_migrations (version) VALUES ('20240102000001')")  # recorded, index never built
+    sb.add_migration("20240103000001", "add_nickname_to_users", "def change\n  add_column :users, :nickname, :string\nend",
+                     commit=False)
+    (sb.repo / "db" / "schema.rb").write_text(USERS_SCHEMA)
+    target = sb.change_code("app/models/user.rb", "class User < ApplicationRecord\n  def self.by_email(e) = find_by(email: e)\nend\n")
+    r = sb.shipit("release", "--from", deployed, "--output", "json")
+    assert r.code in (1, 2), r.text  # 2 when the gate runs in the DDL-wait phase: this release's migration is applied
+    assert "index_users_on_email" in r.stdout + r.stderr
+    assert sb.deployment_images()["web"] != sb.image(target)
