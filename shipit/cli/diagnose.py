@@ -21,7 +21,8 @@ def register(app: typer.Typer) -> None:
         """What is wrong now and the likely cause, with evidence and the next step; also when the release was not
         made by shipit. Reads only; a source that does not answer in time is skipped with a note.
 
-        Exit codes: 0 nothing wrong found; 1 problems found (or no source could be read); 3 bad input.
+        Exit codes: 0 nothing wrong found and every source read; 1 problems found, or a source could not be read;
+        3 bad input.
         """
         import time
 
@@ -47,8 +48,9 @@ def register(app: typer.Typer) -> None:
             emit_json(report.to_json())
         else:
             emit_text(report.render_text())
-        if report.read_nothing:
-            raise ShipitError("no source could be read (see the notes above)")
-        if not report.ok:
+        if report.findings:
             top = report.causes[0].title if report.causes else report.findings[0].summary
             raise ShipitError(f"{len(report.findings)} problems found; likely cause: {top[:300]}")
+        if report.unchecked:
+            raise ShipitError("not everything could be checked: " + "; ".join(
+                f"{s.section.value}: {s.note}" for s in report.unchecked))

@@ -110,6 +110,14 @@ def _replica_lag(findings: Sequence[Finding]) -> Cause | None:
                  tuple(lags))
 
 
+def _unreadable(findings: Sequence[Finding]) -> Cause | None:
+    down = _of(findings, Kind.SERVER_UNREADABLE)
+    if not down:
+        return None
+    return Cause(45, "; ".join(f.summary for f in down), (), "check that server and shipit's access to it "
+                 "(what was read from the others is above)", tuple(down))
+
+
 def _database_load(findings: Sequence[Finding]) -> Cause | None:
     load = _of(findings, Kind.PILEUP, Kind.THREADS_RUNNING, Kind.LONG_TRANSACTION)
     if not load:
@@ -135,7 +143,8 @@ def _http_failing(findings: Sequence[Finding]) -> Cause | None:
 
 
 RULES: tuple[Callable[[Sequence[Finding]], Cause | None], ...] = (
-    _schema_behind_code, _crashing_release, _mdl_pileup, _full_scans, _failed_job, _replica_lag, _database_load,
+    _schema_behind_code, _crashing_release, _mdl_pileup, _full_scans, _failed_job, _replica_lag, _unreadable,
+    _database_load,
     _release_failed, _http_failing,
 )
 

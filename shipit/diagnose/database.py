@@ -49,7 +49,8 @@ class DbFacts:
     mdl: tuple[MdlWait, ...]
     plans: tuple[Plan, ...]
     explained_on: str
-    errors: tuple[tuple[str, str], ...]
+    errors: tuple[tuple[str, str], ...]  # (reading, why) that failed on a server that was read
+    unreadable: tuple[tuple[str, str], ...] = ()  # (server, why) that could not be read at all
 
 
 def where_columns(fp: str) -> tuple[str, ...]:
@@ -109,6 +110,7 @@ def _explain_server(servers: Servers, readable: dict[str, Server]) -> Server:
 
 def probe(servers: Servers, th: HealthThresholds) -> DbFacts:
     errors: dict[str, str] = {}
+    unreadable: dict[str, str] = {}
     health: list[ServerHealth] = []
     threads: dict[str, tuple[Thread, ...]] = {}
     readable: dict[str, Server] = {}
@@ -120,7 +122,7 @@ def probe(servers: Servers, th: HealthThresholds) -> DbFacts:
             health.append(assess_server(s.name, s.role, threads[s.name], status, read_oldest_trx(s), lag, th))
             readable[s.name] = s
         except ShipitError as e:
-            errors[s.name] = str(e)
+            unreadable[s.name] = str(e)
             threads.pop(s.name, None)
     ddl: tuple[DdlProgress, ...] = ()
     waits: list[MdlWait] = []
@@ -151,12 +153,15 @@ def probe(servers: Servers, th: HealthThresholds) -> DbFacts:
                 continue
             if plan is not None:
                 plans.append(plan)
-    return DbFacts(tuple(health), ddl, tuple(waits), tuple(plans), target.name, tuple(errors.items()))
+    return DbFacts(tuple(health), ddl, tuple(waits), tuple(plans), target.name, tuple(errors.items()),
+                   tuple(unreadable.items()))
 
 
 def verdict(facts: DbFacts, th: HealthThresholds, model: SchemaModel | None = None) -> SectionResult:
     """Pure: what in the readings is a problem, with its evidence; `model` (the serving commit's schema file) names
-    the index that would serve a full scan."""
+    the index that would serve a full scan. No server read: the section is skipped, never reported as fine."""
+    if not facts.health:
+        return SectionResult.skipped(Section.DATABASE, "; ".join(f"{s}: {e}" for s, e in facts.unreadable))
     lines, findings = [], []
     plans = {p.fingerprint: p for p in facts.plans}
     for h in facts.health:
@@ -201,7 +206,9 @@ def verdict(facts: DbFacts, th: HealthThresholds, model: SchemaModel | None = No
         findings.append(Finding(Kind.MDL_WAIT, w.describe(), tuple(b.describe() for b in w.blockers),
                                 table=w.ddl.table, subject=",".join(str(b.conn_id) for b in w.blockers),
                                 server=w.server, count=len(w.victims)))
-    lines += [f"{server}: cannot be read: {why}" for server, why in facts.errors]
+    lines += [f"{what}: cannot be read: {why}" for what, why in facts.errors + facts.unreadable]
+    findings += [Finding(Kind.SERVER_UNREADABLE, f"{server} could not be read: {why}", subject=server, server=server)
+                 for server, why in facts.unreadable]
     data = {
         "servers": [{"name": h.name, "role": h.role.value, "threads_running": h.threads_running,
                      "threads_connected": h.threads_connected, "mdl_waiters": h.mdl_waiters,
@@ -212,7 +219,7 @@ def verdict(facts: DbFacts, th: HealthThresholds, model: SchemaModel | None = No
                      "rows": p.rows, "key": p.key, "possible_keys": p.possible_keys, "full_scan": p.full_scan}
                     for p in facts.plans],
         "running_ddl": [d.describe() for d in facts.ddl],
-        "errors": [{"server": s, "error": e} for s, e in facts.errors],
+        "errors": [{"server": s, "error": e} for s, e in facts.errors + facts.unreadable],
     }
     note = "; ".join(f"{s}: {e}" for s, e in facts.errors)
     return SectionResult.of(Section.DATABASE, lines, findings, data, note)

@@ -30,6 +30,7 @@ class Kind(str, enum.Enum):
     MDL_WAIT = "mdl_wait"
     LONG_TRANSACTION = "long_transaction"
     REPLICA_LAG = "replica_lag"
+    SERVER_UNREADABLE = "server_unreadable"  # one database server could not be read while others could
     MISSING_SCHEMA = "missing_schema"  # an object the deployed commit's schema file declares is missing
     PENDING_MIGRATION = "pending_migration"
     HTTP_FAILING = "http_failing"

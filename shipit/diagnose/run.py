@@ -25,33 +25,42 @@ RETRY_BUDGET = 1.0
 REQUEST_TIMEOUT = (2.0, 3.0)  # Kubernetes connect, read
 
 
+_TITLES = {Section.RELEASE: "Release", Section.KUBERNETES: "Kubernetes", Section.DATABASE: "Database",
+           Section.DRIFT: "Schema drift", Section.HTTP: "HTTP"}
+
+
 @dataclasses.dataclass(frozen=True)
 class Report:
     sections: tuple[SectionResult, ...]
     causes: tuple[cause.Cause, ...]
     elapsed_s: float
     commit: str | None
+    source_s: tuple[tuple[str, float | None], ...] = ()  # each source's read time; None: no answer in time
 
     @property
     def findings(self) -> tuple[Finding, ...]:
         return tuple(f for s in self.sections for f in s.findings)
 
     @property
-    def read_nothing(self) -> bool:
-        return all(s.state is State.SKIPPED for s in self.sections)
+    def unchecked(self) -> tuple[SectionResult, ...]:
+        return tuple(s for s in self.sections if s.state is State.SKIPPED)
 
     @property
     def ok(self) -> bool:
-        return not self.findings and not self.read_nothing
+        """Nothing wrong found, and everything checked: a skipped source is never reported as fine."""
+        return not self.findings and not self.unchecked
 
     def to_json(self) -> dict:
         return {"ok": self.ok, "elapsed_s": round(self.elapsed_s, 2), "serving_commit": self.commit,
+                "unchecked": [s.section.value for s in self.unchecked],
+                "source_s": {name: None if s is None else round(s, 2) for name, s in self.source_s},
                 "likely_causes": [c.to_json() for c in self.causes],
                 "sections": {s.section.value: s.to_json() for s in self.sections}}
 
     def render_text(self) -> str:
-        head = ("nothing wrong found" if self.ok else "no source could be read" if self.read_nothing
-                else f"{len(self.findings)} problems")
+        head = f"{len(self.findings)} problems" if self.findings else "nothing wrong found"
+        if self.unchecked:
+            head += "; not checked: " + ", ".join(_TITLES[s.section] for s in self.unchecked)
         lines = [f"shipit diagnose: {head} ({self.elapsed_s:.1f}s)"]
         if self.causes:
             lines.append("Likely cause:")
@@ -60,7 +69,7 @@ class Report:
                 lines += [f"     evidence: {e}" for e in c.evidence[:4]]
                 lines.append(f"     next: {c.next_step}")
         for s in self.sections:
-            title = s.section.value.replace("_", " ").capitalize()
+            title = _TITLES[s.section]
             state = {State.OK: "ok", State.PROBLEMS: "PROBLEMS", State.SKIPPED: "skipped"}[s.state]
             lines.append(f"{title}: {state}" + (f" ({s.note})" if s.note else ""))
             lines += [f"  {ln}" for ln in s.lines[:14]]
@@ -74,15 +83,17 @@ class _Source(threading.Thread):
 
     def __init__(self, name: str, fn: Callable[[], Any]):
         super().__init__(name=f"diagnose-{name}", daemon=True)
-        self.fn, self.result, self.error = fn, None, ""
+        self.fn, self.result, self.error, self.seconds = fn, None, "", None
 
     def run(self) -> None:
+        started = time.monotonic()
         try:
             self.result = self.fn()
         except ShipitError as e:
             self.error = str(e)
         except Exception as e:  # noqa: BLE001 - a source failing any other way is reported, never a traceback
             self.error = f"{type(e).__name__}: {e}"
+        self.seconds = time.monotonic() - started
 
 
 def _kube(cfg: Any) -> Any:
@@ -160,7 +171,7 @@ def diagnose(cfg: Any, *, since: float, budget: float = BUDGET, started: float |
             servers.close()
 
     def read_schema_drift() -> Any:
-        release_ready.wait(max(0.0, deadline - time.monotonic()))
+        release_ready.wait(max(0.0, deadline - time.monotonic() - 0.25))  # time left to say why it gave up
         facts = shared.get("release")
         commit = release.serving_commit(facts, cfg) if facts else None
         if commit is None and facts is not None and facts.record is not None:
@@ -209,4 +220,5 @@ def diagnose(cfg: Any, *, since: float, budget: float = BUDGET, started: float |
     sections.append(SectionResult.skipped(Section.HTTP, why) if probes is None else http.verdict(probes))
     findings = [f for s in sections for f in s.findings]
     commit = drift.commit if drift is not None else None
-    return Report(tuple(sections), cause.rank(findings), time.monotonic() - started, commit)
+    timings = tuple((name, src.seconds) for name, src in sources.items())
+    return Report(tuple(sections), cause.rank(findings), time.monotonic() - started, commit, timings)

@@ -271,3 +271,28 @@ def test_ranking_without_schema_drift():
 def test_no_findings_no_causes():
     assert cause.rank([]) == ()
 
+
+
+def test_database_with_no_server_read_is_skipped_and_one_down_server_is_a_finding():
+    down = database.DbFacts((), (), (), (), "primary", (), (("primary", "unreachable"),))
+    r = database.verdict(down, TH)
+    assert r.state is State.SKIPPED and r.note == "primary: unreachable"
+    half = database.DbFacts((health(),), (), (), (), "primary", (("EXPLAIN on primary", "timeout"),),
+                            (("replica1", "unreachable"),))
+    r = database.verdict(half, TH)
+    assert [(f.kind, f.subject) for f in r.findings] == [(Kind.SERVER_UNREADABLE, "replica1")]
+    assert "EXPLAIN on primary: cannot be read: timeout" in r.lines and r.note == "EXPLAIN on primary: timeout"
+
+
+def test_report_is_ok_only_when_everything_was_checked_and_nothing_found():
+    from shipit.diagnose.findings import Section, SectionResult
+    from shipit.diagnose.run import Report
+
+    fine = SectionResult.of(Section.HTTP, ["ok"], [], {})
+    assert Report((fine,), (), 1.0, None).ok
+    skipped = Report((fine, SectionResult.skipped(Section.DATABASE, "unreachable")), (), 1.0, None)
+    assert not skipped.ok and skipped.to_json()["unchecked"] == ["database"]
+    assert skipped.render_text().startswith("shipit diagnose: nothing wrong found; not checked: Database (1.0s)")
+    problem = SectionResult.of(Section.HTTP, [], [Finding(Kind.HTTP_FAILING, "x: HTTP 502")], {})
+    report = Report((problem,), cause.rank(problem.findings), 1.0, None)
+    assert not report.ok and "1 problems" in report.render_text() and "Likely cause:" in report.render_text()
