@@ -78,8 +78,10 @@ class KubeFacts:
 
 
 def _job_pods(job: dict, pods: tuple[dict, ...]) -> list[dict]:
+    """The Job's pods, newest first (a retried Job has one per attempt; the last one says how it ended)."""
     uid = job["metadata"].get("uid")
-    return [p for p in pods if any(r.get("uid") == uid for r in p["metadata"].get("ownerReferences") or [])]
+    owned = [p for p in pods if any(r.get("uid") == uid for r in p["metadata"].get("ownerReferences") or [])]
+    return sorted(owned, key=lambda p: p["metadata"].get("creationTimestamp") or "", reverse=True)
 
 
 def _failing(pods: tuple[dict, ...], cfg: Any, now: datetime) -> list[tuple[dict, Any]]:
@@ -111,9 +113,10 @@ def probe(kube: Any, cfg: Any, pods: tuple[dict, ...], *, since: float, now: dat
     for p, v in _failing(pods, cfg, now)[:DETAILED]:
         name = p["metadata"]["name"]
         events[name] = kube.events_for("Pod", name, limit=5)
-        if v.container:
-            logs[name] = kube.pod_log_tail(name, v.container, lines=LOG_LINES // 4,
-                                           previous=v.state in (PodState.CRASH_LOOP, PodState.OOM_KILLED))
+        if v.container:  # a crashed container's own log is the previous one; before its first restart, the current
+            restarted = v.state in (PodState.CRASH_LOOP, PodState.OOM_KILLED)
+            logs[name] = (restarted and kube.pod_log_tail(name, v.container, lines=LOG_LINES // 4, previous=True)
+                          or kube.pod_log_tail(name, v.container, lines=LOG_LINES // 4))
     return KubeFacts(pods, tuple(recent), logs, events)
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -18,7 +20,7 @@ import pymysql
 import pytest
 
 from tests.kubesim import resources as R
-from tests.support.sandbox import NAMESPACE, Sandbox, connect
+from tests.support.sandbox import NAMESPACE, ROOT, Sandbox, connect
 
 V1 = "20240101000001"
 V2 = "20240201000001"
@@ -195,6 +197,13 @@ def test_the_outage_by_hand_is_diagnosed(sandbox):
     assert "shipit rollback" in top["next"]
     for fact in (INDEX, V2, job, "1452", "full scans", "Likely cause:"):
         assert fact in t.stdout, t.text
+
+    argv = [sys.executable, "-m", "shipit.cli", "db", "drift", "--config", str(sb.config_path), "--output", "json"]
+    d = subprocess.run(argv, cwd=ROOT, env=sb.env(), capture_output=True, text=True, timeout=60)  # no --at: serving
+    assert d.returncode == 1 and sb.password not in d.stdout + d.stderr, d.stdout + d.stderr
+    drift = json.loads(d.stdout)
+    assert drift["commit"] == target and {(x["kind"], x["name"]) for x in drift["servers"][0]["drift"]} == {
+        ("missing_index", INDEX), ("missing_foreign_key", "fk_rails_6af949464b"), ("pending_version", V2)}
 
 
 def test_a_healthy_system_exits_0_and_invents_nothing(sandbox):
