@@ -58,7 +58,8 @@ def _schema_behind_code(findings: Sequence[Finding]) -> Cause | None:
                 parts.append(s.summary)
     score = 100 + 10 * bool(jobs) + 10 * any(s.kind is Kind.FULL_SCAN for s in used)
     fix = "fix the failed migration's cause (its error above), run the migration" if jobs else "run the migration"
-    return Cause(score, "the serving code's schema is not there: " + "; ".join(parts), tuple(e for f in used for e in f.evidence[:2]),
+    evidence = tuple(dict.fromkeys(e for f in used for e in f.evidence))  # once each, in finding order
+    return Cause(score, "the serving code's schema is not there: " + "; ".join(parts), evidence,
                  f"{fix}, or roll the code back with `shipit rollback`", tuple(used))
 
 

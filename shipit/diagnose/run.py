@@ -66,7 +66,7 @@ class Report:
             lines.append("Likely cause:")
             for i, c in enumerate(self.causes, 1):
                 lines.append(f"  {i}. {c.title}")
-                lines += [f"     evidence: {e}" for e in c.evidence[:4]]
+                lines += [f"     evidence: {e}" for e in c.evidence[:6]]
                 lines.append(f"     next: {c.next_step}")
         for s in self.sections:
             title = _TITLES[s.section]

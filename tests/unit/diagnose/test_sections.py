@@ -254,6 +254,7 @@ def test_the_outage_is_one_cause_joining_schema_job_and_scans():
     for fact in ("ix_cc", "20240201000001", "deploy-tasks-ab12cd3", "ERROR 1452", "34 queries on orders"):
         assert fact in top.title
     assert "shipit rollback" in top.next_step and top.score == 120
+    assert top.evidence == ("Mysql2::Error: ...", "ERROR 1452: orphaned rows", "EXPLAIN ...")
     assert [c.explains for c in causes[1:]] == [(OTHER_SCAN,)]  # the unrelated scan stays a cause of its own
 
 
