@@ -163,12 +163,10 @@ def diagnose(cfg: Any, *, since: float, budget: float = BUDGET, started: float |
             release_ready.set()
         return facts, kubernetes.probe(kube, cfg, facts.pods, since=since, now=now)
 
+    servers = servers_for(cfg)  # one connection per server, shared: each Server serialises its own queries
+
     def read_database() -> Any:
-        servers = servers_for(cfg)
-        try:
-            return database.probe(servers, th)
-        finally:
-            servers.close()
+        return database.probe(servers, th)
 
     def read_schema_drift() -> Any:
         release_ready.wait(max(0.0, deadline - time.monotonic() - 0.25))  # time left to say why it gave up
@@ -182,11 +180,7 @@ def diagnose(cfg: Any, *, since: float, budget: float = BUDGET, started: float |
         if model is None:
             raise ShipitError(f"commit {commit[:12]} has neither db/schema.rb nor db/structure.sql")
         shared["model"] = model
-        servers = servers_for(cfg)
-        try:
-            return read_drift(servers, model, commit)
-        finally:
-            servers.close()
+        return read_drift(servers, model, commit)
 
     def read_http() -> Any:
         return http.probe(cfg.gates.http, timeout=max(0.5, min(3.0, deadline - time.monotonic())))
@@ -197,6 +191,8 @@ def diagnose(cfg: Any, *, since: float, budget: float = BUDGET, started: float |
         s.start()
     for s in sources.values():
         s.join(max(0.0, deadline - time.monotonic()))
+    if not sources["database"].is_alive() and not sources["drift"].is_alive():
+        servers.close()  # else a query still holds its server's lock; the process ends without waiting for it
 
     def outcome(name: str) -> tuple[Any, str]:
         src = sources[name]
