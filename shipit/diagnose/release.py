@@ -11,6 +11,7 @@ import re
 from datetime import datetime
 from typing import Any
 
+from shipit.db.drift import DriftReport
 from shipit.diagnose.findings import Finding, Kind, Section, SectionResult
 from shipit.kube.records import ReleaseRecord, ReleaseStatus
 from shipit.kube.rollout import RolloutState, decide_rollout, image_repository
@@ -75,8 +76,21 @@ def serving_commit(facts: ReleaseFacts, cfg: Any) -> str | None:
     return shas.pop() if len(shas) == 1 else None
 
 
-def verdict(facts: ReleaseFacts, cfg: Any, *, now: datetime) -> SectionResult:
-    """Pure: what serves, whether its rollout finished, and how shipit's last release ended."""
+def schema_line(drift: DriftReport | None) -> str:
+    """Pure: whether the serving code's schema is live (the detail is the drift section's)."""
+    if drift is None:
+        return "code and schema: not compared (see Schema drift)"
+    if drift.blocking:
+        return (f"code and schema: do NOT match: {len(drift.blocking)} differences the code at {drift.commit[:12]} "
+                "depends on (see Schema drift)")
+    unread = [s.server for s in drift.servers if s.error]
+    where = f" (not read: {', '.join(unread)})" if unread else ""
+    return f"code and schema: match {drift.source} at {drift.commit[:12]}{where}"
+
+
+def verdict(facts: ReleaseFacts, cfg: Any, *, now: datetime, drift: DriftReport | None = None) -> SectionResult:
+    """Pure: what serves, whether its rollout finished, whether its schema is live, and how shipit's last release
+    ended."""
     lines, findings, deps = [], [], []
     r = facts.record
     if r is None:
@@ -106,7 +120,8 @@ def verdict(facts: ReleaseFacts, cfg: Any, *, now: datetime) -> SectionResult:
                                     evidence, subject=name, count=len(decision.failing)))
     lines += [f"{name}: configured but not found in the namespace" for name in facts.missing]
     serving = serving_commit(facts, cfg)
-    data = {"record": None if r is None else {"id": r.id, "status": r.status.value, "from": r.from_sha,
+    lines.append(schema_line(drift))
+    data = {"schema_matches": None if drift is None else not drift.blocking,"record": None if r is None else {"id": r.id, "status": r.status.value, "from": r.from_sha,
                                              "to": r.to_sha, "started": r.started, "message": r.message},
             "deployments": deps, "serving_commit": serving}
     return SectionResult.of(Section.RELEASE, lines, findings, data)

@@ -201,17 +201,18 @@ def diagnose(cfg: Any, *, since: float, budget: float = BUDGET, started: float |
         return src.result, src.error
 
     sections: list[SectionResult] = []
+    drift, drift_why = outcome("drift")
     cluster, why = outcome("cluster")
     if cluster is None:
         sections += [SectionResult.skipped(Section.RELEASE, f"Kubernetes: {why}"),
                      SectionResult.skipped(Section.KUBERNETES, f"Kubernetes: {why}")]
     else:
-        sections += [release.verdict(cluster[0], cfg, now=now), kubernetes.verdict(cluster[1], cfg, now=now)]
+        sections += [release.verdict(cluster[0], cfg, now=now, drift=drift),
+                     kubernetes.verdict(cluster[1], cfg, now=now)]
     db, why = outcome("database")
     sections.append(SectionResult.skipped(Section.DATABASE, why) if db is None
                     else database.verdict(db, th, shared.get("model")))
-    drift, why = outcome("drift")
-    sections.append(SectionResult.skipped(Section.DRIFT, why) if drift is None else schema.verdict(drift))
+    sections.append(SectionResult.skipped(Section.DRIFT, drift_why) if drift is None else schema.verdict(drift))
     probes, why = outcome("http")
     sections.append(SectionResult.skipped(Section.HTTP, why) if probes is None else http.verdict(probes))
     findings = [f for s in sections for f in s.findings]

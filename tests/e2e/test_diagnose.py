@@ -178,7 +178,7 @@ def test_the_outage_by_hand_is_diagnosed(sandbox):
 
     assert j.code == 1 and t.code == 1, j.text + t.text
     assert report["ok"] is False and report["elapsed_s"] <= 10.0
-    assert report["serving_commit"] == target
+    assert report["serving_commit"] == target and report["sections"]["release"]["schema_matches"] is False
     assert all(s["state"] != "skipped" for s in report["sections"].values()), report["sections"]
     missing = _findings(report, "missing_schema")
     assert any(f["subject"] == INDEX and f["table"] == "orders" for f in missing), missing
@@ -212,6 +212,8 @@ def test_a_healthy_system_exits_0_and_invents_nothing(sandbox):
     j, report, t = _run_diagnose(sb)
     assert j.code == 0 and t.code == 0, j.text + t.text
     assert report["ok"] is True and report["likely_causes"] == [] and report["serving_commit"] == sha
+    assert report["sections"]["release"]["schema_matches"] is True
+    assert f"code and schema: match db/schema.rb at {sha[:12]}" in t.stdout
     for name, section in report["sections"].items():
         assert section["state"] == "ok" and section["findings"] == [], (name, section)
     assert "nothing wrong found" in t.stdout and "Likely cause" not in t.stdout

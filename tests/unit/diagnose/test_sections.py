@@ -50,6 +50,20 @@ def test_release_verdict_names_image_commit_and_rollout():
     assert r.state is State.OK and r.findings == ()
     assert release.serving_commit(facts, CFG) == SHA and r.data["serving_commit"] == SHA
     assert "no shipit record" in r.lines[0] and "commit ab12cd300000; rollout complete" in r.lines[1]
+    assert r.lines[-1] == "code and schema: not compared (see Schema drift)" and r.data["schema_matches"] is None
+
+
+def test_release_verdict_says_whether_code_and_schema_match():
+    facts = release.ReleaseFacts((deployment("reg/shop:v-ab12cd3"),), (), (), None, {"ab12cd3": SHA})
+    behind = DriftReport(SHA, "db/schema.rb", (ServerDrift("primary", (
+        Drift("primary", DriftKind.MISSING_INDEX, "orders", "ix", ("a",)),
+        Drift("primary", DriftKind.EXTRA_INDEX, "orders", "old", (), ("b",)))),))
+    r = release.verdict(facts, CFG, now=NOW, drift=behind)
+    assert r.lines[-1] == "code and schema: do NOT match: 1 differences the code at ab12cd300000 depends on (see Schema drift)"
+    assert r.data["schema_matches"] is False and r.findings == ()  # the drift section carries the finding
+    fine = DriftReport(SHA, "db/schema.rb", (ServerDrift("primary"), ServerDrift("replica1", error="down")))
+    line = release.verdict(facts, CFG, now=NOW, drift=fine).lines[-1]
+    assert line == "code and schema: match db/schema.rb at ab12cd300000 (not read: replica1)"
 
 
 def test_release_verdict_flags_a_failed_record_and_a_missing_deployment():
