@@ -33,9 +33,10 @@ def _global(
 
 
 def _register() -> None:
-    from shipit.cli import db_status, history, plan, preflight, release, rollback, status, unlock, validate
+    from shipit.cli import (db_drift, db_status, diagnose, history, plan, preflight, release, rollback, status, unlock,
+                            validate)
 
-    for module in (validate, plan, preflight, release, rollback, status, history, unlock, db_status):
+    for module in (validate, plan, preflight, release, rollback, status, history, unlock, db_status, db_drift, diagnose):
         module.register(app)
 
 

@@ -125,6 +125,11 @@ class GitRepo:
         GitPython's tree objects instead re-parses every directory on the way (3,000 entries in a big db/migrate)."""
         return self._repo.git.get_object_data(f"{sha}:{path}")[3]
 
+    def names(self, sha: str, folder: str) -> tuple[str, ...]:
+        """Names of the entries directly in `folder` at a commit (empty when the folder does not exist there)."""
+        out = self._repo.git.ls_tree("--name-only", sha, f"{folder.rstrip('/')}/")
+        return tuple(line.rsplit("/", 1)[-1] for line in out.splitlines())
+
     def range(self, from_ref: str, to_ref: str) -> Range:
         """What differs between two commits' trees; they need not be related (a hotfix branch, a side tag)."""
         to_sha, from_sha = self.resolve(to_ref), self.resolve(from_ref)

@@ -14,7 +14,7 @@ def run(*args, env=None):
     return subprocess.run([sys.executable, "-m", "shipit.cli", *args], capture_output=True, text=True, env=e, cwd=ROOT)
 
 
-COMMANDS = ("validate", "plan", "preflight", "release", "rollback", "status", "history", "unlock", "db")
+COMMANDS = ("validate", "plan", "preflight", "release", "rollback", "status", "history", "unlock", "diagnose", "db")
 
 
 def test_help_lists_commands_with_a_purpose():
