@@ -35,7 +35,7 @@ def register(app: typer.Typer) -> None:
         from shipit.core import config as config_mod
         from shipit.core.errors import BadInput, ShipitError
         from shipit.db.drift import read_drift
-        from shipit.diagnose.run import servers_for, serving_commit_of
+        from shipit.report.diagnose.run import servers_for, serving_commit_of
         from shipit.planning.gitrepo import GitRepo
         from shipit.planning.schema_file import load_schema
 

@@ -41,7 +41,7 @@ def register(app: typer.Typer) -> None:
             if output is OutputFormat.JSON:
                 emit_json({"ok": False, "error": str(e), "exit_code": int(e.exit_code)})
             raise
-        from shipit.diagnose.run import diagnose as run
+        from shipit.report.diagnose.run import diagnose as run
 
         report = run(cfg, since=window, started=started)
         if output is OutputFormat.JSON:

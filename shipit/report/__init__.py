@@ -1,1 +1,1 @@
-"""What a person reads: the live view while a release runs and the summary at the end."""
+"""What a person reads: the live view while a release runs, the summary at the end, and `shipit diagnose`."""

@@ -12,8 +12,8 @@ from shipit.db.connection import DatabaseURL, Server, Servers
 from shipit.db.drift import DriftKind, read_drift, schema_gate
 from shipit.db.health import HealthThresholds
 from shipit.db.migration_state import read_schema
-from shipit.diagnose import database
-from shipit.diagnose.findings import Kind
+from shipit.report.diagnose import database
+from shipit.report.diagnose.findings import Kind
 from shipit.planning.schema_file import parse_schema_rb
 from tests.integration.db.helpers import Background, pair_servers, wait_for
 from tests.integration.db.test_commands import shipit, write_config

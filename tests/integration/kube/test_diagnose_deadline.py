@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from shipit.core import config as config_mod
-from shipit.diagnose.run import diagnose
+from shipit.report.diagnose.run import diagnose
 
 ROOT = Path(__file__).resolve().parents[3]
 

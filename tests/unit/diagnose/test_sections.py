@@ -8,9 +8,9 @@ from shipit.core.config import DatabaseConfig, DeploymentConfig, ImageConfig, Ku
 from shipit.db.connection import Role
 from shipit.db.drift import DriftKind, Drift, DriftReport, ServerDrift
 from shipit.db.health import FingerprintGroup, HealthThresholds, ReplicaLag, ServerHealth, parse_replica_status
-from shipit.diagnose import cause, database, kubernetes, release, schema
-from shipit.diagnose.findings import Finding, Kind, State
-from shipit.diagnose.http import verdict as http_verdict
+from shipit.report.diagnose import cause, database, kubernetes, release, schema
+from shipit.report.diagnose.findings import Finding, Kind, State
+from shipit.report.diagnose.http import verdict as http_verdict
 from shipit.kube.records import ReleaseRecord, ReleaseStatus
 from shipit.planning.schema_file import parse_schema_rb
 from shipit.release.gates import Probe
@@ -300,8 +300,8 @@ def test_database_with_no_server_read_is_skipped_and_one_down_server_is_a_findin
 
 
 def test_report_is_ok_only_when_everything_was_checked_and_nothing_found():
-    from shipit.diagnose.findings import Section, SectionResult
-    from shipit.diagnose.run import Report
+    from shipit.report.diagnose.findings import Section, SectionResult
+    from shipit.report.diagnose.run import Report
 
     fine = SectionResult.of(Section.HTTP, ["ok"], [], {})
     assert Report((fine,), (), 1.0, None).ok

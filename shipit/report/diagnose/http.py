@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from shipit.diagnose.findings import Finding, Kind, Section, SectionResult
+from shipit.report.diagnose.findings import Finding, Kind, Section, SectionResult
 from shipit.release.gates import HttpGate, Probe
 
 NO_TRACKER = "error tracker: not read (shipit has no error tracker configuration yet)"

@@ -14,8 +14,8 @@ from collections.abc import Callable
 from typing import Any
 
 from shipit.core.errors import BadInput, ShipitError
-from shipit.diagnose import cause, database, http, kubernetes, release, schema
-from shipit.diagnose.findings import Finding, Section, SectionResult, State
+from shipit.report.diagnose import cause, database, http, kubernetes, release, schema
+from shipit.report.diagnose.findings import Finding, Section, SectionResult, State
 from shipit.kube.pods import utcnow
 
 BUDGET = 10.0  # seconds for the whole command, start-up included

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Sequence
 
-from shipit.diagnose.findings import Finding, Kind
+from shipit.report.diagnose.findings import Finding, Kind
 
 
 @dataclasses.dataclass(frozen=True)

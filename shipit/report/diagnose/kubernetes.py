@@ -13,7 +13,7 @@ import re
 from datetime import datetime, timedelta
 from typing import Any
 
-from shipit.diagnose.findings import Finding, Kind, Section, SectionResult
+from shipit.report.diagnose.findings import Finding, Kind, Section, SectionResult
 from shipit.kube.migration_job import LABEL_COMPONENT, decide_job
 from shipit.kube.pods import PodState, classify_pod, parse_time, pod_started_at
 

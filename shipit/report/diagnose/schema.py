@@ -7,7 +7,7 @@ one per object with the servers it is missing on.
 from __future__ import annotations
 
 from shipit.db.drift import DriftKind, DriftReport
-from shipit.diagnose.findings import Finding, Kind, Section, SectionResult
+from shipit.report.diagnose.findings import Finding, Kind, Section, SectionResult
 
 
 def verdict(report: DriftReport) -> SectionResult:

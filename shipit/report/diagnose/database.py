@@ -17,7 +17,7 @@ from shipit.db.ddl_watch import DdlProgress, DdlWatcher
 from shipit.db.health import (MDL_WAIT_STATE, MONITOR_TIMEOUT, FingerprintGroup, HealthThresholds, ServerHealth, Thread,
                               assess_server, read_oldest_trx, read_replica_lag, read_status, read_threads)
 from shipit.db.mdl import MdlWait, MdlWatchdog
-from shipit.diagnose.findings import Finding, Kind, Section, SectionResult
+from shipit.report.diagnose.findings import Finding, Kind, Section, SectionResult
 from shipit.planning.schema_file import Index, SchemaModel, Table
 
 EXPLAIN_TOP = 3

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from shipit.db.drift import DriftReport
-from shipit.diagnose.findings import Finding, Kind, Section, SectionResult
+from shipit.report.diagnose.findings import Finding, Kind, Section, SectionResult
 from shipit.kube.records import ReleaseRecord, ReleaseStatus
 from shipit.kube.rollout import RolloutState, decide_rollout, image_repository
 
