@@ -7,13 +7,15 @@ to `$GITHUB_STEP_SUMMARY` so the CI run page tells the story without opening the
 from __future__ import annotations
 
 import os
+import sys
 import time
 from pathlib import Path
+from typing import TextIO
 
 from shipit.release.phases import Phase, PhaseResult, PhaseStatus, ReleaseStatus
 from shipit.core.redact import redact
 from shipit.release.orchestrator import ReleaseState
-from shipit.report.terminal import Terminal
+from shipit.report.terminal import Terminal, isatty
 
 _HEADLINES = {
     ReleaseStatus.SUCCEEDED: "released",
@@ -128,13 +130,14 @@ def _paint_at(line: str, at: int, token: str, term: Terminal, style: str | None)
     return line[:at] + term.paint(token, style) + line[at + len(token):]
 
 
-def render_text(state: ReleaseState, *, term: Terminal | None = None) -> str:
+def render_text(state: ReleaseState, *, term: Terminal | None = None, phases: bool = True) -> str:
     """The summary for a person. With a `term` (shipit status), the headline and the phase table fit its width and
-    the outcomes are coloured if it takes colours; prose (what failed, why, evidence) wraps as the terminal does."""
+    the outcomes are coloured if it takes colours; prose (what failed, why, evidence) wraps as the terminal does.
+    `phases=False` leaves the phase table out (the live view printed one line per phase just above)."""
     term = term or Terminal()
-    lines = [term.fit(redact(headline(state))), ""]
-    for r in _ordered(state.phases):
-        lines.append(_phase_row(r, term))
+    lines = [term.fit(redact(headline(state)))]
+    if phases:
+        lines += [""] + [_phase_row(r, term) for r in _ordered(state.phases)]
     for note in state.notes:
         lines.append(f"  note: {note}")
     d = state.diagnosis
@@ -148,6 +151,17 @@ def render_text(state: ReleaseState, *, term: Terminal | None = None) -> str:
         if d.next:
             lines.append(f"Next:        {d.next}")
     return redact("\n".join(lines))
+
+
+def render_for(state: ReleaseState, stdout: TextIO | None = None, stderr: TextIO | None = None) -> str:
+    """The end-of-run summary for where it is printed: fitted to a terminal; and when stdout and stderr are both
+    terminals (the live view's one line per phase is on the screen just above), without repeating the phase table."""
+    from shipit.core.log import LogFormat, current_format
+
+    stdout, stderr = stdout or sys.stdout, stderr or sys.stderr
+    term = Terminal.of(stdout)
+    live_above = isatty(stdout) and isatty(stderr) and current_format() is not LogFormat.JSON
+    return render_text(state, term=term, phases=not live_above)
 
 
 def to_json(state: ReleaseState) -> dict:

@@ -24,7 +24,7 @@ class Terminal:
     def of(cls, stream: TextIO, env: Mapping[str, str] | None = None) -> Terminal:
         """A terminal's own size (an exported COLUMNS is a stale snapshot there); off a terminal, COLUMNS if set."""
         env = os.environ if env is None else env
-        tty = _isatty(stream)
+        tty = isatty(stream)
         width = None
         if tty:
             try:
@@ -46,7 +46,7 @@ class Terminal:
         return f"\x1b[{_STYLES[style]}m{text}\x1b[0m"
 
 
-def _isatty(stream: TextIO) -> bool:
+def isatty(stream: TextIO) -> bool:
     try:
         return stream.isatty()
     except (AttributeError, ValueError):
