@@ -88,25 +88,27 @@ def _terminal_size(stream: TextIO) -> os.terminal_size:
 
 class _Region:
     """A block of lines at the bottom of a terminal, redrawn in place. The cursor rests at the start of the line
-    below the block, so erasing is: up by the rows the block takes now, erase to the end of the screen. The rows are
-    counted at the current width, which also covers a terminal that shrank and reflowed the block since it was drawn."""
+    below the block; a redraw goes up by the rows the block takes now and overwrites them row by row, each row
+    cleared to its end, and blanks the rows left over. The rows are counted at the current width, which also covers a
+    terminal that shrank and reflowed the block since it was drawn. Never "erase to the end of the screen": from the
+    top-left corner terminals take that for a clear screen and copy the old block into the scrollback."""
 
     def __init__(self, write: Callable[[str], None], size: Callable[[], os.terminal_size]):
         self._write = write
         self._size = size
         self._drawn: tuple[int, ...] = ()  # cell length of each line on screen
 
-    def _erase(self, width: int) -> str:
+    def redraw(self, above: list[str], lines: list[tuple[str, int]]) -> None:
+        """Replace the block: print `above` for good (finished phases, log events), then draw `lines` (text, cells)."""
         from shipit.report.board import rows_occupied
 
-        rows = rows_occupied(self._drawn, width)
-        self._drawn = ()
-        return f"\x1b[{rows}A\r\x1b[J" if rows else ""
-
-    def redraw(self, above: list[str], lines: list[tuple[str, int]]) -> None:
-        """Erase the block, print `above` for good (finished phases, log events), draw `lines` (text, cells)."""
-        out = self._erase(self._size().columns) + "".join(a + "\n" for a in above)
-        out += "".join(text + "\n" for text, _ in lines)
+        old = rows_occupied(self._drawn, self._size().columns)
+        new = [*above, *(text for text, _ in lines)]
+        out = f"\x1b[{old}A\r" if old else ""
+        out += "".join(f"\x1b[2K{text}\n" for text in new)
+        left = old - len(new)
+        if left > 0:
+            out += "\x1b[2K\n" * left + f"\x1b[{left}A"
         self._drawn = tuple(cells for _, cells in lines)
         if out:
             self._write(out)

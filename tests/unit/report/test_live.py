@@ -59,7 +59,7 @@ def test_plain_view_turns_structured_progress_into_the_text_lines_it_always_prin
 
 class Screen:
     """Just enough of a terminal to replay what the view wrote: printable text, newline, CR, cursor up (CSI n A),
-    erase to the end of the screen (CSI J); SGR and cursor show/hide are dropped. Lines wrap at `width` like a
+    erase in line (CSI K, CSI 2K); SGR and cursor show/hide are dropped, an erase in display is only noted. Lines wrap at `width` like a
     terminal's, so a line drawn wider than the screen shows up as an extra row."""
 
     CSI = re.compile(r"\x1b\[([0-9;?]*)([A-Za-z])")
@@ -67,6 +67,7 @@ class Screen:
     def __init__(self, width: int):
         self.width, self.rows, self.row, self.col = width, [""], 0, 0
         self.widest = 0
+        self.cleared = False
 
     def feed(self, data: str) -> None:
         i = 0
@@ -77,8 +78,9 @@ class Screen:
                 if op == "A":
                     self.row = max(0, self.row - int(arg or 1))
                 elif op == "J":
-                    self.rows[self.row] = self.rows[self.row][: self.col]
-                    del self.rows[self.row + 1:]
+                    self.cleared = True  # a terminal may copy the screen into its scrollback for this
+                elif op == "K":
+                    self.rows[self.row] = "" if arg == "2" else self.rows[self.row][: self.col]
                 i = m.end()
                 continue
             ch = data[i]
@@ -142,6 +144,7 @@ def test_rich_view_leaves_one_line_per_finished_phase_and_erases_its_panel(monke
         "  ✘ Code rollout             2.0s  web: [CrashLoopBackOff]",
     ]
     assert not COLOUR.search(out.getvalue()), "colours with NO_COLOR set"
+    assert not screen.cleared
 
 
 def test_rich_view_colours_on_a_terminal_without_no_color(monkeypatch):

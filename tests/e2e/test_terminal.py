@@ -1,0 +1,180 @@
+"""What a person sees in a real terminal: `shipit release` and `scripts/demo` run inside tmux at 100 and 150 columns.
+
+Checked in tmux's own record of the screen and its scrollback (`capture-pane -S -`): no line wider than the terminal
+(also with wrapped rows joined back, for shipit's own lines), nothing of the live panel left once a release ended
+(not even after the terminal was narrowed and widened again mid-release), each phase's line exactly once per release,
+the summary there, and no structured-log lines with ISO timestamps without --verbose.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from rich.cells import cell_len
+
+from tests.support.mariadb import admin_connect
+from tests.support.sandbox import Sandbox
+
+ROOT = Path(__file__).resolve().parents[2]
+HEIGHT = 40
+PHASE_LINE = re.compile(r"^  [✔✘–] (?P<title>\S.*?)\s{2,}\d")  # "  ✔ Migrate (pre-deploy)     3.9s  applied ..."
+PANEL = re.compile(r"[╭╮╰╯│█░]|──|^▸ ")  # box borders, progress bars, the panel's heading
+ISO = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d")
+RELEASE_TITLES = ("Plan", "Lock", "Preflight", "Migrate (pre-deploy)", "Wait for DDL", "Gates before code",
+                  "Code rollout", "Verify (bake)", "Post-deploy migrations", "Record")
+
+
+class Tmux:
+    """One private tmux server (its own socket) with one session running one command; the pane stays after the
+    command ends (the script sleeps) so its screen and scrollback can be read."""
+
+    def __init__(self, workdir: Path, width: int, height: int = HEIGHT):
+        assert shutil.which("tmux"), "tmux is needed on PATH (scripts/_setup.sh installs it)"
+        workdir.mkdir(parents=True, exist_ok=True)
+        self.socket, self.exit_file, self.width = workdir / "tmux.sock", workdir / "exit-code", width
+        self.workdir, self.size = workdir, (width, height)
+
+    def tmux(self, *args: str) -> str:
+        return subprocess.run(["tmux", "-S", str(self.socket), *args], check=True, capture_output=True,
+                              text=True).stdout
+
+    def start(self, argv: list[str], env: dict[str, str]) -> None:
+        # the pane's shell sets TERM (tmux's own); the command gets the caller's environment, never a COLUMNS/LINES
+        skip = {"TERM", "TMUX", "TMUX_PANE", "COLUMNS", "LINES"}
+        exports = "".join(f"export {k}={shlex.quote(v)}\n" for k, v in env.items() if k not in skip and k.isidentifier())
+        script = self.workdir / "run.sh"
+        script.write_text(f"{exports}cd {shlex.quote(str(ROOT))}\n{shlex.join(argv)}\n"
+                          f"echo $? > {shlex.quote(str(self.exit_file))}\nsleep 3600\n")
+        self.tmux("new-session", "-d", "-s", "t", "-x", str(self.size[0]), "-y", str(self.size[1]),
+                  f"sh {shlex.quote(str(script))}")
+        self.tmux("set-option", "-t", "t", "history-limit", "20000")
+
+    def wait_exit(self, timeout: float) -> int:
+        deadline = time.monotonic() + timeout
+        while not self.exit_file.exists() or not self.exit_file.read_text().strip():
+            assert time.monotonic() < deadline, f"still running after {timeout:.0f}s:\n{self.capture()}"
+            time.sleep(0.2)
+        return int(self.exit_file.read_text())
+
+    def wait_for(self, text: str, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while text not in self.tmux("capture-pane", "-p", "-t", "t"):
+            assert not self.exit_file.exists(), f"{text!r} never showed:\n{self.capture()}"
+            assert time.monotonic() < deadline, f"{text!r} never showed:\n{self.capture()}"
+            time.sleep(0.05)
+
+    def resize(self, width: int) -> None:
+        self.tmux("resize-window", "-t", "t", "-x", str(width), "-y", str(self.size[1]))
+
+    def capture(self, *, joined: bool = False) -> list[str]:
+        """The scrollback and the screen, one row per line (or, `joined`, one line per line the program wrote)."""
+        out = self.tmux("capture-pane", "-p", *(("-J",) if joined else ()), "-t", "t", "-S", "-")
+        return [line.rstrip() for line in out.splitlines()]
+
+    def close(self) -> None:
+        subprocess.run(["tmux", "-S", str(self.socket), "kill-server"], capture_output=True)
+
+
+def assert_clean(rows: list[str], joined: list[str], width: int, *, ours=lambda line: True) -> None:
+    """Nothing wider than the terminal, nothing of the live panel left, no structured-log timestamp lines."""
+    wide = [line for line in rows if cell_len(line) > width]
+    assert not wide, wide
+    wrapped = [line for line in joined if cell_len(line) > width and ours(line)]
+    assert not wrapped, "shipit wrote lines wider than the terminal:\n" + "\n".join(wrapped)
+    debris = [line for line in rows if PANEL.search(line)]
+    assert not debris, "the live panel left lines behind:\n" + "\n".join(debris)
+    stamped = [line for line in rows if ISO.search(line) or "[info" in line]
+    assert not stamped, "structured log lines without --verbose:\n" + "\n".join(stamped)
+
+
+def phase_counts(lines: list[str]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for line in lines:
+        m = PHASE_LINE.match(line)
+        if m:
+            counts[m["title"]] = counts.get(m["title"], 0) + 1
+    return counts
+
+
+@pytest.mark.parametrize("width", [100, 150])
+def test_release_in_a_terminal_resized_mid_release_leaves_one_line_per_phase(sandbox: Sandbox, tmp_path, width):
+    sb = sandbox
+    sb.write_config(gates={"bake": "4s"})  # a bake long enough to resize the terminal under its panel
+    sb.add_migration("20240101000001", "create_users", "def change\n  create_table :users do |t|\n"
+                     "    t.string :email\n  end\nend")
+    sb.change_code("app/models/user.rb", "class User < ApplicationRecord\nend\n")
+    term = Tmux(tmp_path / "tmux", width)
+    try:
+        term.start(sb.command("release", "--from", sb.initial_sha), sb.env())
+        term.wait_for("Verify (bake)", timeout=120)
+        term.resize(45)  # narrower than the panel's lines: the terminal reflows them onto more rows
+        time.sleep(1.0)
+        term.resize(width)
+        code = term.wait_exit(timeout=120)
+        rows, joined = term.capture(), term.capture(joined=True)
+    finally:
+        term.close()
+    text = "\n".join(rows)
+    assert code == 0, text
+    assert_clean(rows, joined, width)
+    assert phase_counts(rows) == {title: 1 for title in RELEASE_TITLES}, text
+    assert sum(line.startswith("shipit shop r0001: released (") for line in rows) == 1, text
+    assert sb.password not in "\n".join(joined)
+
+
+@pytest.fixture
+def demo_db():
+    name = f"shipit_demo_tty_{uuid.uuid4().hex[:8]}"
+    yield name
+    conn = admin_connect()
+    try:
+        with conn.cursor() as cur:
+            cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
+    finally:
+        conn.close()
+
+
+DEMO_HEADLINES = (
+    "shipit shop r0001: released",
+    "shipit shop r0002: FAILED before changing anything",
+    "shipit shop r0003: released",
+    "shipit shop r0004: FAILED and REVERTED: the previous code is serving",
+)
+
+
+@pytest.mark.parametrize("width", [100, 150])
+def test_demo_in_a_terminal(tmp_path, demo_db, width):
+    env = {k: v for k, v in os.environ.items() if k not in ("GITHUB_STEP_SUMMARY", "KUBECONFIG", "CI")}
+    term = Tmux(tmp_path / "tmux", width)
+    try:
+        term.start([str(ROOT / "scripts" / "demo"), "--database", demo_db], env)
+        code = term.wait_exit(timeout=300)
+        rows, joined = term.capture(), term.capture(joined=True)
+    finally:
+        term.close()
+    text = "\n".join(rows)
+    assert code == 0, text
+
+    def ours(line: str) -> bool:  # shipit's own lines (the demo's prose and the failure's evidence may wrap)
+        return bool(PHASE_LINE.match(line) or line.startswith(("shipit shop r", "━━━", "release  ", "r000")))
+
+    assert_clean(rows, joined, width, ours=ours)
+    runs = text.split("$ shipit release")[1:]
+    assert len(runs) == 4, text
+    for run, headline in zip(runs, DEMO_HEADLINES):
+        assert headline in run, run
+        counts = phase_counts(run.splitlines())
+        assert counts and set(counts.values()) == {1}, run
+    assert set(phase_counts(runs[2].splitlines())) == set(RELEASE_TITLES), runs[2]
+    assert "Automatic revert" in phase_counts(runs[3].splitlines()), runs[3]
+    # the crash's evidence is what helps: its log, not the image pull
+    assert 'key not found: "REDIS_URL"' in runs[3] and "Pulling image" not in runs[3]
+    assert sum(line.startswith("r000") for line in rows) == 4, text  # shipit history, one row per release
