@@ -24,7 +24,7 @@ class Bar:
     """One server's progress on a schema change: an index build (percent and stage) or a replica catching up."""
 
     server: str
-    what: str  # "create_index on shop.orders", "replication"
+    what: str  # "create_index on orders", "catching up"
     pct: float | None  # None: not measurable (waiting for a metadata lock, lag unknown)
     stage: str  # "writing index", "3s behind"
     eta_s: float | None = None
@@ -69,9 +69,8 @@ def ddl_bars(progress: Iterable) -> tuple[Bar, ...]:
     out = []
     for p in progress:
         d = p.ddl
-        table = f"{d.schema}.{d.table}" if d.schema else d.table
         server = f"{d.server} (replaying)" if d.replicated else d.server
-        out.append(Bar(server, f"{d.kind.value} on {table}", p.pct, p.phase, p.eta_s))
+        out.append(Bar(server, f"{d.kind.value} on {d.table}", p.pct, p.phase, p.eta_s))
     return tuple(out)
 
 
@@ -118,10 +117,10 @@ def _bar_line(bar: Bar, label_cells: int, cells: int) -> Text:
     line = Text(f"    {bar.server:<{label_cells}}  ")
     line.append_text(_bar(bar.pct, cells))
     line.append(f" {bar.pct:5.1f}%" if bar.pct is not None else "      ", style="bold")
-    detail = f"  {bar.what} · {bar.stage}"
+    line.append(f"  {bar.stage}")
     if bar.eta_s is not None:
-        detail += f" · ETA {duration(bar.eta_s)}"
-    line.append(detail)
+        line.append(f" · ETA {duration(bar.eta_s)}", style="bold")
+    line.append(f" · {bar.what}", style="dim")
     return line
 
 

@@ -24,14 +24,14 @@ def test_an_index_build_is_a_bar_per_server_with_percent_stage_and_eta():
                     "waiting for metadata lock", None, ProgressSource.NONE, None),
     )
     bars = ddl_bars(progress)
-    assert bars == (Bar("primary", "alter_table on shop.orders", 50.0, "sorting", 31.0),
-                    Bar("replica1 (replaying)", "alter_table on shop.orders", None, "waiting for metadata lock"))
+    assert bars == (Bar("primary", "alter_table on orders", 50.0, "sorting", 31.0),
+                    Bar("replica1 (replaying)", "alter_table on orders", None, "waiting for metadata lock"))
     lines = plain(render(Board("Wait for DDL", 75.0, bars=bars), 120, 30))
     assert lines[0] == "▸ Wait for DDL  1m15s"
     # 119 usable cells: bars of 119 // 6 = 19 cells, labels as wide as the widest (20)
     assert lines[1] == ("    " + f"{'primary':<20}  " + "█" * 9 + "░" * 10
-                        + "  50.0%  alter_table on shop.orders · sorting · ETA 31s")
-    assert lines[2] == "    replica1 (replaying)  " + "·" * 19 + "        alter_table on shop.orders · waiting for metadata lock"
+                        + "  50.0%  sorting · ETA 31s · alter_table on orders")
+    assert lines[2] == "    replica1 (replaying)  " + "·" * 19 + "        waiting for metadata lock · alter_table on orders"
 
 
 def test_replica_catch_up_is_the_share_of_its_peak_lag_made_up():

@@ -131,7 +131,7 @@ def test_rich_view_leaves_one_line_per_finished_phase_and_erases_its_panel(monke
     screen.feed(out.getvalue())
     panel = "\n".join(screen.text)
     assert "▸ Migrate (pre-deploy)" in panel
-    assert re.search(r"primary\s+█+░+\s+42\.0%\s+create_index on shop\.orders · writing index · ETA 8s", panel)
+    assert re.search(r"primary\s+█+░+\s+42\.0%\s+writing index · ETA 8s · create_index on orders", panel)
     assert "migrate == 20240201000001 AddIndexToOrders: migrating" in panel
     view.phase_ended(PhaseResult(Phase.MIGRATE, PhaseStatus.SUCCEEDED, 1.0, 3.5, "applied 1 pre-deploy migration(s)"))
     view.phase_started(Phase.CODE)
