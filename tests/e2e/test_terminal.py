@@ -46,23 +46,26 @@ class Tmux:
         return subprocess.run(["tmux", "-S", str(self.socket), *args], check=True, capture_output=True,
                               text=True).stdout
 
-    def start(self, argv: list[str], env: dict[str, str]) -> None:
+    def start(self, commands: list[list[str]], env: dict[str, str]) -> None:
+        """Run the commands one after the other; wait_exit returns their exit codes."""
         # the pane's shell sets TERM (tmux's own); the command gets the caller's environment, never a COLUMNS/LINES
         skip = {"TERM", "TMUX", "TMUX_PANE", "COLUMNS", "LINES"}
         exports = "".join(f"export {k}={shlex.quote(v)}\n" for k, v in env.items() if k not in skip and k.isidentifier())
+        codes = self.workdir / "codes"
+        run = "".join(f"{shlex.join(argv)}\necho $? >> {shlex.quote(str(codes))}\n" for argv in commands)
         script = self.workdir / "run.sh"
-        script.write_text(f"{exports}cd {shlex.quote(str(ROOT))}\n{shlex.join(argv)}\n"
-                          f"echo $? > {shlex.quote(str(self.exit_file))}\nsleep 3600\n")
+        script.write_text(f"{exports}cd {shlex.quote(str(ROOT))}\n{run}"
+                          f"mv {shlex.quote(str(codes))} {shlex.quote(str(self.exit_file))}\nsleep 3600\n")
         self.tmux("new-session", "-d", "-s", "t", "-x", str(self.size[0]), "-y", str(self.size[1]),
                   f"sh {shlex.quote(str(script))}")
         self.tmux("set-option", "-t", "t", "history-limit", "20000")
 
-    def wait_exit(self, timeout: float) -> int:
+    def wait_exit(self, timeout: float) -> list[int]:
         deadline = time.monotonic() + timeout
-        while not self.exit_file.exists() or not self.exit_file.read_text().strip():
+        while not self.exit_file.exists():
             assert time.monotonic() < deadline, f"still running after {timeout:.0f}s:\n{self.capture()}"
             time.sleep(0.2)
-        return int(self.exit_file.read_text())
+        return [int(code) for code in self.exit_file.read_text().split()]
 
     def wait_for(self, text: str, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -113,20 +116,24 @@ def test_release_in_a_terminal_resized_mid_release_leaves_one_line_per_phase(san
     sb.change_code("app/models/user.rb", "class User < ApplicationRecord\nend\n")
     term = Tmux(tmp_path / "tmux", width)
     try:
-        term.start(sb.command("release", "--from", sb.initial_sha), sb.env())
+        term.start([sb.command("release", "--from", sb.initial_sha), sb.command("status"), sb.command("history")],
+                   sb.env())
         term.wait_for("Verify (bake)", timeout=120)
         term.resize(45)  # narrower than the panel's lines: the terminal reflows them onto more rows
         time.sleep(1.0)
         term.resize(width)
-        code = term.wait_exit(timeout=120)
+        codes = term.wait_exit(timeout=120)
         rows, joined = term.capture(), term.capture(joined=True)
     finally:
         term.close()
     text = "\n".join(rows)
-    assert code == 0, text
-    assert_clean(rows, joined, width)
+    assert codes == [0, 0, 0], text
+    assert_clean(rows, joined, width)  # shipit's own lines, status and history included, within the width
     assert phase_counts(rows) == {title: 1 for title in RELEASE_TITLES}, text
-    assert sum(line.startswith("shipit shop r0001: released (") for line in rows) == 1, text
+    # the summary (its headline: the phase lines are just above), then status with its fitted phase table
+    assert sum(line.startswith("shipit shop r0001: released (") for line in rows) == 2, text
+    assert re.search(r"^  Preflight +ok +\d+\.\ds  database, data and Deployments ready; target image .*…$", text, re.M)
+    assert re.search(r"^r0001 +succeeded ", text, re.M), text
     assert sb.password not in "\n".join(joined)
 
 
@@ -155,13 +162,13 @@ def test_demo_in_a_terminal(tmp_path, demo_db, width):
     env = {k: v for k, v in os.environ.items() if k not in ("GITHUB_STEP_SUMMARY", "KUBECONFIG", "CI")}
     term = Tmux(tmp_path / "tmux", width)
     try:
-        term.start([str(ROOT / "scripts" / "demo"), "--database", demo_db], env)
-        code = term.wait_exit(timeout=300)
+        term.start([[str(ROOT / "scripts" / "demo"), "--database", demo_db]], env)
+        codes = term.wait_exit(timeout=300)
         rows, joined = term.capture(), term.capture(joined=True)
     finally:
         term.close()
     text = "\n".join(rows)
-    assert code == 0, text
+    assert codes == [0], text
 
     def ours(line: str) -> bool:  # shipit's own lines (the demo's prose and the failure's evidence may wrap)
         return bool(PHASE_LINE.match(line) or line.startswith(("shipit shop r", "━━━", "release  ", "r000")))
