@@ -131,11 +131,12 @@ def _paint_at(line: str, at: int, token: str, term: Terminal, style: str | None)
 
 
 def render_text(state: ReleaseState, *, term: Terminal | None = None, phases: bool = True) -> str:
-    """The summary for a person. With a `term` (shipit status), the headline and the phase table fit its width and
-    the outcomes are coloured if it takes colours; prose (what failed, why, evidence) wraps as the terminal does.
-    `phases=False` leaves the phase table out (the live view printed one line per phase just above)."""
+    """The summary for a person. With a `term` (shipit status), the phase table fits its width and the outcomes are
+    coloured if it takes colours; prose (the headline, what failed, why, evidence) wraps as the terminal does: it is
+    what a person acts on. `phases=False` leaves the phase table out (the live view printed one line per phase just
+    above)."""
     term = term or Terminal()
-    lines = [term.fit(redact(headline(state)))]
+    lines = [headline(state)]
     if phases:
         lines += [""] + [_phase_row(r, term) for r in _ordered(state.phases)]
     for note in state.notes:
