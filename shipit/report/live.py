@@ -225,7 +225,7 @@ class RichView(PlainView):
     def schema_progress(self, readiness) -> None:
         from shipit.report.board import ddl_bars, lag_bars
 
-        lags = tuple(getattr(readiness, "lags", ()))
+        lags = readiness.lags
         with self._lock:
             for lag in lags:
                 if lag.lag_s is not None:
@@ -299,4 +299,5 @@ def make_view(stream: TextIO | None = None) -> PlainView:
     if stream is None and current_format() is LogFormat.JSON:
         return JsonView()
     stream = stream or sys.stderr
-    return RichView(stream) if stream.isatty() else PlainView(stream)
+    # a dumb terminal cannot move its cursor: it gets the plain lines
+    return RichView(stream) if stream.isatty() and os.environ.get("TERM") != "dumb" else PlainView(stream)

@@ -251,3 +251,14 @@ def test_json_log_format_makes_every_view_event_a_json_line(capsys):
     assert events[3]["text"] == "web: 2/2 updated, 1 ready, 1 available, 1 old"
     assert events[4]["status"] == "succeeded" and events[4]["duration_s"] == 1.5
     assert "timestamp" in events[5]
+
+
+def test_a_terminal_gets_the_panel_and_a_dumb_one_the_plain_lines(monkeypatch):
+    monkeypatch.setenv("TERM", "xterm")
+    view = make_view(FakeTty())
+    try:
+        assert isinstance(view, RichView)
+    finally:
+        view.close()
+    monkeypatch.setenv("TERM", "dumb")
+    assert type(make_view(FakeTty())) is PlainView
