@@ -105,8 +105,24 @@ def say(text: str) -> None:
     print(f"{BOLD}{CYAN}demo ▶ {text}{RESET}", flush=True)
 
 
+def terminal_columns() -> int:
+    """The width of the terminal the demo runs in (the user's own, never a value forced on it)."""
+    return shutil.get_terminal_size((100, 24)).columns
+
+
 def step(title: str) -> None:
-    print(f"\n{BOLD}━━━ {title} {'━' * max(3, 100 - len(title))}{RESET}", flush=True)
+    rule = max(3, min(100, terminal_columns() - 1) - len(title) - 5)
+    print(f"\n{BOLD}━━━ {title} {'━' * rule}{RESET}", flush=True)
+
+
+def user_env(sb: Sandbox) -> dict[str, str]:
+    """shipit's environment for the person watching: the sandbox's, with the terminal's COLUMNS (if any) as the
+    user has it rather than the test harness's fixed width, so shipit sizes its live view to the real terminal."""
+    env = sb.env(ENV)
+    env.pop("COLUMNS", None)
+    if "COLUMNS" in os.environ:
+        env["COLUMNS"] = os.environ["COLUMNS"]
+    return env
 
 
 def ok(text: str) -> None:
@@ -134,7 +150,7 @@ def release(sb: Sandbox, *args: str) -> tuple[int, float]:
     command = " ".join(("shipit release --config", sb.config_path.name, *args))
     print(f"{BOLD}$ {command}{RESET}", flush=True)
     started = time.monotonic()
-    proc = sb.spawn("release", *args, env=ENV, stdout=None, stderr=None)
+    proc = subprocess.Popen(sb.command("release", *args), cwd=ROOT, env=user_env(sb), text=True)
     try:
         code = proc.wait()
     finally:
@@ -276,7 +292,8 @@ def story(sb: Sandbox, pair: ReplicaPair | None) -> None:
     expect({INDEX_VERSION, FK_VERSION} <= sb.schema_versions(), "release 2's migrations stay applied (they are additive)")
 
     step("History")
-    history = sb.shipit("history", env=ENV)
+    # captured to check its exit code, so it is told the width of the terminal it is printed on
+    history = sb.shipit("history", env={**ENV, "COLUMNS": str(terminal_columns())})
     print(history.stdout, end="", flush=True)
     expect(history.code == 0, "shipit history lists the four runs")
 

@@ -1,7 +1,8 @@
-"""`shipit history`: past releases with outcome, duration and git range."""
+"""`shipit history`: past releases with outcome, duration and git range, one line each at the terminal's width."""
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated
 
 import typer
@@ -32,5 +33,7 @@ def register(app: typer.Typer) -> None:
         if not states:
             emit_text(f"no release of {cfg.app} is recorded yet")
             return
-        for line in summary.history_lines(states):
+        from shipit.report.terminal import Terminal
+
+        for line in summary.history_lines(states, Terminal.of(sys.stdout)):
             emit_text(line)

@@ -87,7 +87,7 @@ def finish(state, output: OutputFormat) -> None:
     if output is OutputFormat.JSON:
         emit_json(summary.to_json(state))
     else:
-        emit_text(summary.render_text(state))
+        emit_text(summary.render_for(state))
     if state.exit_code != ExitCode.OK:
         raise ShipitError(summary.headline(state), exit_code=ExitCode(state.exit_code))
 

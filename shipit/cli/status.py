@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import typer
 
 from shipit.cli.options import ConfigOption, OutputOption
@@ -27,5 +29,8 @@ def register(app: typer.Typer) -> None:
         if output is OutputFormat.JSON:
             emit_json({"release": summary.to_json(latest) if latest else None, "lock": lock})
             return
-        emit_text(summary.render_text(latest) if latest else f"no release of {cfg.app} is recorded yet")
+        from shipit.report.terminal import Terminal
+
+        term = Terminal.of(sys.stdout)
+        emit_text(summary.render_text(latest, term=term) if latest else f"no release of {cfg.app} is recorded yet")
         emit_text(f"lock: {lock or 'free'}")

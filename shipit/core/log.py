@@ -1,6 +1,10 @@
-"""structlog set up once: readable lines on a terminal, JSON lines in CI or with `--log-format json`.
+"""structlog set up once: compact lines in the phase lines' style for people, JSON lines in CI or with
+`--log-format json`.
 
-Logs go to stderr so stdout stays clean for `--output json`. Every event passes through the redactor last.
+Logs go to stderr so stdout stays clean for `--output json`. Every event passes through the redactor last. For people
+the phase lines and the live panel tell the story, so the console shows warnings and errors only, and every event
+with `--verbose`; while the live panel is up, events print above it (route_console) instead of through it.
+structlog is imported at the first log event: most commands log nothing, and the import costs each a tenth of a second.
 """
 
 from __future__ import annotations
@@ -10,6 +14,8 @@ import logging
 import os
 import sys
 import threading
+import time
+from typing import Callable
 
 from shipit.core.redact import redact, redact_value
 
@@ -42,17 +48,55 @@ class _RedactingJSONRenderer:
         return redact(self._inner(logger, name, event_dict))
 
 
-class _CurrentStderr:
-    """Looks sys.stderr up on every write, so a swapped stderr (test runners, CliRunner) never leaves a closed file behind."""
+_MARKS = {"warning": "!", "error": "✘", "critical": "✘", "exception": "✘"}
 
-    def write(self, text: str) -> int:
-        return sys.stderr.write(text)
 
-    def flush(self) -> None:
-        sys.stderr.flush()
+def compact(_logger, _name, event_dict) -> str:
+    """One event as one short line: a mark for warnings and errors, the event, its fields as key=value."""
+    event_dict = dict(event_dict)
+    level = event_dict.pop("level", "info")
+    event = str(event_dict.pop("event", ""))
+    event_dict.pop("timestamp", None)
+    exc = event_dict.pop("exception", None)
+    fields = " ".join(f"{k}={v}" for k, v in event_dict.items())
+    line = f"{_MARKS.get(level, '·')} {event}" + (f"  {fields}" if fields else "")
+    return redact(line + (f"\n{exc}" if exc else ""))
 
-    def isatty(self) -> bool:
-        return sys.stderr.isatty()
+
+_sink: Callable[[str], None] | None = None
+
+
+def route_console(sink: Callable[[str], None] | None) -> None:
+    """While set, console events go to `sink` (the live panel prints them above itself) instead of stderr."""
+    global _sink
+    _sink = sink
+
+
+class _ConsoleLogger:
+    """Writes each compact line to the live panel's sink when one is set, else to the current sys.stderr (looked up
+    on every write, so a swapped stderr never leaves a closed file behind), timestamped like the plain view's lines."""
+
+    def __init__(self, stream=None):
+        self._stream = stream
+
+    def msg(self, message: str) -> None:
+        if _sink is not None:
+            _sink(message)
+            return
+        stream = self._stream or sys.stderr
+        stream.write(f"{time.strftime('%H:%M:%S')}     {message}\n")
+        stream.flush()
+
+    debug = info = warning = warn = error = critical = exception = fatal = log = msg
+
+
+class _JsonLogger(_ConsoleLogger):
+    def msg(self, message: str) -> None:
+        stream = self._stream or sys.stderr
+        stream.write(message + "\n")
+        stream.flush()
+
+    debug = info = warning = warn = error = critical = exception = fatal = log = msg
 
 
 _configured = LogFormat.CONSOLE
@@ -61,10 +105,10 @@ _apply_lock = threading.Lock()
 
 
 def configure(fmt: LogFormat = LogFormat.AUTO, *, level: int = logging.INFO, stream=None) -> LogFormat:
-    """Resolve the format now; structlog is imported and set up at the first log event, because most commands log
-    nothing and importing structlog (with rich) costs each of them a tenth of a second."""
+    """`level` DEBUG is `--verbose`. JSON logs from `level` up; the console shows warnings and errors, and every
+    event only at DEBUG, so a person reads one voice (the phase lines) and the details on request. The format is
+    resolved now; structlog is set up at the first log event."""
     global _configured, _pending
-    stream = stream or _CurrentStderr()
     fmt = resolve_format(fmt, stream=stream)
     _configured, _pending = fmt, (fmt, level, stream)
     if "structlog" in sys.modules:
@@ -81,20 +125,19 @@ def _apply() -> None:
             return
         fmt, level, stream = _pending
         _pending = None
-        processors: list = [
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            _redact_processor,
-        ]
+        processors: list = [structlog.contextvars.merge_contextvars, structlog.processors.add_log_level]
         if fmt is LogFormat.JSON:
-            processors += [structlog.processors.format_exc_info, _RedactingJSONRenderer()]
+            processors += [structlog.processors.TimeStamper(fmt="iso", utc=True), _redact_processor,
+                           structlog.processors.format_exc_info, _RedactingJSONRenderer()]
+            factory = _JsonLogger
         else:
-            processors += [structlog.dev.ConsoleRenderer(colors=stream.isatty())]
+            processors += [_redact_processor, structlog.processors.format_exc_info, compact]
+            factory = _ConsoleLogger
+            level = level if level <= logging.DEBUG else max(level, logging.WARNING)
         structlog.configure(
             processors=processors,
             wrapper_class=structlog.make_filtering_bound_logger(level),
-            logger_factory=structlog.PrintLoggerFactory(file=stream),
+            logger_factory=lambda *_args: factory(stream),
             cache_logger_on_first_use=False,
         )
 

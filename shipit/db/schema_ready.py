@@ -39,6 +39,7 @@ class Readiness:
     ready: bool
     waiting_for: tuple[str, ...]
     progress: tuple[DdlProgress, ...] = ()  # DDL running on any server, read in the same poll
+    lags: tuple[ReplicaLag, ...] = ()  # the replicas' lags read in this poll (the live view's catch-up bars)
 
 
 def decide_ready(snapshots: Sequence[ServerSchemaState], *, replica_lag_max: float) -> Readiness:
@@ -64,7 +65,7 @@ def decide_ready(snapshots: Sequence[ServerSchemaState], *, replica_lag_max: flo
             waiting.append(f"replica {lag} (limit {replica_lag_max:g}s)")
     if not snapshots:
         waiting.append("no servers to check")
-    return Readiness(not waiting, tuple(waiting))
+    return Readiness(not waiting, tuple(waiting), lags=tuple(s.lag for s in snapshots if s.lag is not None))
 
 
 def affected_ddl(server: Server, threads: Sequence[Thread], tables: Sequence[str]) -> tuple[RunningDdl, ...]:

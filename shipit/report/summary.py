@@ -7,12 +7,15 @@ to `$GITHUB_STEP_SUMMARY` so the CI run page tells the story without opening the
 from __future__ import annotations
 
 import os
+import sys
 import time
 from pathlib import Path
+from typing import TextIO
 
 from shipit.release.phases import Phase, PhaseResult, PhaseStatus, ReleaseStatus
 from shipit.core.redact import redact
 from shipit.release.state import ReleaseState
+from shipit.report.terminal import Terminal, isatty
 
 _HEADLINES = {
     ReleaseStatus.SUCCEEDED: "released",
@@ -27,6 +30,14 @@ _MARKS = {
     PhaseStatus.FAILED: "FAILED",
     PhaseStatus.SKIPPED: "skipped",
     PhaseStatus.RUNNING: "running",
+}
+_PHASE_STYLES = {PhaseStatus.SUCCEEDED: "green", PhaseStatus.FAILED: "red", PhaseStatus.SKIPPED: "yellow"}
+_RELEASE_STYLES = {
+    ReleaseStatus.SUCCEEDED: "green",
+    ReleaseStatus.FAILED: "red",
+    ReleaseStatus.NEEDS_ATTENTION: "red",
+    ReleaseStatus.REVERTED: "yellow",
+    ReleaseStatus.ROLLED_BACK: "yellow",
 }
 
 
@@ -66,9 +77,36 @@ EVIDENCE_HEAD = 8
 EVIDENCE_TAIL = 24
 
 
+# Pod events that only retell a start: noise once the container started and then crashed.
+ROUTINE_EVENTS = ("Scheduled", "Pulling", "Pulled", "Created")
+_STARTED = ("Normal Started:", "Warning BackOff:", "state CrashLoopBackOff", "state Error")
+
+
+def _event_reason(line: str) -> str | None:
+    """ "Normal Pulling: Pulling image ..." -> "Pulling"; None for a line that is not a pod event."""
+    kind, _, rest = line.strip().partition(" ")
+    if kind not in ("Normal", "Warning") or ":" not in rest:
+        return None
+    return rest.split(":", 1)[0]
+
+
+def trim_events(details: tuple[str, ...]) -> tuple[str, ...]:
+    """Pure: without the routine Normal events (scheduled, pulling, pulled, created) when the container started and
+    then failed: the evidence that helps is its exit, its log and the warnings. An image that never started keeps
+    them all (a slow or failed pull is the story there)."""
+    if not any(marker in line for line in details for marker in _STARTED):
+        return details
+    kept = [line for line in details
+            if not (line.strip().startswith("Normal ") and _event_reason(line) in ROUTINE_EVENTS)]
+    # an "events:" heading left with no event under it goes too
+    return tuple(line for i, line in enumerate(kept)
+                 if not (line.strip() == "events:" and (i + 1 == len(kept) or _event_reason(kept[i + 1]) is None)))
+
+
 def evidence(details: tuple[str, ...]) -> list[str]:
     """At most one screen of evidence: the start (the failure's own summary line) and the end (log tail, events,
-    partial state), never a middle that pushes both off the screen."""
+    partial state), never a middle that pushes both off the screen; routine pod events left out (trim_events)."""
+    details = trim_events(tuple(details))
     if len(details) <= EVIDENCE_HEAD + EVIDENCE_TAIL:
         return list(details)
     skipped = len(details) - EVIDENCE_HEAD - EVIDENCE_TAIL
@@ -80,10 +118,27 @@ def _ordered(phases: tuple[PhaseResult, ...]) -> list[PhaseResult]:
     return sorted(phases, key=lambda r: order.index(r.phase))
 
 
-def render_text(state: ReleaseState) -> str:
-    lines = [headline(state), ""]
-    for r in _ordered(state.phases):
-        lines.append(f"  {r.phase.title:<24} {_MARKS[r.status]:<8} {_dur(r.duration):>8}  {r.message}")
+def _phase_row(r: PhaseResult, term: Terminal) -> str:
+    line = term.fit(redact(f"  {r.phase.title:<24} {_MARKS[r.status]:<8} {_dur(r.duration):>8}  {r.message}"))
+    return _paint_at(line, 27, f"{_MARKS[r.status]:<8}", term, _PHASE_STYLES.get(r.status))
+
+
+def _paint_at(line: str, at: int, token: str, term: Terminal, style: str | None) -> str:
+    """`line` with `token` (found at column `at`, left whole by the cut) coloured for the terminal."""
+    if style is None or line[at:at + len(token)] != token:
+        return line
+    return line[:at] + term.paint(token, style) + line[at + len(token):]
+
+
+def render_text(state: ReleaseState, *, term: Terminal | None = None, phases: bool = True) -> str:
+    """The summary for a person. With a `term` (shipit status), the phase table fits its width and the outcomes are
+    coloured if it takes colours; prose (the headline, what failed, why, evidence) wraps as the terminal does: it is
+    what a person acts on. `phases=False` leaves the phase table out (the live view printed one line per phase just
+    above)."""
+    term = term or Terminal()
+    lines = [headline(state)]
+    if phases:
+        lines += [""] + [_phase_row(r, term) for r in _ordered(state.phases)]
     for note in state.notes:
         lines.append(f"  note: {note}")
     d = state.diagnosis
@@ -97,6 +152,17 @@ def render_text(state: ReleaseState) -> str:
         if d.next:
             lines.append(f"Next:        {d.next}")
     return redact("\n".join(lines))
+
+
+def render_for(state: ReleaseState, stdout: TextIO | None = None, stderr: TextIO | None = None) -> str:
+    """The end-of-run summary for where it is printed: fitted to a terminal; and when stdout and stderr are both
+    terminals (the live view's one line per phase is on the screen just above), without repeating the phase table."""
+    from shipit.core.log import LogFormat, current_format
+
+    stdout, stderr = stdout or sys.stdout, stderr or sys.stderr
+    term = Terminal.of(stdout)
+    live_above = isatty(stdout) and isatty(stderr) and current_format() is not LogFormat.JSON
+    return render_text(state, term=term, phases=not live_above)
 
 
 def to_json(state: ReleaseState) -> dict:
@@ -154,12 +220,16 @@ def append_step_summary(state: ReleaseState, env: dict[str, str] | None = None) 
     return path
 
 
-def history_lines(states) -> list[str]:
-    """One line per release for `shipit history`, newest first."""
-    lines = [f"{'release':<8} {'status':<16} {'started':<21} {'took':>8}  {'range':<16} {'user':<12} message"]
+def history_lines(states, term: Terminal | None = None) -> list[str]:
+    """One line per release for `shipit history`, newest first: each fits the terminal's width (the message is cut
+    with an ellipsis, the table never wraps), the status coloured on a terminal that takes colours."""
+    term = term or Terminal()
+    head = f"{'release':<8} {'status':<16} {'started':<21} {'took':>8}  {'range':<16} {'user':<12} message"
+    lines = [term.fit(head)]
     for s in states:
-        lines.append(
+        line = term.fit(redact(
             f"{s.id:<8} {s.status.value:<16} {_stamp(s.started):<21} {_dur(s.duration):>8}  "
             f"{s.from_sha[:7]}..{s.to_sha[:7]:<7} {s.user[:12]:<12} {s.message}"
-        )
-    return [redact(line) for line in lines]
+        ))
+        lines.append(_paint_at(line, 9, s.status.value, term, _RELEASE_STYLES.get(s.status)))
+    return lines
