@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 
+from shipit.adapters.ddl_progress import DdlProgressWatch
 from shipit.adapters.mdl_watch import MdlWatch, mdl_diagnosis, mdl_guard
 from shipit.adapters.planner import migrations
 from shipit.adapters.rails_log import database_error
@@ -83,7 +84,8 @@ class KubeCluster:
         job = MigrationJob(self.kube, self.cfg, image=image, release_id=job_id, command=command,
                            on_log=tool.line)
         operations = [op for m in migrations(facts, versions) for op in m.operations]
-        with MdlWatch(mdl_guard(self.database.servers, self.cfg, operations), self.view) as watch:
+        with MdlWatch(mdl_guard(self.database.servers, self.cfg, operations), self.view) as watch, \
+                DdlProgressWatch(self.database.servers, self.view):
             outcome = job.run(cancel=cancel)
         if outcome.succeeded:
             return tool.summary()
@@ -97,9 +99,7 @@ class KubeCluster:
         raise PhaseFailed(Diagnosis(f.what, f"{f.why}; {sql}" if sql else f.why, details=f.evidence()))
 
     def _rollout_progress(self, p) -> None:
-        self.view.progress(
-            f"{p.deployment}: {p.updated}/{p.desired} updated, {p.ready} ready, {p.available} available, {p.old} old"
-        )
+        self.view.rollout_progress(p)
 
     def rollout(self, image: str, *, cancel: threading.Event) -> None:
         self.rollout_.apply(image)

@@ -105,11 +105,7 @@ class MysqlDatabase:
         def progress(readiness) -> None:
             if cancel.is_set():
                 raise ShipitError("interrupted while waiting for the schema change")
-            running = readiness.progress  # read in the gate's own poll: no second processlist read per server
-            if running:
-                self.view.progress(" | ".join(p.describe() for p in running))
-            elif not readiness.ready:
-                self.view.progress("waiting for: " + "; ".join(readiness.waiting_for))
+            self.view.schema_progress(readiness)  # read in the gate's own poll: no second processlist read
 
         try:
             wait_until_ready(

@@ -191,8 +191,6 @@ BAR = re.compile(r"^    (primary|replica1 \(replaying\)|replica1)\s+[█░·]+\
 WORKLOAD = re.compile(r"^    web\s{2,}\d/2 updated  \d ready  \d available")
 
 
-@pytest.mark.xfail(strict=True, reason="the release does not feed the live view's schema_progress, ddl_progress and "
-                   "rollout_progress yet (the wiring note of the terminal branch); remove this mark once it does")
 def test_index_build_and_rollout_show_as_bars_and_counts(replica_sandbox: Sandbox, tmp_path):
     from tests.e2e.test_replica import ADD_INDEX, fill_users
 
