@@ -53,6 +53,11 @@ class KubeCluster:
     def current_templates(self) -> tuple:
         return self.rollout_.current_templates()
 
+    def app_images(self) -> tuple:
+        from shipit.kube.serving import read_images
+
+        return read_images(self.kube, self.cfg)
+
     def boot_commands(self) -> tuple[tuple[str, ...], frozenset[str]]:
         """The configured Deployments' container commands (command + args, one string each) and the names of the
         environment variables they set: what the plan's boot-time migration check reads from the cluster."""

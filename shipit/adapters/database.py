@@ -7,7 +7,6 @@ import threading
 from typing import Any
 
 from shipit.adapters.planner import migrations
-from shipit.adapters.schema_diff import removals_applied
 from shipit.core.config import Config
 from shipit.core.errors import ShipitError
 from shipit.release.diagnosis import Diagnosis, PhaseFailed
@@ -70,15 +69,11 @@ class MysqlDatabase:
         from shipit.db.migration_state import partial_state
 
         applied, lines = False, []
-        after = self.schema(facts, versions) if schema_before is not None else None
         for m in migrations(facts, versions):
-            ps = partial_state(self.servers.primary, m.version, m.expected)
-            removed = removals_applied(m.operations, schema_before, after) if after else ()
-            applied = applied or ps.recorded or bool(ps.applied) or bool(removed)
+            ps = partial_state(self.servers.primary, m.version, m.expected, operations=m.operations,
+                               before=schema_before)
+            applied = applied or ps.recorded or ps.is_partial or bool(ps.applied)
             lines += ps.render().splitlines()
-            if removed:
-                lines += [f"Removals migration {m.version} already made (a rerun will not find these):"]
-                lines += [f"  applied      {r}" for r in removed]
         leftovers = self.tool_leftovers()
         if leftovers:
             lines += ["An online schema change tool's run died and left this behind (a person cleans up, triggers "
@@ -114,6 +109,21 @@ class MysqlDatabase:
             )
         except ShipitError as e:
             raise PhaseFailed(Diagnosis("the schema change is not ready on every server", str(e))) from e
+        self.schema_gate(facts)
+
+    def schema_gate(self, facts: PlanFacts) -> None:
+        """What the target commit's schema file declares for the tables this release touches must exist on every
+        server: catches code about to run without its index even when a migration ran outside shipit or was edited
+        after it ran."""
+        from shipit.db.drift import check_schema_gate
+        from shipit.planning.gitrepo import GitRepo
+        from shipit.planning.schema_file import load_schema
+
+        touched = {op.table for m in migrations(facts, facts.pre_deploy) for op in m.operations if op.table}
+        verdict = check_schema_gate(self.servers, load_schema(GitRepo(self.cfg.repo), facts.to_sha), touched)
+        if not verdict.ok:
+            raise PhaseFailed(Diagnosis("the schema the code expects is not on every server", verdict.message,
+                                        tuple(f"{d.server}: {d.describe()}" for d in verdict.missing)))
 
     def close(self) -> None:
         if self._servers is not None:

@@ -37,6 +37,7 @@ def state_to_record(state: ReleaseState):
         image_before=state.image_before,
         image_after=state.image_after,
         templates_before=tuple(state.templates_before),
+        serving=dict(state.serving),
         plan_summary={
             "plan": state.plan_summary,
             "outcome": {
@@ -76,6 +77,7 @@ def record_to_state(record) -> ReleaseState:
         started=_epoch(record.started) or 0.0,
         image_before=record.image_before,
         templates_before=tuple(record.templates_before),
+        serving=dict(record.serving or {}),
         plan_summary=(record.plan_summary or {}).get("plan") or {},
         phases=tuple(phases),
         ended=_epoch(record.ended),

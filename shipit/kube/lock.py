@@ -162,12 +162,15 @@ class ReleaseLock:
             raise
 
     def _annotations(self) -> dict[str, str]:
+        """Who holds the lease, masked: a CI URL or a host name may carry a token."""
+        from shipit.core.redact import redact_value
+
         ann = {ANN_USER: self.user, ANN_HOST: self.host}
         if self.ci_url:
             ann[ANN_CI] = self.ci_url
         if self.release_id:
             ann[ANN_RELEASE] = self.release_id
-        return ann
+        return redact_value(ann)
 
     def _mine(self, lease: dict, *, transitions: int, acquired: str | None = None) -> dict:
         now = micro_time(utcnow())

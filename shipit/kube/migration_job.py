@@ -24,6 +24,7 @@ from shipit.kube.failure import Failure
 from shipit.kube.job_logs import LOG_TAIL, LogFollower, container_finished, container_started
 from shipit.kube.pods import PodState, PodVerdict, classify_pod, utcnow
 from shipit.core.log import get_logger
+from shipit.core.redact import redact_value
 
 log = get_logger()
 
@@ -89,11 +90,11 @@ def build_job_manifest(
         LABEL_COMPONENT: "migration",
         LABEL_MANAGED: "shipit",
     }
-    annotations = {
+    annotations = redact_value({  # the command line may carry a credential: masked like every output
         "shipit.dev/image": image,
         "shipit.dev/command": " ".join(container["command"]),
         "shipit.dev/from-deployment": dep_name,
-    }
+    })
     return {
         "apiVersion": "batch/v1",
         "kind": "Job",

@@ -7,6 +7,7 @@ import dataclasses
 from typing import TYPE_CHECKING
 
 from shipit.core.config import GitRevert
+from shipit.kube.serving import decide_code
 from shipit.release import policy
 from shipit.release.diagnosis import Diagnosis, PhaseFailed
 from shipit.release.phases import Phase, PhaseResult, PhaseStatus
@@ -30,7 +31,8 @@ def fail(r: Release, phase: Phase, failure: PhaseFailed) -> ReleaseState:
                                 why=f"{original.what}: {original.why}"),
             applied=failure.applied,
         )
-    verdict = policy.on_failure(phase, applied=failure.applied, automatic_revert=r.cfg.rollback.automatic)
+    verdict = policy.on_failure(phase, applied=failure.applied, automatic_revert=r.cfg.rollback.automatic,
+                                code_unchanged=phase is Phase.CODE and _still_previous(r))
     notes: list[str] = []
     revert: Diagnosis | None = None
     if verdict.revert:
@@ -81,6 +83,17 @@ def _revert(r: Release, notes: list[str]) -> tuple[Diagnosis | None, bool]:
     status = PhaseStatus.SUCCEEDED if diagnosis is None else PhaseStatus.FAILED
     r.recorder.end(PhaseResult(Phase.REVERT, status, started, r.now(), message))
     return diagnosis, git_ok
+
+def _still_previous(r: Release) -> bool:
+    """Every Deployment still runs the image from before the release (the rollout failed before changing any).
+    Unsure (the cluster cannot be read) counts as changed: the revert then runs."""
+    if not r.state.image_before:
+        return False
+    try:
+        return not decide_code(r.ports.cluster.app_images(), r.state.image_before).to_roll
+    except Exception:  # noqa: BLE001 - reading failed: assume changed, so the revert runs
+        return False
+
 
 def _migrations_note(r: Release, failed: Phase) -> list[str]:
     migrated = r.state.phase(Phase.MIGRATE)

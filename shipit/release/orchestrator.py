@@ -13,6 +13,7 @@ import threading
 import time
 from typing import Any, Callable
 
+from shipit.core import unexpected
 from shipit.core.config import Config
 from shipit.core.errors import BadInput, ExitCode, ShipitError
 from shipit.release import policy
@@ -124,7 +125,7 @@ class Release:
             raise
         except Exception as e:  # an adapter gave up (API budget, database unreachable): a failure of this phase,
             # so a code phase still gets its revert and the record its outcome
-            why = str(e) if isinstance(e, ShipitError) else f"{type(e).__name__}: {e}"
+            why = str(e) if isinstance(e, ShipitError) else unexpected.describe(e, command=None).message
             self.recorder.end(PhaseResult(phase, PhaseStatus.FAILED, started, self.now(), why))
             raise PhaseFailed(Diagnosis(f"{phase.title} failed", why), applied=phase is Phase.WAIT_DDL) from e
         skipped = isinstance(outcome, Skip)

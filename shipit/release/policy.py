@@ -19,13 +19,16 @@ class Verdict:
     revert: bool  # run the automatic revert of the code
 
 
-def on_failure(phase: Phase, *, applied: bool, automatic_revert: bool) -> Verdict:
+def on_failure(phase: Phase, *, applied: bool, automatic_revert: bool, code_unchanged: bool = False) -> Verdict:
     """What a failure in `phase` means, before any revert ran.
 
     `applied`: the failing phase left part of its work in place (a migration applied some statements, a DDL is still
     running). Pre-deploy migrations that fully applied are additive by classification, so the previous code is
-    compatible with them and stopping afterwards is still a safe stop.
+    compatible with them and stopping afterwards is still a safe stop. `code_unchanged`: the code phase failed before
+    any Deployment changed (every one still runs the previous image), so there is nothing to revert.
     """
+    if phase in CODE_PHASES and code_unchanged:
+        return Verdict(ReleaseStatus.FAILED, ExitCode.FAILED_SAFELY, revert=False)
     if phase in CODE_PHASES:
         if automatic_revert:
             return Verdict(ReleaseStatus.REVERTED, ExitCode.FAILED_SAFELY, revert=True)
@@ -64,6 +67,9 @@ def failure_actions(phase: Phase, verdict: Verdict, *, applied: bool, image_befo
             "tried to roll the Deployments back, but the revert did not finish",
             "check the Deployments now (`shipit status`, `kubectl get pods`); run `shipit rollback` once the cause is clear",
         )
+    if phase in CODE_PHASES and verdict.status is ReleaseStatus.FAILED:
+        return (f"stopped; no Deployment changed, they all still run {image_before}",
+                "fix the cause above, then release again")
     if phase in CODE_PHASES:
         return ("left the new code in place (rollback.automatic is false)", "run `shipit rollback` or fix forward")
     if phase is Phase.MIGRATE or phase is Phase.POST_DEPLOY:

@@ -48,6 +48,7 @@ class ReleaseState:
     started: float
     image_before: str | None = None
     templates_before: tuple[Any, ...] = ()  # opaque Deployment templates from the cluster port, restored on revert
+    serving: dict = dataclasses.field(default_factory=dict)  # Deployment -> container -> image, read after the code
     plan_summary: dict = dataclasses.field(default_factory=dict)
     phases: tuple[PhaseResult, ...] = ()
     ended: float | None = None

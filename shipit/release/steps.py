@@ -11,9 +11,11 @@ import dataclasses
 from typing import TYPE_CHECKING, Callable
 
 from shipit.core.errors import ShipitError
+from shipit.db.migration_state import unplanned_versions
 from shipit.release.diagnosis import Diagnosis, PhaseFailed
 from shipit.release.migration_command import pre_deploy_command
-from shipit.release.phases import Phase
+from shipit.kube.serving import decide_code
+from shipit.release.phases import Phase, PhaseStatus
 from shipit.release.ports import Lease
 from shipit.release.state import PlanFacts
 
@@ -76,6 +78,7 @@ def _migrate(r: Release, *, post_deploy: bool) -> str | Skip:
     if not pending:
         return Skip(f"all {len(versions)} {kind} migrations already applied")
     diagnosis, schema_before = None, None
+    applied_before = db.applied_versions()
     try:
         command = _command(r.cfg.migration.command, r.facts, pending, db.applied_versions(), post_deploy=post_deploy)
         schema_before = db.schema(r.facts, pending)  # what a failure's partial-state report compares removals with
@@ -85,7 +88,12 @@ def _migrate(r: Release, *, post_deploy: bool) -> str | Skip:
         )
     except PhaseFailed as failed:
         diagnosis = failed.diagnosis
-    missing = tuple(v for v in pending if v not in db.applied_versions())
+    applied_after = db.applied_versions()
+    unplanned = unplanned_versions(applied_before, applied_after, pending, to_sha=r.facts.to_sha)
+    if unplanned is not None:  # the image does not match the commit: it carried migrations the plan never saw
+        found = Diagnosis(unplanned.what(), unplanned.why(), next=unplanned.next_step())
+        raise PhaseFailed(found.with_details(*((diagnosis.what,) if diagnosis else ())), applied=True)
+    missing = tuple(v for v in pending if v not in applied_after)
     if diagnosis is None and not missing:
         return f"applied {len(pending)} {kind} migration(s): {', '.join(pending)}" + (f"; {tool}" if tool else "")
     partial = db.partial_state(r.facts, pending, schema_before)
@@ -137,16 +145,23 @@ def gates(r: Release) -> str | Skip:
 
 
 def code(r: Release) -> str | Skip:
-    if not r.facts.code_changed:
-        return Skip("no code change")
+    """Rolls out whenever the code changed or a Deployment's app containers are not on the target image (a hand-set
+    image, a skipped or undone rollout); the record then says what the cluster runs, not what was meant. A changed
+    code whose image already serves is still watched: a run stopped mid-rollout resumes here."""
+    before = decide_code(r.ports.cluster.app_images(), r.state.image_after)
+    if not before.to_roll and not r.facts.code_changed:
+        r.recorder.save(dataclasses.replace(r.state, serving=before.serving))
+        return Skip(before.skip_reason())
     r.ports.cluster.rollout(r.state.image_after, cancel=r.cancel)
-    names = ", ".join(d.name for d in r.cfg.deployments)
-    return f"{names} serving {r.state.image_after}"
+    after = decide_code(r.ports.cluster.app_images(), r.state.image_after)
+    r.recorder.save(dataclasses.replace(r.state, serving=after.serving))
+    return after.describe()
 
 
 def verify(r: Release) -> str | Skip:
-    if not r.facts.code_changed:
-        return Skip("no code change")
+    code = r.state.phase(Phase.CODE)
+    if code is not None and code.status is PhaseStatus.SKIPPED:
+        return Skip("nothing was rolled out")
     r.ports.gates.bake(_baseline(r), r.cfg.gates.bake, since=r.state.started, cancel=r.cancel)
     return f"healthy for {r.cfg.gates.bake:g}s"
 

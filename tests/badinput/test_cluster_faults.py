@@ -5,8 +5,6 @@ records as they should be. One sandbox for the module (bootstrapped once); each 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 
 import pytest
 

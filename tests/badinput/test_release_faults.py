@@ -152,9 +152,6 @@ def test_sigterm_during_the_migration_ends_in_one_line_and_a_finished_record(sb)
     sb.git("reset", "-q", "--hard", "HEAD~1")
 
 
-@pytest.mark.xfail(strict=True, reason="needs the orchestrator wiring (see the reliability report): the phase "
-                   "failure text is str(ApiException) with raw HTTP headers, and the revert runs and 'fails' though "
-                   "no Deployment changed (exit 2)")
 def test_api_503_on_every_deployment_patch_is_one_line_and_not_revert_failed(sb):
     """The code phase cannot PATCH the Deployments: nothing changed, so the answer is a clean failure (exit 1),
     without the raw HTTP headers of the API error."""
@@ -184,8 +181,6 @@ def test_api_500_on_every_record_write_is_one_line(sb):
         sb.git("reset", "-q", "--hard", "HEAD~1")
 
 
-@pytest.mark.xfail(strict=True, reason="needs the orchestrator wiring of shipit.kube.serving.decide_code (see the "
-                   "reliability report): the code phase is skipped from git alone")
 def test_hand_set_image_is_replaced_by_a_migration_only_release(sb):
     """Someone set an image by hand; the next release changes only a migration: the Deployments must end on the
     target image and the record must say what serves."""
@@ -205,8 +200,6 @@ def test_hand_set_image_is_replaced_by_a_migration_only_release(sb):
         sb.wait_deployments_ready()
 
 
-@pytest.mark.xfail(strict=True, reason="needs the orchestrator wiring of shipit.db.migration_state.unplanned_versions "
-                   "(see the reliability report): an untracked migration in the image is applied silently")
 def test_migration_in_the_image_but_not_in_the_commit_fails_naming_it(sb):
     """kubesim runs the Job in the app checkout, so an untracked migration file is 'in the image' but not in git."""
     sb.change_code()

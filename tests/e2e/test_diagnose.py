@@ -319,8 +319,6 @@ end
 """
 
 
-@pytest.mark.xfail(strict=True, reason="the schema gate (shipit.db.drift.check_schema_gate) is not wired into the "
-                                       "release yet; once it is, this passes and the marker must go")
 def test_release_stops_before_the_code_when_the_schema_file_declares_a_missing_index(sandbox):
     """A migration recorded without its index (edited after it ran, or run outside shipit) is outside this release's
     range; the release touches the same table and its schema file declares the index: no code without it."""

@@ -48,6 +48,8 @@ class FakeEdges:
     on_lost: object = None
     baselines_taken: int = 0
     gated_with: list = dataclasses.field(default_factory=list)  # the baseline each gate run was given
+    serving: str = "registry.example/shop:old"  # the image the fake Deployments run
+    rollout_patches: bool = True  # False: the rollout fails before any Deployment changes (the API refuses PATCH)
 
     def _edge(self, name: str, *args):
         self.calls.append((name, *args))
@@ -148,7 +150,14 @@ class FakeEdges:
         self._edge("gates")
 
     def rollout(self, image, *, cancel):
+        if self.rollout_patches:  # the templates change first; a failure is the watch's
+            self.serving = image
         self._edge("rollout", image)
+
+    def app_images(self):
+        from shipit.kube.serving import DeploymentImages
+
+        return (DeploymentImages("web", {"web": self.serving}), DeploymentImages("worker", {"web": self.serving}))
 
     def bake(self, baseline, seconds, *, since, cancel):
         self.gated_with.append(baseline)

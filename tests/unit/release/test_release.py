@@ -150,17 +150,37 @@ def test_manual_migrations_stop_unless_yes():
     assert [c for c in edges.calls if c[0] == "plan"][-1][-1] is True
 
 
-def test_no_code_change_skips_rollout_and_bake():
-    edges = FakeEdges(facts=PlanFacts("a" * 40, "b" * 40, False, pre_deploy=("1",)))
+def test_deployments_already_on_the_target_image_skip_rollout_and_bake():
+    edges = FakeEdges(facts=PlanFacts("a" * 40, "b" * 40, False, pre_deploy=("1",)),
+                      serving="registry.example/shop:" + "b" * 40)
     state = release(edges).run(from_ref="x")
     assert "rollout" not in edges.names() and "bake" not in edges.names()
     assert statuses(state)[Phase.CODE] is PhaseStatus.SKIPPED and state.exit_code == 0
+    assert state.serving == {"web": {"web": "registry.example/shop:" + "b" * 40},
+                             "worker": {"web": "registry.example/shop:" + "b" * 40}}
+
+
+def test_a_migration_only_commit_still_rolls_out_when_the_deployments_run_an_older_image():
+    """git says no code changed, but the cluster runs another image: the record must not claim the target serves."""
+    edges = FakeEdges(facts=PlanFacts("a" * 40, "b" * 40, False, pre_deploy=("1",)))
+    state = release(edges).run(from_ref="x")
+    assert "rollout" in edges.names() and "bake" in edges.names() and state.exit_code == 0
+    assert statuses(state)[Phase.CODE] is PhaseStatus.SUCCEEDED
+    assert {i for d in state.serving.values() for i in d.values()} == {"registry.example/shop:" + "b" * 40}
 
 
 def test_already_applied_migrations_are_skipped():
     edges = FakeEdges(applied={"20240101000000"})
     state = release(edges).run(from_ref="x")
     assert "migrate" not in edges.names() and statuses(state)[Phase.MIGRATE] is PhaseStatus.SKIPPED
+
+
+def test_a_rollout_refused_before_any_deployment_changed_is_a_clean_stop_without_a_revert():
+    edges = FakeEdges(fail={"rollout": ShipitError("Kubernetes API: 503 Service Unavailable")}, rollout_patches=False)
+    state = release(edges).run(from_ref="x")
+    assert "restore" not in edges.names()
+    assert (state.status, state.exit_code) == (ReleaseStatus.FAILED, 1)
+    assert state.diagnosis.did == "stopped; no Deployment changed, they all still run registry.example/shop:old"
 
 
 def test_edge_exception_in_code_phase_still_reverts():
