@@ -17,7 +17,6 @@ import time
 from collections.abc import Iterator
 
 import pymysql
-import pytest
 
 from tests.kubesim import resources as R
 from tests.support.sandbox import NAMESPACE, ROOT, Sandbox, connect
