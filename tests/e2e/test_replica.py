@@ -173,7 +173,7 @@ def test_kill_9_during_rollout_then_resume_finishes(replica_sandbox):
     target = sb.change_code()
     sb.image_behaviour(target, ImageBehaviour(ready_after=3.0, log_lines=("starting shop", "warming up")))
 
-    crashed, resumed = _kill_and_resume(sb, "deployment image set")
+    crashed, resumed = _kill_and_resume(sb, " updated, ")  # the watch's first line: the templates are patched
     phases = {p["phase"]: p["status"] for p in crashed["phases"]}
     assert phases["code"] == "running", phases
     assert resumed["release"] == crashed["release"] and resumed["status"] == "succeeded"
