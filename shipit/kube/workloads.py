@@ -241,3 +241,20 @@ def gitops_refusal(strategy: CodeStrategy, objects: Iterable[dict]) -> str | Non
             f"{controllers} would revert shipit's change (or report it as drift). Nothing was changed. "
             f"Set code.strategy: gitops (with code.gitops.repo, path and kind) so shipit commits the new image to the "
             f"GitOps repository and {controllers} applies it, or take these objects out of {controllers}'s management")
+
+
+def blocked_statefulset_pods(sts: dict, pods: Iterable[dict]) -> tuple[str, ...]:
+    """Pods an OrderedReady StatefulSet waits on forever: not Ready and not of its update revision. The controller
+    replaces no pod while one is unhealthy, so after a revert these must be deleted for the old revision to return."""
+    spec, status = sts.get("spec") or {}, sts.get("status") or {}
+    if not _observed(sts) or spec.get("podManagementPolicy", "OrderedReady") != "OrderedReady":
+        return ()
+    if (spec.get("updateStrategy") or {}).get("type", "RollingUpdate") != "RollingUpdate":
+        return ()
+    update, name = status.get("updateRevision"), sts["metadata"]["name"]
+    return tuple(sorted(
+        p["metadata"]["name"] for p in pods
+        if _owned_by(p, "StatefulSet", name) and not p["metadata"].get("deletionTimestamp")
+        and (p["metadata"].get("labels") or {}).get("controller-revision-hash") != update
+        and not any(c.get("type") == "Ready" and c.get("status") == "True"
+                    for c in (p.get("status") or {}).get("conditions") or [])))
