@@ -15,7 +15,7 @@ from shipit.adapters.code.kubectl import Kubectl
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 
 
-def _export(repo: Path, sha: str, into: Path) -> None:
+def export_tree(repo: Path, sha: str, into: Path) -> None:
     import git
 
     data = io.BytesIO()
@@ -46,7 +46,7 @@ def parse_manifests(text: str, source: str) -> list[dict]:
 def render(repo: Path, sha: str, path: str, *, kustomize: bool, kubectl: Kubectl) -> list[dict]:
     """The objects `path` renders to at `sha`: `kubectl kustomize`, or every YAML/JSON file in name order."""
     with tempfile.TemporaryDirectory(prefix="shipit-render-") as tmp:
-        _export(repo, sha, Path(tmp))
+        export_tree(repo, sha, Path(tmp))
         directory = (Path(tmp) / path).resolve()
         if not directory.is_relative_to(Path(tmp).resolve()) or not directory.is_dir():
             raise BadInput(f"code.path: {path} is not a directory at commit {sha[:12]}")
