@@ -13,12 +13,14 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from shipit.adapters.code.kubectl import Kubectl
 from shipit.adapters.code.port import Applied, Outcome
 from shipit.adapters.code.render import export_tree, parse_manifests
 from shipit.adapters.code.watch import watch
 from shipit.core.errors import BadInput, ShipitError
 from shipit.core.log import get_logger
 from shipit.core.redact import redact
+from shipit.kube.workloads import gitops_refusal
 
 log = get_logger()
 HOOK = "helm.sh/hook"
@@ -71,11 +73,17 @@ class HelmStrategy:
                 return fn(str(Path(tmp) / self.h.chart))
             return fn(self.h.chart)
 
-    def preflight(self) -> None:
-        """BadInput when the chart would run db:migrate itself (rendered with `helm template`, hooks included)."""
+    def preflight(self, kubectl: Kubectl | None = None) -> None:
+        """BadInput when the chart would run db:migrate itself (rendered with `helm template`, hooks included) or
+        its objects are applied by a GitOps controller."""
         rendered = self._with_chart(lambda chart: self._helm("template", self.h.release, chart,
                                                              *set_flags(self.h.values, self.to_sha)))
-        hooks = migrate_hooks(parse_manifests(rendered, f"helm template {self.h.chart}"))
+        objects = parse_manifests(rendered, f"helm template {self.h.chart}")
+        kubectl = kubectl or Kubectl(self.cfg.kubernetes)
+        why = gitops_refusal(self.cfg.code.strategy, [*objects, *kubectl.live(objects)])
+        if why:
+            raise BadInput(why)
+        hooks = migrate_hooks(objects)
         if hooks:
             raise BadInput(f"chart {self.h.chart}: {', '.join(hooks)} runs {MIGRATE} as a pre-install/pre-upgrade "
                            f"hook, so the migration would run twice (shipit runs it as its own watched phase). "
