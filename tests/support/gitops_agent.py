@@ -1,16 +1,19 @@
 """A small GitOps agent for tests, standing in for Argo CD: a bounded loop that reads a branch of a (bare) git
-repository, renders a kustomization directory with `kubectl kustomize` and applies it server-side to the cluster,
-marking every object with Argo CD's tracking annotation, as Argo does. It stops when told or after `max_seconds`."""
+repository, renders a directory and applies it server-side to the cluster, marking every object with Argo CD's tracking
+annotation, as Argo does. A kustomization renders with `kubectl kustomize`; with `values=FILE` the directory is a
+tiny chart: `{{ .Values.a.b }}` in its other YAML files is replaced from FILE (a stand-in for Flux's helm-controller).
+It stops when told or after `max_seconds`."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
+import io
 import subprocess
 import tarfile
 import tempfile
 import threading
-import io
 import time
 from pathlib import Path
 
@@ -22,8 +25,8 @@ TRACKING = "argocd.argoproj.io/tracking-id"
 
 class GitOpsAgent:
     def __init__(self, origin: Path, path: str, kubeconfig: Path, *, branch: str = "main", app: str = "shop",
-                 interval: float = 0.3, max_seconds: float = 300.0):
-        self.origin, self.path, self.branch, self.app = origin, path, branch, app
+                 values: str | None = None, interval: float = 0.3, max_seconds: float = 300.0):
+        self.origin, self.path, self.branch, self.app, self.values = origin, path, branch, app, values
         self.interval, self.max_seconds = interval, max_seconds
         self.env = {**os.environ, "KUBECONFIG": str(kubeconfig),
                     "KUBECACHEDIR": str(kubeconfig.parent / "agent-kubecache")}
@@ -59,7 +62,8 @@ class GitOpsAgent:
             data.seek(0)
             with tarfile.open(fileobj=data) as tar:
                 tar.extractall(tmp, filter="data")
-            rendered = self._kubectl("kustomize", str(Path(tmp) / self.path))
+            directory = Path(tmp) / self.path
+            rendered = self._chart(directory) if self.values else self._kubectl("kustomize", str(directory))
         docs = [d for d in yaml.safe_load_all(rendered) if d]
         for d in docs:
             meta = d.setdefault("metadata", {})
@@ -67,6 +71,17 @@ class GitOpsAgent:
         self._kubectl("apply", "--server-side", "--field-manager=argocd-controller", "-f", "-",
                       input="\n---\n".join(json.dumps(d) for d in docs))
         self.applied.append(sha)
+
+    def _chart(self, directory: Path) -> str:
+        values = yaml.safe_load((directory / self.values).read_text())
+
+        def lookup(m: re.Match) -> str:
+            node = values
+            for part in m.group(1).split("."):
+                node = node[part]
+            return str(node)
+        return "\n---\n".join(re.sub(r"\{\{ \.Values\.([\w.]+) \}\}", lookup, f.read_text())
+                               for f in sorted(directory.glob("*.yaml")) if f.name != self.values)
 
     def _kubectl(self, *args: str, input: str | None = None) -> str:
         proc = subprocess.run(["kubectl", *args], input=input, capture_output=True, text=True, env=self.env,

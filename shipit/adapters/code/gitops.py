@@ -18,8 +18,7 @@ from shipit.adapters.code.kubectl import Kubectl
 from shipit.adapters.code.port import Applied, Outcome
 from shipit.adapters.code.render import parse_manifests
 from shipit.adapters.code.watch import watch
-from shipit.adapters.code.yaml_edit import (get_kustomize_tag, get_values_key, set_kustomize_image, set_values_key,
-                                            tag_of)
+from shipit.adapters.code.yaml_edit import get_values_key, set_kustomize_image, set_values_key, tag_of
 from shipit.core.config import GitOpsKind
 from shipit.core.errors import BadInput, ShipitError
 from shipit.core.log import get_logger

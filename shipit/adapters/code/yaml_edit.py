@@ -78,8 +78,3 @@ def set_kustomize_image(text: str, name: str, tag: str, *, source: str) -> str:
     data["images"] = entries
     return yaml.safe_dump(data, sort_keys=False)
 
-
-def get_kustomize_tag(text: str, name: str, *, source: str) -> str | None:
-    data = yaml.safe_load(text) or {}
-    return next((str(e.get("newTag")) for e in data.get("images") or [] if e.get("name") == name and "newTag" in e),
-                None)

@@ -125,3 +125,44 @@ def test_without_the_agent_the_watch_waits_for_the_image_and_says_so(kube, kubes
     assert not outcome.succeeded
     assert any(f.what == "Deployment web not rolled out within 2s" and
                f.why == f"container web runs {APP_IMAGE}:v1, waiting for {APP_IMAGE}:v2" for f in outcome.failures)
+
+
+VALUES = f"""\
+image:
+  repository: {APP_IMAGE}
+  tag: v1   # written by shipit
+"""
+CHART_APP = APP[0] | {"spec": APP[0]["spec"] | {"template": {"metadata": {"labels": {"app": "web"}}, "spec": {
+    "containers": [{"name": "web", "image": "{{ .Values.image.repository }}:{{ .Values.image.tag }}"}]}}}}
+
+
+def test_a_values_key_release_waits_for_the_configured_deployments_to_run_the_tag(kube, kubesim, tmp_path):
+    bare = tmp_path / "chart.git"
+    git.Repo.init(bare, bare=True, initial_branch="main")
+    seed = git.Repo.clone_from(str(bare), tmp_path / "chart-seed")
+    (tmp_path / "chart-seed" / "shop").mkdir()
+    (tmp_path / "chart-seed" / "shop" / "values.yaml").write_text(VALUES)
+    (tmp_path / "chart-seed" / "shop" / "web.yaml").write_text(yaml.safe_dump(CHART_APP))
+    seed.index.add(["shop/values.yaml", "shop/web.yaml"])
+    actor = git.Actor("platform", "platform@example.com")
+    seed.index.commit("chart", author=actor, committer=actor)
+    seed.remotes.origin.push("HEAD:refs/heads/main")
+    cfg = dataclasses.replace(
+        make_config(ready_grace=5.0), kubernetes=KubernetesConfig(kubeconfig=str(kubesim.kubeconfig)),
+        code=CodeConfig(strategy=CodeStrategy.GITOPS, gitops=GitOpsConfig(
+            repo=str(bare), path="shop/values.yaml", kind=GitOpsKind.VALUES_KEY, key="image.tag")))
+    s = GitOpsStrategy(kube, cfg, release_id="r0003",
+                       kubectl=Kubectl(cfg.kubernetes, env={"KUBECACHEDIR": str(tmp_path / "kubecache")}))
+    try:
+        with GitOpsAgent(bare, "shop", kubesim.kubeconfig, values="values.yaml") as agent:
+            wait_for(lambda: deployed(kube, "v1"), timeout=60, what="the agent's first sync")
+            applied = s.apply(f"{APP_IMAGE}:v2")
+            text = git.Repo(bare).commit("main").tree["shop/values.yaml"].data_stream.read().decode()
+            assert text == VALUES.replace("tag: v1", "tag: v2")
+            assert [image(o) for o in applied.objects] == [f"{APP_IMAGE}:v2"]
+            outcome = s.watch(applied, timeout=60)
+            assert outcome.succeeded, [f.render() for f in outcome.failures]
+            assert deployed(kube, "v2")
+        assert not agent.errors, agent.errors
+    finally:
+        s.close()
