@@ -147,4 +147,4 @@ class GitOpsStrategy:
             log.info("gitops revert pushed", repo=self.g.repo, reverted=self.applied_revision,
                      commit=repo.head.commit.hexsha)
         return watch(self.kube, self.expected(), timeout=timeout, ready_grace=self.cfg.rollout.ready_grace,
-                     on_progress=self.on_progress)
+                     on_progress=self.on_progress, reverting=True)

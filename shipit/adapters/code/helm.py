@@ -121,4 +121,4 @@ class HelmStrategy:
             raise ShipitError(f"helm release {self.h.release} has no earlier revision to roll back to")
         self._helm("rollback", self.h.release, target)
         return watch(self.kube, self._manifest(), timeout=timeout, ready_grace=self.cfg.rollout.ready_grace,
-                     on_progress=self.on_progress)
+                     on_progress=self.on_progress, reverting=True)

@@ -1,13 +1,11 @@
 """`code.strategy: manifests | kustomize`: the app repository's directory rendered at the release's commit, the
 image set where `image.repository` runs, applied server-side as field manager `shipit`, every object watched by its
-kind's rule. Revert applies the previous release's objects and deletes the pods a StatefulSet would otherwise wait
-on forever."""
+kind's rule. Revert applies the previous release's objects and watches them as a revert (see `watch`)."""
 
 from __future__ import annotations
 
 import copy
 import threading
-import time
 from typing import Any
 
 from shipit.adapters.code.kubectl import Kubectl
@@ -18,10 +16,9 @@ from shipit.core.config import CodeStrategy
 from shipit.core.errors import BadInput
 from shipit.core.log import get_logger
 from shipit.kube.applied import Ref, dropped
-from shipit.kube.workloads import blocked_statefulset_pods, gitops_refusal, kind_of, set_image
+from shipit.kube.workloads import gitops_refusal, kind_of, set_image
 
 log = get_logger()
-SETTLE = 10.0  # seconds a reverted StatefulSet gets to observe its new spec before its blocked pods are looked for
 
 
 def with_image(objects: list[dict], repository: str, image: str) -> tuple[dict, ...]:
@@ -79,21 +76,5 @@ class ManifestsStrategy:
         if skipped:
             log.warning("recorded secrets not re-applied (their values are not recorded)", secrets=list(map(str, skipped)))
         self.kubectl.apply(list(objects))
-        self._unblock_statefulsets(objects)
         return watch(self.kube, objects, timeout=timeout, ready_grace=self.cfg.rollout.ready_grace,
-                     on_progress=self.on_progress)
-
-    def _unblock_statefulsets(self, objects: tuple[dict, ...]) -> None:
-        names = [o["metadata"]["name"] for o in objects if o.get("kind") == "StatefulSet"]
-        deadline = time.monotonic() + SETTLE
-        for name in names:
-            while True:
-                sts = self.kube.get_json(self.kube.apps.read_namespaced_stateful_set, name, self.kube.namespace)
-                observed = (sts.get("status") or {}).get("observedGeneration", 0) >= sts["metadata"].get("generation", 0)
-                if observed or time.monotonic() > deadline:
-                    break
-                time.sleep(0.2)
-            pods, _ = self.kube.list_json(self.kube.core.list_namespaced_pod, self.kube.namespace)
-            for pod in blocked_statefulset_pods(sts, pods):
-                self.kube.send(self.kube.core.delete_namespaced_pod, pod, self.kube.namespace)
-                log.info("statefulset pod of the failed revision deleted", statefulset=name, pod=pod)
+                     on_progress=self.on_progress, reverting=True)

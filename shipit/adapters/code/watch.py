@@ -15,7 +15,10 @@ from shipit.adapters.code.port import Outcome
 from shipit.kube.applied import Ref, decide_all
 from shipit.kube.failure import Failure
 from shipit.kube.pods import PodState, PodVerdict, utcnow
-from shipit.kube.workloads import KindVerdict, Verdict
+from shipit.core.log import get_logger
+from shipit.kube.workloads import KindVerdict, Verdict, blocked_statefulset_pods
+
+log = get_logger()
 
 POLL = 0.5
 LOG_TAIL = 15
@@ -88,9 +91,21 @@ def _stalled(kube: Any, verdicts: tuple[KindVerdict, ...], why: str) -> tuple[Fa
                  for v in verdicts if v.verdict is not Verdict.COMPLETE)
 
 
+def unblock_statefulsets(kube: Any, live: dict[Ref, dict], pods: list[dict]) -> None:
+    """For a revert: delete the pods of the failed revision an OrderedReady StatefulSet would wait on forever."""
+    for ref, obj in live.items():
+        if ref.kind != "StatefulSet":
+            continue
+        for pod in blocked_statefulset_pods(obj, pods):
+            kube.send(kube.core.delete_namespaced_pod, pod, kube.namespace)
+            log.info("statefulset pod of the failed revision deleted", statefulset=ref.name, pod=pod)
+
+
 def watch(kube: Any, objects: tuple[dict, ...], *, timeout: float, ready_grace: float,
           cancel: threading.Event | None = None, on_progress: Callable[[KindVerdict], None] | None = None,
-          poll: float = POLL) -> Outcome:
+          reverting: bool = False, poll: float = POLL) -> Outcome:
+    """`reverting`: also clear the StatefulSet pods a revert would otherwise never replace, at every poll (a
+    crash-looping pod is Ready for a moment after each restart, so one look is not enough)."""
     started = time.monotonic()
     shown: dict[str, str] = {}
     with_deployments = any(o.get("kind") == "Deployment" for o in objects)
@@ -99,6 +114,8 @@ def watch(kube: Any, objects: tuple[dict, ...], *, timeout: float, ready_grace: 
         pods = {p["metadata"]["name"]: p for p in kube.list_json(kube.core.list_namespaced_pod, kube.namespace)[0]}
         replicasets = kube.list_json(kube.apps.list_namespaced_replica_set, kube.namespace)[0] if with_deployments \
             else []
+        if reverting:
+            unblock_statefulsets(kube, live, list(pods.values()))
         verdicts = decide_all(objects, live, replicasets, list(pods.values()), now=utcnow(), ready_grace=ready_grace)
         for v in verdicts:
             if on_progress and shown.get(f"{v.kind}/{v.name}") != v.message:

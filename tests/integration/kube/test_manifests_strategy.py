@@ -115,20 +115,23 @@ def test_every_kind_gets_the_image_is_applied_server_side_and_watched_to_complet
     assert unpack(applied.packed()) == applied.objects
 
 
-def test_a_crash_looping_statefulset_fails_fast_and_the_revert_brings_back_its_pods_and_the_configmap(kube, app, make):
+@pytest.mark.parametrize("tag, state", [("v2-crash", PodState.CRASH_LOOP), ("v2-missing", PodState.IMAGE_PULL)],
+                         ids=["crash-loop", "never-ready"])  # never Ready: the set itself would wait forever
+def test_a_failing_statefulset_fails_fast_and_the_revert_brings_back_its_pods_and_the_configmap(kube, app, make, tag,
+                                                                                               state):
     first = app.commit({"deploy/app.yaml": [configmap("off"), statefulset()]}, "v1")
     s1 = make(first)
     v1 = s1.apply(f"{APP_IMAGE}:v1")
     assert s1.watch(v1, timeout=60).succeeded
     second = app.commit({"deploy/app.yaml": [configmap("on"), statefulset()]}, "v2 turns the feature on")
     s2 = make(second, previous=v1.objects)
-    v2 = s2.apply(f"{APP_IMAGE}:v2-crash")
+    v2 = s2.apply(f"{APP_IMAGE}:{tag}")
     assert settings(kube) == {"FEATURE": "on"}
     outcome = s2.watch(v2, timeout=60)
     assert not outcome.succeeded
     f = outcome.failures[0]
-    assert f.what.startswith("StatefulSet worker: pod worker-") and f.state == PodState.CRASH_LOOP.value
-    assert f.log_tail and f.events
+    assert f.what.startswith("StatefulSet worker: pod worker-") and f.state == state.value
+    assert f.events and (f.log_tail or state is PodState.IMAGE_PULL)
     assert outcome.duration < 30  # fail fast: the set would wait on this pod forever
     reverted = s2.revert(v1, timeout=60)
     assert reverted.succeeded, [x.render() for x in reverted.failures]

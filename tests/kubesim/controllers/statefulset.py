@@ -4,8 +4,9 @@ created in order (each Running and Ready before the next, OrderedReady), a Contr
 down to the partition one pod at a time, and the status counters and revisions kubectl's rollout status reads.
 
 Like the real controller, an OrderedReady set with a pod that is not Running and Ready does nothing else until that
-pod is healthy or deleted: a crash-looping updated pod blocks the set, and reverting the template alone does not
-replace it (the pod must be deleted)."""
+pod is healthy or deleted: an updated pod that never gets Ready (an image that cannot be pulled, a readiness that never
+passes) blocks the set, and reverting the template alone does not replace it (the pod must be deleted). A
+crash-looping pod without a readiness probe is Ready for a moment after each restart, so the set moves on, as upstream."""
 
 from __future__ import annotations
 
