@@ -109,14 +109,23 @@ class GitOpsStrategy:
 
     # --- the port -----------------------------------------------------------------------------------------------
 
+    def _edited(self, image: str) -> tuple[str, str]:
+        """(the file now, the file with the release's tag)."""
+        text, tag = self._file().read_text(), tag_of(image)
+        if self.g.kind is GitOpsKind.KUSTOMIZE_IMAGES:
+            return text, set_kustomize_image(text, self._name(), tag, source=self.g.path)
+        return text, set_values_key(text, self.g.key, tag, source=self.g.path)
+
+    def preflight(self, image: str) -> None:
+        """Before anything changes: the repository and branch can be fetched and the file takes the tag."""
+        self._checkout()
+        self._edited(image)
+
     def apply(self, image: str) -> Applied:
         repo = self._checkout()
         f = self._file()
-        text, tag = f.read_text(), tag_of(image)
-        if self.g.kind is GitOpsKind.KUSTOMIZE_IMAGES:
-            new = set_kustomize_image(text, self._name(), tag, source=self.g.path)
-        else:
-            new = set_values_key(text, self.g.key, tag, source=self.g.path)
+        text, new = self._edited(image)
+        tag = tag_of(image)
         if new != text:
             f.write_text(new)
             repo.index.add([self.g.path])

@@ -73,7 +73,7 @@ class HelmStrategy:
                 return fn(str(Path(tmp) / self.h.chart))
             return fn(self.h.chart)
 
-    def preflight(self, kubectl: Kubectl | None = None) -> None:
+    def preflight(self, image: str, kubectl: Kubectl | None = None) -> None:
         """BadInput when the chart would run db:migrate itself (rendered with `helm template`, hooks included) or
         its objects are applied by a GitOps controller."""
         rendered = self._with_chart(lambda chart: self._helm("template", self.h.release, chart,

@@ -24,7 +24,7 @@ log = get_logger()
 def with_image(objects: list[dict], repository: str, image: str) -> tuple[dict, ...]:
     """Copies of `objects` with `image` wherever `repository` runs; BadInput when nothing runs it."""
     out = tuple(copy.deepcopy(o) for o in objects)
-    if not any([set_image(o, repository, image) or _runs(o, image) for o in out]):
+    if not any([set_image(o, repository, image) or _runs(o, image) for o in out]):  # a list: every object is set
         raise BadInput(f"code.path: no rendered container runs image.repository {repository}; "
                        f"check image.repository or the manifests")
     return out
@@ -56,6 +56,11 @@ class ManifestsStrategy:
         why = gitops_refusal(self.cfg.code.strategy, [*objects, *self.kubectl.live(list(objects))])
         if why:
             raise BadInput(why)
+
+    def preflight(self, image: str) -> None:
+        """Before anything changes: the directory renders at the commit, runs the app's image, and none of its
+        objects is applied by a GitOps controller."""
+        self._refuse_gitops(self.render(self.to_sha, image))
 
     def apply(self, image: str) -> Applied:
         objects = self.render(self.to_sha, image)

@@ -1,5 +1,5 @@
 """The port every code strategy implements, so the orchestrator's code phase is the same for all of them:
-`apply(image)` changes the cluster (or the GitOps repository) and says what it applied, `watch` follows every applied
+`preflight(image)` refuses what would fail or be fought over before anything changes, `apply(image)` changes the cluster (or the GitOps repository) and says what it applied, `watch` follows every applied
 object by its kind's rule until all are complete or one fails, `revert` puts the previous release's objects back
 and watches them."""
 
@@ -42,6 +42,8 @@ class Outcome:
 
 
 class CodePort(Protocol):
+    def preflight(self, image: str) -> None: ...  # BadInput (exit 3) before anything changes
+
     def apply(self, image: str) -> Applied: ...
 
     def watch(self, applied: Applied, *, timeout: float, cancel: threading.Event | None = None) -> Outcome: ...

@@ -13,6 +13,7 @@ import yaml
 from shipit.adapters.code.gitops import GitOpsStrategy
 from shipit.adapters.code.kubectl import Kubectl
 from shipit.core.config import CodeConfig, CodeStrategy, GitOpsConfig, GitOpsKind, KubernetesConfig
+from shipit.core.errors import BadInput
 from shipit.kube.pods import PodState
 from tests.integration.kube.conftest import APP_IMAGE
 from tests.integration.kube.snapshots import make_config
@@ -166,3 +167,26 @@ def test_a_values_key_release_waits_for_the_configured_deployments_to_run_the_ta
         assert not agent.errors, agent.errors
     finally:
         s.close()
+
+
+def test_preflight_fails_on_an_unreachable_repository_or_a_missing_key_before_any_commit(kube, kubesim, origin, tmp_path):
+    def make(**gitops):
+        cfg = dataclasses.replace(make_config(), kubernetes=KubernetesConfig(kubeconfig=str(kubesim.kubeconfig)),
+                                  code=CodeConfig(strategy=CodeStrategy.GITOPS, gitops=GitOpsConfig(**gitops)))
+        return GitOpsStrategy(kube, cfg, release_id="r0004")
+    head = git.Repo(origin).commit("main").hexsha
+    for gitops, message in [
+        (dict(repo=str(tmp_path / "nowhere.git"), path=PATH, kind=GitOpsKind.KUSTOMIZE_IMAGES),
+         "code.gitops.repo: cannot fetch branch main"),
+        (dict(repo=str(origin), path="apps/shop/missing.yaml", kind=GitOpsKind.KUSTOMIZE_IMAGES),
+         "code.gitops.path: apps/shop/missing.yaml is not a file"),
+        (dict(repo=str(origin), path=PATH, kind=GitOpsKind.VALUES_KEY, key="image.tag"),
+         "key image.tag not found"),
+    ]:
+        s = make(**gitops)
+        try:
+            with pytest.raises(BadInput, match=message):
+                s.preflight(f"{APP_IMAGE}:v2")
+        finally:
+            s.close()
+    assert git.Repo(origin).commit("main").hexsha == head

@@ -83,4 +83,4 @@ def test_upgrade_is_watched_from_the_manifest_and_a_crash_is_rolled_back(kube, k
 def test_a_pre_upgrade_hook_running_db_migrate_stops_preflight(kube, kubesim, chart_repo):
     sha = chart_repo.commit({"chart/values.yaml": VALUES.replace("migrateHook: false", "migrateHook: true")}, "hook")
     with pytest.raises(BadInput, match="Job/migrate runs db:migrate as a pre-install/pre-upgrade hook"):
-        strategy(kube, kubesim, chart_repo, sha).preflight()
+        strategy(kube, kubesim, chart_repo, sha).preflight(f"{APP_IMAGE}:v2")

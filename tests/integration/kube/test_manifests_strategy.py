@@ -184,3 +184,17 @@ def test_manifests_that_never_run_the_app_image_are_bad_input(app, make):
     sha = app.commit({"deploy/app.yaml": [configmap("on")]}, "only settings")
     with pytest.raises(BadInput, match="no rendered container runs image.repository registry.example.com/shop"):
         make(sha).apply(f"{APP_IMAGE}:v2")
+
+
+def test_preflight_refuses_before_anything_changes_and_passes_a_good_render(kube, app, make):
+    sha = app.commit({"deploy/app.yaml": [configmap("on"), deployment()]}, "v1")
+    make(sha).preflight(f"{APP_IMAGE}:v2")
+    managed = deployment()
+    managed["metadata"]["annotations"] = {"argocd.argoproj.io/tracking-id": "shop:apps/Deployment:default/web"}
+    kube.send(kube.apps.create_namespaced_deployment, "default", managed)
+    with pytest.raises(BadInput, match="Deployment web is applied by Argo CD"):
+        make(sha).preflight(f"{APP_IMAGE}:v2")
+    cms, _ = kube.list_json(kube.core.list_namespaced_config_map, "default")
+    assert "shop-settings" not in {c["metadata"]["name"] for c in cms}
+    with pytest.raises(BadInput, match="code.path: nowhere is not a directory"):
+        make(sha, path="nowhere").preflight(f"{APP_IMAGE}:v2")
