@@ -135,7 +135,7 @@ def test_an_argo_managed_deployment_is_refused_in_image_mode_before_anything_cha
     before = sb.deployment_images()
     jobs = sb.job_names()
     sb.cluster.kubectl("annotate", "deployment", "web", "argocd.argoproj.io/tracking-id=shop:apps/Deployment:default/web")
-    sb.add_migration("20240201000001", "add_email", "add_column :users, :email, :string")
+    sb.add_migration("20240201000001", "add_nickname_to_users", "def change\n  add_column :users, :nickname, :string\nend")
     sb.change_code()
     r = release(sb)
     assert r.code == 3, r.text
