@@ -23,15 +23,6 @@ log = get_logger()
 POLL = 0.5
 LOG_TAIL = 15
 DETAILED_PODS = 2
-_READERS = {  # kind -> (API group attribute of Kube, read method)
-    "Deployment": ("apps", "read_namespaced_deployment"),
-    "StatefulSet": ("apps", "read_namespaced_stateful_set"),
-    "DaemonSet": ("apps", "read_namespaced_daemon_set"),
-    "Job": ("batch", "read_namespaced_job"),
-    "CronJob": ("batch", "read_namespaced_cron_job"),
-    "ConfigMap": ("core", "read_namespaced_config_map"),
-    "Service": ("core", "read_namespaced_service"),
-}
 _HINTS = {
     PodState.IMAGE_PULL: "check that the image was built and pushed and that the pods can pull it",
     PodState.CONFIG_ERROR: "create the Secret/ConfigMap named above",
@@ -42,20 +33,27 @@ _HINTS = {
 }
 
 
+def _readers(kube: Any) -> dict[str, Callable[..., Any]]:
+    """Kind -> its read method (named in full, so config/rbac.yaml's check sees each one)."""
+    return {"Deployment": kube.apps.read_namespaced_deployment, "StatefulSet": kube.apps.read_namespaced_stateful_set,
+            "DaemonSet": kube.apps.read_namespaced_daemon_set, "Job": kube.batch.read_namespaced_job,
+            "CronJob": kube.batch.read_namespaced_cron_job, "ConfigMap": kube.core.read_namespaced_config_map,
+            "Service": kube.core.read_namespaced_service}
+
+
 def read_live(kube: Any, objects: tuple[dict, ...]) -> dict[Ref, dict]:
     """The cluster's version of each object shipit can read by kind; other kinds (applied without error) as applied."""
     from kubernetes.client.exceptions import ApiException
 
+    readers = _readers(kube)
     live = {}
     for obj in objects:
-        reader = _READERS.get(obj.get("kind", ""))
-        if reader is None:
+        read = readers.get(obj.get("kind", ""))
+        if read is None:
             live[Ref.of(obj)] = obj
             continue
-        api, method = reader
         try:
-            live[Ref.of(obj)] = kube.get_json(getattr(getattr(kube, api), method), obj["metadata"]["name"],
-                                              kube.namespace)
+            live[Ref.of(obj)] = kube.get_json(read, obj["metadata"]["name"], kube.namespace)
         except ApiException as e:
             if e.status != 404:
                 raise
