@@ -18,6 +18,7 @@ from typing import Any, Callable
 import yaml
 
 from shipit.core import config_values as v
+from shipit.core.config_code import CodeConfig, parse_code
 from shipit.core.config_integrations import (
     NOTIFY_KEYS, ErrorGateConfig, HooksConfig, Inconclusive, MetricGateConfig, NotifyConfig, hooks_config,
     notify_config, signal_gates,
@@ -150,6 +151,7 @@ class Config:
     records: RecordsConfig = RecordsConfig()
     notify: NotifyConfig = NotifyConfig()
     hooks: HooksConfig = HooksConfig()
+    code: CodeConfig = CodeConfig()
     path: Path | None = None
 
 
@@ -157,7 +159,7 @@ class Config:
 
 _TOP_KEYS = (
     "app", "repo", "kubernetes", "image", "deployments", "migration", "database",
-    "gates", "rollout", "preflight", "rollback", "lock", "records", "notify", "hooks",
+    "gates", "rollout", "preflight", "rollback", "lock", "records", "notify", "hooks", "code",
 )
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _MISSING = object()
@@ -418,6 +420,7 @@ def parse(text: str, *, path: Path | None = None, env: dict[str, str] | None = N
         records=records,
         notify=notify_config(top.section("notify", NOTIFY_KEYS), env),
         hooks=hooks_config(top.section("hooks", ("pre_release", "post_release", "on_failure", "timeout"))),
+        code=parse_code(top),
         path=path,
     )
     if migration.from_deployment not in names:

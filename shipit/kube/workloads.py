@@ -15,6 +15,7 @@ import enum
 from collections.abc import Callable, Iterable
 from datetime import datetime
 
+from shipit.core.config_code import CodeStrategy
 from shipit.kube.pods import PodVerdict, classify_pod
 
 
@@ -196,21 +197,64 @@ _GITOPS_LABELS = {"argocd.argoproj.io/instance": "Argo CD"}
 _GITOPS_LABEL_PREFIXES = {"kustomize.toolkit.fluxcd.io/": "Flux", "helm.toolkit.fluxcd.io/": "Flux"}
 
 
-def gitops_controller(obj: dict) -> str | None:
-    """The GitOps controller that applies this object ("Argo CD", "Flux"), or None: such a controller would put
-    back whatever shipit patched, so shipit must not patch it."""
+@dataclasses.dataclass(frozen=True)
+class GitOpsOwner:
+    controller: str  # "Argo CD", "Flux"
+    mark: str  # the label or annotation that says so
+
+    def describe(self) -> str:
+        return f"{self.controller} ({self.mark})"
+
+
+def gitops_controller(obj: dict) -> GitOpsOwner | None:
+    """The GitOps controller that applies this object, or None: such a controller would put back whatever shipit
+    changed, so shipit must not change it."""
     meta = obj.get("metadata") or {}
     annotations, labels = meta.get("annotations") or {}, meta.get("labels") or {}
     for key, who in _GITOPS_ANNOTATIONS.items():
         if key in annotations:
-            return who
+            return GitOpsOwner(who, f"annotation {key}")
     for key, who in _GITOPS_LABELS.items():
         if key in labels:
-            return who
+            return GitOpsOwner(who, f"label {key}")
     # Argo CD's default tracking label is the common app.kubernetes.io/instance: only with Argo's managed-by mark
     if "app.kubernetes.io/instance" in labels and (labels.get("app.kubernetes.io/managed-by") or "").lower() == "argocd":
-        return "Argo CD"
+        return GitOpsOwner("Argo CD", "label app.kubernetes.io/instance with app.kubernetes.io/managed-by=argocd")
     for prefix, who in _GITOPS_LABEL_PREFIXES.items():
-        if any(k.startswith(prefix) for k in labels):
-            return who
+        key = next((k for k in sorted(labels) if k.startswith(prefix)), None)
+        if key:
+            return GitOpsOwner(who, f"label {key}")
     return None
+
+
+def gitops_refusal(strategy: CodeStrategy, objects: Iterable[dict]) -> str | None:
+    """Why the release must stop before changing anything, or None: a strategy that changes the cluster itself on
+    objects a GitOps controller applies would be reverted by that controller (self-heal) or leave drift."""
+    if strategy is CodeStrategy.GITOPS:
+        return None
+    owned = [(o, w) for o in objects if (w := gitops_controller(o)) is not None]
+    if not owned:
+        return None
+    controllers = " and ".join(sorted({w.controller for _, w in owned}))
+    listed = "; ".join(f"{o.get('kind', '?')} {o['metadata']['name']} is applied by {w.describe()}" for o, w in owned)
+    return (f"{listed}. With code.strategy: {strategy.value} shipit would change them in the cluster and "
+            f"{controllers} would revert shipit's change (or report it as drift). Nothing was changed. "
+            f"Set code.strategy: gitops (with code.gitops.repo, path and kind) so shipit commits the new image to the "
+            f"GitOps repository and {controllers} applies it, or take these objects out of {controllers}'s management")
+
+
+def blocked_statefulset_pods(sts: dict, pods: Iterable[dict]) -> tuple[str, ...]:
+    """Pods an OrderedReady StatefulSet waits on forever: not Ready and not of its update revision. The controller
+    replaces no pod while one is unhealthy, so after a revert these must be deleted for the old revision to return."""
+    spec, status = sts.get("spec") or {}, sts.get("status") or {}
+    if not _observed(sts) or spec.get("podManagementPolicy", "OrderedReady") != "OrderedReady":
+        return ()
+    if (spec.get("updateStrategy") or {}).get("type", "RollingUpdate") != "RollingUpdate":
+        return ()
+    update, name = status.get("updateRevision"), sts["metadata"]["name"]
+    return tuple(sorted(
+        p["metadata"]["name"] for p in pods
+        if _owned_by(p, "StatefulSet", name) and not p["metadata"].get("deletionTimestamp")
+        and (p["metadata"].get("labels") or {}).get("controller-revision-hash") != update
+        and not any(c.get("type") == "Ready" and c.get("status") == "True"
+                    for c in (p.get("status") or {}).get("conditions") or [])))

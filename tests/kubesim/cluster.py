@@ -14,6 +14,7 @@ from tests.kubesim.controllers.deployment import DeploymentController
 from tests.kubesim.controllers.job import JobController
 from tests.kubesim.controllers.replicaset import ReplicaSetController
 from tests.kubesim.controllers.scheduler import Scheduler
+from tests.kubesim.controllers.statefulset import StatefulSetController
 from tests.kubesim.controllers.ttl import TTLController
 from tests.kubesim.events import EventRecorder
 from tests.kubesim.faults import Faults
@@ -47,8 +48,10 @@ class Cluster:
         self.jobs = JobController(self.store, self.events, self.clock, minor=self.minor)
         self.replicasets = ReplicaSetController(self.store, self.events, self.clock)
         self.deployments = DeploymentController(self.store, self.events, self.clock)
+        self.statefulsets = StatefulSetController(self.store, self.events)
         self.ttl = TTLController(self.store, self.clock)
-        self._controllers = (self.scheduler, self.jobs, self.replicasets, self.deployments, self.ttl)
+        self._controllers = (self.scheduler, self.jobs, self.replicasets, self.deployments, self.statefulsets,
+                             self.ttl)
         self._server_args = dict(logs=self.logs, k8s_version=k8s_version, faults=self.faults,
                                  aggregated_discovery=aggregated_discovery, openapi=openapi)
         self._server_cls = KubeSimServer

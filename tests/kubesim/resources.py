@@ -79,11 +79,17 @@ DEPLOYMENTS = Resource("apps", "v1", "deployments", "Deployment", True, "deploym
 REPLICASETS = Resource("apps", "v1", "replicasets", "ReplicaSet", True, "replicaset", ("rs",), ("all",),
                        (_status("ReplicaSet"), _scale()), has_generation=True)
 JOBS = Resource("batch", "v1", "jobs", "Job", True, "job", (), ("all",), (_status("Job"),), has_generation=True)
+STATEFULSETS = Resource("apps", "v1", "statefulsets", "StatefulSet", True, "statefulset", ("sts",), ("all",),
+                        (_status("StatefulSet"), _scale()), has_generation=True)
+CONTROLLERREVISIONS = Resource("apps", "v1", "controllerrevisions", "ControllerRevision", True, "controllerrevision")
+CRONJOBS = Resource("batch", "v1", "cronjobs", "CronJob", True, "cronjob", ("cj",), ("all",), (_status("CronJob"),),
+                    has_generation=True)
 LEASES = Resource("coordination.k8s.io", "v1", "leases", "Lease", True, "lease")
 EVENTS_V1 = Resource("events.k8s.io", "v1", "events", "Event", True, "event", ("ev",))
 
 ALL: tuple[Resource, ...] = (NAMESPACES, PODS, EVENTS, CONFIGMAPS, SECRETS, SERVICEACCOUNTS,
-                             DEPLOYMENTS, REPLICASETS, JOBS, LEASES, EVENTS_V1)
+                             DEPLOYMENTS, REPLICASETS, STATEFULSETS, CONTROLLERREVISIONS, JOBS, CRONJOBS, LEASES,
+                             EVENTS_V1)
 
 _BY_PATH = {(r.group, r.version, r.plural): r for r in ALL}
 

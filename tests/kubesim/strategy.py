@@ -7,8 +7,8 @@ import re
 from typing import Any
 
 from tests.kubesim.errors import ApiError, bad_request, invalid
-from tests.kubesim.resources import (DEPLOYMENTS, EVENTS, EVENTS_V1, JOBS, LEASES, NAMESPACES, PODS, REPLICASETS,
-                                     Resource)
+from tests.kubesim.resources import (CRONJOBS, DEPLOYMENTS, EVENTS, EVENTS_V1, JOBS, LEASES, NAMESPACES, PODS,
+                                     REPLICASETS, STATEFULSETS, Resource)
 
 MICROTIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}(Z|[+-]\d{2}:\d{2})$")
 JOB_UID_LABEL = "batch.kubernetes.io/controller-uid"
@@ -96,6 +96,13 @@ def prepare_create(res: Resource, obj: dict, uid: str) -> None:
         default_pod_spec(_template_spec(obj))
         _validate_selector(res, obj)
         obj["status"] = {"replicas": 0}
+    elif res is STATEFULSETS:
+        _default_statefulset(obj)
+        _validate_selector(res, obj)
+        obj["status"] = {"replicas": 0, "availableReplicas": 0}
+    elif res is CRONJOBS:
+        _default_cronjob(obj)
+        obj["status"] = {}
     elif res is JOBS:
         _prepare_job(obj, uid)
     elif res is LEASES:
@@ -106,6 +113,28 @@ def prepare_create(res: Resource, obj: dict, uid: str) -> None:
         obj["metadata"].setdefault("labels", {})["kubernetes.io/metadata.name"] = name
     elif res in (EVENTS, EVENTS_V1):
         _default_core_event(obj)
+
+
+def _default_statefulset(obj: dict) -> None:
+    spec = obj.setdefault("spec", {})
+    spec.setdefault("replicas", 1)
+    spec.setdefault("podManagementPolicy", "OrderedReady")
+    spec.setdefault("revisionHistoryLimit", 10)
+    strategy = spec.setdefault("updateStrategy", {"type": "RollingUpdate"})
+    strategy.setdefault("type", "RollingUpdate")
+    if strategy["type"] == "RollingUpdate":
+        strategy.setdefault("rollingUpdate", {}).setdefault("partition", 0)
+    default_pod_spec(_template_spec(obj))
+
+
+def _default_cronjob(obj: dict) -> None:
+    spec = obj.setdefault("spec", {})
+    spec.setdefault("concurrencyPolicy", "Allow")
+    spec.setdefault("suspend", False)
+    spec.setdefault("successfulJobsHistoryLimit", 3)
+    spec.setdefault("failedJobsHistoryLimit", 1)
+    job_spec = spec.setdefault("jobTemplate", {}).setdefault("spec", {})
+    default_pod_spec(job_spec.setdefault("template", {}).setdefault("spec", {}), restart_policy=None)
 
 
 def _prepare_job(obj: dict, uid: str) -> None:
@@ -207,11 +236,15 @@ def prepare_update(res: Resource, old: dict, new: dict, subresource: str | None)
             raise invalid(res, name, [("spec.template", "FieldValueInvalid", "Invalid value: field is immutable")])
         if new.get("spec", {}).get("selector") != old.get("spec", {}).get("selector"):
             raise invalid(res, name, [("spec.selector", "FieldValueInvalid", "Invalid value: field is immutable")])
-    if res in (DEPLOYMENTS, REPLICASETS):
+    if res in (DEPLOYMENTS, REPLICASETS, STATEFULSETS):
         if new.get("spec", {}).get("selector") != old.get("spec", {}).get("selector"):
             raise invalid(res, name, [("spec.selector", "FieldValueInvalid", "Invalid value: field is immutable")])
+        if res is STATEFULSETS:
+            _default_statefulset(new)
         default_pod_spec(_template_spec(new))
         _validate_selector(res, new)
+    if res is CRONJOBS:
+        _default_cronjob(new)
     if res is PODS:
         default_pod_spec(new.setdefault("spec", {}))
     if res is LEASES:

@@ -20,7 +20,7 @@ from shipit.release.rollback import Rollback
 from shipit.release.state import ReleaseState
 from shipit.report.live import PlainView
 from tests.integration.kube.conftest import APP_IMAGE, create_deployment, deployment_manifest
-from tests.integration.kube.snapshots import make_config
+from tests.support.kube_snapshots import make_config
 
 
 def with_lock(cfg, duration: float):

@@ -6,7 +6,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from shipit.kube.workloads import Verdict, gitops_controller, kind_of, set_image
+from shipit.core.config_code import CodeStrategy
+from shipit.kube.workloads import Verdict, gitops_controller, gitops_refusal, kind_of, set_image
 
 NOW = datetime(2026, 12, 5, 12, 0, 0, tzinfo=timezone.utc)
 
@@ -96,14 +97,44 @@ def test_objects_without_pods_only_need_to_exist():
     assert set_image(cm, "reg/shop", "reg/shop:new") == ()
 
 
-@pytest.mark.parametrize("meta, who", [
-    ({"annotations": {"argocd.argoproj.io/tracking-id": "shop:apps/Deployment:prod/web"}}, "Argo CD"),
-    ({"labels": {"app.kubernetes.io/instance": "shop", "app.kubernetes.io/managed-by": "argocd"}}, "Argo CD"),
-    ({"labels": {"kustomize.toolkit.fluxcd.io/name": "shop", "kustomize.toolkit.fluxcd.io/namespace": "flux"}},
-     "Flux"),
-    ({"labels": {"helm.toolkit.fluxcd.io/name": "shop"}}, "Flux"),
-    ({"labels": {"app.kubernetes.io/instance": "shop", "app.kubernetes.io/managed-by": "Helm"}}, None),
-    ({}, None),
+@pytest.mark.parametrize("meta, who, mark", [
+    ({"annotations": {"argocd.argoproj.io/tracking-id": "shop:apps/Deployment:prod/web"}}, "Argo CD",
+     "annotation argocd.argoproj.io/tracking-id"),
+    ({"labels": {"argocd.argoproj.io/instance": "shop"}}, "Argo CD", "label argocd.argoproj.io/instance"),
+    ({"labels": {"app.kubernetes.io/instance": "shop", "app.kubernetes.io/managed-by": "argocd"}}, "Argo CD",
+     "label app.kubernetes.io/instance with app.kubernetes.io/managed-by=argocd"),
+    ({"labels": {"kustomize.toolkit.fluxcd.io/namespace": "flux", "kustomize.toolkit.fluxcd.io/name": "shop"}},
+     "Flux", "label kustomize.toolkit.fluxcd.io/name"),
+    ({"labels": {"helm.toolkit.fluxcd.io/name": "shop"}}, "Flux", "label helm.toolkit.fluxcd.io/name"),
+    ({"labels": {"app.kubernetes.io/instance": "shop", "app.kubernetes.io/managed-by": "Helm"}}, None, None),
+    ({}, None, None),
 ])
-def test_gitops_ownership_from_argo_and_flux_marks(meta, who):
-    assert gitops_controller({"kind": "Deployment", "metadata": {"name": "web", **meta}}) == who
+def test_gitops_ownership_from_argo_and_flux_marks(meta, who, mark):
+    owner = gitops_controller({"kind": "Deployment", "metadata": {"name": "web", **meta}})
+    assert (owner.controller, owner.mark) == (who, mark) if who else owner is None
+
+
+ARGO_WEB = {"kind": "Deployment", "metadata": {"name": "web", "annotations": {
+    "argocd.argoproj.io/tracking-id": "shop:apps/Deployment:prod/web"}}}
+PLAIN_WORKER = {"kind": "Deployment", "metadata": {"name": "worker"}}
+
+
+@pytest.mark.parametrize("strategy", [s for s in CodeStrategy if s is not CodeStrategy.GITOPS])
+def test_a_gitops_managed_object_refuses_every_strategy_that_changes_the_cluster_itself(strategy):
+    why = gitops_refusal(strategy, [PLAIN_WORKER, ARGO_WEB])
+    assert why.startswith("Deployment web is applied by Argo CD (annotation argocd.argoproj.io/tracking-id).")
+    assert f"code.strategy: {strategy.value} shipit would change them" in why
+    assert "Argo CD would revert shipit's change" in why and "Set code.strategy: gitops" in why
+    assert "worker" not in why
+
+
+def test_no_refusal_without_gitops_marks_or_with_the_gitops_strategy():
+    assert gitops_refusal(CodeStrategy.IMAGE, [PLAIN_WORKER]) is None
+    assert gitops_refusal(CodeStrategy.GITOPS, [ARGO_WEB]) is None
+
+
+def test_refusal_names_every_controller_once():
+    flux = {"kind": "StatefulSet", "metadata": {"name": "db", "labels": {"kustomize.toolkit.fluxcd.io/name": "a"}}}
+    why = gitops_refusal(CodeStrategy.IMAGE, [ARGO_WEB, flux])
+    assert "StatefulSet db is applied by Flux (label kustomize.toolkit.fluxcd.io/name)" in why
+    assert "Argo CD and Flux would revert" in why

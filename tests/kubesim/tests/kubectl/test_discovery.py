@@ -15,6 +15,9 @@ EXPECTED = {  # name -> (short names, apiVersion, namespaced, kind)
     "secrets": ("", "v1", "true", "Secret"), "serviceaccounts": ("sa", "v1", "true", "ServiceAccount"),
     "deployments": ("deploy", "apps/v1", "true", "Deployment"), "replicasets": ("rs", "apps/v1", "true", "ReplicaSet"),
     "jobs": ("", "batch/v1", "true", "Job"), "leases": ("", "coordination.k8s.io/v1", "true", "Lease"),
+    "statefulsets": ("sts", "apps/v1", "true", "StatefulSet"),
+    "controllerrevisions": ("", "apps/v1", "true", "ControllerRevision"),
+    "cronjobs": ("cj", "batch/v1", "true", "CronJob"),
 }
 
 
@@ -71,7 +74,7 @@ def test_D3_D6_python_discovery_documents(cluster, api):
     groups = client.ApisApi(api.raw).get_api_versions().groups
     assert "batch" in {g.name for g in groups}
     resources = client.BatchV1Api(api.raw).get_api_resources().resources
-    assert {r.name for r in resources} == {"jobs", "jobs/status"}
+    assert {r.name for r in resources} == {"jobs", "jobs/status", "cronjobs", "cronjobs/status"}
 
 
 @pytest.mark.parametrize("k8s_version", VERSIONS, ids=lambda v: f"k8s-{v}")

@@ -1,0 +1,1 @@
+"""The code phase's strategies: how a release's code reaches the cluster (see `port.py`)."""
