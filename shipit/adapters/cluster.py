@@ -11,7 +11,7 @@ from shipit.adapters.planner import migrations
 from shipit.adapters.rails_log import database_error
 from shipit.core.config import Config
 from shipit.release.diagnosis import Diagnosis, PhaseFailed, from_failures
-from shipit.release.ports import Cancel
+from shipit.release.ports import Cancel, CodeContext
 from shipit.release.state import PlanFacts
 
 
@@ -106,13 +106,62 @@ class KubeCluster:
     def _rollout_progress(self, p) -> None:
         self.view.rollout_progress(p)
 
-    def rollout(self, image: str, *, cancel: threading.Event) -> None:
-        self.rollout_.apply(image)
-        outcome = self.rollout_.watch(timeout=self.cfg.rollout.timeout, cancel=cancel)
+    def check_code(self, to_sha: str, image: str) -> None:
+        """Before the lock: GitOps-managed workloads refuse a strategy that changes the cluster itself, and a
+        strategy's own preflight (a chart hook that migrates, a render without the app's image) stops bad input."""
+        from shipit.adapters.code.guard import refuse_gitops_managed
+
+        strategy = self._strategy(CodeContext("", to_sha, {}, {}))
+        if strategy is None:
+            refuse_gitops_managed(self.kube, self.cfg)
+        else:
+            strategy.preflight(image)
+
+    def _strategy(self, code: CodeContext | None):
+        """The configured code strategy's adapter, or None for `image` (the Deployments' templates patched here)."""
+        from shipit.adapters.code.select import strategy_for
+        from shipit.kube.applied import unpack
+
+        if code is None:
+            return None
+        previous = unpack(code.previous["objects"]) if code.previous.get("objects") else ()
+        return strategy_for(self.cfg, self.kube, release_id=code.release_id, to_sha=code.to_sha, previous=previous,
+                            applied_revision=code.applied.get("revision", ""),
+                            on_progress=lambda text: self.view.progress(text))
+
+    def rollout(self, image: str, *, cancel: threading.Event, code: CodeContext | None = None,
+                on_applied=None) -> None:
+        strategy = self._strategy(code)
+        if strategy is None:
+            self.rollout_.apply(image)
+            outcome = self.rollout_.watch(timeout=self.cfg.rollout.timeout, cancel=cancel)
+        else:
+            applied = strategy.apply(image)
+            if on_applied is not None:  # recorded before the watch: a revert or a resume needs what was applied
+                on_applied({"strategy": self.cfg.code.strategy.value, "objects": applied.packed(),
+                            "revision": applied.revision})
+            if applied.dropped:
+                self.view.progress(applied.describe_dropped())
+            outcome = strategy.watch(applied, timeout=self.cfg.rollout.timeout, cancel=cancel)
         if not outcome.succeeded:
             raise PhaseFailed(from_failures(outcome.failures, "the rollout failed"))
 
-    def restore(self, templates: tuple, *, cancel: Cancel | None = None) -> None:
+    def restore(self, templates: tuple, *, cancel: Cancel | None = None, code: CodeContext | None = None) -> None:
+        strategy = self._strategy(code)
+        manifests_without_previous = strategy is not None and not code.previous.get("objects") and \
+            self.cfg.code.strategy.value in ("manifests", "kustomize")
+        if strategy is not None and not manifests_without_previous:
+            from shipit.adapters.code.port import Applied
+            from shipit.kube.applied import unpack
+
+            objects = unpack(code.previous["objects"]) if code.previous.get("objects") else ()
+            outcome = strategy.revert(Applied(objects, revision=code.previous.get("revision", "")),
+                                      timeout=self.cfg.rollout.timeout)
+            if not outcome.succeeded:
+                raise PhaseFailed(from_failures(outcome.failures, "the revert did not become healthy"))
+            return
+        # the image strategy, or the first manifests release (no rendered objects on record): the templates recorded
+        # before the release are what ran
         if templates:
             self.rollout_.restore(templates)
         else:  # nothing recorded (records pruned, or deployed before shipit): `kubectl rollout undo`'s rule

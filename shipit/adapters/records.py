@@ -40,6 +40,7 @@ def state_to_record(state: ReleaseState):
         serving=dict(state.serving),
         plan_summary={
             "plan": state.plan_summary,
+            "code": state.code,
             "outcome": {
                 "exit_code": state.exit_code,
                 "diagnosis": state.diagnosis.to_json() if state.diagnosis else None,
@@ -79,6 +80,7 @@ def record_to_state(record) -> ReleaseState:
         templates_before=tuple(record.templates_before),
         serving=dict(record.serving or {}),
         plan_summary=(record.plan_summary or {}).get("plan") or {},
+        code=(record.plan_summary or {}).get("code") or {},
         phases=tuple(phases),
         ended=_epoch(record.ended),
         message=record.message,

@@ -13,6 +13,7 @@ from shipit.release.diagnosis import Diagnosis, PhaseFailed
 from shipit.release.phases import Phase, PhaseResult, PhaseStatus
 from shipit.release.recorder import LeaseLost
 from shipit.release.state import ReleaseState
+from shipit.release.steps import code_context
 
 if TYPE_CHECKING:
     from shipit.release.orchestrator import Release
@@ -67,7 +68,7 @@ def _revert(r: Release, notes: list[str]) -> tuple[Diagnosis | None, bool]:
     state = r.state
     diagnosis = None
     try:
-        r.ports.cluster.restore(state.templates_before)
+        r.ports.cluster.restore(state.templates_before, code=code_context(r))
     except PhaseFailed as failed:
         diagnosis = failed.diagnosis
     except Exception as e:

@@ -49,6 +49,7 @@ class Release:
                 raise BadInput("no successful release is recorded yet: pass --from REF for the first release")
             from_ref = last.to_sha
         facts = self.ports.planner.plan(from_ref, to_ref, accept_manual=yes)
+        self.ports.cluster.check_code(facts.to_sha, self.cfg.image.for_commit(facts.to_sha))
         if facts.boot_stop:
             raise ShipitError(f"release stopped before anything changed: {facts.boot_stop}")
         if facts.manual and not yes:

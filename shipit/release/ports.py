@@ -69,6 +69,17 @@ class Database(Protocol):
     def wait_ddl(self, facts: PlanFacts, *, timeout: float, cancel: threading.Event) -> None: ...
 
 
+@dataclasses.dataclass(frozen=True)
+class CodeContext:
+    """What a code strategy other than `image` needs: this release, what it already applied (a resumed run), and what
+    the last successful release applied (what a revert puts back)."""
+
+    release_id: str
+    to_sha: str
+    applied: dict  # this release's code record ({} before its apply)
+    previous: dict  # the last successful release's code record
+
+
 class Cluster(Protocol):
     def current_image(self) -> str | None: ...
     def current_templates(self) -> tuple: ...
@@ -77,8 +88,11 @@ class Cluster(Protocol):
     # returns the last progress an online schema change tool reported in the Job's log ("" when none ran)
     def migrate(self, facts: PlanFacts, *, image: str, job_id: str, command: tuple[str, ...],
                 versions: tuple[str, ...], cancel: Cancel) -> str: ...
-    def rollout(self, image: str, *, cancel: threading.Event) -> None: ...
-    def restore(self, templates: tuple, *, cancel: Cancel | None = None) -> None: ...
+    def check_code(self, to_sha: str, image: str) -> None: ...  # BadInput before the lock: the strategy cannot run
+    # `on_applied` records a code strategy's record before its watch (None with the image strategy)
+    def rollout(self, image: str, *, cancel: threading.Event, code: CodeContext | None = None,
+                on_applied: Callable[[dict], None] | None = None) -> None: ...
+    def restore(self, templates: tuple, *, cancel: Cancel | None = None, code: CodeContext | None = None) -> None: ...
 
 
 class Gates(Protocol):

@@ -49,6 +49,7 @@ class ReleaseState:
     image_before: str | None = None
     templates_before: tuple[Any, ...] = ()  # opaque Deployment templates from the cluster port, restored on revert
     serving: dict = dataclasses.field(default_factory=dict)  # Deployment -> container -> image, read after the code
+    code: dict = dataclasses.field(default_factory=dict)  # a code strategy's record: strategy, packed objects, revision
     plan_summary: dict = dataclasses.field(default_factory=dict)
     phases: tuple[PhaseResult, ...] = ()
     ended: float | None = None

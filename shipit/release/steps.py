@@ -16,7 +16,7 @@ from shipit.release.diagnosis import Diagnosis, PhaseFailed
 from shipit.release.migration_command import pre_deploy_command
 from shipit.kube.serving import decide_code
 from shipit.release.phases import Phase, PhaseStatus
-from shipit.release.ports import Lease
+from shipit.release.ports import CodeContext, Lease
 from shipit.release.state import PlanFacts
 
 if TYPE_CHECKING:
@@ -152,10 +152,17 @@ def code(r: Release) -> str | Skip:
     if not before.to_roll and not r.facts.code_changed:
         r.recorder.save(dataclasses.replace(r.state, serving=before.serving))
         return Skip(before.skip_reason())
-    r.ports.cluster.rollout(r.state.image_after, cancel=r.cancel)
+    r.ports.cluster.rollout(r.state.image_after, cancel=r.cancel, code=code_context(r),
+                            on_applied=lambda record: r.recorder.save(dataclasses.replace(r.state, code=record)))
     after = decide_code(r.ports.cluster.app_images(), r.state.image_after)
     r.recorder.save(dataclasses.replace(r.state, serving=after.serving))
     return after.describe()
+
+
+def code_context(r: Release) -> CodeContext:
+    last = r.ports.records.last_successful()
+    return CodeContext(r.state.id, r.state.to_sha, dict(r.state.code),
+                       dict(last.code) if last is not None and last.id != r.state.id else {})
 
 
 def verify(r: Release) -> str | Skip:

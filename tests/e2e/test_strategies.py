@@ -2,32 +2,20 @@
 kind watched, a crash-looping StatefulSet reverted together with the ConfigMap shipped with it, a CronJob whose
 template gets the new image, an Argo CD-managed Deployment refused in image mode before anything changes, and GitOps
 releases applied by an agent, one of them reverted by a pushed revert commit.
-
-They run once the strategies are wired into the release (`strategy_for` and `refuse_gitops_managed` called from
-`shipit/adapters/edges.py`); until then they are skipped, saying so.
 """
 
 from __future__ import annotations
 
-import inspect
 import subprocess
 
 import git
 import pytest
 import yaml
 
-import shipit.adapters.edges
 from tests.kubesim import resources as R
 from tests.support.gitops_agent import GitOpsAgent
 from tests.support.sandbox import NAMESPACE, REPOSITORY
 
-pytestmark = pytest.mark.slow
-
-_EDGES = inspect.getsource(shipit.adapters.edges)
-needs_strategies = pytest.mark.skipif("strategy_for" not in _EDGES,
-                                      reason="code strategies not wired into the edges yet (strategy_for)")
-needs_refusal = pytest.mark.skipif("refuse_gitops_managed" not in _EDGES,
-                                   reason="GitOps refusal not wired into preflight yet (refuse_gitops_managed)")
 CI_IMAGE = f"{REPOSITORY}:ci"  # what the manifests say; shipit sets the release's image
 
 
@@ -90,7 +78,6 @@ def release(sb, *args: str):
     return r
 
 
-@needs_strategies
 @pytest.mark.parametrize("kustomize", [False, True], ids=["manifests", "kustomize"])
 def test_a_release_applies_the_rendered_directory_and_every_kind_carries_the_new_image(sandbox, kustomize):
     sb = sandbox
@@ -107,7 +94,6 @@ def test_a_release_applies_the_rendered_directory_and_every_kind_carries_the_new
     assert _phase(r.json(), "code")["status"] == "succeeded"
 
 
-@needs_strategies
 def test_a_crash_looping_statefulset_is_reverted_with_the_configmap_shipped_with_it(sandbox):
     sb = sandbox
     sb.bootstrap()
@@ -128,7 +114,6 @@ def test_a_crash_looping_statefulset_is_reverted_with_the_configmap_shipped_with
     assert {p["spec"]["containers"][0]["image"] for p in pods} == {sb.image(base)}
 
 
-@needs_refusal
 def test_an_argo_managed_deployment_is_refused_in_image_mode_before_anything_changes(sandbox):
     sb = sandbox
     sb.bootstrap()
@@ -164,7 +149,6 @@ def gitops_origin(sandbox, tmp_path):
     return bare
 
 
-@needs_strategies
 def test_a_gitops_release_is_committed_pushed_and_applied_by_the_agent(sandbox, gitops_origin):
     sb = sandbox
     with GitOpsAgent(gitops_origin, "apps/shop", sb.cluster.kubeconfig) as agent:
@@ -178,7 +162,6 @@ def test_a_gitops_release_is_committed_pushed_and_applied_by_the_agent(sandbox, 
     assert not agent.errors, agent.errors
 
 
-@needs_strategies
 def test_a_gitops_release_whose_image_crashes_is_reverted_by_a_pushed_revert_commit(sandbox, gitops_origin):
     sb = sandbox
     with GitOpsAgent(gitops_origin, "apps/shop", sb.cluster.kubeconfig) as agent:

@@ -149,7 +149,10 @@ class FakeEdges:
         self.gated_with.append(baseline)
         self._edge("gates")
 
-    def rollout(self, image, *, cancel):
+    def check_code(self, to_sha, image):
+        self._edge("check_code", to_sha)
+
+    def rollout(self, image, *, cancel, code=None, on_applied=None):
         if self.rollout_patches:  # the templates change first; a failure is the watch's
             self.serving = image
         self._edge("rollout", image)
@@ -163,7 +166,7 @@ class FakeEdges:
         self.gated_with.append(baseline)
         self._edge("bake", seconds)
 
-    def restore(self, templates, *, cancel=None):
+    def restore(self, templates, *, cancel=None, code=None):
         self._edge("restore", templates)
 
     def git_revert(self, release_id, from_sha, to_sha):

@@ -32,10 +32,11 @@ def test_happy_path_runs_phases_in_order_and_records_success():
     edges = FakeEdges(facts=PlanFacts("a" * 40, "b" * 40, True, pre_deploy=("1",), post_deploy=("2",)))
     state = release(edges).run(from_ref="main~1")
     assert edges.names() == [
-        "plan", "acquire_lock", "preflight", "migrate", "wait_ddl", "gates", "rollout", "bake", "migrate", "release_lock"
+        "plan", "check_code", "acquire_lock", "preflight", "migrate", "wait_ddl", "gates", "rollout", "bake", "migrate",
+        "release_lock",
     ]
-    assert edges.calls[3][1:] == ("registry.example/shop:" + "b" * 40, ("1",), False)
-    assert edges.calls[8][2:] == (("2",), True)
+    assert edges.calls[4][1:] == ("registry.example/shop:" + "b" * 40, ("1",), False)
+    assert edges.calls[9][2:] == (("2",), True)
     assert state.status is ReleaseStatus.SUCCEEDED and state.exit_code == 0
     assert [r.phase for r in state.phases] == [
         Phase.PLAN, Phase.LOCK, Phase.PREFLIGHT, Phase.MIGRATE, Phase.WAIT_DDL, Phase.GATES, Phase.CODE,
