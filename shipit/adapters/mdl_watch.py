@@ -3,9 +3,9 @@ to kill the migration's own DDL."""
 
 from __future__ import annotations
 
-import threading
 import time
 
+from shipit.adapters.polling import BackgroundPoll
 from shipit.core.config import Config
 from shipit.core.errors import ShipitError
 from shipit.release.diagnosis import Diagnosis
@@ -53,51 +53,42 @@ def mdl_diagnosis(wait, decision, log_tail: tuple[str, ...] = ()) -> Diagnosis:
     )
 
 
-class MdlWatch:
+class MdlWatch(BackgroundPoll):
     """The metadata-lock watchdog on a thread for the life of one migration Job; remembers the kill of our DDL (an
     ended blocker, when configured, lets the migration go on, so it is only logged)."""
 
+    name = "shipit-mdl-watchdog"
+
     def __init__(self, guard, view, interval: float = MDL_POLL):
+        super().__init__(interval)
         self.guard = guard
         self.view = view
-        self.interval = interval
         self.killed = None  # (MdlWait, MdlDecision) once the guard killed our DDL
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="shipit-mdl-watchdog", daemon=True)
+        self._shown_at, self._shown = 0.0, None  # a line when what waits changes, else one per MDL_QUIET_REPEAT
 
-    def __enter__(self) -> MdlWatch:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def _run(self) -> None:
+    def tick(self) -> bool:
         from shipit.db.mdl import MdlAction
 
-        shown_at, shown = 0.0, None  # a line when what waits changes, else one per MDL_QUIET_REPEAT
-        while not self._stop.wait(self.interval):
-            try:
-                verdict = self.guard.poll()
-            except ShipitError as e:  # a monitoring hiccup must not fail the migration it watches
-                key, line = str(e), f"metadata-lock watchdog: cannot read the primary: {e}"
-            else:
-                if verdict.acted:
-                    self.view.progress(f"metadata-lock watchdog: {verdict.acted[1].reason}")
-                    if verdict.acted[1].action is MdlAction.KILL_OUR_DDL:
-                        self.killed = verdict.acted
-                        return
-                    continue
-                if not verdict.waits:
-                    continue
-                key = tuple((w.ddl.conn_id, d.action) for w, d in zip(verdict.waits, verdict.decisions))
-                line = "; ".join(w.describe() for w in verdict.waits)
-            now = time.monotonic()
-            if key != shown or now - shown_at >= MDL_QUIET_REPEAT:
-                shown_at, shown = now, key
-                self.view.progress(line)
-
+        try:
+            verdict = self.guard.poll()
+        except ShipitError as e:  # a monitoring hiccup must not fail the migration it watches
+            key, line = str(e), f"metadata-lock watchdog: cannot read the primary: {e}"
+        else:
+            if verdict.acted:
+                self.view.progress(f"metadata-lock watchdog: {verdict.acted[1].reason}")
+                if verdict.acted[1].action is MdlAction.KILL_OUR_DDL:
+                    self.killed = verdict.acted
+                    return True
+                return False
+            if not verdict.waits:
+                return False
+            key = tuple((w.ddl.conn_id, d.action) for w, d in zip(verdict.waits, verdict.decisions))
+            line = "; ".join(w.describe() for w in verdict.waits)
+        now = time.monotonic()
+        if key != self._shown or now - self._shown_at >= MDL_QUIET_REPEAT:
+            self._shown_at, self._shown = now, key
+            self.view.progress(line)
+        return False
 
 def mdl_guard(servers, cfg: Config, operations):
     """The watchdog for a migration Job: our DDL is the Rails lock holder's, on the tables these operations change
