@@ -180,7 +180,7 @@ def warnings_for(parsed: ParsedMigration, *, new_tables: frozenset[str] = frozen
                 f"the new code is live, and existing rows get the type's zero value; give it a default"
             )
         adds_fk = op.kind is OpKind.ADD_FOREIGN_KEY or (op.kind is OpKind.ADD_REFERENCE and op.foreign_key)
-        if adds_fk and existing:
+        if adds_fk and existing and op.tool is None:  # a tool copies online and swaps at the end
             out.append(
                 f"line {op.line}: foreign key on {op.table}: with foreign_key_checks on, MySQL copies the whole "
                 f"table (ALGORITHM=COPY) and blocks writes to it until done"
@@ -205,7 +205,7 @@ def warnings_for(parsed: ParsedMigration, *, new_tables: frozenset[str] = frozen
         if op.kind is OpKind.EXECUTE and op.sql and _UNBATCHED.match(op.sql) and not _LIMIT.search(op.sql):
             out.append(f"line {op.line}: one {op.sql.split()[0].upper()} over the whole table: it holds row locks "
                        f"until it commits and replicas replay it as one long transaction; batch it on a large table")
-        why = rebuilds(op)
+        why = rebuilds(op) if op.tool is None else None
         if why and existing:
             out.append(f"line {op.line}: {why} rebuilds {op.table or 'the table'} ({_REBUILD_LOCK})")
         elif op.algorithm == "copy":
