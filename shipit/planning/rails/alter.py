@@ -16,6 +16,7 @@ from shipit.planning.rails.operations import OpKind
 _NAME = r"""(?:`(?:[^`]|``)*`|[^\s(),=;`'".]+)"""
 _TOKEN = re.compile(rf"""\s*({_NAME}(?:\.{_NAME})*|'(?:[^'\\]|\\.|'')*'|"(?:[^"\\]|\\.|"")*"|[(),=;])""")
 _INDEX_WORDS = ("INDEX", "KEY")
+_DDL = re.compile(r"\s*(ALTER|CREATE|DROP)\s", re.I)
 
 
 class UnreadableSql(Exception):
@@ -290,6 +291,8 @@ def alter_clause(table: str, clause: str) -> tuple[Spec, ...]:
 
 def statement(sql: str) -> tuple[str, tuple[Spec, ...]]:
     """`ALTER TABLE t <clause>`, `CREATE [UNIQUE] INDEX n ON t (cols)` or `DROP INDEX n ON t`: (table, specs)."""
+    if not _DDL.match(sql):
+        raise UnreadableSql(f"`{sql.strip()}`")
     toks = tokens(sql)
     upper = [t.upper() for t in toks]
     if upper[:2] == ["ALTER", "TABLE"] and len(toks) > 3:
