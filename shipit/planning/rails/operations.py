@@ -61,7 +61,8 @@ class Operation:
     expression default; `clears_default` says the statement sets no default at all (nil, or `to: nil`).
     `idempotent` records `if_not_exists:`/`if_exists:`. `failure` is an error Rails raises on this statement
     before touching the database; `note` explains an `unknown`. `tool` is the online schema change tool that
-    applies it (the object appears when the tool swaps the table in). `lengths` are prefix lengths of an index's columns.
+    applies it (the object appears when the tool swaps the table in). `lengths` are prefix lengths of an index's
+    columns.
     """
 
     kind: OpKind

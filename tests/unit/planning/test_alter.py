@@ -63,7 +63,8 @@ def test_modify_change_rename_and_default_specs():
 
 
 def test_foreign_key_needs_a_constraint_name_and_one_column():
-    (fk,) = alter_clause("orders", "ADD CONSTRAINT fk_o FOREIGN KEY (user_id) REFERENCES `users` (id) ON DELETE CASCADE")
+    (fk,) = alter_clause("orders",
+                         "ADD CONSTRAINT fk_o FOREIGN KEY (user_id) REFERENCES `users` (id) ON DELETE CASCADE")
     assert fk.kind is OpKind.ADD_FOREIGN_KEY
     assert (fk.fields["name"], fk.fields["column"], fk.fields["to_table"], fk.fields["primary_key"]) == \
         ("fk_o", "user_id", "users", "id")
