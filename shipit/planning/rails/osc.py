@@ -52,9 +52,9 @@ def lhm_change_table(w: Walk, call: Call) -> None:
         w.src.locals = saved
 
 
-@handles("Lhm.setup", "Lhm.cleanup")
-def lhm_housekeeping(w: Walk, call: Call) -> None:
-    """Connection setup and dropping LHM's own leftover tables change no table the app uses."""
+@handles("Lhm.setup", "Lhm.cleanup", "Departure.configure")
+def tool_settings(w: Walk, call: Call) -> None:
+    """Connection setup, a tool's own options and dropping LHM's leftover tables change no table the app uses."""
 
 
 def _add(w: Walk, call: Call, table: str, spec: Spec, tool: Tool, failure: str | None = None) -> None:

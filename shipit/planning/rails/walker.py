@@ -224,6 +224,9 @@ class Walk:
             return
         if name in NO_EFFECT:
             return
+        if rtext == "self" and name in self.helpers:
+            self.inline(node, name)
+            return
         if name in EXECUTE_METHODS and rtext.split(".")[-1] == "connection":
             self.dispatch(node, "execute", None, line, source, None)
             return

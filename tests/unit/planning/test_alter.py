@@ -135,7 +135,7 @@ def test_helper_runs_with_the_call_arguments_and_keyword_defaults():
               '    flag = execute ? "--execute" : "--dry-run"\n'
               '    system("pt-online-schema-change --alter \\"#{alter}\\" --execute D=app,t=#{table}")\n'
               '  end\n')
-    ops = parse('    osc :orders, "DROP COLUMN a"\n    osc "users", "ADD COLUMN b INT"', helper)
+    ops = parse('    osc :orders, "DROP COLUMN a"\n    self.osc "users", "ADD COLUMN b INT"', helper)
     assert [(o.kind, o.table, o.column) for o in ops] == [
         (OpKind.REMOVE_COLUMN, "orders", "a"), (OpKind.ADD_COLUMN, "users", "b")]
 
@@ -152,6 +152,7 @@ def test_lhm_block_names_and_failures():
 
 def test_departure_settings_are_no_statements():
     source = ("class AddThing < ActiveRecord::Migration[7.0]\n  uses_departure!\n  disable_departure! unless ENV['X']\n"
+              "  Departure.configure { |c| c.global_percona_args = '--chunk-time=1' }\n"
               "  def change\n    add_column :users, :a, :string\n  end\nend\n")
     parsed = parse_migration(source, "20240101000000_add_thing.rb")
     assert [o.kind for o in parsed.operations] == [OpKind.ADD_COLUMN] and parsed.warnings == ()
