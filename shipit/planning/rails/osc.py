@@ -263,6 +263,10 @@ def _refusal(tool: Tool, spec: Spec, flags: dict[str, str]) -> str | None:
             not any(k in flags for k in _UNIQUE_CHECK_OFF):
         return ("pt-online-schema-change refuses an --alter that adds a unique index unless given "
                 "--no-check-unique-key-change (it copies rows with INSERT IGNORE, so duplicates would vanish)")
+    if tool is Tool.PT_OSC and spec.kind is OpKind.ADD_COLUMN and spec.fields.get("null") is False and \
+            spec.fields.get("default") is None:
+        return ("pt-online-schema-change fails on a NOT NULL column without a default (it does not guess one); "
+                "give it one")
     if tool is Tool.GH_OST and spec.kind is OpKind.ADD_FOREIGN_KEY:
         return "gh-ost does not support foreign keys"
     return None

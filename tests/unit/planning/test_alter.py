@@ -130,6 +130,19 @@ def test_unreadable_tool_calls_say_which_call(call, why):
     assert op.kind is OpKind.UNKNOWN and why in op.note
 
 
+def test_what_the_tools_refuse_is_a_failure():
+    pt = "pt-online-schema-change --execute D=app,t=orders --alter"
+    (unique,) = parse(f'    system("{pt} \'ADD UNIQUE KEY u (a)\'")')
+    (not_null,) = parse(f'    system("{pt} \'ADD COLUMN b INT NOT NULL\'")')
+    (with_default,) = parse(f'    system("{pt} \'ADD COLUMN b INT NOT NULL DEFAULT 0\'")')
+    (allowed,) = parse(f'    system("{pt} \'ADD UNIQUE KEY u (a)\' --no-check-unique-key-change")')
+    assert "--no-check-unique-key-change" in unique.failure and "without a default" in not_null.failure
+    assert with_default.failure is None and allowed.failure is None and allowed.unique
+    ghost = "gh-ost --table=a --execute --alter="
+    (fk,) = parse(f'    system("{ghost}\'ADD CONSTRAINT f FOREIGN KEY (b_id) REFERENCES b (id)\'")')
+    assert fk.failure == "gh-ost does not support foreign keys"
+
+
 def test_helper_runs_with_the_call_arguments_and_keyword_defaults():
     helper = ('  def osc(table, alter, execute: true)\n'
               '    flag = execute ? "--execute" : "--dry-run"\n'
