@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from shipit.planning.classify import warnings_for
 from shipit.planning.rails import OpKind, parse_migration
 from shipit.planning.rails.alter import UnreadableSql, alter_clause, column_definition, statement
 from shipit.planning.rails.operations import Tool
@@ -141,6 +142,15 @@ def test_what_the_tools_refuse_is_a_failure():
     ghost = "gh-ost --table=a --execute --alter="
     (fk,) = parse(f'    system("{ghost}\'ADD CONSTRAINT f FOREIGN KEY (b_id) REFERENCES b (id)\'")')
     assert fk.failure == "gh-ost does not support foreign keys"
+
+
+def test_tools_that_copy_with_insert_ignore_warn_that_rows_vanish():
+    source = ("class AddThing < ActiveRecord::Migration[7.0]\n  def up\n    Lhm.change_table :users do |m|\n"
+              "      m.add_unique_index :email\n      m.change_column :name, 'VARCHAR(10) NOT NULL'\n    end\n"
+              "    add_index :users, :login, unique: true\n  end\nend\n")
+    warnings = warnings_for(parse_migration(source, "20240101000000_add_thing.rb"))
+    assert [w.split(":")[0] for w in warnings if "INSERT IGNORE" in w] == ["line 4", "line 5"]
+    assert "dropped from users silently" in warnings[0] and "zero value" in warnings[1]
 
 
 def test_helper_runs_with_the_call_arguments_and_keyword_defaults():
