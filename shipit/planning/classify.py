@@ -15,7 +15,7 @@ from typing import Any
 from shipit.db.checks import Check, CheckKind, needed
 from shipit.planning.facts import AppFacts
 from shipit.planning.rails.naming import foreign_key_name
-from shipit.planning.rails.operations import OpKind, Operation, ParsedMigration
+from shipit.planning.rails.operations import OpKind, Operation, ParsedMigration, Tool
 from shipit.planning.rules import Context, Stage, describe, is_dml, verdict
 
 __all__ = ["Check", "CheckKind", "ExpectedObject", "MigrationPhase", "ObjectKind", "checks_for", "classify",
@@ -180,7 +180,7 @@ def warnings_for(parsed: ParsedMigration, *, new_tables: frozenset[str] = frozen
                 f"the new code is live, and existing rows get the type's zero value; give it a default"
             )
         adds_fk = op.kind is OpKind.ADD_FOREIGN_KEY or (op.kind is OpKind.ADD_REFERENCE and op.foreign_key)
-        if adds_fk and existing:
+        if adds_fk and existing and op.tool is None:  # a tool copies online and swaps at the end
             out.append(
                 f"line {op.line}: foreign key on {op.table}: with foreign_key_checks on, MySQL copies the whole "
                 f"table (ALGORITHM=COPY) and blocks writes to it until done"
@@ -205,12 +205,28 @@ def warnings_for(parsed: ParsedMigration, *, new_tables: frozenset[str] = frozen
         if op.kind is OpKind.EXECUTE and op.sql and _UNBATCHED.match(op.sql) and not _LIMIT.search(op.sql):
             out.append(f"line {op.line}: one {op.sql.split()[0].upper()} over the whole table: it holds row locks "
                        f"until it commits and replicas replay it as one long transaction; batch it on a large table")
-        why = rebuilds(op)
+        if op.tool in _COPIES_WITH_IGNORE and existing:
+            out.extend(_ignored_rows(op))
+        why = rebuilds(op) if op.tool is None else None
         if why and existing:
             out.append(f"line {op.line}: {why} rebuilds {op.table or 'the table'} ({_REBUILD_LOCK})")
         elif op.algorithm == "copy":
             out.append(f"line {op.line}: algorithm: :copy blocks writes to {op.table} for the whole rebuild")
     return tuple(out)
+
+
+# Tools whose row copy is INSERT IGNORE: a row the new table rejects is dropped or coerced, not an error.
+_COPIES_WITH_IGNORE = frozenset({Tool.LHM, Tool.PT_OSC})
+
+
+def _ignored_rows(op: Operation) -> list[str]:
+    ignore = f"line {op.line}: {op.tool.value} copies rows with INSERT IGNORE"
+    if op.kind is OpKind.ADD_INDEX and op.unique:
+        return [f"{ignore}: rows duplicating ({', '.join(op.columns)}) are dropped from {op.table} silently, not "
+                f"refused; the duplicates check is what keeps them"]
+    if op.kind is OpKind.CHANGE_COLUMN and op.null is False and op.tool is Tool.LHM:
+        return [f"{ignore}: NULLs in {op.table}.{op.column} become the type's zero value silently, not refused"]
+    return []
 
 
 def expected_objects(parsed: ParsedMigration) -> tuple[ExpectedObject, ...]:

@@ -82,6 +82,10 @@ def _describe_sql(op: Operation) -> str:
     return f"execute {sql[:80]}{'...' if len(sql) > 80 else ''}"
 
 
+def _rebuild(op: Operation) -> str:
+    return f"rebuilds the table online through {op.tool.value}" if op.tool else "rebuilds the table (COPY)"
+
+
 def _remove_index(op: Operation, ctx: Context) -> Verdict:
     if any(o.kind is OpKind.ADD_INDEX and o.table == op.table for o in ctx.siblings):
         return _EITHER  # an index swap: the table keeps an index either way
@@ -164,8 +168,7 @@ RULES: dict[OpKind, Rule] = {
         lambda op, c: Verdict(Stage.PERSON, RENAME_RECIPE.format(what="table (or a view)"))),
     OpKind.CHANGE_COLUMN: Rule(
         lambda op: f"change_column {op.table}.{op.column} to {op.column_type}",
-        lambda op, c: Verdict(Stage.PERSON, "a column type change rebuilds the table (COPY) and may break either code "
-                                            "version")),
+        lambda op, c: Verdict(Stage.PERSON, f"a column type change {_rebuild(op)} and may break either code version")),
     OpKind.CHANGE_COLUMN_NULL: Rule(
         lambda op: f"change_column_null {op.table}.{op.column} {'NULL' if op.null else 'NOT NULL'}",
         lambda op, c: _EITHER if op.null else Verdict(Stage.AFTER, "the running code may still write NULLs")),
@@ -189,7 +192,8 @@ RULES: dict[OpKind, Rule] = {
 
 def describe(op: Operation) -> str:
     """One short human phrase for an operation, used in reasons, warnings and the text plan."""
-    return RULES[op.kind].describe(op)
+    through = f" through {op.tool.value}" if op.tool else ""
+    return RULES[op.kind].describe(op) + through
 
 
 def verdict(op: Operation, ctx: Context) -> Verdict:

@@ -9,7 +9,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from shipit.planning.rails import naming
+from shipit.planning.rails import alter, naming
+from shipit.planning.rails.alter import UnreadableSql
 from shipit.planning.rails.handlers import bool_opt, columns_of, handles, name, no_create, opt_name, type_of
 from shipit.planning.rails.naming import at_least
 from shipit.planning.rails.operations import OpKind
@@ -214,6 +215,16 @@ def remove_check_constraint(w: Walk, call: Call) -> None:
 
 @handles("execute")
 def execute(w: Walk, call: Call) -> None:
+    """DDL that `alter` reads whole plans as the operations it applies; any other SQL stays raw."""
     sql = call.args.positional[0] if call.args.positional else None
+    if isinstance(sql, str):
+        try:
+            table, specs = alter.statement(sql)
+        except UnreadableSql:
+            pass
+        else:
+            for spec in specs:
+                w.add(spec.kind, table, call, **spec.fields)
+            return
     text_sql = sql.text if isinstance(sql, Expr) else sql
     w.add(OpKind.EXECUTE, None, call, sql=text_sql)

@@ -60,7 +60,9 @@ class Operation:
     constraint name for foreign keys and check constraints. `default` is a literal, or the Ruby source of an
     expression default; `clears_default` says the statement sets no default at all (nil, or `to: nil`).
     `idempotent` records `if_not_exists:`/`if_exists:`. `failure` is an error Rails raises on this statement
-    before touching the database; `note` explains an `unknown`. `lengths` are prefix lengths of an index's columns.
+    before touching the database; `note` explains an `unknown`. `tool` is the online schema change tool that
+    applies it (the object appears when the tool swaps the table in). `lengths` are prefix lengths of an index's
+    columns.
     """
 
     kind: OpKind
@@ -86,6 +88,7 @@ class Operation:
     idempotent: bool = False
     failure: str | None = None
     note: str | None = None
+    tool: Tool | None = None
     line: int = 0
     source: str = ""
 
@@ -101,10 +104,20 @@ class Operation:
                 out[key] = True
         if self.lengths:
             out["lengths"] = dict(self.lengths)
+        if self.tool:
+            out["tool"] = self.tool.value
         out["line"] = self.line
         if self.kind in (OpKind.UNKNOWN, OpKind.DATA):
             out["source"] = self.source
         return out
+
+
+class Tool(str, enum.Enum):
+    """An online schema change tool that copies the table and swaps it in, instead of Rails' own ALTER."""
+
+    LHM = "lhm"
+    PT_OSC = "pt-online-schema-change"
+    GH_OST = "gh-ost"
 
 
 class Direction(str, enum.Enum):

@@ -12,14 +12,16 @@ from collections.abc import Iterable
 from typing import Any
 
 from shipit.planning.rails import keys as _keys  # noqa: F401  (registers its handlers)
+from shipit.planning.rails import osc as _osc  # noqa: F401  (registers its handlers)
 from shipit.planning.rails.naming import LEGACY, camelize
 from shipit.planning.rails.operations import Direction, ParsedMigration
 from shipit.planning.rails.ruby import Source, parser, text
-from shipit.planning.rails.walker import Walk
+from shipit.planning.rails.walker import Walk, runs_command
 
 _FILENAME = re.compile(r"^(\d+)_([a-z0-9_]+?)(?:\.[a-z0-9_]+)?\.rb$")
 # Class-body statements that only configure the migration.
 _CLASS_SETTINGS = frozenset({"disable_ddl_transaction!"})
+_MIGRATING = frozenset({"change", "up", "down"})
 
 
 def parse_migration(source: bytes | str, path: str = "", acronyms: Iterable[str] = ()) -> ParsedMigration:
@@ -67,6 +69,7 @@ def parse_migration(source: bytes | str, path: str = "", acronyms: Iterable[str]
         elif stmt.type not in ("class", "module"):  # model classes load, change nothing
             walk.statement(stmt)
 
+    walk.helpers = {n: m for n, m in methods.items() if n not in _MIGRATING and runs_command(m)}
     direction = Direction.CHANGE if "change" in methods else (Direction.UP if "up" in methods else Direction.NONE)
     if direction is Direction.NONE and not walk.ops:
         warnings.append("no `change` or `up` method: the migration does nothing")

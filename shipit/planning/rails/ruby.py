@@ -24,11 +24,16 @@ def parser():
     return _PARSER
 
 
+HOLE = "\x00"  # stands for an interpolation whose value is not a literal
+
+
 @dataclass(frozen=True)
 class Expr:
-    """A Ruby expression the parser does not evaluate (a variable, a method call, interpolation)."""
+    """A Ruby expression the parser does not evaluate (a variable, a method call, interpolation). An interpolated
+    string or command keeps its `template`: the literal parts, with `HOLE` where a value is not known."""
 
     text: str
+    template: str | None = None
 
 
 class Source:
@@ -69,11 +74,9 @@ def value(node, src: Source) -> Any:
     t = node.type
     if t == "simple_symbol":
         return text(node)[1:]
-    if t in ("string", "delimited_symbol", "bare_string", "bare_symbol"):
-        if any(c.type == "interpolation" for c in node.children):
-            return Expr(text(node))
-        contents = [c for c in node.children if c.type in ("string_content", "escape_sequence")]
-        return "".join(_unescape(c) for c in contents)
+    if t in ("string", "delimited_symbol", "bare_string", "bare_symbol", "subshell", "chained_string"):
+        template = _template(node, src)
+        return template if HOLE not in template and t != "subshell" else Expr(text(node), template)
     if t in ("array", "symbol_array", "string_array"):
         items = [value(c, src) for c in node.named_children]
         return Expr(text(node)) if any(isinstance(i, Expr) for i in items) else items
@@ -106,6 +109,11 @@ def value(node, src: Source) -> Any:
         return value(node.named_children[0], src)
     if t in ("identifier", "constant") and text(node) in src.locals:
         return src.locals[text(node)]
+    if t == "binary" and node.child_by_field_name("operator") is not None and \
+            text(node.child_by_field_name("operator")) == "%":
+        return _format(node, src)
+    if t == "call" and text(node) in src.locals:  # `m.name` inside an LHM block
+        return src.locals[text(node)]
     if t == "call":
         # `<<~SQL.squish`, "...".strip: string post-processing that does not change what the SQL means.
         method = node.child_by_field_name("method")
@@ -114,6 +122,30 @@ def value(node, src: Source) -> Any:
             inner = value(receiver, src)
             if isinstance(inner, str):
                 return " ".join(inner.split()) if text(method) == "squish" else inner.strip()
+    return Expr(text(node))
+
+
+def _template(node, src: Source) -> str:
+    """A string's text, each interpolation replaced by its literal value or by `HOLE`."""
+    parts = []
+    for c in node.children:
+        if c.type == "string":  # "a " "b": adjacent literals are one string
+            parts.append(_template(c, src))
+        elif c.type in ("string_content", "escape_sequence"):
+            parts.append(_unescape(c))
+        elif c.type == "interpolation":
+            inner = value(c.named_children[0], src) if c.named_child_count == 1 else None
+            parts.append(str(inner) if isinstance(inner, (str, int, float)) else HOLE)
+    return "".join(parts)
+
+
+def _format(node, src: Source) -> Any:
+    """`"ALTER TABLE %s ..." % m.name`: Ruby's format with `%s` only."""
+    fmt, arg = value(node.child_by_field_name("left"), src), value(node.child_by_field_name("right"), src)
+    args = arg if isinstance(arg, list) else [arg]
+    if isinstance(fmt, str) and all(isinstance(a, str) for a in args) and \
+            re.fullmatch(r"(?:[^%]|%s|%%)*", fmt) and fmt.count("%s") == len(args):
+        return fmt % tuple(args)
     return Expr(text(node))
 
 

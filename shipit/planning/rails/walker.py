@@ -23,7 +23,7 @@ TRANSPARENT_BLOCKS = frozenset(
 NO_EFFECT = frozenset(
     {"say", "puts", "print", "p", "pp", "disable_ddl_transaction!", "require", "require_relative", "include",
      "extend", "reset_column_information", "enable_lock_retries!", "milestone", "restrict_gitlab_migration",
-     "raise_on_exception", "sleep", "private", "protected", "public"}
+     "raise_on_exception", "sleep", "private", "protected", "public", "uses_departure!", "disable_departure!"}
 )
 # Model or relation methods that change rows: a statement ending in one of these is data code.
 DATA_METHODS = frozenset(
@@ -33,10 +33,10 @@ DATA_METHODS = frozenset(
      "touch_all", "map", "find_or_initialize_by"}
 )
 EXECUTE_METHODS = frozenset({"execute", "exec_update", "exec_delete", "exec_insert", "exec_query"})
-# Receivers that run their own online schema change outside Rails' DDL.
-FOREIGN_TOOLS = {
-    "Lhm": "LHM copies the table and swaps it in outside Rails' DDL: shipit cannot predict its objects or stage it",
-}
+# Calls that run a shell command (a subshell, `` `...` `` or `%x()`, is one too).
+COMMAND_METHODS = frozenset({"system", "spawn", "capture2", "capture2e", "capture3"})
+# A guard that fails the migration when its condition is false: `raise "..." unless system(...)`.
+FAILS = frozenset({"raise", "fail", "abort"})
 COLUMN_TYPES = frozenset(
     {
         "string", "text", "integer", "bigint", "float", "decimal", "numeric", "datetime", "time", "date", "binary",
@@ -59,6 +59,7 @@ class TableBlock:
     var: str | None
     creating: bool
     columns: list[str] = field(default_factory=list)
+    handlers: dict | None = None  # a tool's own block methods (LHM's migrator); None: Rails' table methods
 
 
 @dataclass
@@ -83,6 +84,9 @@ class Walk:
     warnings: list[str] = field(default_factory=list)
     blocks: list[TableBlock] = field(default_factory=list)
     directions: list[str | None] = field(default_factory=list)  # `reversible do |dir|` variables in scope
+    helpers: dict[str, Any] = field(default_factory=dict)  # the class's own methods that run a shell command
+    inlining: set[str] = field(default_factory=set)
+    command_results: set[str] = field(default_factory=set)  # locals holding a command's output or success
 
     # --- statements -----------------------------------------------------------------------------------------
 
@@ -95,6 +99,8 @@ class Walk:
     def statement(self, node) -> None:
         t = node.type
         if t in ("comment", "heredoc_body", "empty_statement", "method", "singleton_method", "class", "module"):
+            return
+        if self.fail_guard(node) or self.no_effect_modifier(node):
             return
         if t in ("if_modifier", "unless_modifier", "if", "unless", "elsif"):
             cond = node.child_by_field_name("condition")
@@ -119,7 +125,41 @@ class Walk:
         if t in ("call", "identifier"):
             self.call(node)
             return
+        if t == "subshell":
+            self.dispatch(node, "`", None, node.start_point[0] + 1, statement_source(node), None)
+            return
         self.unknown(node)
+
+    def no_effect_modifier(self, node) -> bool:
+        """`uses_departure! if Rails.env.production?`: a condition on a statement with no effect needs no warning."""
+        if node.type not in ("if_modifier", "unless_modifier"):
+            return False
+        body = node.child_by_field_name("body")
+        method = body if body is not None and body.type == "identifier" else \
+            (body.child_by_field_name("method") if body is not None and body.type == "call" else None)
+        receiver = body.child_by_field_name("receiver") if body is not None and body.type == "call" else None
+        return method is not None and receiver is None and text(method) in NO_EFFECT
+
+    def fail_guard(self, node) -> bool:
+        """`raise ... unless system(cmd)` and `system(cmd) or raise ...` run the command; the raise only stops the
+        migration when it fails, so the command is the statement."""
+        if node.type in ("if_modifier", "unless_modifier"):
+            guard, cond = node.child_by_field_name("body"), node.child_by_field_name("condition")
+        elif node.type == "binary" and node.child_by_field_name("operator") is not None and \
+                text(node.child_by_field_name("operator")) in ("or", "||", "and", "&&"):
+            guard, cond = node.child_by_field_name("right"), node.child_by_field_name("left")
+        else:
+            return False
+        if guard is None or cond is None or guard.type not in ("call", "identifier"):
+            return False
+        method = guard if guard.type == "identifier" else guard.child_by_field_name("method")
+        if method is None or text(method) not in FAILS:
+            return False
+        if runs_command(cond):
+            self.statement(cond.named_children[0] if cond.type == "unary" and cond.named_child_count else cond)
+            return True
+        # the exit status of a command already run: `$?`, `status.success?`, or a local the command's result went to
+        return "$?" in text(cond) or ".success?" in text(cond) or bool(identifiers(cond) & self.command_results)
 
     def assignment(self, node) -> None:
         """`x = literal` binds a local later arguments may use; `x = Model.create!(...)` is data code."""
@@ -129,9 +169,13 @@ class Walk:
             if not isinstance(bound, Expr):
                 self.src.locals[text(left)] = bound
                 return
-        if right is not None and right.type == "call":
+        if left is not None and right is not None and runs_command(right):
+            self.command_results |= identifiers(left)
+        if right is not None and right.type == "subshell":
+            self.statement(right)
+        elif right is not None and right.type == "call":
             method = right.child_by_field_name("method")
-            if method is not None and text(method) in DATA_METHODS | EXECUTE_METHODS:
+            if method is not None and text(method) in DATA_METHODS | EXECUTE_METHODS | COMMAND_METHODS:
                 self.call(right)
 
     def call(self, node) -> None:
@@ -150,6 +194,9 @@ class Walk:
             return
         if name in TRANSPARENT_BLOCKS and block is not None:
             self.body(block.child_by_field_name("body"))
+            return
+        if name in self.helpers:
+            self.inline(node, name)
             return
         if name == "reversible" and block is not None:
             self.directions.append(block_param(block))
@@ -170,19 +217,21 @@ class Walk:
             return
         table_block = next((b for b in reversed(self.blocks) if b.var is not None and b.var == rtext), None)
         if table_block is not None:
-            if name in COLUMN_TYPES:
+            if name in COLUMN_TYPES and table_block.handlers is None:
                 self.guard(node, lambda: column_type_call(self, name, self.call_of(node, name, block, table_block)))
             else:
                 self.dispatch(node, name, block, line, source, table_block)
             return
         if name in NO_EFFECT:
             return
+        if rtext == "self" and name in self.helpers:
+            self.inline(node, name)
+            return
         if name in EXECUTE_METHODS and rtext.split(".")[-1] == "connection":
             self.dispatch(node, "execute", None, line, source, None)
             return
-        head = rtext.split(".")[0].split("::")[0].split("(")[0]
-        if head in FOREIGN_TOOLS:
-            self.unknown(node, FOREIGN_TOOLS[head])
+        if f"{rtext}.{name}" in _handlers():
+            self.dispatch(node, f"{rtext}.{name}", block, line, source, None)
             return
         if name in DATA_METHODS:
             self.ops.append(Operation(OpKind.DATA, None, line=line, source=source))
@@ -190,7 +239,10 @@ class Walk:
         self.unknown(node)
 
     def call_of(self, node, method: str, block, table_block: TableBlock | None) -> Call:
-        a = ruby.args(node, self.src) if node.type == "call" else Args([], {}, False)
+        if node.type == "subshell":
+            a = Args([ruby.value(node, self.src)], {}, False)
+        else:
+            a = ruby.args(node, self.src) if node.type == "call" else Args([], {}, False)
         if a.unresolved:
             raise UnparseableArguments
         if table_block is not None:
@@ -200,8 +252,11 @@ class Walk:
     def dispatch(self, node, name: str, block, line: int, source: str, table_block: TableBlock | None) -> None:
         from shipit.planning.rails.handlers import BLOCK_METHODS, HANDLERS
 
-        key = BLOCK_METHODS.get(name) if table_block is not None else name
-        handler = HANDLERS.get(key) if key else None
+        if table_block is not None and table_block.handlers is not None:
+            handler = table_block.handlers.get(name)
+        else:
+            key = BLOCK_METHODS.get(name) if table_block is not None else name
+            handler = HANDLERS.get(key) if key else None
         if handler is None:
             self.unknown(node)
             return
@@ -211,8 +266,38 @@ class Walk:
         """Arguments that are not literals make the statement unknown, never a guess."""
         try:
             run()
-        except (UnparseableArguments, IndexError, KeyError):
+        except UnparseableArguments as e:
+            self.unknown(node, str(e) or None)
+        except (IndexError, KeyError):
             self.unknown(node)
+
+    def inline(self, node, name: str) -> None:
+        """A helper of the migration class that runs a tool: its body runs with the call's literal arguments."""
+        if name in self.inlining:
+            self.unknown(node, f"the helper `{name}` calls itself")
+            return
+        method = self.helpers[name]
+        a = ruby.args(node, self.src) if node.type == "call" else Args([], {}, False)
+        saved = dict(self.src.locals)
+        params = method.child_by_field_name("parameters")
+        positional = list(a.positional)
+        for p in params.named_children if params is not None else ():
+            pname = p.child_by_field_name("name")
+            if p.type == "identifier":
+                self.src.locals[text(p)] = positional.pop(0) if positional else Expr(text(p))
+            elif p.type == "optional_parameter" and pname is not None:
+                self.src.locals[text(pname)] = positional.pop(0) if positional else \
+                    ruby.value(p.child_by_field_name("value"), self.src)
+            elif p.type == "keyword_parameter" and pname is not None:
+                given, default = a.options.get(text(pname)), p.child_by_field_name("value")
+                self.src.locals[text(pname)] = given if text(pname) in a.options else \
+                    (ruby.value(default, self.src) if default is not None else Expr(text(pname)))
+        self.inlining.add(name)
+        try:
+            self.body(method.child_by_field_name("body"))
+        finally:
+            self.inlining.discard(name)
+            self.src.locals = saved
 
     def table_body(self, table_block: TableBlock, block) -> None:
         if block is None:
@@ -229,6 +314,37 @@ class Walk:
 
     def add(self, kind: OpKind, table: str | None, call: Call, **fields) -> None:
         self.ops.append(Operation(kind, table, line=call.line, source=call.source, **fields))
+
+
+def _handlers() -> dict:
+    from shipit.planning.rails.handlers import HANDLERS
+
+    return HANDLERS
+
+
+def identifiers(node) -> set[str]:
+    out, stack = set(), [node]
+    while stack:
+        n = stack.pop()
+        if n.type == "identifier":
+            out.add(text(n))
+        stack.extend(n.named_children)
+    return out
+
+
+def runs_command(node) -> bool:
+    """Does this subtree run a shell command (a subshell, `system`, `Open3.capture*`)?"""
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if n.type == "subshell":
+            return True
+        if n.type == "call":
+            method = n.child_by_field_name("method")
+            if method is not None and text(method) in COMMAND_METHODS:
+                return True
+        stack.extend(n.named_children)
+    return False
 
 
 def block_param(block) -> str | None:

@@ -439,7 +439,8 @@ EXPECTED = {
     },
     '20240201000072_lhm_add_arbitrary_to_users.rb': {
         'ops': [
-            {'kind': 'unknown', 'table': None, 'columns': [], 'note': "LHM copies the table and swaps it in outside Rails' DDL: shipit cannot predict its objects or stage it", 'line': 5},
+            {'kind': 'add_column', 'table': 'users', 'columns': ['arbitrary'], 'column': 'arbitrary', 'column_type': 'INT(12)', 'tool': 'lhm', 'line': 6},
+            {'kind': 'add_index', 'table': 'users', 'columns': ['arbitrary', 'created_at'], 'unique': False, 'name': 'index_users_on_arbitrary_and_created_at', 'tool': 'lhm', 'line': 7},
         ],
         'checks': [],
     },
@@ -658,5 +659,134 @@ EXPECTED = {
             {'kind': 'remove_column', 'table': 'users', 'columns': ['ssn'], 'column': 'ssn', 'line': 3},
         ],
         'checks': [],
+    },
+    '20240301000001_lhm_add_unique_slug_to_accounts.rb': {
+        'ops': [
+            {'kind': 'add_index', 'table': 'accounts', 'columns': ['tenant_id', 'slug'], 'unique': True, 'name': 'index_accounts_on_tenant_id_and_slug', 'tool': 'lhm', 'line': 6},
+            {'kind': 'add_index', 'table': 'accounts', 'columns': ['created_at'], 'unique': False, 'name': 'idx_accounts_created', 'tool': 'lhm', 'line': 7},
+            {'kind': 'add_index', 'table': 'accounts', 'columns': ['name'], 'unique': False, 'name': 'index_accounts_on_name', 'lengths': {'name': 32}, 'tool': 'lhm', 'line': 8},
+        ],
+        'checks': [{'kind': 'duplicates', 'table': 'accounts', 'columns': ['tenant_id', 'slug']}],
+    },
+    '20240301000002_lhm_add_status_to_orders.rb': {
+        'ops': [
+            {'kind': 'add_column', 'table': 'orders', 'columns': ['status'], 'column': 'status', 'null': False, 'default': 'pending', 'column_type': 'VARCHAR(255)', 'tool': 'lhm', 'line': 4},
+            {'kind': 'add_column', 'table': 'orders', 'columns': ['shipped_at'], 'column': 'shipped_at', 'null': True, 'column_type': 'DATETIME', 'tool': 'lhm', 'line': 5},
+        ],
+        'checks': [],
+    },
+    '20240301000003_lhm_remove_orders_coupon_code.rb': {
+        'ops': [
+            {'kind': 'remove_column', 'table': 'orders', 'columns': ['coupon_code'], 'column': 'coupon_code', 'tool': 'lhm', 'line': 4},
+            {'kind': 'remove_index', 'table': 'orders', 'columns': ['coupon_code'], 'name': 'index_orders_on_coupon_code', 'tool': 'lhm', 'line': 5},
+        ],
+        'checks': [],
+    },
+    '20240301000004_lhm_widen_orders_amount.rb': {
+        'ops': [
+            {'kind': 'change_column', 'table': 'orders', 'columns': ['amount'], 'column': 'amount', 'null': False, 'column_type': 'DECIMAL(12,2)', 'tool': 'lhm', 'line': 4},
+        ],
+        'checks': [{'kind': 'nulls', 'table': 'orders', 'column': 'amount'}],
+    },
+    '20240301000005_lhm_rename_users_login.rb': {
+        'ops': [
+            {'kind': 'rename_column', 'table': 'users', 'columns': ['login'], 'column': 'login', 'new_name': 'username', 'tool': 'lhm', 'line': 4},
+        ],
+        'checks': [],
+    },
+    '20240301000006_lhm_ddl_add_flags_to_events.rb': {
+        'ops': [
+            {'kind': 'add_column', 'table': 'events', 'columns': ['flags'], 'column': 'flags', 'null': False, 'default': 0, 'column_type': 'INT', 'tool': 'lhm', 'line': 4},
+            {'kind': 'add_index', 'table': 'events', 'columns': ['flags'], 'unique': False, 'name': 'idx_events_flags', 'tool': 'lhm', 'line': 5},
+            {'kind': 'add_column', 'table': 'events', 'columns': ['note'], 'column': 'note', 'column_type': 'text', 'tool': 'lhm', 'line': 5},
+        ],
+        'checks': [],
+    },
+    '20240301000007_lhm_ddl_on_live_table.rb': {
+        'ops': [
+            {'kind': 'unknown', 'table': None, 'columns': [], 'note': "LHM's m.ddl alters `events`, not the copy LHM swaps in (lhmn_events, `m.name`): on events it runs as blocking DDL and the swap discards it; write the statement against m.name", 'line': 4},
+        ],
+        'checks': [],
+    },
+    '20240301000008_pt_osc_index_events_user.rb': {
+        'ops': [
+            {'kind': 'add_index', 'table': 'events', 'columns': ['user_id', 'created_at'], 'unique': False, 'name': 'idx_events_user_created', 'tool': 'pt-online-schema-change', 'line': 4},
+        ],
+        'checks': [],
+    },
+    '20240301000009_pt_osc_unique_users_email.rb': {
+        'ops': [
+            {'kind': 'add_index', 'table': 'users', 'columns': ['email'], 'unique': True, 'name': 'idx_users_email', 'failure': 'pt-online-schema-change refuses an --alter that adds a unique index unless given --no-check-unique-key-change (it copies rows with INSERT IGNORE, so duplicates would vanish)', 'tool': 'pt-online-schema-change', 'line': 3},
+        ],
+        'checks': [{'kind': 'duplicates', 'table': 'users', 'columns': ['email']}],
+    },
+    '20240301000010_pt_osc_unique_users_handle.rb': {
+        'ops': [
+            {'kind': 'add_index', 'table': 'users', 'columns': ['handle'], 'unique': True, 'name': 'idx_users_handle', 'algorithm': 'inplace', 'tool': 'pt-online-schema-change', 'line': 3},
+        ],
+        'checks': [{'kind': 'duplicates', 'table': 'users', 'columns': ['handle']}],
+    },
+    '20240301000011_gh_ost_add_orders_channel.rb': {
+        'ops': [
+            {'kind': 'add_column', 'table': 'orders', 'columns': ['channel'], 'column': 'channel', 'null': False, 'default': 'web', 'column_type': 'VARCHAR(32)', 'tool': 'gh-ost', 'line': 5},
+            {'kind': 'add_index', 'table': 'orders', 'columns': ['channel'], 'unique': False, 'name': 'index_orders_on_channel', 'tool': 'gh-ost', 'line': 5},
+        ],
+        'checks': [],
+    },
+    '20240301000012_gh_ost_drop_users_legacy_flag.rb': {
+        'ops': [
+            {'kind': 'remove_column', 'table': 'users', 'columns': ['legacy_flag'], 'column': 'legacy_flag', 'tool': 'gh-ost', 'line': 3},
+        ],
+        'checks': [],
+    },
+    '20240301000013_gh_ost_alter_built_at_run_time.rb': {
+        'ops': [
+            {'kind': 'unknown', 'table': None, 'columns': [], 'note': 'could not read this gh-ost call: its --alter clause is built at run time', 'line': 6},
+        ],
+        'checks': [],
+    },
+    '20240301000014_pt_osc_helper_orders_fk.rb': {
+        'ops': [
+            {'kind': 'add_foreign_key', 'table': 'orders', 'columns': ['user_id'], 'name': 'fk_orders_users', 'to_table': 'users', 'column': 'user_id', 'primary_key': 'id', 'tool': 'pt-online-schema-change', 'line': 11},
+        ],
+        'checks': [{'kind': 'orphans', 'table': 'orders', 'column': 'user_id', 'to_table': 'users', 'primary_key': 'id'}],
+    },
+    '20240301000015_pt_osc_dry_run_only.rb': {
+        'ops': [
+            {'kind': 'unknown', 'table': None, 'columns': [], 'note': 'runs pt-online-schema-change without --execute: it alters nothing (a dry run at most), so the objects its --alter describes never appear; add --execute or remove the call', 'line': 3},
+        ],
+        'checks': [],
+    },
+    '20240301000016_departure_add_index_to_comments.rb': {
+        'ops': [
+            {'kind': 'add_index', 'table': 'comments', 'columns': ['post_id', 'created_at'], 'unique': False, 'name': 'index_comments_on_post_id_and_created_at', 'line': 5},
+            {'kind': 'add_column', 'table': 'comments', 'columns': ['edited_at'], 'column': 'edited_at', 'column_type': 'datetime', 'line': 6},
+        ],
+        'checks': [],
+    },
+    '20240301000017_departure_disabled_change_column.rb': {
+        'ops': [
+            {'kind': 'change_column', 'table': 'comments', 'columns': ['body'], 'column': 'body', 'null': False, 'column_type': 'text', 'line': 5},
+        ],
+        'checks': [{'kind': 'nulls', 'table': 'comments', 'column': 'body'}],
+    },
+    '20240301000018_ghost_adapter_add_reference.rb': {
+        'ops': [
+            {'kind': 'add_reference', 'table': 'comments', 'columns': ['account_id'], 'name': 'index_comments_on_account_id', 'column': 'account_id', 'index': True, 'foreign_key': False, 'line': 4},
+        ],
+        'checks': [],
+    },
+    '20240301000019_execute_alter_add_index.rb': {
+        'ops': [
+            {'kind': 'add_index', 'table': 'orders', 'columns': ['state', 'created_at'], 'unique': False, 'name': 'idx_orders_state_created', 'algorithm': 'inplace', 'line': 3},
+            {'kind': 'add_index', 'table': 'orders', 'columns': ['number'], 'unique': True, 'name': 'idx_orders_number', 'line': 4},
+        ],
+        'checks': [{'kind': 'duplicates', 'table': 'orders', 'columns': ['number']}],
+    },
+    '20240301000020_gh_ost_add_foreign_key.rb': {
+        'ops': [
+            {'kind': 'add_foreign_key', 'table': 'line_items', 'columns': ['order_id'], 'name': 'fk_line_items_orders', 'to_table': 'orders', 'column': 'order_id', 'primary_key': 'id', 'failure': 'gh-ost does not support foreign keys', 'tool': 'gh-ost', 'line': 3},
+        ],
+        'checks': [{'kind': 'orphans', 'table': 'line_items', 'column': 'order_id', 'to_table': 'orders', 'primary_key': 'id'}],
     },
 }

@@ -14,5 +14,4 @@ class LhmAddArbitraryToUsers < ActiveRecord::Migration[5.2]
     end
   end
 end
-# verdict: manual: LHM copies and swaps the table outside Rails: a person runs it
-# reason: LHM
+# verdict: pre_deploy: LHM adds a nullable column and an index on a copy and swaps it in: additive, the old code keeps working
