@@ -66,10 +66,8 @@ def request_path(prefix: str, fn_name: str, args: tuple) -> tuple[str, str, tupl
     name = args.pop(0) if verb in _OBJECT_VERBS else None
     if "namespaced_" in fn_name:
         path = f"{prefix}/namespaces/{args.pop(0)}/{plural}"
-    elif fn_name.endswith("_for_all_namespaces"):
+    else:  # all namespaces, or a cluster-scoped resource (`read_namespace("shop")`)
         path = f"{prefix}/{plural}"
-    else:
-        raise ValueError(f"{fn_name}: shipit only calls namespaced and all-namespace API methods")
     if name is not None:
         path += f"/{name}"
     if sub:

@@ -79,8 +79,14 @@ def test_source_scan_sees_the_calls_it_must():
     assert ("core", "read_namespaced_pod_log", False) in calls
 
 
+# A namespaced Role cannot grant cluster-scoped reads; shipit's one such read (does the namespace exist, to tell a
+# typo from "no release yet") takes a 403 as "unknown" and goes on.
+CLUSTER_SCOPED_PROBES = {("", "namespaces"): {"get"}}
+
+
 def test_role_grants_exactly_what_the_code_uses():
-    want = needed()
+    want = {k: v - CLUSTER_SCOPED_PROBES.get(k, set()) for k, v in needed().items()}
+    want = {k: v for k, v in want.items() if v}
     have, _ = granted()
     missing = {k: sorted(v - have.get(k, set())) for k, v in want.items() if v - have.get(k, set())}
     extra = {k: sorted(v - want.get(k, set())) for k, v in have.items() if v - want.get(k, set())}

@@ -32,9 +32,9 @@ def test_api_method_names_map_to_their_rest_paths(group, fn, args, expected):
     assert request_path(group, fn, args) == expected
 
 
-def test_cluster_scoped_methods_are_refused_rather_than_guessed():
-    with pytest.raises(ValueError, match="list_namespace: shipit only calls namespaced"):
-        request_path("/api/v1", "list_namespace", ())
+def test_cluster_scoped_methods_address_the_resource_without_a_namespace():
+    assert request_path("/api/v1", "read_namespace", ("shop",)) == ("GET", "/api/v1/namespaces/shop", ())
+    assert request_path("/api/v1", "list_node", ()) == ("GET", "/api/v1/nodes", ())
 
 
 def test_keyword_arguments_become_the_api_query_names():
