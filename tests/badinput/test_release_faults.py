@@ -203,10 +203,10 @@ def test_hand_set_image_is_replaced_by_a_migration_only_release(sb):
 def test_migration_in_the_image_but_not_in_the_commit_fails_naming_it(sb):
     """kubesim runs the Job in the app checkout, so an untracked migration file is 'in the image' but not in git."""
     sb.change_code()
-    untracked = sb.repo / "db" / "migrate" / "20240701000009_untracked.rb"
+    sb.add_migration("20240701000004", "add_zip", "def change\n  add_column :users, :zip, :string\nend\n")
+    untracked = sb.repo / "db" / "migrate" / "20240701000009_untracked.rb"  # written after the commit: not in git
     untracked.write_text("class Untracked < ActiveRecord::Migration[6.1]\n  def change\n    add_column :users, :zz, "
                          ":string\n  end\nend\n")
-    sb.add_migration("20240701000004", "add_zip", "def change\n  add_column :users, :zip, :string\nend\n")
     try:
         r = shipit(sb, "release", "--output", "json")
         assert_clear(r, 1, "20240701000009", "does not match commit")
