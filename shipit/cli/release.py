@@ -89,7 +89,9 @@ def finish(state, output: OutputFormat) -> None:
     else:
         emit_text(summary.render_for(state))
     if state.exit_code != ExitCode.OK:
-        raise ShipitError(summary.headline(state), exit_code=ExitCode(state.exit_code))
+        # the text summary starts with the headline already; with --output json, stderr gets it as the one line
+        headline = summary.headline(state) if output is OutputFormat.JSON else ""
+        raise ShipitError(headline, exit_code=ExitCode(state.exit_code))
 
 
 def register(app: typer.Typer) -> None:
