@@ -1,4 +1,4 @@
-"""kubesim benchmark (issue 3): (a) latency from a pod status change made through the API to the watch event
+"""kubesim benchmark: (a) latency from a pod status change made through the API to the watch event
 reaching a python watcher, (b) get/list requests per second on 1,000 ConfigMaps, all over real HTTP with the
 `kubernetes` python client against `python -m tests.kubesim` running as its own process.
 

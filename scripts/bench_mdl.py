@@ -3,7 +3,7 @@
 `MigrationGuard.poll()`, with nothing waiting (the usual case: one processlist read) and during a real pile-up (an
 idle transaction, an ALTER queued behind it while a connection holds Rails' migration lock, 3 SELECTs queued behind
 the ALTER; a policy that never kills, so every poll does the full reading). At the release's MDL_POLL = 0.5 s the
-query count per poll times 2 is the queries per second on the primary (issue 4 target: at most 2 while idle).
+query count per poll times 2 is the queries per second on the primary (target: at most 2 while idle).
 
 Uses the MariaDB service at 127.0.0.1:3306 (root) in a temporary database. Prints medians over the polls.
 

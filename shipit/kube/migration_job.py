@@ -134,7 +134,7 @@ def _true_condition(job: dict, *types: str) -> dict | None:
 
 
 def decide_job(job: dict | None, pods: list[dict], *, now: datetime, unschedulable_grace: float = UNSCHEDULABLE_GRACE) -> JobDecision:
-    """Has the migration Job finished, and how? Pure: the Job's conditions (rule J3, both the 1.29 and 1.31+ protocols)
+    """Has the migration Job finished, and how? Pure: the Job's conditions (the 1.29 protocol and 1.31+'s FailureTarget/SuccessCriteriaMet first)
     and its pods' verdicts, whichever speaks first."""
     verdicts = sorted(
         ((p["metadata"]["name"], classify_pod(p, now=now, ready_grace=math.inf, unschedulable_grace=unschedulable_grace)) for p in pods),
@@ -223,7 +223,7 @@ class MigrationJob:
             log.info("migration Job already exists for this release; watching it", job=self.name)
 
     def delete(self) -> None:
-        """Delete the Job and, through Background propagation, its pod (the default would orphan it, rule X4)."""
+        """Delete the Job and, through Background propagation, its pod (the default propagation for Jobs orphans the pod)."""
         from kubernetes.client.exceptions import ApiException
 
         try:
