@@ -5,5 +5,6 @@ pytest_plugins = [
     "tests.support.replica",
     "tests.support.httpapp",
     "tests.kubesim.fixture",
+    "tests.cluster.fixture",
     "tests.support.sandbox",
 ]
