@@ -201,6 +201,28 @@ current-context: {user}
         except ApiError:
             return False
 
+    def reset_namespace(self, namespace: str = "default", timeout: float = 60.0) -> None:
+        """Empty a namespace of workloads, pods, ConfigMaps (but kube-root-ca.crt), Leases and Events, and wait until
+        no pod is left, so the next test starts from a clean namespace on the shared cluster."""
+        api = self.api()
+        background = {"apiVersion": "v1", "kind": "DeleteOptions", "propagationPolicy": "Background"}
+        for path in ("/apis/apps/v1/namespaces/{ns}/deployments", "/apis/apps/v1/namespaces/{ns}/replicasets",
+                     "/apis/apps/v1/namespaces/{ns}/statefulsets", "/apis/batch/v1/namespaces/{ns}/cronjobs",
+                     "/apis/batch/v1/namespaces/{ns}/jobs"):
+            api.delete(path.format(ns=namespace), background)
+        api.request("DELETE", f"/api/v1/namespaces/{namespace}/pods", {**background, "gracePeriodSeconds": 0})
+        api.request("DELETE", f"/api/v1/namespaces/{namespace}/configmaps", background,
+                    params={"fieldSelector": "metadata.name!=kube-root-ca.crt"})
+        api.delete(f"/apis/coordination.k8s.io/v1/namespaces/{namespace}/leases", background)
+        api.delete(f"/api/v1/namespaces/{namespace}/events", background)
+        deadline = time.monotonic() + timeout
+        while api.get(f"/api/v1/namespaces/{namespace}/pods")["items"] or \
+                api.get(f"/apis/apps/v1/namespaces/{namespace}/replicasets")["items"]:
+            if time.monotonic() > deadline:
+                raise ClusterError(f"namespace {namespace} did not empty in {timeout:.0f}s")
+            api.request("DELETE", f"/api/v1/namespaces/{namespace}/pods", {**background, "gracePeriodSeconds": 0})
+            time.sleep(0.1)
+
     def shipit_token(self, namespace: str, *, seconds: int = 7 * 86400) -> str:
         request = {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",
                    "spec": {"expirationSeconds": seconds}}

@@ -70,6 +70,7 @@ def test_permission_names():
     assert permission_for("patch_namespaced_deployment_status") == ("patch", "deployments/status")
 
 
+@pytest.mark.kubesim_only
 def test_429_honours_retry_after_and_counts_requests(kubesim, kube):
     kubesim.faults.add(method="GET", path_regex=r"/api/v1/namespaces/default/configmaps$", status=429, count=2, retry_after=1)
     before = kube.request_count
@@ -80,6 +81,7 @@ def test_429_honours_retry_after_and_counts_requests(kubesim, kube):
     assert rv
 
 
+@pytest.mark.kubesim_only
 def test_500_retried_then_budget_exhausted(kubesim, kube):
     kubesim.faults.add(method="GET", path_regex=r"/api/v1/namespaces/default/configmaps/x$", status=500, count=100)
     kube.retry_budget = 1.0
@@ -129,6 +131,7 @@ def test_watch_lists_then_streams(kube):
     assert collect(stream, 2) == [("ADDED", "a"), ("ADDED", "b")]
 
 
+@pytest.mark.kubesim_only
 def test_watch_survives_dropped_streams(kubesim, kube):
     stream = kube.watch(kube.core.list_namespaced_config_map, "default", label_selector="t=watch")
     kubesim.faults.drop_watches(after_seconds=0.2, count=2)
@@ -144,6 +147,7 @@ def test_watch_survives_dropped_streams(kubesim, kube):
     assert stream.relists == 0
 
 
+@pytest.mark.kubesim_only
 def test_watch_relists_after_410_and_reports_what_changed(kubesim, kube):
     create_cm(kube, "keep")
     create_cm(kube, "gone")

@@ -1,0 +1,49 @@
+"""The real control plane dressed as a kubesim Cluster for suites written against kubesim (tests/kube,
+tests/kubesim_kubectl): namespace `default` emptied before each test, the same `.kubeconfig`, `.url`, `.images`,
+`.store` (API-backed), `.kubectl(...)` and `.api_client()`; `.faults` skips the test, since a real API server does
+not fail on demand."""
+
+from __future__ import annotations
+
+import ssl
+import types
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from tests.cluster.node_agent import ApiStore
+
+
+class RealWorld:
+    def __init__(self, cluster, kubeconfig: Path, *, speed: float = 1.0) -> None:
+        cluster.reset_namespace("default")
+        cluster.images._overrides.clear()
+        cluster.agent.runtime._exec_mode = False
+        cluster.agent.clock.speed = speed
+        self.cluster = cluster
+        self.kubeconfig = cluster.write_kubeconfig(kubeconfig)
+        self.url = cluster.url
+        self.token = cluster.admin_token
+        self.ca_file = cluster.ca_file
+        self.images = cluster.images
+        self.store = ApiStore(cluster.api())
+        self.server = types.SimpleNamespace(port=urlsplit(cluster.url).port)
+
+    @property
+    def faults(self):
+        pytest.skip("fault injection (429/500/503, cut watches, expired resourceVersions) needs kubesim")
+
+    def kubectl(self, *args: str, check: bool = True, **kw):
+        r = self.cluster.kubectl(*args, kubeconfig=self.kubeconfig, **kw)
+        if check and r.returncode != 0:
+            raise AssertionError(f"kubectl {' '.join(args)} exited {r.returncode}\nstdout:\n{r.stdout}\n"
+                                 f"stderr:\n{r.stderr}")
+        return r
+
+    def api_client(self):
+        return self.cluster.api_client()
+
+    def urllib_auth(self) -> tuple[dict[str, str], ssl.SSLContext]:
+        """Headers and TLS context for plain urllib requests to the API server."""
+        return {"Authorization": f"Bearer {self.token}"}, ssl.create_default_context(cafile=str(self.ca_file))
