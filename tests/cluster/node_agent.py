@@ -135,6 +135,22 @@ def node_object(port: int) -> dict:
     }
 
 
+class _EventNanos:
+    """Event names end in the hex UnixNano of the event, as the kubelet's do, so names sort with the scheduler's."""
+
+    def __init__(self) -> None:
+        self._last = 0
+        self._lock = threading.Lock()
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> int:
+        with self._lock:
+            self._last = max(time.time_ns(), self._last + 1)
+            return self._last
+
+
 class NodeAgent:
     def __init__(self, api: Api, *, exec_mode: bool = False, speed: float = 1.0,
                  images: ImageRegistry | None = None, timings: KubeletTimings = KubeletTimings()) -> None:
@@ -143,7 +159,9 @@ class NodeAgent:
         self.logs = PodLogs()
         self.images = images or ImageRegistry()
         self.clock = Clock(speed)
-        self.runtime = NodeRuntime(self.store, self.logs, self.images, EventRecorder(self.store), self.clock,
+        recorder = EventRecorder(self.store)
+        recorder._nanos = _EventNanos()
+        self.runtime = NodeRuntime(self.store, self.logs, self.images, recorder, self.clock,
                                    exec_mode=exec_mode, timings=timings, host_ip=HOST_IP)
         self.log_server = LogServer(self.runtime, self.logs)
         self._stop = threading.Event()

@@ -29,6 +29,8 @@ class RealWorld:
         self.images = cluster.images
         self.store = ApiStore(cluster.api())
         self.server = types.SimpleNamespace(port=urlsplit(cluster.url).port)
+        self.k8s_version = cluster.k8s_version
+        self.minor = int(cluster.k8s_version.split(".")[1])
 
     @property
     def faults(self):
