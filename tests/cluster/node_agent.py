@@ -56,6 +56,10 @@ class ApiStore:
                     raise
                 time.sleep(0.1)
 
+    def list(self, res: Resource, namespace: str) -> tuple[list[dict], str]:
+        answer = self.api.get(path_of(res, namespace))
+        return answer["items"], answer["metadata"].get("resourceVersion", "")
+
     def create(self, res: Resource, namespace: str, obj: dict) -> dict:
         created = self.api.create(path_of(res, namespace), obj)
         if res is EVENTS:
