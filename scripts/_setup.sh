@@ -75,4 +75,24 @@ setup_mariadb() {
   fi
 }
 
+go_binary() {
+  for go in "${GO:-}" /usr/local/go/bin/go "$(command -v go 2>/dev/null || true)"; do
+    [ -n "$go" ] && [ -x "$go" ] && { echo "$go"; return 0; }
+  done
+  return 1
+}
+
+setup_cluster() {
+  # The real control plane of tests/cluster (etcd, kube-apiserver, controllers, scheduler in one Go binary), cached
+  # under ~/.cache/shipit-cluster; a cold build takes a while and prints its progress. Without Go, skip: the
+  # tests marked real_cluster then skip and say why.
+  if ! go_binary >/dev/null; then
+    log "Go not found: skipping the real control plane build (tests marked real_cluster will be skipped)"
+    return 0
+  fi
+  log "building the real control plane (tests/cluster) if needed"
+  GO="$(go_binary)" .venv/bin/python -m tests.cluster.build >/dev/null \
+    || { echo "$SETUP_NAME: building tests/cluster failed (see above)" >&2; exit 1; }
+}
+
 setup_all() { need_packages; setup_python; setup_mariadb; }

@@ -17,7 +17,10 @@ ProgressDeadlineExceeded, so the Deployments here use progressDeadlineSeconds=PR
 real clusters; the ratio grows with it); a Job whose image is missing fails only at its activeDeadlineSeconds
 (migration.timeout, here PROGRESS_DEADLINE too). Also printed: API requests shipit made per scenario. Target: shipit <= 1 s.
 
-    .venv/bin/python scripts/bench_detect.py [--runs 5] [--modes migration-exit,crash-loop] [--deadline 8]
+    .venv/bin/python scripts/bench_detect.py [--runs 5] [--modes migration-exit,crash-loop] [--deadline 8] [--real-cluster]
+
+With --real-cluster the same scenarios run on the real control plane of tests/cluster (upstream controllers); the
+state-change time is then when the node agent's status write that makes the pod fail is answered by the API server.
 """
 
 from __future__ import annotations
@@ -55,13 +58,25 @@ EXPECTED = {"image-missing": "ImagePullError", "crash-loop": "CrashLoopBackOff",
 
 
 class PodWatch:
-    """Records, in-process, when a matching pod first reaches a failing state (the store's subscribe callback)."""
+    """Records, in-process, when a matching pod first reaches a failing state (the store's subscribe callback, or on
+    the real control plane the node agent's status writes)."""
 
-    def __init__(self, store, *, name_prefix: str, never_ready: bool = False):
+    def __init__(self, cluster, *, name_prefix: str, never_ready: bool = False):
         self.prefix = name_prefix
         self.never_ready = never_ready
         self.at: float | None = None
-        store.subscribe(self.on_event)
+        if hasattr(cluster, "agent"):
+            store = cluster.agent.store
+            plain = getattr(store, "_unwatched_mutate", store.mutate)
+            store._unwatched_mutate = plain
+
+            def mutate(res, namespace, name, fn, **kw):
+                new = plain(res, namespace, name, fn, **kw)
+                self.on_event("MODIFIED", res, new)
+                return new
+            store.mutate = mutate
+        else:
+            cluster.store.subscribe(self.on_event)
 
     def on_event(self, etype: str, res, obj: dict) -> None:
         if self.at is not None or res is not PODS or etype == "DELETED":
@@ -83,6 +98,12 @@ class PodWatch:
                 return
         if not self.never_ready and status.get("phase") == "Failed":
             self.at = time.time()
+
+
+def job_exists(cluster, name: str) -> bool:
+    if hasattr(cluster, "agent"):
+        return bool(cluster.api().get("/apis/batch/v1/namespaces/default/jobs", fieldSelector=f"metadata.name={name}")["items"])
+    return bool(cluster.store.list_shared(JOBS, "default", field_selector=f"metadata.name={name}")[0])
 
 
 def kubectl(cluster: Cluster, cache: str, *args: str) -> subprocess.Popen:
@@ -114,12 +135,12 @@ def run_migration(cluster: Cluster, mode: str, i: int, cache: str) -> dict:
     else:
         image = f"{APP_IMAGE}:bench-{i}-missing"
     job = MigrationJob(kube, cfg, image=image, release_id=f"{mode[10:]}{i:04d}")
-    watch = PodWatch(cluster.store, name_prefix=job.name)
+    watch = PodWatch(cluster, name_prefix=job.name)
     kube.request_count = 0
     result: dict = {}
     runner = threading.Thread(target=lambda: result.update(outcome=job.run(), shipit=time.time()))
     runner.start()
-    while not cluster.store.list_shared(JOBS, "default", field_selector=f"metadata.name={job.name}")[0]:
+    while not job_exists(cluster, job.name):
         time.sleep(0.01)
     waiter = wait_exit(kubectl(cluster, cache, "wait", "--for=condition=failed", f"job/{job.name}", "--timeout=120s"), result, "kubectl")
     runner.join()
@@ -140,7 +161,7 @@ def run_rollout(cluster: Cluster, mode: str, i: int, cache: str) -> dict:
     cfg = make_config(deployments=((name, ()),), ready_grace=READY_GRACE)
     tag = {"image-missing": "v2-missing", "crash-loop": "v2-crash", "never-ready": "v2-unready"}[mode]
     rollout = Rollout(kube, cfg)
-    watch = PodWatch(cluster.store, name_prefix=f"{name}-", never_ready=mode == "never-ready")
+    watch = PodWatch(cluster, name_prefix=f"{name}-", never_ready=mode == "never-ready")
     kube.request_count = 0
     rollout.apply(f"{APP_IMAGE}:{tag}")
     result: dict = {}
@@ -160,13 +181,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--modes", default=",".join(MODES))
+    parser.add_argument("--real-cluster", action="store_true", help="run on the real control plane of tests/cluster")
     parser.add_argument("--deadline", type=int, default=PROGRESS_DEADLINE,
                         help="progressDeadlineSeconds / activeDeadlineSeconds of the scenarios (600 is the Deployment default)")
     args = parser.parse_args()
     PROGRESS_DEADLINE = args.deadline
     configure(level=logging.WARNING)  # stdout is for the table
     modes = [m for m in args.modes.split(",") if m]
-    cluster = Cluster(k8s_version="1.33")
+    if args.real_cluster:
+        from tests.cluster.cluster import RealCluster
+        cluster = RealCluster(log=lambda msg: print(f"real cluster: {msg}", file=sys.stderr))
+    else:
+        cluster = Cluster(k8s_version="1.33")
     cluster.start()
     with tempfile.TemporaryDirectory() as tmp:
         cluster.write_kubeconfig(Path(tmp) / "kubeconfig")

@@ -209,7 +209,8 @@ def story(sb: Sandbox, pair: ReplicaPair | None) -> None:
     base = sb.initial_sha
     images = sb.deployment_images()
     servers = ["primary"] + [f"replica{i + 1}" for i in range(len(sb.replica_admin_urls))]
-    say(f"kubesim is running Deployments web (2 replicas) and worker (1) on {images['web']}")
+    world = "the real control plane" if hasattr(sb.cluster, "shipit_identity") else "kubesim"
+    say(f"{world} is running Deployments web (2 replicas) and worker (1) on {images['web']}")
     say(f"the shop's repository is {sb.repo}; shipit's config is {sb.config_path}")
 
     # --- release 1 -------------------------------------------------------------------------------------------------
@@ -298,6 +299,15 @@ def story(sb: Sandbox, pair: ReplicaPair | None) -> None:
     expect(history.code == 0, "shipit history lists the four runs")
 
 
+@contextlib.contextmanager
+def real_world(workdir: Path):
+    """The real control plane with the sandbox's view of it; stopped when the demo ends."""
+    from tests.cluster.cluster import RealCluster
+    from tests.cluster.world import RealWorld
+    with RealCluster(workdir / "cluster", log=lambda msg: say(msg)) as cluster:
+        yield RealWorld(cluster, workdir / "cluster" / "sandbox.kubeconfig", exec_mode=True, shipit_identity=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Run the shipit demo (see scripts/demo).")
     parser.add_argument("--keep", action="store_true", help="keep the demo's working folder (the app repository)")
@@ -305,7 +315,11 @@ def main(argv: list[str] | None = None) -> int:
                         f"(default {DEFAULT_DB}); it is left in place afterwards for a look around")
     parser.add_argument("--replica", action="store_true", help="instead of the MariaDB service, start a primary and "
                         "a replica of our own, so release 2 also waits for the index on the replica")
+    parser.add_argument("--real-cluster", action="store_true", help="run on the real control plane of tests/cluster "
+                        "(upstream kube-apiserver and controllers; built with Go on first use) instead of kubesim, "
+                        "with shipit holding the shipit ServiceAccount's token")
     args = parser.parse_args(argv)
+    cluster_words = "the real control plane (tests/cluster)" if args.real_cluster else "a simulated cluster (kubesim)"
     # SIGTERM (scripts/demo's trap, or a Ctrl-C there) unwinds through the finally blocks: the shipit run is
     # terminated, kubesim and the HTTP app stop, the database user is dropped.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -320,14 +334,15 @@ def main(argv: list[str] | None = None) -> int:
                 pair = stack.enter_context(start_pair(workdir))
                 db = stack.enter_context(pair.fresh_database())
                 say(f"a MariaDB primary (port {pair.primary.port}) and its replica (port {pair.replica.port}), "
-                    "a simulated cluster (kubesim), a Rails 6.1 app in a git repository")
+                    f"{cluster_words}, a Rails 6.1 app in a git repository")
                 db_url, replica_urls = db.primary_url, (db.replica_url,)
             else:
-                say(f"database {args.database} on the MariaDB at 127.0.0.1:3306 (recreated), a simulated cluster "
-                    "(kubesim), a Rails 6.1 app in a git repository")
+                say(f"database {args.database} on the MariaDB at 127.0.0.1:3306 (recreated), {cluster_words}, "
+                    "a Rails 6.1 app in a git repository")
                 recreate_database(args.database)
                 db_url, replica_urls = f"mysql://root@127.0.0.1:3306/{args.database}", ()
-            sb = stack.enter_context(open_sandbox(workdir, db_url=db_url, replica_urls=replica_urls))
+            world = stack.enter_context(real_world(workdir)) if args.real_cluster else None
+            sb = stack.enter_context(open_sandbox(workdir, db_url=db_url, replica_urls=replica_urls, cluster=world))
             story(sb, pair)
     except StoryFailed as e:
         print(f"\n{BOLD}{RED}demo ✘ the story did not go as expected: {e}{RESET}", flush=True)

@@ -15,6 +15,7 @@ pytest_plugins = [
     "tests.support.replica",
     "tests.support.httpapp",
     "tests.kubesim.fixture",
+    "tests.cluster.fixture",
     "tests.support.sandbox",
 ]
 

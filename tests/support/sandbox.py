@@ -452,17 +452,27 @@ def open_sandbox(root: Path, *, db_url: str, replica_urls: tuple[str, ...] = (),
             drop_db_user(db_url, db_user)
 
 
+def _world(request, tmp_path: Path):
+    """None (open_sandbox makes a kubesim) unless SHIPIT_TEST_CLUSTER=real: then the real control plane, shipit as SA."""
+    if os.environ.get("SHIPIT_TEST_CLUSTER") != "real":
+        return None
+    from tests.cluster.world import RealWorld
+    return RealWorld(request.getfixturevalue("real_cluster"), tmp_path / "admin.kubeconfig", exec_mode=True,
+                     shipit_identity=True)
+
+
 @pytest.fixture
-def sandbox(tmp_path: Path, pair_db) -> Iterator[Sandbox]:
+def sandbox(request, tmp_path: Path, pair_db) -> Iterator[Sandbox]:
     """A Sandbox whose config names only the primary of the session's private pair (no replica). Not the shared
     MariaDB service: shipit's health gates read the server-wide processlist, and other suites' load there (query
     pile-ups in their own databases) would rightly fail these releases."""
-    with open_sandbox(tmp_path / "sandbox", db_url=pair_db.primary_url) as sb:
+    with open_sandbox(tmp_path / "sandbox", db_url=pair_db.primary_url, cluster=_world(request, tmp_path)) as sb:
         yield sb
 
 
 @pytest.fixture
-def replica_sandbox(tmp_path: Path, pair_db) -> Iterator[Sandbox]:
+def replica_sandbox(request, tmp_path: Path, pair_db) -> Iterator[Sandbox]:
     """A Sandbox on a fresh database of the session's primary + replica pair."""
-    with open_sandbox(tmp_path / "sandbox", db_url=pair_db.primary_url, replica_urls=(pair_db.replica_url,)) as sb:
+    with open_sandbox(tmp_path / "sandbox", db_url=pair_db.primary_url, replica_urls=(pair_db.replica_url,),
+                      cluster=_world(request, tmp_path)) as sb:
         yield sb

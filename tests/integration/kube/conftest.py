@@ -1,16 +1,35 @@
-"""Fixtures for shipit's Kubernetes layer: a Kube client on a kubesim cluster over real HTTP, and app objects."""
+"""Fixtures for shipit's Kubernetes layer: a Kube client on a cluster over real HTTP, and app objects.
+
+The cluster is the real control plane of tests/cluster (tests/cluster/world.py's RealWorld: the session's cluster,
+namespace `default` emptied before each test) when Go is present, else kubesim; SHIPIT_TEST_CLUSTER=kubesim|real
+chooses. Tests marked `kubesim_only` (API faults on demand: 429/500/503, cut watches, expired resourceVersions)
+always run on kubesim."""
 
 from __future__ import annotations
 
 import copy
+import os
 import time
 
 import pytest
 
 from shipit.core.config import KubernetesConfig
 from shipit.kube.client import Kube
+from tests.cluster.build import go_binary
 
 APP_IMAGE = "registry.example.com/shop"
+
+
+WORLD = os.environ.get("SHIPIT_TEST_CLUSTER") or ("real" if go_binary() else "kubesim")
+
+
+@pytest.fixture
+def kubesim(request, kubesim_factory, tmp_path):
+    """The cluster of the selected world (named `kubesim` because the tests were written against it)."""
+    if WORLD == "real" and not request.node.get_closest_marker("kubesim_only"):
+        from tests.cluster.world import RealWorld
+        return RealWorld(request.getfixturevalue("real_cluster"), tmp_path / "kubeconfig")
+    return kubesim_factory(k8s_version="1.33")
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ with real kubectl (the dispatcher picks kubectl 1.<minor> from /version) and the
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Callable
 from typing import Any
@@ -12,17 +13,39 @@ import pytest
 
 VERSIONS = ("1.29", "1.33")
 SPEED = 20.0          # cluster seconds per real second: back-offs of 10 s take 0.5 s
+# SHIPIT_TEST_CLUSTER=real adds the real control plane of tests/cluster (its release) to every `cluster` test.
+REAL = "1.34"
+WORLDS = VERSIONS + ((REAL,) if os.environ.get("SHIPIT_TEST_CLUSTER") == "real" else ())
 
 
-@pytest.fixture(params=VERSIONS, ids=lambda v: f"k8s-{v}")
+@pytest.fixture(params=WORLDS, ids=lambda v: f"real-{v}" if v == REAL else f"k8s-{v}")
 def k8s_version(request) -> str:
     return request.param
 
 
 @pytest.fixture
-def cluster(kubesim_factory, k8s_version):
-    """A fast cluster (SPEED) emulating the parametrised version."""
-    return kubesim_factory(k8s_version=k8s_version, speed=SPEED)
+def kubesim_factory(kubesim_factory, k8s_version):
+    """Tests that build their own kubesim (custom speed, images, discovery) are kubesim-only."""
+    if k8s_version == REAL:
+        pytest.skip("builds its own kubesim with custom settings")
+    return kubesim_factory
+
+
+@pytest.fixture
+def cluster(request, k8s_version, tmp_path):
+    """A fast cluster (SPEED) emulating the parametrised version, or the real one (only its node agent is fast).
+    On the real one, `kubesim_only` tests skip and `diverges_on_real` tests must fail (strict xfail): each is a
+    difference written down in tests/kubesim/README.md."""
+    if k8s_version == REAL:
+        only = request.node.get_closest_marker("kubesim_only")
+        if only:
+            pytest.skip(only.args[0] if only.args else "kubesim only")
+        diverges = request.node.get_closest_marker("diverges_on_real")
+        if diverges:
+            request.applymarker(pytest.mark.xfail(reason=diverges.args[0], strict=True))
+        from tests.cluster.world import RealWorld
+        return RealWorld(request.getfixturevalue("real_cluster"), tmp_path / "real" / "kubeconfig", speed=SPEED)
+    return request.getfixturevalue("kubesim_factory")(k8s_version=k8s_version, speed=SPEED)
 
 
 @pytest.fixture
@@ -134,7 +157,9 @@ def json_stream(text: str) -> list[dict]:
 def raw_watch(cluster, path: str, timeout: float = 30.0) -> tuple[int, list[dict]]:
     """A watch over plain HTTP: (status, events) read until the server ends the stream."""
     import urllib.request
-    with urllib.request.urlopen(cluster.url + path, timeout=timeout) as resp:
+    headers, context = cluster.urllib_auth() if hasattr(cluster, "urllib_auth") else ({}, None)
+    request = urllib.request.Request(cluster.url + path, headers=headers)
+    with urllib.request.urlopen(request, timeout=timeout, context=context) as resp:
         return resp.status, [json.loads(line) for line in resp.read().decode().splitlines() if line.strip()]
 
 

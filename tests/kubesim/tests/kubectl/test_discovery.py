@@ -21,6 +21,7 @@ EXPECTED = {  # name -> (short names, apiVersion, namespaced, kind)
 }
 
 
+@pytest.mark.kubesim_only("the emulated minor picks the client; the dispatcher has no kubectl 1.34")
 def test_D1_D2_kubectl_version_picks_the_emulated_minor(cluster, k8s_version):
     """The dispatcher reads /version and runs kubectl 1.<minor>; all nine version fields are served."""
     out = json.loads(cluster.kubectl("version", "-o", "json").stdout)
@@ -37,6 +38,7 @@ def test_D1_python_version_info_has_every_required_field(cluster, api, k8s_versi
     assert info.git_commit and info.build_date and info.go_version and info.platform == "linux/amd64"
 
 
+@pytest.mark.kubesim_only("asserts kubesim's own resource table")
 def test_D7_api_resources_lists_exactly_the_advertised_table(cluster):
     """Plain discovery: `kubectl api-resources` sees exactly the resources kubesim serves."""
     out = cluster.kubectl("api-resources", "--no-headers").stdout
@@ -56,6 +58,7 @@ def test_D7_api_resources_lists_exactly_the_advertised_table(cluster):
             assert rows[name] == {want}, name
 
 
+@pytest.mark.kubesim_only("asserts kubesim's own resource table")
 def test_D7_get_raw_apis_is_a_plain_group_list(cluster):
     doc = json.loads(cluster.kubectl("get", "--raw", "/apis").stdout)
     assert doc["kind"] == "APIGroupList"
@@ -68,6 +71,7 @@ def test_D7_get_raw_apis_is_a_plain_group_list(cluster):
     assert subs["deployments"]["shortNames"] == ["deploy"] and "all" in subs["deployments"]["categories"]
 
 
+@pytest.mark.kubesim_only("asserts kubesim's own resource table")
 def test_D3_D6_python_discovery_documents(cluster, api):
     from kubernetes import client
     assert client.CoreApi(api.raw).get_api_versions().versions == ["v1"]

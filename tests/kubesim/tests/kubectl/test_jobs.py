@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from tests.kubesim.tests.kubectl.conftest import SPEED, KubectlStream, get_json, raw_watch, wait_for
+from tests.kubesim.tests.kubectl.conftest import REAL, SPEED, KubectlStream, get_json, raw_watch, wait_for
 
 SUCCESS = ("CompletionsReached", "Reached expected number of succeeded pods")
 BACKOFF = ("BackoffLimitExceeded", "Job has reached the specified backoff limit")
@@ -49,7 +49,7 @@ def test_J3_success_with_kubectl_wait_complete(cluster, api, k8s_version):
     assert st["ready"] == 0 and st["terminating"] == 0 and st["uncountedTerminatedPods"] == {}
     assert st["startTime"] <= st["completionTime"]
     history = condition_history(cluster, rv)
-    if k8s_version == "1.33":
+    if k8s_version != "1.29":
         assert history == [[("SuccessCriteriaMet", SUCCESS[0])],
                            [("SuccessCriteriaMet", SUCCESS[0]), ("Complete", SUCCESS[0])]]
         assert st["conditions"][1]["message"] == SUCCESS[1]
@@ -77,7 +77,7 @@ def test_J2_backoff_limit_exceeded_with_kubectl_wait_failed(cluster, api, k8s_ve
     failed = [c for c in st["conditions"] if c["type"] == "Failed"][0]
     assert (failed["reason"], failed["message"]) == BACKOFF
     history = condition_history(cluster, rv)
-    if k8s_version == "1.33":
+    if k8s_version != "1.29":
         assert history == [[("FailureTarget", BACKOFF[0])], [("FailureTarget", BACKOFF[0]), ("Failed", BACKOFF[0])]]
     else:
         assert history == [[("Failed", BACKOFF[0])]]
@@ -108,7 +108,7 @@ def test_J2_active_deadline_exceeded_deletes_active_pods(cluster, api, k8s_versi
     assert (failed["reason"], failed["message"]) == DEADLINE
     assert st["failed"] == 1 and "active" not in st
     first = condition_history(cluster, rv)[0]
-    assert first == ([("FailureTarget", DEADLINE[0])] if k8s_version == "1.33" else [("Failed", DEADLINE[0])])
+    assert first == ([("FailureTarget", DEADLINE[0])] if k8s_version != "1.29" else [("Failed", DEADLINE[0])])
     wait_for(lambda: not api.core.list_namespaced_pod("default", label_selector="job-name=migrate").items,
              what="the running pod is deleted")
 
@@ -161,7 +161,12 @@ def test_X4_python_delete_job_with_background_policy_has_no_warning(cluster, api
 # --- --exec: real local processes ---------------------------------------------------------------------------
 
 @pytest.fixture
-def exec_cluster(kubesim_factory, k8s_version):
+def exec_cluster(request, kubesim_factory, k8s_version, tmp_path):
+    if k8s_version == REAL:
+        from tests.cluster.world import RealWorld
+        world = RealWorld(request.getfixturevalue("real_cluster"), tmp_path / "real" / "kubeconfig", speed=SPEED)
+        world.cluster.agent.runtime._exec_mode = True
+        return world
     return kubesim_factory(k8s_version=k8s_version, exec_mode=True, speed=SPEED)
 
 

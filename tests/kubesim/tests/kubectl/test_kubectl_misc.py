@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 
+import pytest
 import yaml
 
 from tests.kubesim.tests.kubectl.conftest import deployment_yaml, get_json, wait_for
@@ -29,6 +30,7 @@ def test_wait_for_ready_jsonpath_and_delete(cluster, api):
     assert not api.core.list_namespaced_pod("default").items
 
 
+@pytest.mark.kubesim_only("asserts kubesim's node IP; the real node agent's is 127.0.0.1")
 def test_describe_pod_shows_events(cluster):
     cluster.kubectl("create", "-f", "-", input=POD)
     cluster.kubectl("wait", "--for=condition=Ready", "pod/web", "--timeout=60s")
@@ -37,6 +39,7 @@ def test_describe_pod_shows_events(cluster):
     assert "Successfully assigned default/web to node-1" in out and "Started container web" in out
 
 
+@pytest.mark.diverges_on_real("a real default namespace holds service/kubernetes")
 def test_get_all_and_label_selectors(cluster):
     cluster.kubectl("create", "-f", "-", input=deployment_yaml(replicas=2))
     cluster.kubectl("rollout", "status", "deploy/web", "--timeout=60s")
@@ -50,6 +53,7 @@ def test_get_all_and_label_selectors(cluster):
     assert sorted(running) == sorted(pods)
 
 
+@pytest.mark.diverges_on_real("a JSON patch that cannot apply is 422 with a generic message on 1.34")
 def test_label_annotate_and_patch_types(cluster):
     cluster.kubectl("create", "configmap", "cfg", "--from-literal=a=1") if cluster.minor < 33 else \
         cluster.kubectl("create", "-f", "-", input="apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cfg}\n"
@@ -128,6 +132,7 @@ def test_protobuf_bodies_are_refused_with_415(kubesim_factory):
     assert old.kubectl("create", "configmap", "cfg", "--from-literal=a=1").stdout.strip() == "configmap/cfg created"
 
 
+@pytest.mark.diverges_on_real("every real namespace holds ConfigMap kube-root-ca.crt")
 def test_L6_chunked_lists_with_limit_and_continue(cluster, api):
     for i in range(5):
         api.core.create_namespaced_config_map("default", {"metadata": {"name": f"cm-{i}"}})

@@ -19,7 +19,7 @@ from kubernetes.client.exceptions import ApiException
 
 from tests.kubesim.faults import FaultClient
 from tests.kubesim.fixture import start_process
-from tests.kubesim.tests.kubectl.conftest import status_body, wait_for
+from tests.kubesim.tests.kubectl.conftest import REAL, status_body, wait_for
 
 
 class Process:
@@ -44,6 +44,8 @@ class Process:
 
 @pytest.fixture
 def process(tmp_path, k8s_version):
+    if k8s_version == REAL:
+        pytest.skip("runs kubesim as a process and injects faults: kubesim only")
     p = Process(tmp_path / "kubeconfig", "--k8s-version", k8s_version, "--speed", "20", "--exec")
     yield p
     if p.proc.poll() is None:

@@ -76,6 +76,7 @@ def test_W5_expired_is_an_error_event_on_a_200_stream(cluster, api):
     assert obj["message"].startswith("too old resource version: 2 (")
 
 
+@pytest.mark.diverges_on_real("every real namespace holds ConfigMap kube-root-ca.crt")
 def test_W2_watch_from_a_resource_version_replays_without_synthetic_added(cluster, api):
     api.core.create_namespaced_config_map("default", {"metadata": {"name": "a"}})
     rv = api.core.list_namespaced_config_map("default").metadata.resource_version
@@ -107,6 +108,7 @@ def test_W3_field_selector_transitions_added_then_deleted(cluster, api):
                                                                           ["resourceVersion"])
 
 
+@pytest.mark.diverges_on_real("every real namespace holds ConfigMap kube-root-ca.crt")
 def test_W4_PW4_timeout_seconds_ends_the_stream_quietly(cluster, api):
     start = time.monotonic()
     seen = list(watch.Watch().stream(api.core.list_namespaced_config_map, "default", timeout_seconds=1))
@@ -114,6 +116,7 @@ def test_W4_PW4_timeout_seconds_ends_the_stream_quietly(cluster, api):
     assert seen == [] and 0.9 <= took < 10
 
 
+@pytest.mark.diverges_on_real("every real namespace holds ConfigMap kube-root-ca.crt")
 def test_W6_bookmarks_only_when_asked_and_never_behind(cluster, api):
     cluster.store.bookmark_interval = 0.3
     api.core.create_namespaced_config_map("default", {"metadata": {"name": "a"}})

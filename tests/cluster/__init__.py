@@ -1,0 +1,1 @@
+"""A real Kubernetes control plane (upstream kube-apiserver, controllers, scheduler, etcd) under the test suite."""
