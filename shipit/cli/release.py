@@ -89,9 +89,13 @@ def finish(state, output: OutputFormat) -> None:
     else:
         emit_text(summary.render_for(state))
     if state.exit_code != ExitCode.OK:
-        # the text summary starts with the headline already; with --output json, stderr gets it as the one line
-        headline = summary.headline(state) if output is OutputFormat.JSON else ""
-        raise ShipitError(headline, exit_code=ExitCode(state.exit_code))
+        # the text summary starts with the headline already; with --output json, stderr gets one line for the log:
+        # the headline, what failed and why
+        line = ""
+        if output is OutputFormat.JSON:
+            d = state.diagnosis
+            line = summary.headline(state) + (f": {d.what} ({' '.join(d.why.split())})" if d is not None else "")
+        raise ShipitError(line, exit_code=ExitCode(state.exit_code))
 
 
 def register(app: typer.Typer) -> None:
