@@ -61,9 +61,10 @@ class KubeCluster:
     def boot_commands(self) -> tuple[tuple[str, ...], frozenset[str]]:
         """The configured Deployments' container commands (command + args, one string each) and the names of the
         environment variables they set: what the plan's boot-time migration check reads from the cluster."""
+        from shipit.adapters.code.guard import configured_deployments
+
         commands, env = [], set()
-        for dep in self.cfg.deployments:
-            d = self.kube.get_json(self.kube.apps.read_namespaced_deployment, dep.name, self.kube.namespace)
+        for d in configured_deployments(self.kube, self.cfg):
             for c in ((d.get("spec") or {}).get("template") or {}).get("spec", {}).get("containers") or []:
                 argv = list(c.get("command") or []) + list(c.get("args") or [])
                 if argv:

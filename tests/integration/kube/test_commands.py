@@ -43,7 +43,21 @@ migration: {{from_deployment: web, container: web}}
 database: {{url: "mysql://root@127.0.0.1:3306/shop"}}
 """
     )
+    # the configured Deployment exists: a release reads it (boot commands, GitOps marks) before it takes the lock
+    kubesim.kubectl("apply", "-f", "-", input=WEB)
     return cfg, shas
+
+
+WEB = """apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: default}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: web, image: registry.example.com/shop:a}]}
+"""
 
 
 def record(kube, to_sha: str, status: ReleaseStatus) -> None:
@@ -86,6 +100,15 @@ def test_release_lock_wait_gives_up_with_the_holder_named(app, kube, capsys):
         assert time.monotonic() - t0 < 1.5
     finally:
         holder.release()
+
+
+def test_release_with_a_deployment_that_does_not_exist_is_bad_input_before_the_lock(app, kubesim, kube, capsys):
+    cfg, (first, _) = app
+    record(kube, first, ReleaseStatus.SUCCEEDED)
+    kubesim.kubectl("delete", "deployment", "web")
+    assert main(["release", "--config", str(cfg)]) == 3
+    err = capsys.readouterr().err
+    assert "no Deployment 'web' in namespace 'default'" in err and "Traceback" not in err
 
 
 def test_release_bad_lock_wait_and_no_record(app, capsys):
