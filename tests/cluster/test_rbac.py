@@ -19,13 +19,14 @@ NEEDED = [
     ("list", "pods"), ("watch", "pods"), ("get", "pods/log"), ("list", "events"),
     ("get", "configmaps"), ("list", "configmaps"), ("create", "configmaps"), ("update", "configmaps"),
     ("delete", "configmaps"),
+    ("delete", "pods"),  # a code strategy's revert deletes the failed revision's pods an OrderedReady set waits on
     ("get", "leases.coordination.k8s.io"), ("create", "leases.coordination.k8s.io"),
     ("update", "leases.coordination.k8s.io"), ("delete", "leases.coordination.k8s.io"),
 ]
 FORBIDDEN = [
     ("delete", "deployments.apps"), ("create", "deployments.apps"), ("update", "deployments.apps"),
     ("get", "secrets"), ("list", "secrets"), ("watch", "secrets"),
-    ("delete", "pods"), ("create", "pods"), ("patch", "jobs.batch"), ("delete", "replicasets.apps"),
+    ("create", "pods"), ("patch", "jobs.batch"), ("delete", "replicasets.apps"),
     ("create", "pods/exec"), ("update", "roles.rbac.authorization.k8s.io"),
 ]
 

@@ -21,6 +21,9 @@ from tests.support.kube_snapshots import make_config
 from tests.support.gitops_agent import TRACKING, GitOpsAgent
 from tests.support.waiting import wait_for
 
+# written against kubesim's object store and image behaviours; the release-level proof on both worlds is e2e
+pytestmark = pytest.mark.kubesim_only
+
 PATH = "apps/shop/kustomization.yaml"
 KUSTOMIZATION = f"""\
 # shop, production: applied by Argo CD

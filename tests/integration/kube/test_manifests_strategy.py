@@ -21,6 +21,9 @@ from shipit.kube.workloads import Verdict
 from tests.integration.kube.conftest import APP_IMAGE
 from tests.support.kube_snapshots import make_config
 
+# written against kubesim's object store and image behaviours; the release-level proof on both worlds is e2e
+pytestmark = pytest.mark.kubesim_only
+
 LABELS = {"app": "shop"}
 
 
