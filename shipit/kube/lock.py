@@ -83,9 +83,9 @@ class LockHolder:
         if self.ci_url:
             parts.append(f"CI {self.ci_url}")
         since = int((now - self.acquired).total_seconds())
-        left = int((self.expires - now).total_seconds())
+        left = (self.expires - now).total_seconds()  # not truncated first: 0.4 s past expiry is expired, not "in 0s"
         when = f"since {self.acquired:%Y-%m-%d %H:%M:%S}Z ({since}s ago), " + (
-            f"expires in {left}s unless renewed" if left >= 0 else f"expired {-left}s ago"
+            f"expires in {int(left)}s unless renewed" if left > 0 else f"expired {int(-left)}s ago"
         )
         return ", ".join(parts) + f"; {when}"
 
