@@ -110,11 +110,11 @@ class KubeCluster:
     def check_code(self, to_sha: str, image: str) -> None:
         """Before the lock: GitOps-managed workloads refuse a strategy that changes the cluster itself, and a
         strategy's own preflight (a chart hook that migrates, a render without the app's image) stops bad input."""
-        from shipit.adapters.code.guard import refuse_gitops_managed
+        from shipit.adapters.code.guard import refuse_image_patch
 
         strategy = self._strategy(CodeContext("", to_sha, {}, {}))
         if strategy is None:
-            refuse_gitops_managed(self.kube, self.cfg)
+            refuse_image_patch(self.kube, self.cfg)
         else:
             strategy.preflight(image)
 

@@ -21,6 +21,7 @@ def plan_facts(plan, *, accept_manual: bool = False) -> PlanFacts:
         post_deploy=tuple(m.version for m in plan.after_code(accept_manual=accept_manual)),
         manual=tuple(f"{m.version} {m.name}: {m.reason}" for m in plan.manual),
         boot_stop=boot.message if boot is not None and boot.stop else "",
+        notes=plan.warnings,
         summary={
             "from": plan.from_sha,
             "to": plan.to_sha,

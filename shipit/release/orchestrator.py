@@ -66,7 +66,7 @@ class Release:
             self.recorder.start(ReleaseState(
                 id=release_id(sequence), sequence=sequence, app=self.cfg.app, status=ReleaseStatus.RUNNING,
                 from_sha=facts.from_sha, to_sha=facts.to_sha, image_after=self.cfg.image.for_commit(facts.to_sha),
-                user=self.user, started=started, plan_summary=facts.summary, phases=(plan_result,),
+                user=self.user, started=started, plan_summary=facts.summary, phases=(plan_result,), notes=facts.notes,
             ), lock_started, "lease taken")
             return self._continue(Phase.PREFLIGHT)
 

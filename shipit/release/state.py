@@ -29,6 +29,7 @@ class PlanFacts:
     post_deploy: tuple[str, ...] = ()
     manual: tuple[str, ...] = ()  # "version name: reason", one per migration that cannot be staged safely
     boot_stop: str = ""  # the image migrates at boot and would apply what the plan holds back: stop, and why
+    notes: tuple[str, ...] = ()  # about the range itself (a --from off --to's history, edited old migrations)
     summary: dict = dataclasses.field(default_factory=dict)
     plan: Plan | None = dataclasses.field(default=None, compare=False, repr=False)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from shipit.core.errors import BadInput
+from shipit.kube.serving import app_containers
 from shipit.kube.workloads import gitops_refusal
 
 
@@ -25,8 +26,12 @@ def configured_deployments(kube: Any, cfg: Any) -> list[dict]:
     return out
 
 
-def refuse_gitops_managed(kube: Any, cfg: Any) -> None:
-    """BadInput (exit 3) when a configured Deployment is applied by Argo CD or Flux and the strategy would patch it."""
-    why = gitops_refusal(cfg.code.strategy, configured_deployments(kube, cfg))
+def refuse_image_patch(kube: Any, cfg: Any) -> None:
+    """BadInput (exit 3) when the image strategy could not patch what is configured: a Deployment applied by Argo CD
+    or Flux, or configured containers the Deployment does not have."""
+    deployments = configured_deployments(kube, cfg)
+    why = gitops_refusal(cfg.code.strategy, deployments)
     if why:
         raise BadInput(why)
+    for d, dep_cfg in zip(deployments, cfg.deployments):
+        app_containers(d, dep_cfg.containers, cfg.image.repository)

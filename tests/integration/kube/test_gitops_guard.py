@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from shipit.adapters.code.guard import refuse_gitops_managed
+from shipit.adapters.code.guard import refuse_image_patch
 from shipit.core.config_code import CodeConfig, CodeStrategy
 from shipit.core.errors import BadInput, ExitCode
 from tests.integration.kube.conftest import create_deployment, deployment_manifest
@@ -24,7 +24,7 @@ def test_an_argo_managed_deployment_is_refused_in_image_mode_and_left_untouched(
     before = kube.get_json(kube.apps.read_namespaced_deployment, "web", "default")
     cfg = make_config(deployments=(("web", ()), ("worker", ())))
     with pytest.raises(BadInput) as e:
-        refuse_gitops_managed(kube, cfg)
+        refuse_image_patch(kube, cfg)
     assert e.value.exit_code is ExitCode.BAD_INPUT
     message = str(e.value)
     assert "Deployment web is applied by Argo CD (annotation argocd.argoproj.io/tracking-id)" in message
@@ -37,6 +37,6 @@ def test_an_argo_managed_deployment_is_refused_in_image_mode_and_left_untouched(
 def test_plain_deployments_and_the_gitops_strategy_pass(kube):
     create_deployment(kube, argo_managed(deployment_manifest("web")), wait_ready=False)
     create_deployment(kube, deployment_manifest("worker", replicas=1, sidecar=False), wait_ready=False)
-    refuse_gitops_managed(kube, make_config(deployments=(("worker", ()),)))
+    refuse_image_patch(kube, make_config(deployments=(("worker", ()),)))
     gitops = dataclasses.replace(make_config(), code=CodeConfig(strategy=CodeStrategy.GITOPS))
-    refuse_gitops_managed(kube, gitops)
+    refuse_image_patch(kube, gitops)
