@@ -88,7 +88,7 @@ class KubeCluster:
 
         tool = ToolProgress(self.view)
         job = MigrationJob(self.kube, self.cfg, image=image, release_id=job_id, command=command,
-                           on_log=tool.line)
+                           on_log=tool.line, on_progress=self.view.progress)
         operations = [op for m in migrations(facts, versions) for op in m.operations]
         with MdlWatch(mdl_guard(self.database.servers, self.cfg, operations), self.view) as watch, \
                 DdlProgressWatch(self.database.servers, self.view):

@@ -82,11 +82,18 @@ def _check(op: Any, before: Any | None, after: Any) -> tuple[ChangeState, str]:
         done = now[1] is op.null
         return (ChangeState.APPLIED if done else ChangeState.NOT_APPLIED), f"column is {'NULL' if now[1] else 'NOT NULL'}"
     if kind == "remove_column":
+        never = [c for c in op.columns if before is not None and (table, c.lower()) not in before.columns]
+        if never:
+            return ChangeState.NOT_APPLIED, f"{', '.join(never)} was not there before the migration: nothing to remove"
         left = [c for c in op.columns if (table, c.lower()) in after.columns]
         return ((ChangeState.NOT_APPLIED, f"still has {', '.join(left)}") if left else (ChangeState.APPLIED, "column gone"))
     if kind in ("remove_index", "remove_foreign_key"):
         if not op.name:
             return ChangeState.UNSURE, "the name is not known before it runs"
+        if before is not None:
+            existed = (table, op.name.lower()) in (before.indexes if kind == "remove_index" else before.foreign_keys)
+            if not existed:
+                return ChangeState.NOT_APPLIED, f"{op.name} was not there before the migration: nothing to remove"
         objects = after.indexes if kind == "remove_index" else after.foreign_keys
         gone = (table, op.name.lower()) not in objects
         return (ChangeState.APPLIED, f"{op.name} gone") if gone else (ChangeState.NOT_APPLIED, f"{op.name} still exists")
@@ -106,6 +113,8 @@ def _check(op: Any, before: Any | None, after: Any) -> tuple[ChangeState, str]:
             return ChangeState.NOT_APPLIED, f"{op.table} still exists"
         return ChangeState.UNSURE, "both or neither table exist"
     if kind == "drop_table":
+        if before is not None and table not in before.tables:
+            return ChangeState.NOT_APPLIED, "table was not there before the migration: nothing to drop"
         return (ChangeState.NOT_APPLIED, "table still exists") if table in after.tables else (ChangeState.APPLIED, "table gone")
     if kind == "change_column_default":
         return ChangeState.UNSURE, "shipit does not compare column defaults"

@@ -23,10 +23,8 @@ from shipit.kube.client import Kube, WatchMux
 from shipit.kube.failure import Failure
 from shipit.kube.job_logs import LOG_TAIL, LogFollower, container_finished, container_started
 from shipit.kube.pods import PodState, PodVerdict, classify_pod, utcnow
-from shipit.core.log import get_logger
 from shipit.core.redact import redact_value
 
-log = get_logger()
 
 TTL_AFTER_FINISHED = 86400  # keep the finished Job (and its pod's log) for a day
 UNSCHEDULABLE_GRACE = 10.0  # a migration pod no node can take is worth a short wait (autoscaler), not the whole timeout
@@ -184,6 +182,7 @@ class MigrationJob:
         release_id: str,
         command: tuple[str, ...] | None = None,
         on_log: Callable[[str], None] | None = None,
+        on_progress: Callable[[str], None] | None = None,
         unschedulable_grace: float = UNSCHEDULABLE_GRACE,
     ):
         self.kube = kube
@@ -192,6 +191,7 @@ class MigrationJob:
         self.release_id = release_id
         self.command = command
         self.on_log = on_log
+        self.on_progress = on_progress or (lambda text: None)
         self.unschedulable_grace = unschedulable_grace
         self.name = job_name(cfg.app, release_id)
 
@@ -220,7 +220,8 @@ class MigrationJob:
                     f"a Job named {self.name} already exists and was not made by this release; "
                     f"delete it (kubectl delete job {self.name} -n {self.kube.namespace}) and re-run"
                 ) from e
-            log.info("migration Job already exists for this release; watching it", job=self.name)
+            self.on_progress(f"migration Job {self.name} already exists for this release (an interrupted run started "
+                             "it): watching it, not starting a second one")
 
     def delete(self) -> None:
         """Delete the Job and, through Background propagation, its pod (the default propagation for Jobs orphans the pod)."""

@@ -87,8 +87,9 @@ def _revert(r: Release, notes: list[str]) -> tuple[Diagnosis | None, bool]:
 
 def _still_previous(r: Release) -> bool:
     """Every Deployment still runs the image from before the release (the rollout failed before changing any).
-    Unsure (the cluster cannot be read) counts as changed: the revert then runs."""
-    if not r.state.image_before:
+    Unsure (the cluster cannot be read) counts as changed: the revert then runs. A revert already begun (by a run
+    that was killed) changed them, whatever they run now."""
+    if not r.state.image_before or r.state.phase(Phase.REVERT) is not None:
         return False
     try:
         return not decide_code(r.ports.cluster.app_images(), r.state.image_before).to_roll

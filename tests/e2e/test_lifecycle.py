@@ -179,14 +179,16 @@ def test_rollback_to_a_named_release_then_release_again(sandbox):
     statuses = {h["release"]: h["status"] for h in sb.history()}
     assert statuses == {"r0004": "succeeded", "r0003": "rolled_back", "r0002": "rolled_back", "r0001": "succeeded"}
 
-    # the next release starts from what runs now (r0001's commit); the migration it meets again is already applied
+    # the next release starts from what runs now (r0001's commit); the migration it meets again is already applied,
+    # so the plan (pending = not in schema_migrations) holds no migration to run
     fourth = sb.change_code("app/models/user.rb", "class User < ApplicationRecord\n  has_many :orders\nend\n")
     r = sb.shipit("release", "--output", "json")
     assert r.code == 0, r.text
     out = r.json()
     assert out["from"] == first and out["to"] == fourth, out
     migrate = next(p for p in out["phases"] if p["phase"] == "migrate")
-    assert migrate["status"] == "skipped" and "already applied" in migrate["message"], migrate
+    assert migrate["status"] == "skipped" and "no pre-deploy migrations" in migrate["message"], migrate
+    assert "0 pre-deploy" in out["phases"][0]["message"], out["phases"][0]
     assert set(sb.deployment_images().values()) == {sb.image(fourth)}
     assert second != third
 

@@ -28,6 +28,7 @@ HEIGHT = 40
 PHASE_LINE = re.compile(r"^  [✔✘–] (?P<title>\S.*?)\s{2,}\d")  # "  ✔ Migrate (pre-deploy)     3.9s  applied ..."
 PANEL = re.compile(r"[╭╮╰╯│█░]|──|^▸ ")  # box borders, progress bars, the panel's heading
 ISO = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d")
+_RUNNER_ONLY = frozenset({"CI", "GITHUB_ACTIONS", "GITHUB_STEP_SUMMARY"})  # a CI runner's variables a person's terminal lacks
 RELEASE_TITLES = ("Plan", "Lock", "Preflight", "Migrate (pre-deploy)", "Wait for DDL", "Gates before code",
                   "Code rollout", "Verify (bake)", "Post-deploy migrations", "Record")
 
@@ -43,14 +44,17 @@ class Tmux:
         self.workdir, self.size = workdir, (width, height)
 
     def tmux(self, *args: str) -> str:
+        # the server's environment becomes the pane's: never the CI runner's CI=true (it switches shipit to JSON logs)
+        env = {k: v for k, v in os.environ.items() if k not in _RUNNER_ONLY}
         return subprocess.run(["tmux", "-S", str(self.socket), *args], check=True, capture_output=True,
-                              text=True).stdout
+                              text=True, env=env).stdout
 
     def start(self, commands: list[list[str]], env: dict[str, str]) -> None:
         """Run the commands one after the other; wait_exit returns their exit codes."""
         # the pane's shell sets TERM (tmux's own); the command gets the caller's environment, never a COLUMNS/LINES
         skip = {"TERM", "TMUX", "TMUX_PANE", "COLUMNS", "LINES"}
-        exports = "".join(f"export {k}={shlex.quote(v)}\n" for k, v in env.items() if k not in skip and k.isidentifier())
+        exports = "".join(f"unset {k}\n" for k in sorted(_RUNNER_ONLY - set(env)))
+        exports += "".join(f"export {k}={shlex.quote(v)}\n" for k, v in env.items() if k not in skip and k.isidentifier())
         codes = self.workdir / "codes"
         run = "".join(f"{shlex.join(argv)}\necho $? >> {shlex.quote(str(codes))}\n" for argv in commands)
         script = self.workdir / "run.sh"

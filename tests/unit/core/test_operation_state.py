@@ -51,6 +51,20 @@ def test_remove_index_by_name_and_drop_table():
     assert [r.state for r in results] == [ChangeState.NOT_APPLIED, ChangeState.APPLIED]
 
 
+
+def test_a_removal_of_what_was_never_there_is_not_applied_though_it_is_gone():
+    """The Job failed on `remove_index` of a missing index: "gone" afterwards does not mean this run removed it."""
+    ops = parsed('    remove_column :users, :name\n    remove_index :users, name: "idx_missing"\n    drop_table :legacy'
+                 ).operations
+    before = snap({("users", "name"): ("varchar(255)", True)}, tables=("users",))
+    after = snap({("users", "id"): ("bigint", False)}, tables=("users",))
+    results = check_changes(ops, before, after)
+    assert [r.state for r in results] == [ChangeState.APPLIED, ChangeState.NOT_APPLIED, ChangeState.NOT_APPLIED]
+    assert "was not there before" in results[1].evidence and "nothing to drop" in results[2].evidence
+    pm = parsed('    remove_column :users, :name\n    remove_index :users, name: "idx_missing"')
+    state = PartialState(pm.version, False, compare(expected_objects(pm), after), check_changes(pm.operations, before, after))
+    assert state.is_partial and "made all its changes" not in state.render(), state.render()
+
 def _state(body, after):
     pm = parsed(body)
     return PartialState(pm.version, False, compare(expected_objects(pm), after), check_changes(pm.operations, None, after))

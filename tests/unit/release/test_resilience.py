@@ -75,6 +75,25 @@ def test_resume_after_a_crash_during_the_revert_finishes_the_revert():
     assert not edges.lock_held_by_us
 
 
+
+def test_resume_after_the_killed_revert_had_restored_the_templates_still_reports_the_revert():
+    """The killed run's revert had already patched the templates back: the Deployments run the old image again, yet
+    the new code did go out. Resume must finish the revert and say so, never "failed before changing anything"."""
+    edges = FakeEdges(fail={"rollout": diag("web: CrashLoopBackOff")})
+    edges.rollout_patches = True
+
+    def restored_then_killed():
+        edges.serving = edges.latest().image_before
+        raise Crash()
+
+    edges.on_call["restore"] = restored_then_killed
+    with pytest.raises(Crash):
+        release(edges).run(from_ref="x")
+    del edges.on_call["restore"]
+    state = resume(edges)
+    assert any(name == "restore" for name, *_ in edges.calls), edges.calls
+    assert state.status is ReleaseStatus.REVERTED and "rolled the Deployments back" in state.diagnosis.did, state
+
 def test_resume_whose_revert_fails_needs_a_person():
     edges = FakeEdges(fail={"bake": diag("HTTP gate /healthz returned 500")})
     crash_in(edges, "restore")
