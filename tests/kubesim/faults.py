@@ -63,6 +63,11 @@ class Faults:
             self._requests.clear()
             self._drops.clear()
 
+    def pending(self) -> int:
+        """Faults not yet delivered: request faults and watch drops."""
+        with self._lock:
+            return sum(e[1] for e in self._requests) + sum(e[1] for e in self._drops)
+
     def take_request_fault(self, method: str, target: str) -> ApiError | None:
         with self._lock:
             for entry in self._requests:

@@ -2,8 +2,9 @@
 
 The cluster is the real control plane of tests/cluster (tests/cluster/world.py's RealWorld: the session's cluster,
 namespace `default` emptied before each test) when Go is present, else kubesim; SHIPIT_TEST_CLUSTER=kubesim|real
-chooses. Tests marked `kubesim_only` (API faults on demand: 429/500/503, cut watches, expired resourceVersions)
-always run on kubesim."""
+chooses. Tests marked `api_faults` (429/500/503, cut watches, expired resourceVersions) run on both worlds when the
+real one is selected: there through tests/cluster/faultproxy.py in front of the API server. Tests marked
+`kubesim_only` always run on kubesim."""
 
 from __future__ import annotations
 
@@ -23,13 +24,27 @@ APP_IMAGE = "registry.example.com/shop"
 WORLD = os.environ.get("SHIPIT_TEST_CLUSTER") or ("real" if go_binary() else "kubesim")
 
 
+def pytest_generate_tests(metafunc):
+    if WORLD == "real" and metafunc.definition.get_closest_marker("api_faults"):
+        metafunc.parametrize("world", ["real", "kubesim"], indirect=True)
+
+
 @pytest.fixture
-def kubesim(request, kubesim_factory, tmp_path):
+def world(request) -> str:
+    return getattr(request, "param", WORLD)
+
+
+@pytest.fixture
+def kubesim(request, world, kubesim_factory, tmp_path):
     """The cluster of the selected world (named `kubesim` because the tests were written against it)."""
-    if WORLD == "real" and not request.node.get_closest_marker("kubesim_only"):
+    if world == "real" and not request.node.get_closest_marker("kubesim_only"):
         from tests.cluster.world import RealWorld
-        return RealWorld(request.getfixturevalue("real_cluster"), tmp_path / "kubeconfig")
-    return kubesim_factory(k8s_version="1.33")
+        real = RealWorld(request.getfixturevalue("real_cluster"), tmp_path / "kubeconfig",
+                         fault_proxy=bool(request.node.get_closest_marker("api_faults")))
+        yield real
+        real.close()
+        return
+    yield kubesim_factory(k8s_version="1.33")
 
 
 @pytest.fixture

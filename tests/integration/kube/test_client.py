@@ -62,7 +62,7 @@ def json_answer(status: int, body: dict):
     return Answer
 
 
-@pytest.mark.kubesim_only
+@pytest.mark.api_faults
 def test_429_honours_retry_after_and_counts_requests(kubesim, kube):
     kubesim.faults.add(method="GET", path_regex=r"/api/v1/namespaces/default/configmaps$", status=429, count=2, retry_after=1)
     before = kube.request_count
@@ -73,7 +73,7 @@ def test_429_honours_retry_after_and_counts_requests(kubesim, kube):
     assert rv
 
 
-@pytest.mark.kubesim_only
+@pytest.mark.api_faults
 def test_500_retried_then_budget_exhausted(kubesim, kube):
     kubesim.faults.add(method="GET", path_regex=r"/api/v1/namespaces/default/configmaps/x$", status=500, count=100)
     kube.retry_budget = 1.0
@@ -123,7 +123,7 @@ def test_watch_lists_then_streams(kube):
     assert collect(stream, 2) == [("ADDED", "a"), ("ADDED", "b")]
 
 
-@pytest.mark.kubesim_only
+@pytest.mark.api_faults
 def test_watch_survives_dropped_streams(kubesim, kube):
     stream = kube.watch(kube.core.list_namespaced_config_map, "default", label_selector="t=watch")
     kubesim.faults.drop_watches(after_seconds=0.2, count=2)
@@ -139,7 +139,7 @@ def test_watch_survives_dropped_streams(kubesim, kube):
     assert stream.relists == 0
 
 
-@pytest.mark.kubesim_only
+@pytest.mark.api_faults
 def test_watch_relists_after_410_and_reports_what_changed(kubesim, kube):
     create_cm(kube, "keep")
     create_cm(kube, "gone")

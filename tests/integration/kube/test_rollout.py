@@ -109,7 +109,7 @@ def test_unknown_container_or_repository_is_bad_input(kube):
         Rollout(kube, make_config(deployments=(("api", ()),))).current_templates()
 
 
-@pytest.mark.kubesim_only
+@pytest.mark.api_faults
 def test_watch_survives_api_faults_mid_rollout(kubesim, kube, two_deployments):
     rollout = Rollout(kube, two_deployments)
     rollout.apply(f"{APP_IMAGE}:v2-crash")

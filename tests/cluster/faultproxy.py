@@ -1,0 +1,505 @@
+"""A fault-injecting HTTP(S) proxy in front of the real API server, for what a real server does not do on demand:
+answer the Nth matching request with 429 (Retry-After) / 500 / 503 / 403, cut a watch stream after K events or T
+seconds (a reset connection or a clean end), answer a watch from a too-old resourceVersion with 410 `Expired`, add
+latency. Everything else is relayed byte for byte over TLS to the API server, the client's own bearer token
+included, so authentication and RBAC stay the real server's.
+
+    proxy = FaultProxy(cluster.url, cluster.ca_file, cert=(crt, key)).start()
+    proxy.answer("PUT", r"/configmaps/", 503, count=2)          # the next two record writes
+    proxy.cut_watch(r"/pods\\?", after_events=1, how="reset")     # the next pod watch, after its first event
+    proxy.expire_before(current_rv)                            # watches from an older RV get ERROR 410
+    proxy.write_kubeconfig(path, token=...)                    # what shipit is run with
+
+HTTP/1.1 only (ALPN offers nothing else, so client-go falls back from HTTP/2); one upstream connection per client
+connection, kept alive as the client keeps its own."""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import ssl
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+_REASONS = {403: ("Forbidden", "Forbidden", "forbidden by the fault proxy"),
+            429: ("Too Many Requests", "TooManyRequests", "Too many requests, please try again later."),
+            500: ("Internal Server Error", "InternalError", "Internal error occurred: injected by the fault proxy"),
+            503: ("Service Unavailable", "ServiceUnavailable", "the server is currently unable to handle the request")}
+
+
+def status_body(code: int, reason: str, message: str, details: dict | None = None) -> bytes:
+    """A metav1 Status as the API server writes it."""
+    body = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "message": message,
+            "reason": reason, "code": code}
+    if details:
+        body["details"] = details
+    return json.dumps(body, separators=(",", ":")).encode()
+
+
+@dataclass
+class Rule:
+    """One fault: requests matching `method` and `path` (searched in path and query); the first `skip` pass, the
+    next `count` get the fault. `hits` counts the faulted ones."""
+    kind: str                    # answer | cut | expire | delay
+    method: str
+    path: str
+    skip: int = 0
+    count: int = 1
+    status: int = 0
+    retry_after: int | None = None
+    message: str | None = None
+    after_events: int | None = None
+    after_seconds: float | None = None
+    how: str = "reset"           # cut: reset (connection dropped mid-stream) | end (a clean end, as a server timeout)
+    form: str = "event"          # expire: event (200 + ERROR event, as the watch cache answers) | status (HTTP 410)
+    seconds: float = 0.0
+    hits: int = 0
+    watch_only: bool = False
+
+    def take(self, method: str, target: str, watch: bool) -> bool:
+        if self.count <= 0 or (self.watch_only and not watch):
+            return False
+        if self.method not in ("*", method) or re.search(self.path, target) is None:
+            return False
+        if self.skip > 0:
+            self.skip -= 1
+            return False
+        self.count -= 1
+        self.hits += 1
+        return True
+
+
+@dataclass
+class Seen:
+    method: str
+    target: str
+    status: int                  # 0 while the server has not answered
+    fault: str = ""              # the rule kind that shaped the answer, "" when relayed untouched
+    at: float = 0.0              # time.monotonic() when the request arrived
+    watch: bool = False
+
+
+@dataclass
+class _Request:
+    method: str
+    target: str
+    version: str
+    headers: list[tuple[str, str]]
+    body: bytes
+    watch: bool = False
+    resource_version: str = ""
+    arrived: float = field(default_factory=time.monotonic)
+
+    def header(self, name: str) -> str:
+        return next((v for k, v in self.headers if k.lower() == name), "")
+
+
+class FaultProxy:
+    def __init__(self, upstream: str, ca_file: str | Path, *, cert: tuple[str | Path, str | Path] | None = None) -> None:
+        u = urlsplit(upstream)
+        self.upstream = (u.hostname or "127.0.0.1", u.port or 443)
+        self.ca_file = str(ca_file)
+        self.cert = cert
+        self._lock = threading.Lock()
+        self.rules: list[Rule] = []
+        self.seen: list[Seen] = []
+        self.expired_below = 0
+        self._sock: socket.socket | None = None
+        self._stop = threading.Event()
+        self._conns: set[socket.socket] = set()
+        self.url = ""
+
+    # --- rules -------------------------------------------------------------------------------------------------------
+    def _add(self, rule: Rule) -> Rule:
+        re.compile(rule.path)
+        with self._lock:
+            self.rules.append(rule)
+        return rule
+
+    def answer(self, method: str = "*", path: str = ".*", status: int = 500, *, nth: int = 1, count: int = 1,
+               retry_after: int | None = None, message: str | None = None) -> Rule:
+        """The `nth` matching request and the `count - 1` after it are answered `status` without reaching the server."""
+        if status not in _REASONS:
+            raise ValueError(f"status must be one of {sorted(_REASONS)}")
+        if status == 429 and retry_after is None:
+            retry_after = 1
+        return self._add(Rule("answer", method.upper(), path, nth - 1, count, status=status, retry_after=retry_after,
+                              message=message))
+
+    def cut_watch(self, path: str = ".*", *, after_events: int | None = None, after_seconds: float | None = None,
+                  nth: int = 1, count: int = 1, how: str = "reset") -> Rule:
+        """The matching watch streams are cut after `after_events` events or `after_seconds`, whichever comes first."""
+        if how not in ("reset", "end"):
+            raise ValueError("how must be 'reset' or 'end'")
+        return self._add(Rule("cut", "GET", path, nth - 1, count, after_events=after_events,
+                              after_seconds=after_seconds, how=how, watch_only=True))
+
+    def expire_watch(self, path: str = ".*", *, nth: int = 1, count: int = 1, form: str = "event") -> Rule:
+        """The matching watch requests are answered 410 Expired, whatever their resourceVersion."""
+        if form not in ("event", "status"):
+            raise ValueError("form must be 'event' or 'status'")
+        return self._add(Rule("expire", "GET", path, nth - 1, count, form=form, watch_only=True))
+
+    def expire_before(self, resource_version: str | int) -> None:
+        """Every later watch from a resourceVersion below this one gets the ERROR 410 `Expired` event: the history
+        before it is compacted."""
+        with self._lock:
+            self.expired_below = max(self.expired_below, int(resource_version))
+
+    def delay(self, method: str = "*", path: str = ".*", seconds: float = 1.0, *, nth: int = 1, count: int = 1) -> Rule:
+        return self._add(Rule("delay", method.upper(), path, nth - 1, count, seconds=seconds))
+
+    def clear(self) -> None:
+        with self._lock:
+            self.rules.clear()
+            self.expired_below = 0
+
+    def pending(self) -> list[Rule]:
+        """Rules with faults not yet delivered."""
+        with self._lock:
+            return [r for r in self.rules if r.count > 0]
+
+    def requests(self, method: str = "*", path: str = ".*", *, watch: bool | None = None) -> list[Seen]:
+        """What reached the proxy, in arrival order; `watch` True/False keeps only watches/the rest."""
+        with self._lock:
+            return [s for s in self.seen if method in ("*", s.method) and re.search(path, s.target)
+                    and (watch is None or s.watch == watch)]
+
+    # --- lifecycle -------------------------------------------------------------------------------------------------
+    def start(self) -> FaultProxy:
+        self._sock = socket.create_server(("127.0.0.1", 0))
+        port = self._sock.getsockname()[1]
+        self.url = f"{'https' if self.cert else 'http'}://127.0.0.1:{port}"
+        self._server_ctx = None
+        if self.cert:
+            self._server_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            self._server_ctx.load_cert_chain(str(self.cert[0]), str(self.cert[1]))
+            self._server_ctx.set_alpn_protocols(["http/1.1"])
+        self._client_ctx = ssl.create_default_context(cafile=self.ca_file)
+        self._client_ctx.set_alpn_protocols(["http/1.1"])
+        threading.Thread(target=self._accept, name="faultproxy-accept", daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._sock:
+            self._sock.close()
+        with self._lock:
+            conns = list(self._conns)
+        for c in conns:
+            _hang_up(c)
+
+    def __enter__(self) -> FaultProxy:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def write_kubeconfig(self, path: Path, *, token: str, namespace: str | None = None) -> Path:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        ca = f', certificate-authority: "{self.ca_file}"' if self.cert else ""
+        ns = f", namespace: {namespace}" if namespace else ""
+        path.write_text(f"""apiVersion: v1
+kind: Config
+clusters:
+- name: fault-proxy
+  cluster: {{server: "{self.url}"{ca}}}
+users:
+- name: user
+  user: {{token: "{token}"}}
+contexts:
+- name: fault-proxy
+  context: {{cluster: fault-proxy, user: user{ns}}}
+current-context: fault-proxy
+""")
+        path.chmod(0o600)
+        return path
+
+    # --- connections ----------------------------------------------------------------------------------------------
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(conn,), name="faultproxy-conn", daemon=True).start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        upstream: _Upstream | None = None
+        try:
+            if self._server_ctx:
+                conn = self._server_ctx.wrap_socket(conn, server_side=True)
+            with self._lock:
+                self._conns.add(conn)
+            reader = conn.makefile("rb")
+            while not self._stop.is_set():
+                req = _read_request(reader)
+                if req is None:
+                    return
+                keep = self._handle(req, conn, upstream_box := [upstream])
+                upstream = upstream_box[0]
+                if not keep:
+                    return
+        except (OSError, ssl.SSLError, ValueError):
+            return
+        finally:
+            if upstream:
+                upstream.close()
+            with self._lock:
+                self._conns.discard(conn)
+            _hang_up(conn)
+
+    def _decide(self, req: _Request) -> dict[str, Rule]:
+        chosen: dict[str, Rule] = {}
+        with self._lock:
+            for rule in self.rules:
+                if rule.kind not in chosen and rule.take(req.method, req.target, req.watch):
+                    chosen[rule.kind] = rule
+            if (req.watch and "expire" not in chosen and self.expired_below and req.resource_version.isdigit()
+                    and 0 < int(req.resource_version) < self.expired_below):
+                chosen["expire"] = Rule("expire", "GET", ".*")
+        return chosen
+
+    def _note(self, req: _Request) -> Seen:
+        seen = Seen(req.method, req.target, 0, "", req.arrived, req.watch)
+        with self._lock:
+            self.seen.append(seen)
+        return seen
+
+    def _handle(self, req: _Request, conn: socket.socket, box: list) -> bool:
+        """Answer one request; False when the client connection must end."""
+        faults = self._decide(req)
+        seen = self._note(req)
+        if "delay" in faults:
+            time.sleep(faults["delay"].seconds)
+        if "answer" in faults:
+            rule = faults["answer"]
+            phrase, reason, message = _REASONS[rule.status]
+            details = {"retryAfterSeconds": rule.retry_after} if rule.retry_after is not None else None
+            extra = [("Retry-After", str(rule.retry_after))] if rule.retry_after is not None else []
+            _send_simple(conn, rule.status, phrase, status_body(rule.status, reason, rule.message or message, details),
+                         extra)
+            seen.status, seen.fault = rule.status, "answer"
+            return True
+        if "expire" in faults:
+            rv = req.resource_version or "0"
+            message = f"too old resource version: {rv} ({self.expired_below or int(rv or 0) + 1})"
+            body = status_body(410, "Expired", message)
+            if faults["expire"].form == "status":
+                _send_simple(conn, 410, "Gone", body)
+            else:
+                event = b'{"type":"ERROR","object":' + body + b"}\n"
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+                             + _chunk(event) + b"0\r\n\r\n")
+            seen.status, seen.fault = 410, "expire"
+            return True
+        if box[0] is None or box[0].dead:
+            box[0] = _Upstream(self.upstream, self._client_ctx)
+        up: _Upstream = box[0]
+        up.send_request(req, f"{self.upstream[0]}:{self.upstream[1]}")
+        status, head, framing, length, close = up.read_head()
+        seen.status, seen.fault = status, "cut" if "cut" in faults else ""
+        conn.sendall(head)
+        if req.method == "HEAD" or status in (204, 304) or 100 <= status < 200:
+            return not close
+        if framing == "length":
+            up.copy_exact(conn, length)
+            return not close
+        if framing == "until-close":
+            up.copy_until_close(conn)
+            return False
+        return self._relay_chunked(up, conn, faults.get("cut")) and not close
+
+    def _relay_chunked(self, up: _Upstream, conn: socket.socket, cut: Rule | None) -> bool:
+        """Chunk by chunk, re-chunked one line per chunk so events can be counted; False after a reset cut."""
+        if cut is None:
+            for data in up.chunks():
+                conn.sendall(_chunk(data))
+            conn.sendall(b"0\r\n\r\n")
+            return True
+        timer = None
+        fired = threading.Event()
+        if cut.after_seconds is not None:
+            def fire() -> None:
+                fired.set()
+                up.shutdown()
+            timer = threading.Timer(cut.after_seconds, fire)
+            timer.daemon = True
+            timer.start()
+        events = 0
+        buf = b""
+        try:
+            if cut.after_events == 0:
+                raise _Cut
+            for data in up.chunks():
+                buf += data
+                while b"\n" in buf:
+                    line, buf = buf.split(b"\n", 1)
+                    conn.sendall(_chunk(line + b"\n"))
+                    if line.strip() and b'"BOOKMARK"' not in line[:30]:
+                        events += 1
+                    if cut.after_events is not None and events >= cut.after_events:
+                        raise _Cut
+            if buf:
+                conn.sendall(_chunk(buf))
+            conn.sendall(b"0\r\n\r\n")
+            return True
+        except _Cut:
+            pass
+        except OSError:
+            if not fired.is_set():
+                raise
+        finally:
+            if timer:
+                timer.cancel()
+        up.close()
+        if cut.how == "end":
+            conn.sendall(b"0\r\n\r\n")
+            return True
+        return False
+
+
+class _Cut(Exception):
+    pass
+
+
+class _Upstream:
+    """One TLS connection to the API server."""
+
+    def __init__(self, addr: tuple[str, int], ctx: ssl.SSLContext) -> None:
+        raw = socket.create_connection(addr, timeout=30)
+        raw.settimeout(None)
+        self.sock = ctx.wrap_socket(raw, server_hostname=addr[0])
+        self.reader = self.sock.makefile("rb")
+        self.dead = False
+
+    def send_request(self, req: _Request, host: str) -> None:
+        lines = [f"{req.method} {req.target} HTTP/1.1", f"Host: {host}"]
+        lines += [f"{k}: {v}" for k, v in req.headers if k.lower() not in ("host", "content-length", "transfer-encoding")]
+        if req.body or req.method in ("POST", "PUT", "PATCH"):
+            lines.append(f"Content-Length: {len(req.body)}")
+        self.sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + req.body)
+
+    def read_head(self) -> tuple[int, bytes, str, int, bool]:
+        status_line = self.reader.readline()
+        if not status_line:
+            raise OSError("the API server closed the connection")
+        head = [status_line]
+        headers: dict[str, str] = {}
+        while True:
+            line = self.reader.readline()
+            head.append(line)
+            if line in (b"\r\n", b"\n", b""):
+                break
+            k, _, v = line.decode("latin-1").partition(":")
+            headers[k.strip().lower()] = v.strip()
+        status = int(status_line.split()[1])
+        close = headers.get("connection", "").lower() == "close"
+        if "chunked" in headers.get("transfer-encoding", "").lower():
+            framing, length = "chunked", 0
+        elif "content-length" in headers:
+            framing, length = "length", int(headers["content-length"])
+        else:
+            framing, length, close = "until-close", 0, True
+        if close:
+            self.dead = True
+        return status, b"".join(head), framing, length, close
+
+    def copy_exact(self, conn: socket.socket, n: int) -> None:
+        while n > 0:
+            data = self.reader.read(min(n, 65536))
+            if not data:
+                raise OSError("the API server closed the connection mid-body")
+            conn.sendall(data)
+            n -= len(data)
+
+    def copy_until_close(self, conn: socket.socket) -> None:
+        while data := self.reader.read1(65536):
+            conn.sendall(data)
+        self.close()
+
+    def chunks(self):
+        while True:
+            size_line = self.reader.readline()
+            if not size_line:
+                raise OSError("the API server closed the connection mid-stream")
+            size = int(size_line.split(b";")[0].strip(), 16)
+            if size == 0:
+                while self.reader.readline() not in (b"\r\n", b"\n", b""):
+                    pass
+                return
+            data = self.reader.read(size)
+            self.reader.readline()
+            yield data
+
+    def shutdown(self) -> None:
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    def close(self) -> None:
+        self.dead = True
+        self.shutdown()
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+
+def _read_request(reader) -> _Request | None:
+    line = reader.readline()
+    while line in (b"\r\n", b"\n"):
+        line = reader.readline()
+    if not line:
+        return None
+    method, target, version = line.decode("latin-1").split()
+    headers: list[tuple[str, str]] = []
+    while True:
+        h = reader.readline()
+        if h in (b"\r\n", b"\n", b""):
+            break
+        k, _, v = h.decode("latin-1").partition(":")
+        headers.append((k.strip(), v.strip()))
+    req = _Request(method.upper(), target, version, headers, b"")
+    if "chunked" in req.header("transfer-encoding").lower():
+        parts = []
+        while (size := int(reader.readline().split(b";")[0].strip(), 16)) > 0:
+            parts.append(reader.read(size))
+            reader.readline()
+        while reader.readline() not in (b"\r\n", b"\n", b""):
+            pass
+        req.body = b"".join(parts)
+    elif req.header("content-length"):
+        req.body = reader.read(int(req.header("content-length")))
+    query = parse_qs(urlsplit(target).query)
+    req.watch = (query.get("watch") or [""])[0].lower() in ("true", "1")
+    req.resource_version = (query.get("resourceVersion") or [""])[0]
+    return req
+
+
+def _chunk(data: bytes) -> bytes:
+    return b"%x\r\n%s\r\n" % (len(data), data)
+
+
+def _send_simple(conn: socket.socket, status: int, phrase: str, body: bytes,
+                 extra: list[tuple[str, str]] = ()) -> None:
+    head = [f"HTTP/1.1 {status} {phrase}", "Content-Type: application/json", f"Content-Length: {len(body)}",
+            *(f"{k}: {v}" for k, v in extra)]
+    conn.sendall(("\r\n".join(head) + "\r\n\r\n").encode() + body)
+
+
+def _hang_up(conn: socket.socket) -> None:
+    try:
+        conn.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+    try:
+        conn.close()
+    except OSError:
+        pass
