@@ -8,7 +8,8 @@ import dataclasses
 import threading
 from typing import Callable, Iterator
 
-from shipit.core.errors import ExitCode
+from shipit.core import unexpected
+from shipit.core.errors import ExitCode, ShipitError
 from shipit.core.log import get_logger
 from shipit.release.diagnosis import Diagnosis, PhaseFailed
 from shipit.release.phases import Phase, PhaseResult, PhaseStatus, ReleaseStatus
@@ -44,9 +45,20 @@ class Recorder:
         return self.lease.lock_lost()
 
     def start(self, state: ReleaseState, lock_started: float, message: str) -> None:
-        self.state = state
+        """The first write of the run's record; when it cannot be written nothing has changed yet, so that failure
+        is a safe one (exit 1), not one that may have stopped half-way."""
+        result = PhaseResult(Phase.LOCK, PhaseStatus.SUCCEEDED, lock_started, self.now(), message)
+        try:
+            self.save(state.with_phase(result))
+        except ShipitError:
+            raise
+        except Exception as e:  # noqa: BLE001 - any adapter error here is before the first change
+            why = unexpected.describe(e, command="status").message
+            raise ShipitError(f"release {state.id} did not start, nothing was changed: its record could not be "
+                              f"written ({why})") from e
         self.notify.started(state)
-        self.end(PhaseResult(Phase.LOCK, PhaseStatus.SUCCEEDED, lock_started, self.now(), message))
+        self.observer.phase_ended(result)
+        self.notify.phase_ended(self.state, result)
 
     def begin(self, phase: Phase) -> float:
         started = self.now()

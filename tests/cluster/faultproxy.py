@@ -154,8 +154,10 @@ class FaultProxy:
         return self._add(Rule("delay", method.upper(), path, nth - 1, count, seconds=seconds))
 
     def clear(self) -> None:
+        """No rules, no expiry, an empty request log."""
         with self._lock:
             self.rules.clear()
+            self.seen.clear()
             self.expired_below = 0
 
     def pending(self) -> list[Rule]:

@@ -333,3 +333,26 @@ def test_rollback_notes_come_from_the_same_code():
         release(edges).run(from_ref="x", yes=True)
     state = Rollback(make_config(), edges.ports(), user="t").run()
     assert state.notes == tuple(migrations_staying(migrations[:1], origin="r0002", code="the restored code"))
+
+
+def test_a_first_record_that_cannot_be_written_is_a_safe_failure_before_any_change():
+    """The API answers 500 to the record's creation (after the client's retries): nothing ran, the lock is given
+    back, and the error is a ShipitError (exit 1) saying so, not an unexpected one (exit 2)."""
+    from kubernetes.client.exceptions import ApiException
+
+    from shipit.core.errors import ShipitError
+
+    edges = FakeEdges()
+
+    def refuse(state):
+        e = ApiException(status=500, reason="Internal Server Error")
+        e.body = '{"message": "etcd is down"}'
+        raise e
+
+    edges.save = refuse
+    with pytest.raises(ShipitError) as e:
+        release(edges).run(from_ref="x")
+    assert e.value.exit_code == ExitCode.FAILED_SAFELY
+    assert "did not start, nothing was changed: its record could not be written" in str(e.value)
+    assert "500" in str(e.value) and "etcd is down" in str(e.value)
+    assert edges.names()[-1] == "release_lock" and "migrate" not in edges.names() and "rollout" not in edges.names()
