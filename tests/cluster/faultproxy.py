@@ -247,7 +247,7 @@ current-context: fault-proxy
                 upstream = upstream_box[0]
                 if not keep:
                     return
-        except (OSError, ssl.SSLError, ValueError):
+        except (OSError, ssl.SSLError, ValueError):  # the client went away, or sent what is not HTTP/1.1
             return
         finally:
             if upstream:
@@ -300,11 +300,7 @@ current-context: fault-proxy
                              + _chunk(event) + b"0\r\n\r\n")
             seen.status, seen.fault = 410, "expire"
             return True
-        if box[0] is None or box[0].dead:
-            box[0] = _Upstream(self.upstream, self._client_ctx)
-        up: _Upstream = box[0]
-        up.send_request(req, f"{self.upstream[0]}:{self.upstream[1]}")
-        status, head, framing, length, close = up.read_head()
+        up, status, head, framing, length, close = self._exchange(req, box)
         seen.status, seen.fault = status, "cut" if "cut" in faults else ""
         conn.sendall(head)
         if req.method == "HEAD" or status in (204, 304) or 100 <= status < 200:
@@ -316,6 +312,22 @@ current-context: fault-proxy
             up.copy_until_close(conn)
             return False
         return self._relay_chunked(up, conn, faults.get("cut")) and not close
+
+    def _exchange(self, req: _Request, box: list) -> tuple:
+        """Send the request upstream and read the answer's head. A kept-alive upstream connection the server closed
+        while idle is replaced once, as a client would: the request never reached the server."""
+        while True:
+            reused = box[0] is not None and not box[0].dead
+            if not reused:
+                box[0] = _Upstream(self.upstream, self._client_ctx)
+            up: _Upstream = box[0]
+            try:
+                up.send_request(req, f"{self.upstream[0]}:{self.upstream[1]}")
+                return (up, *up.read_head())
+            except _Idle:
+                up.close()  # dead: the next turn opens a fresh connection, whose failure is final
+                if not reused:
+                    raise
 
     def _relay_chunked(self, up: _Upstream, conn: socket.socket, cut: Rule | None) -> bool:
         """Chunk by chunk, re-chunked one line per chunk so events can be counted; False after a reset cut."""
@@ -370,6 +382,10 @@ class _Cut(Exception):
     pass
 
 
+class _Idle(OSError):
+    """The server closed the connection before answering."""
+
+
 class _Upstream:
     """One TLS connection to the API server."""
 
@@ -385,12 +401,18 @@ class _Upstream:
         lines += [f"{k}: {v}" for k, v in req.headers if k.lower() not in ("host", "content-length", "transfer-encoding")]
         if req.body or req.method in ("POST", "PUT", "PATCH"):
             lines.append(f"Content-Length: {len(req.body)}")
-        self.sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + req.body)
+        try:
+            self.sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + req.body)
+        except OSError as e:
+            raise _Idle(str(e)) from e
 
     def read_head(self) -> tuple[int, bytes, str, int, bool]:
-        status_line = self.reader.readline()
+        try:
+            status_line = self.reader.readline()
+        except ConnectionResetError as e:
+            raise _Idle(str(e)) from e
         if not status_line:
-            raise OSError("the API server closed the connection")
+            raise _Idle("the API server closed the connection")
         head = [status_line]
         headers: dict[str, str] = {}
         while True:
