@@ -21,9 +21,11 @@ import socket
 import ssl
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
+
+from tests.cluster.http1 import Idle, Request, Upstream, chunk, hang_up, read_request, send_simple
 
 _REASONS = {403: ("Forbidden", "Forbidden", "forbidden by the fault proxy"),
             429: ("Too Many Requests", "TooManyRequests", "Too many requests, please try again later."),
@@ -81,21 +83,6 @@ class Seen:
     fault: str = ""              # the rule kind that shaped the answer, "" when relayed untouched
     at: float = 0.0              # time.monotonic() when the request arrived
     watch: bool = False
-
-
-@dataclass
-class _Request:
-    method: str
-    target: str
-    version: str
-    headers: list[tuple[str, str]]
-    body: bytes
-    watch: bool = False
-    resource_version: str = ""
-    arrived: float = field(default_factory=time.monotonic)
-
-    def header(self, name: str) -> str:
-        return next((v for k, v in self.headers if k.lower() == name), "")
 
 
 class FaultProxy:
@@ -193,7 +180,7 @@ class FaultProxy:
         with self._lock:
             conns = list(self._conns)
         for c in conns:
-            _hang_up(c)
+            hang_up(c)
 
     def __enter__(self) -> FaultProxy:
         return self.start()
@@ -232,7 +219,7 @@ current-context: fault-proxy
             threading.Thread(target=self._serve, args=(conn,), name="faultproxy-conn", daemon=True).start()
 
     def _serve(self, conn: socket.socket) -> None:
-        upstream: _Upstream | None = None
+        upstream: Upstream | None = None
         try:
             if self._server_ctx:
                 conn = self._server_ctx.wrap_socket(conn, server_side=True)
@@ -240,7 +227,7 @@ current-context: fault-proxy
                 self._conns.add(conn)
             reader = conn.makefile("rb")
             while not self._stop.is_set():
-                req = _read_request(reader)
+                req = read_request(reader)
                 if req is None:
                     return
                 keep = self._handle(req, conn, upstream_box := [upstream])
@@ -254,9 +241,9 @@ current-context: fault-proxy
                 upstream.close()
             with self._lock:
                 self._conns.discard(conn)
-            _hang_up(conn)
+            hang_up(conn)
 
-    def _decide(self, req: _Request) -> dict[str, Rule]:
+    def _decide(self, req: Request) -> dict[str, Rule]:
         chosen: dict[str, Rule] = {}
         with self._lock:
             for rule in self.rules:
@@ -267,13 +254,13 @@ current-context: fault-proxy
                 chosen["expire"] = Rule("expire", "GET", ".*")
         return chosen
 
-    def _note(self, req: _Request) -> Seen:
+    def _note(self, req: Request) -> Seen:
         seen = Seen(req.method, req.target, 0, "", req.arrived, req.watch)
         with self._lock:
             self.seen.append(seen)
         return seen
 
-    def _handle(self, req: _Request, conn: socket.socket, box: list) -> bool:
+    def _handle(self, req: Request, conn: socket.socket, box: list) -> bool:
         """Answer one request; False when the client connection must end."""
         faults = self._decide(req)
         seen = self._note(req)
@@ -284,7 +271,7 @@ current-context: fault-proxy
             phrase, reason, message = _REASONS[rule.status]
             details = {"retryAfterSeconds": rule.retry_after} if rule.retry_after is not None else None
             extra = [("Retry-After", str(rule.retry_after))] if rule.retry_after is not None else []
-            _send_simple(conn, rule.status, phrase, status_body(rule.status, reason, rule.message or message, details),
+            send_simple(conn, rule.status, phrase, status_body(rule.status, reason, rule.message or message, details),
                          extra)
             seen.status, seen.fault = rule.status, "answer"
             return True
@@ -293,11 +280,11 @@ current-context: fault-proxy
             message = f"too old resource version: {rv} ({self.expired_below or int(rv or 0) + 1})"
             body = status_body(410, "Expired", message)
             if faults["expire"].form == "status":
-                _send_simple(conn, 410, "Gone", body)
+                send_simple(conn, 410, "Gone", body)
             else:
                 event = b'{"type":"ERROR","object":' + body + b"}\n"
                 conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
-                             + _chunk(event) + b"0\r\n\r\n")
+                             + chunk(event) + b"0\r\n\r\n")
             seen.status, seen.fault = 410, "expire"
             return True
         up, status, head, framing, length, close = self._exchange(req, box)
@@ -313,27 +300,27 @@ current-context: fault-proxy
             return False
         return self._relay_chunked(up, conn, faults.get("cut")) and not close
 
-    def _exchange(self, req: _Request, box: list) -> tuple:
+    def _exchange(self, req: Request, box: list) -> tuple:
         """Send the request upstream and read the answer's head. A kept-alive upstream connection the server closed
         while idle is replaced once, as a client would: the request never reached the server."""
         while True:
             reused = box[0] is not None and not box[0].dead
             if not reused:
-                box[0] = _Upstream(self.upstream, self._client_ctx)
-            up: _Upstream = box[0]
+                box[0] = Upstream(self.upstream, self._client_ctx)
+            up: Upstream = box[0]
             try:
                 up.send_request(req, f"{self.upstream[0]}:{self.upstream[1]}")
                 return (up, *up.read_head())
-            except _Idle:
+            except Idle:
                 up.close()  # dead: the next turn opens a fresh connection, whose failure is final
                 if not reused:
                     raise
 
-    def _relay_chunked(self, up: _Upstream, conn: socket.socket, cut: Rule | None) -> bool:
+    def _relay_chunked(self, up: Upstream, conn: socket.socket, cut: Rule | None) -> bool:
         """Chunk by chunk, re-chunked one line per chunk so events can be counted; False after a reset cut."""
         if cut is None:
             for data in up.chunks():
-                conn.sendall(_chunk(data))
+                conn.sendall(chunk(data))
             conn.sendall(b"0\r\n\r\n")
             return True
         timer = None
@@ -354,18 +341,18 @@ current-context: fault-proxy
                 buf += data
                 while b"\n" in buf:
                     line, buf = buf.split(b"\n", 1)
-                    conn.sendall(_chunk(line + b"\n"))
+                    conn.sendall(chunk(line + b"\n"))
                     if line.strip() and b'"BOOKMARK"' not in line[:30]:
                         events += 1
                     if cut.after_events is not None and events >= cut.after_events:
                         raise _Cut
             if buf:
-                conn.sendall(_chunk(buf))
+                conn.sendall(chunk(buf))
             conn.sendall(b"0\r\n\r\n")
             return True
         except _Cut:
             pass
-        except OSError:
+        except (OSError, ValueError):  # the timer shut the upstream connection down mid-read
             if not fired.is_set():
                 raise
         finally:
@@ -380,150 +367,3 @@ current-context: fault-proxy
 
 class _Cut(Exception):
     pass
-
-
-class _Idle(OSError):
-    """The server closed the connection before answering."""
-
-
-class _Upstream:
-    """One TLS connection to the API server."""
-
-    def __init__(self, addr: tuple[str, int], ctx: ssl.SSLContext) -> None:
-        raw = socket.create_connection(addr, timeout=30)
-        raw.settimeout(None)
-        self.sock = ctx.wrap_socket(raw, server_hostname=addr[0])
-        self.reader = self.sock.makefile("rb")
-        self.dead = False
-
-    def send_request(self, req: _Request, host: str) -> None:
-        lines = [f"{req.method} {req.target} HTTP/1.1", f"Host: {host}"]
-        lines += [f"{k}: {v}" for k, v in req.headers if k.lower() not in ("host", "content-length", "transfer-encoding")]
-        if req.body or req.method in ("POST", "PUT", "PATCH"):
-            lines.append(f"Content-Length: {len(req.body)}")
-        try:
-            self.sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + req.body)
-        except OSError as e:
-            raise _Idle(str(e)) from e
-
-    def read_head(self) -> tuple[int, bytes, str, int, bool]:
-        try:
-            status_line = self.reader.readline()
-        except ConnectionResetError as e:
-            raise _Idle(str(e)) from e
-        if not status_line:
-            raise _Idle("the API server closed the connection")
-        head = [status_line]
-        headers: dict[str, str] = {}
-        while True:
-            line = self.reader.readline()
-            head.append(line)
-            if line in (b"\r\n", b"\n", b""):
-                break
-            k, _, v = line.decode("latin-1").partition(":")
-            headers[k.strip().lower()] = v.strip()
-        status = int(status_line.split()[1])
-        close = headers.get("connection", "").lower() == "close"
-        if "chunked" in headers.get("transfer-encoding", "").lower():
-            framing, length = "chunked", 0
-        elif "content-length" in headers:
-            framing, length = "length", int(headers["content-length"])
-        else:
-            framing, length, close = "until-close", 0, True
-        if close:
-            self.dead = True
-        return status, b"".join(head), framing, length, close
-
-    def copy_exact(self, conn: socket.socket, n: int) -> None:
-        while n > 0:
-            data = self.reader.read(min(n, 65536))
-            if not data:
-                raise OSError("the API server closed the connection mid-body")
-            conn.sendall(data)
-            n -= len(data)
-
-    def copy_until_close(self, conn: socket.socket) -> None:
-        while data := self.reader.read1(65536):
-            conn.sendall(data)
-        self.close()
-
-    def chunks(self):
-        while True:
-            size_line = self.reader.readline()
-            if not size_line:
-                raise OSError("the API server closed the connection mid-stream")
-            size = int(size_line.split(b";")[0].strip(), 16)
-            if size == 0:
-                while self.reader.readline() not in (b"\r\n", b"\n", b""):
-                    pass
-                return
-            data = self.reader.read(size)
-            self.reader.readline()
-            yield data
-
-    def shutdown(self) -> None:
-        try:
-            self.sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-
-    def close(self) -> None:
-        self.dead = True
-        self.shutdown()
-        try:
-            self.sock.close()
-        except OSError:
-            pass
-
-
-def _read_request(reader) -> _Request | None:
-    line = reader.readline()
-    while line in (b"\r\n", b"\n"):
-        line = reader.readline()
-    if not line:
-        return None
-    method, target, version = line.decode("latin-1").split()
-    headers: list[tuple[str, str]] = []
-    while True:
-        h = reader.readline()
-        if h in (b"\r\n", b"\n", b""):
-            break
-        k, _, v = h.decode("latin-1").partition(":")
-        headers.append((k.strip(), v.strip()))
-    req = _Request(method.upper(), target, version, headers, b"")
-    if "chunked" in req.header("transfer-encoding").lower():
-        parts = []
-        while (size := int(reader.readline().split(b";")[0].strip(), 16)) > 0:
-            parts.append(reader.read(size))
-            reader.readline()
-        while reader.readline() not in (b"\r\n", b"\n", b""):
-            pass
-        req.body = b"".join(parts)
-    elif req.header("content-length"):
-        req.body = reader.read(int(req.header("content-length")))
-    query = parse_qs(urlsplit(target).query)
-    req.watch = (query.get("watch") or [""])[0].lower() in ("true", "1")
-    req.resource_version = (query.get("resourceVersion") or [""])[0]
-    return req
-
-
-def _chunk(data: bytes) -> bytes:
-    return b"%x\r\n%s\r\n" % (len(data), data)
-
-
-def _send_simple(conn: socket.socket, status: int, phrase: str, body: bytes,
-                 extra: list[tuple[str, str]] = ()) -> None:
-    head = [f"HTTP/1.1 {status} {phrase}", "Content-Type: application/json", f"Content-Length: {len(body)}",
-            *(f"{k}: {v}" for k, v in extra)]
-    conn.sendall(("\r\n".join(head) + "\r\n\r\n").encode() + body)
-
-
-def _hang_up(conn: socket.socket) -> None:
-    try:
-        conn.shutdown(socket.SHUT_RDWR)
-    except OSError:
-        pass
-    try:
-        conn.close()
-    except OSError:
-        pass
