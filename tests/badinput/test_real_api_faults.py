@@ -86,6 +86,21 @@ def test_record_and_lease_writes_answered_500_and_503_are_retried(sb, proxy, new
     assert puts[:3] == [503, 503, 200] and set(puts[3:]) <= {200}, puts
 
 
+def test_writes_carried_out_but_answered_503_are_retried_to_the_same_end(sb, proxy, new_commit):
+    """The server did the write, the answer was lost: the record's create (then AlreadyExists), the lock's update
+    (then Conflict) and a Deployment PATCH retried; the release ends as if nothing had happened."""
+    rules = [proxy.answer("POST", r"/namespaces/default/configmaps$", 503, applied=True),
+             proxy.answer("PUT", LEASE + "/shipit-shop", 503, applied=True),
+             proxy.answer("PATCH", r"/deployments/web", 503, applied=True)]
+    r = shipit(sb, "release", "--output", "json")
+    out = assert_clear(r, 0)
+    assert [rule.hits for rule in rules] == [1, 1, 1]
+    assert records(sb)[out["release"]]["shipit.dev/status"] == "succeeded"
+    assert sb.deployment_images() == {"web": sb.image(new_commit), "worker": sb.image(new_commit)}
+    assert lock_holder(sb) is None
+    assert answers(proxy, "POST", r"/namespaces/default/configmaps$")[:2] == [503, 409]
+
+
 def test_429_retry_after_is_honoured_on_the_lock_and_a_record_write(sb, proxy, new_commit):
     proxy.answer("PUT", LEASE + "/shipit-shop", 429, retry_after=2)
     proxy.answer("PUT", RECORD_WRITE, 429, retry_after=1)

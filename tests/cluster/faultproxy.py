@@ -61,6 +61,7 @@ class Rule:
     seconds: float = 0.0
     hits: int = 0
     watch_only: bool = False
+    applied: bool = False        # answer: the request reaches the server first, its answer is replaced
 
     def take(self, method: str, target: str, watch: bool) -> bool:
         if self.count <= 0 or (self.watch_only and not watch):
@@ -108,14 +109,15 @@ class FaultProxy:
         return rule
 
     def answer(self, method: str = "*", path: str = ".*", status: int = 500, *, nth: int = 1, count: int = 1,
-               retry_after: int | None = None, message: str | None = None) -> Rule:
-        """The `nth` matching request and the `count - 1` after it are answered `status` without reaching the server."""
+               retry_after: int | None = None, message: str | None = None, applied: bool = False) -> Rule:
+        """The `nth` matching request and the `count - 1` after it are answered `status` without reaching the server,
+        or with `applied` after the server carried them out (the answer lost on the way back)."""
         if status not in _REASONS:
             raise ValueError(f"status must be one of {sorted(_REASONS)}")
         if status == 429 and retry_after is None:
             retry_after = 1
         return self._add(Rule("answer", method.upper(), path, nth - 1, count, status=status, retry_after=retry_after,
-                              message=message))
+                              message=message, applied=applied))
 
     def cut_watch(self, path: str = ".*", *, after_events: int | None = None, after_seconds: float | None = None,
                   nth: int = 1, count: int = 1, how: str = "reset") -> Rule:
@@ -268,6 +270,11 @@ current-context: fault-proxy
             time.sleep(faults["delay"].seconds)
         if "answer" in faults:
             rule = faults["answer"]
+            if rule.applied:
+                up, _, _, framing, length, close = self._exchange(req, box)
+                up.discard(req.method, framing, length)
+                if close:
+                    up.close()
             phrase, reason, message = _REASONS[rule.status]
             details = {"retryAfterSeconds": rule.retry_after} if rule.retry_after is not None else None
             extra = [("Retry-After", str(rule.retry_after))] if rule.retry_after is not None else []

@@ -91,6 +91,19 @@ class Upstream:
             conn.sendall(data)
         self.close()
 
+    def discard(self, method: str, framing: str, length: int) -> None:
+        """Read the answer's body and drop it."""
+        if method == "HEAD":
+            return
+        if framing == "length":
+            self.reader.read(length)
+        elif framing == "chunked":
+            for _ in self.chunks():
+                pass
+        else:
+            while self.reader.read1(65536):
+                pass
+
     def chunks(self):
         while True:
             size_line = self.reader.readline()
