@@ -1,4 +1,5 @@
-"""Kube: retries, RBAC messages and resumable watches against kubesim's fault injection."""
+"""Kube: retries, RBAC messages and resumable watches under injected API faults (kubesim's, or on the real control
+plane the fault proxy's: tests marked `api_faults` run on both)."""
 
 from __future__ import annotations
 
