@@ -3,8 +3,15 @@
 (a) Overhead: a release with one migration and two Deployments (web x2, worker x1). shipit's overhead is the
     release's wall time minus the waits it cannot shorten, taken from kubesim's own store as it commits them: the
     migration Job (created -> Complete) and each Deployment's rollout (new template -> all new pods Ready, old ones
-    gone; the two roll out in parallel, so the longer one). `gates.bake` is 0 so no deliberate wait is counted.
-    Target: median <= 1 s.
+    gone; the two roll out in parallel, so the longer one). `gates.bake` is 0 so no bake is counted.
+    Reported twice: the overhead as above, and that overhead less the gates' configured minimum wait before the code
+    (the gates run concurrently, each passes only after `consecutive` successes `interval` apart, so the phase lasts at
+    least the largest (consecutive - 1) x interval: the database health gate's 2 x 0.25 s here). Nothing else is
+    subtracted (the schema-ready confirmation in wait_ddl and the health baseline's samples in preflight count as
+    overhead). Target: median <= 1 s.
+    shipit's own modules are compiled to bytecode once before the runs, as `pip install` does for the installed
+    package: the editable checkout under PYTHONDONTWRITEBYTECODE=1 would otherwise compile them from source in every
+    process, a cost no installed shipit pays.
 (b) Gate to revert: during a 30 s bake the HTTP app the gate probes starts answering 500; the time from that moment
     to the automatic revert starting (the release record's revert phase), split into detection (the gate deciding:
     `consecutive` failed probes at `interval`) and reaction (gate failed -> revert started). Target: median <= 1 s.
@@ -15,6 +22,7 @@ Run: .venv/bin/python scripts/bench_release.py [--runs 5] (needs the MariaDB ser
 from __future__ import annotations
 
 import argparse
+import compileall
 import json
 import os
 import statistics
@@ -30,10 +38,21 @@ sys.path.insert(0, str(ROOT))
 
 import pymysql  # noqa: E402
 
+from shipit.adapters.gates import HEALTH_INTERVAL  # noqa: E402
+from shipit.core.durations import parse_duration  # noqa: E402
 from shipit.kube.records import DATA_KEY, LABEL_KIND  # noqa: E402
+from shipit.release.gates import DbHealthGate  # noqa: E402
 from tests.support.sandbox import DEPLOYMENTS, Sandbox, open_sandbox  # noqa: E402
 
 HTTP_GATE = {"consecutive": 2, "interval": "200ms"}  # the sandbox's gate (tests/support/sandbox.py)
+
+
+def gate_wait_before_code() -> float:
+    """The shortest the gates phase can take with every probe passing at once: the largest (consecutive - 1) x
+    interval of the gates it runs concurrently (the sandbox's HTTP gate and the database health gate)."""
+    db = DbHealthGate(lambda: (True, ""), interval=HEALTH_INTERVAL)
+    http = (HTTP_GATE["consecutive"] - 1) * parse_duration(HTTP_GATE["interval"])
+    return max(http, (db.consecutive - 1) * db.interval)
 
 
 class Timeline:
@@ -131,9 +150,10 @@ def bench_overhead(sb: Sandbox, timeline: Timeline, runs: int) -> list[dict]:
         phases["(migrate: before Job)"] = created - phase(out, "migrate")["started"]  # pending check, Job manifest
         phases["(migrate: after Job)"] = phase(out, "migrate")["ended"] - done  # noticing, log end, version check
         phases["(code - rollout)"] = phases["code"] - rollout
+        overhead = r.seconds - job - rollout
         rows.append({
-            "wall": r.seconds, "job": job, "rollout": rollout, "overhead": r.seconds - job - rollout,
-            "phases": phases,
+            "wall": r.seconds, "job": job, "rollout": rollout, "overhead": overhead,
+            "overhead_less_gates": overhead - gate_wait_before_code(), "phases": phases,
         })
     return rows
 
@@ -181,7 +201,8 @@ def report(a: list[dict], b: list[dict]) -> None:
     print(f"\n(a) release with 1 migration, 2 Deployments: median of {len(a)} runs")
     print(f"  {'':<34}{'median':>9}{'min':>9}{'max':>9}")
     for key, label in (("wall", "shipit release wall time"), ("job", "  inherent: migration Job"),
-                       ("rollout", "  inherent: rollout to Ready"), ("overhead", "shipit overhead (target <= 1 s)")):
+                       ("rollout", "  inherent: rollout to Ready"), ("overhead", "shipit overhead (target <= 1 s)"),
+                       ("overhead_less_gates", f"  less gate wait {gate_wait_before_code():.2f}s (<= 1 s)")):
         values = [r[key] for r in a]
         print(f"  {label:<34}{median(a, key):>8.2f}s{min(values):>8.2f}s{max(values):>8.2f}s")
     print("  phase durations (median): " + ", ".join(
@@ -193,14 +214,16 @@ def report(a: list[dict], b: list[dict]) -> None:
                        ("total", "app failing -> revert (<= 1 s)")):
         values = [r[key] for r in b]
         print(f"  {label:<34}{median(b, key):>8.3f}s{min(values):>8.3f}s{max(values):>8.3f}s")
-    ok_a, ok_b = median(a, "overhead") <= 1.0, median(b, "total") <= 1.0
-    print(f"\ntargets: overhead {'met' if ok_a else 'MISSED'}, gate to revert {'met' if ok_b else 'MISSED'}")
+    ok_a, ok_g, ok_b = median(a, "overhead") <= 1.0, median(a, "overhead_less_gates") <= 1.0, median(b, "total") <= 1.0
+    print(f"\ntargets: overhead {'met' if ok_a else 'MISSED'} ({'met' if ok_g else 'MISSED'} less the gates' configured "
+          f"wait), gate to revert {'met' if ok_b else 'MISSED'}")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
+    compileall.compile_dir(ROOT / "shipit", quiet=1)
     name = f"shipit_bench_{uuid.uuid4().hex[:8]}"
     admin = pymysql.connect(host="127.0.0.1", port=3306, user="root", autocommit=True)
     admin.cursor().execute(f"CREATE DATABASE `{name}`")

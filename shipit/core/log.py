@@ -101,6 +101,7 @@ class _JsonLogger(_ConsoleLogger):
 
 _configured = LogFormat.CONSOLE
 _pending: tuple | None = None  # (format, level, stream) from configure(), not yet handed to structlog
+_threshold: int | None = None  # the lowest level configure() lets through; None: not configured, everything goes
 _apply_lock = threading.Lock()
 
 
@@ -108,9 +109,10 @@ def configure(fmt: LogFormat = LogFormat.AUTO, *, level: int = logging.INFO, str
     """`level` DEBUG is `--verbose`. JSON logs from `level` up; the console shows warnings and errors, and every
     event only at DEBUG, so a person reads one voice (the phase lines) and the details on request. The format is
     resolved now; structlog is set up at the first log event."""
-    global _configured, _pending
+    global _configured, _pending, _threshold
     fmt = resolve_format(fmt, stream=stream)
     _configured, _pending = fmt, (fmt, level, stream)
+    _threshold = _console_level(level) if fmt is LogFormat.CONSOLE else level
     if "structlog" in sys.modules:
         _apply()
     return fmt
@@ -133,13 +135,25 @@ def _apply() -> None:
         else:
             processors += [_redact_processor, structlog.processors.format_exc_info, compact]
             factory = _ConsoleLogger
-            level = level if level <= logging.DEBUG else max(level, logging.WARNING)
+            level = _console_level(level)
         structlog.configure(
             processors=processors,
             wrapper_class=structlog.make_filtering_bound_logger(level),
             logger_factory=lambda *_args: factory(stream),
             cache_logger_on_first_use=False,
         )
+
+
+def _console_level(level: int) -> int:
+    return level if level <= logging.DEBUG else max(level, logging.WARNING)
+
+
+_METHOD_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING, "warn": logging.WARNING,
+                  "error": logging.ERROR, "exception": logging.ERROR, "critical": logging.CRITICAL}
+
+
+def _drop(*_args, **_kw) -> None:
+    return None
 
 
 def current_format() -> LogFormat:
@@ -154,6 +168,9 @@ class _Logger:
         self._name = name
 
     def __getattr__(self, attr: str):
+        level = _METHOD_LEVELS.get(attr)
+        if level is not None and _threshold is not None and level < _threshold:
+            return _drop  # filtered out anyway: no structlog import for an event nobody sees
         import structlog
 
         _apply()

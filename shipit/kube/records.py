@@ -179,6 +179,7 @@ class RecordStore:
         self.kube = kube
         self.app = app
         self.keep = max(1, keep)
+        self._written: set[str] = set()  # ConfigMaps this store created or replaced: the next write replaces
 
     def _list_raw(self, extra_selector: str = "") -> list[dict]:
         selector = f"{LABEL_KIND}=release,{LABEL_APP}={self.app}" + (f",{extra_selector}" if extra_selector else "")
@@ -199,13 +200,22 @@ class RecordStore:
 
         body = record_to_configmap(record, self.kube.namespace)
         name = body["metadata"]["name"]
+        if name in self._written:  # one call per write of a running release, not a create refused then a replace
+            try:
+                self.kube.send(self.kube.core.replace_namespaced_config_map, name, self.kube.namespace, body)
+                return
+            except ApiException as e:
+                if e.status != 404:  # deleted meanwhile (by hand): created again below
+                    raise
         try:
             self.kube.send(self.kube.core.create_namespaced_config_map, self.kube.namespace, body)
         except ApiException as e:
             if e.status != 409:
                 raise
             self.kube.send(self.kube.core.replace_namespaced_config_map, name, self.kube.namespace, body)
+            self._written.add(name)
             return
+        self._written.add(name)
         self.prune(keep_name=name)
 
     def prune(self, *, keep_name: str | None = None) -> list[str]:

@@ -10,35 +10,66 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from typing import Callable, Mapping
+from typing import TYPE_CHECKING, Callable, Mapping
 
 from shipit.adapters.notify.base import Notifier
-from shipit.adapters.notify.github import GithubNotifier
-from shipit.adapters.notify.http import ServiceError
-from shipit.adapters.notify.markers import RollbarNotifier, SentryNotifier
-from shipit.adapters.notify.slack import SlackNotifier
-from shipit.adapters.notify.webhook import Hooks, WebhookNotifier
 from shipit.core.config import Config
 from shipit.core.log import get_logger
 from shipit.core.redact import redact
 from shipit.release.diagnosis import Diagnosis
 
+if TYPE_CHECKING:
+    from shipit.adapters.notify.webhook import Hooks
+
 log = get_logger("shipit.notify")
 
-# kind -> its notifier for this configuration, or None when not configured
-NOTIFIERS: dict[str, Callable[[Config, Mapping[str, str]], Notifier | None]] = {
-    "slack": lambda c, env: c.notify.slack and SlackNotifier(
-        c.notify.slack, timeout=c.notify.timeout, attempts=c.notify.attempts),
-    "github": lambda c, env: c.notify.github and GithubNotifier(
-        c.notify.github, timeout=c.notify.timeout, attempts=c.notify.attempts, env=env),
-    "rollbar": lambda c, env: c.notify.rollbar and RollbarNotifier(
-        c.notify.rollbar, timeout=c.notify.timeout, attempts=c.notify.attempts),
-    "sentry": lambda c, env: c.notify.sentry and SentryNotifier(
-        c.notify.sentry, timeout=c.notify.timeout, attempts=c.notify.attempts),
-    "webhook": lambda c, env: c.notify.webhook and WebhookNotifier(
-        c.notify.webhook, timeout=c.notify.timeout, attempts=c.notify.attempts),
-    "hooks": lambda c, env: (c.hooks.post_release or c.hooks.on_failure or c.hooks.pre_release) and Hooks(
-        c.hooks, cwd=c.repo),
+
+# Each kind's module (and its SDK: PyGithub, slack_sdk, httpx) is imported only when that kind is configured: most
+# of a release's start-up time otherwise.
+def _slack(c: Config, env: Mapping[str, str]) -> Notifier | None:
+    from shipit.adapters.notify.slack import SlackNotifier
+
+    return SlackNotifier(c.notify.slack, timeout=c.notify.timeout, attempts=c.notify.attempts)
+
+
+def _github(c: Config, env: Mapping[str, str]) -> Notifier | None:
+    from shipit.adapters.notify.github import GithubNotifier
+
+    return GithubNotifier(c.notify.github, timeout=c.notify.timeout, attempts=c.notify.attempts, env=env)
+
+
+def _rollbar(c: Config, env: Mapping[str, str]) -> Notifier | None:
+    from shipit.adapters.notify.markers import RollbarNotifier
+
+    return RollbarNotifier(c.notify.rollbar, timeout=c.notify.timeout, attempts=c.notify.attempts)
+
+
+def _sentry(c: Config, env: Mapping[str, str]) -> Notifier | None:
+    from shipit.adapters.notify.markers import SentryNotifier
+
+    return SentryNotifier(c.notify.sentry, timeout=c.notify.timeout, attempts=c.notify.attempts)
+
+
+def _webhook(c: Config, env: Mapping[str, str]) -> Notifier | None:
+    from shipit.adapters.notify.webhook import WebhookNotifier
+
+    return WebhookNotifier(c.notify.webhook, timeout=c.notify.timeout, attempts=c.notify.attempts)
+
+
+def _hooks(c: Config, env: Mapping[str, str]) -> Notifier | None:
+    from shipit.adapters.notify.webhook import Hooks
+
+    return Hooks(c.hooks, cwd=c.repo)
+
+
+# kind -> (is it configured, its notifier for this configuration)
+NOTIFIERS: dict[str, tuple[Callable[[Config], object], Callable[[Config, Mapping[str, str]], Notifier | None]]] = {
+    "slack": (lambda c: c.notify.slack, _slack),
+    "github": (lambda c: c.notify.github, _github),
+    "rollbar": (lambda c: c.notify.rollbar, _rollbar),
+    "sentry": (lambda c: c.notify.sentry, _sentry),
+    "webhook": (lambda c: c.notify.webhook, _webhook),
+    "hooks": (lambda c: c.hooks.post_release or c.hooks.on_failure or c.hooks.pre_release, _hooks),
 }
 
 
@@ -64,8 +95,8 @@ class ReleaseNotifiers:
     @classmethod
     def from_config(cls, cfg: Config, env: Mapping[str, str] | None = None) -> ReleaseNotifiers:
         env = os.environ if env is None else env
-        built = [n for n in (make(cfg, env) for make in NOTIFIERS.values()) if n]
-        return cls(built, next((n for n in built if isinstance(n, Hooks)), None))
+        built = [n for n in (make(cfg, env) for configured, make in NOTIFIERS.values() if configured(cfg)) if n]
+        return cls(built, next((n for n in built if n.kind == "hooks"), None))
 
     @property
     def failures(self) -> tuple[NotifyFailure, ...]:
@@ -89,6 +120,10 @@ class ReleaseNotifiers:
         self._each("finished", lambda n: n.finished(state))
 
     def _each(self, moment: str, fn: Callable[[Notifier], None]) -> None:
+        if not self.notifiers:
+            return
+        from shipit.adapters.notify.http import ServiceError
+
         for n in self.notifiers:
             if n.kind in self._down:
                 continue

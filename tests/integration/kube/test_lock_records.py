@@ -113,6 +113,20 @@ def test_records_save_list_prune_last_successful(kube):
     assert [i["metadata"]["name"] for i in items] == ["shipit-shop-r0005"]
 
 
+def test_a_record_deleted_while_its_release_runs_is_written_again_and_another_process_replaces_it(kube):
+    store = RecordStore(kube, "shop", keep=3)
+    r = store.new(from_sha="0" * 40, to_sha="1" * 40, image_before="a:0", image_after="a:1", templates_before=())
+    store.save(r)
+    kube.send(kube.core.delete_namespaced_config_map, "shipit-shop-r0001", "default")  # by hand, mid-release
+    store.save(r.with_phase("migrate", "running"))
+    assert store.get("r0001").phase("migrate").status == "running"
+    resumed = RecordStore(kube, "shop", keep=3)  # a --resume in another process: the ConfigMap exists already
+    resumed.save(r.with_phase("migrate", "succeeded", ended="2026-01-01T00:00:00Z"))
+    assert store.get("r0001").phase("migrate").status == "succeeded"
+    store.save(r.with_status(ReleaseStatus.SUCCEEDED))
+    assert [x.status for x in store.list()] == [ReleaseStatus.SUCCEEDED]
+
+
 def test_missing_namespace_is_bad_input_not_a_hang(kubesim):
     """A Lease create answered 404 means the namespace does not exist: say so at once, never spin."""
     from shipit.core.config import KubernetesConfig

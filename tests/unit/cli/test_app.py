@@ -82,3 +82,22 @@ def test_json_logs_in_ci_are_redacted(monkeypatch):
     log.get_logger().info("connecting", url="mysql://u:pw-not-shown@h/db")
     line = json.loads(buf.getvalue().strip())
     assert line["event"] == "connecting" and "pw-not-shown" not in buf.getvalue()
+
+
+def test_release_start_up_skips_unconfigured_notifiers_and_filtered_log_events():
+    """A notifier's SDK loads only when its kind is configured; an event below the log level never loads structlog,
+    one at or above it is written."""
+    code = (
+        "import io, sys\n"
+        "from shipit.adapters.notify import listener\n"
+        "from shipit.core import log\n"
+        "buf = io.StringIO()\n"
+        "log.configure(log.LogFormat.CONSOLE, stream=buf)\n"
+        "log.get_logger('t').info('quiet event')\n"
+        "print(sorted(m for m in ('github', 'slack_sdk', 'httpx', 'structlog') if m in sys.modules))\n"
+        "log.get_logger('t').warning('loud event')\n"
+        "print('structlog' in sys.modules, 'loud event' in buf.getvalue(), 'quiet event' in buf.getvalue())\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert r.stdout.splitlines() == ["[]", "True True False"], r.stdout
