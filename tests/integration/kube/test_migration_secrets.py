@@ -8,6 +8,9 @@ from __future__ import annotations
 import base64
 import json
 import secrets
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -18,6 +21,7 @@ from shipit.kube.migration_job import MigrationJob
 from tests.integration.kube.conftest import APP_IMAGE, WORLD, deployment_manifest
 from tests.support.kube_snapshots import make_config
 
+ROOT = Path(__file__).resolve().parents[3]
 PASSWORD = "Zq8-unusual-" + secrets.token_hex(6)   # no keyword, no URL, nothing a pattern would catch
 TOKEN = "tk9-unread-" + secrets.token_hex(6)       # in Secret shop-api, which shipit may not read
 SCRIPT = 'echo "connecting with $DATABASE_PASSWORD"; echo "calling api with $API_TOKEN"; exit 1'
@@ -77,3 +81,24 @@ def test_secret_values_are_masked_everywhere_and_an_unreadable_secret_is_noted(w
     assert outcome.notes == tuple(note), "the note travels to the release's migrate phase"
     assert not [p for p in progress if "Secret shop-db" in p], "shop-db was readable: nothing to note"
     assert f"calling api with {TOKEN}" in f.render(), "shop-api's value is not known: only patterns could mask it"
+
+    # `shipit diagnose` is another process: it reads the Secrets of the Job's container itself before showing its log
+    probe = (
+        "import json, sys\n"
+        "from shipit.core.config import KubernetesConfig\n"
+        "from shipit.core.redact import redact_value\n"
+        "from shipit.kube.client import Kube\n"
+        "from shipit.kube.pods import utcnow\n"
+        "from shipit.report.diagnose.kubernetes import probe\n"
+        "from tests.support.kube_snapshots import make_config\n"
+        "kube = Kube.from_config(KubernetesConfig(namespace='default', kubeconfig=sys.argv[1]))\n"
+        "pods, _ = kube.list_json(kube.core.list_namespaced_pod, 'default')\n"
+        "facts = probe(kube, make_config(), tuple(pods), since=3600, now=utcnow())\n"
+        "print(json.dumps(redact_value(facts.logs)))\n"
+    )
+    r = subprocess.run([sys.executable, "-c", probe, str(world.kubeconfig)], cwd=ROOT, capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == 0, r.stderr
+    logs = json.loads(r.stdout)
+    assert any("connecting with ***" in line for tail in logs.values() for line in tail), logs
+    assert PASSWORD not in r.stdout + r.stderr
