@@ -94,7 +94,7 @@ class KubeCluster:
                 DdlProgressWatch(self.database.servers, self.view):
             outcome = job.run(cancel=cancel)
         if outcome.succeeded:
-            return tool.summary()
+            return "; ".join(filter(None, (tool.summary(), *outcome.notes)))
         if watch.killed is not None:
             tail = outcome.failure.log_tail if outcome.failure else outcome.log_tail
             raise PhaseFailed(mdl_diagnosis(*watch.killed, log_tail=tail))
@@ -102,7 +102,7 @@ class KubeCluster:
             raise PhaseFailed(Diagnosis(f"migration Job {outcome.job_name} failed", "no details", details=outcome.log_tail))
         f = outcome.failure
         sql = database_error(f.log_tail)
-        raise PhaseFailed(Diagnosis(f.what, f"{f.why}; {sql}" if sql else f.why, details=f.evidence()))
+        raise PhaseFailed(Diagnosis(f.what, f"{f.why}; {sql}" if sql else f.why, details=(*f.evidence(), *outcome.notes)))
 
     def _rollout_progress(self, p) -> None:
         self.view.rollout_progress(p)

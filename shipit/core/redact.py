@@ -11,9 +11,13 @@ from __future__ import annotations
 
 import re
 import threading
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import quote, quote_plus, unquote, urlsplit
 
 MASK = "***"
+# Shorter registered values are ignored: "shop", "3306", "true" match names, ports and words in unrelated output
+# and would turn it into asterisks, while such a value is guessable anyway; the patterns still mask it in URLs and
+# key=value syntaxes.
+MIN_SECRET_LENGTH = 6
 _lock = threading.Lock()
 _secrets: set[str] = set()
 
@@ -77,11 +81,12 @@ def _mask_pem_lines(text: str) -> str:
 
 
 def register_secret(value: str | None) -> None:
-    """Never print `value`, nor (for a URL) its password, encoded or not. Very short values are ignored: masking `a`
-    everywhere would garble output."""
+    """Never print `value` for the rest of the process: raw, percent-encoded (path and form style), each line of a
+    multi-line value (a PEM key printed line by line), and for a URL with credentials its password, encoded or not."""
     if not value:
         return
-    found = {value, unquote(value)}
+    found = {value, unquote(value), quote(value, safe=""), quote_plus(value)}
+    found |= {line.strip() for line in value.splitlines() if not line.lstrip().startswith("-----")}
     try:
         password = urlsplit(value).password if "://" in value else None
     except ValueError:
@@ -89,7 +94,7 @@ def register_secret(value: str | None) -> None:
     if password:
         found |= {password, unquote(password), quote(unquote(password), safe="")}
     with _lock:
-        _secrets.update(s for s in found if len(s) >= 4)
+        _secrets.update(s for s in found if len(s) >= MIN_SECRET_LENGTH)
 
 
 def _mask(m: re.Match[str]) -> str:

@@ -24,6 +24,7 @@ from shipit.kube.failure import Failure
 from shipit.kube.job_logs import LOG_TAIL, LogFollower, container_finished, container_started
 from shipit.kube.pods import PodState, PodVerdict, classify_pod, utcnow
 from shipit.core.redact import redact_value
+from shipit.kube.secret_values import register_container_secrets
 
 
 TTL_AFTER_FINISHED = 86400  # keep the finished Job (and its pod's log) for a day
@@ -170,6 +171,7 @@ class JobOutcome:
     failure: Failure | None
     duration: float
     log_tail: tuple[str, ...]
+    notes: tuple[str, ...] = ()  # Secrets whose values are masked only by pattern
 
 
 class MigrationJob:
@@ -194,6 +196,7 @@ class MigrationJob:
         self.on_progress = on_progress or (lambda text: None)
         self.unschedulable_grace = unschedulable_grace
         self.name = job_name(cfg.app, release_id)
+        self.notes: tuple[str, ...] = ()
 
     def _create(self) -> None:
         from kubernetes.client.exceptions import ApiException
@@ -208,6 +211,10 @@ class MigrationJob:
                 ) from e
             raise
         manifest = build_job_manifest(deployment, self.cfg, image=self.image, release_id=self.release_id, command=self.command)
+        # the values the migration may print are registered before it can print them
+        self.notes = register_container_secrets(self.kube, manifest["spec"]["template"]["spec"]["containers"][0])
+        for note in self.notes:
+            self.on_progress(note)
         try:
             self.kube.send(self.kube.batch.create_namespaced_job, self.kube.namespace, manifest)
         except ApiException as e:
@@ -309,7 +316,7 @@ class MigrationJob:
                 follower.container_done()
                 follower.done.wait(2.0)  # the stream ends when the container does; show every line
             tail = tuple(follower.lines) if follower else ()
-            return JobOutcome(True, self.name, None, time.monotonic() - started, tail)
+            return JobOutcome(True, self.name, None, time.monotonic() - started, tail, self.notes)
         tail: tuple[str, ...] = ()
         events: tuple[str, ...] = ()
         if pod:
@@ -334,4 +341,4 @@ class MigrationJob:
             if decision.reason not in ("Cancelled", "Timeout")
             else "the migration may have been partly applied; check schema_migrations before re-running",
         )
-        return JobOutcome(False, self.name, failure, time.monotonic() - started, tail)
+        return JobOutcome(False, self.name, failure, time.monotonic() - started, tail, self.notes)

@@ -17,6 +17,7 @@ from tests.kubesim import resources as R
 from tests.support.sandbox import NAMESPACE, open_sandbox
 
 TOKEN = "tok-" + secrets.token_hex(10)  # reaches the migration only through a Secret, never through shipit's config
+PLAIN = "Zq8-" + secrets.token_hex(8)  # a Secret's value printed with no keyword around it: only its value can mask it
 KEY_BODY = base64.b64encode((TOKEN * 3).encode()).decode()  # what the migration prints as a PEM block's body
 
 LEAKY = """\
@@ -32,6 +33,7 @@ class LeakyMigration < ActiveRecord::Migration[6.1]
     puts "redis://:#{token}@cache:6379/0"
     puts "-----BEGIN RSA PRIVATE KEY-----\\n#{[token * 3].pack('m0')}\\n-----END RSA PRIVATE KEY-----"
     puts ENV["DATABASE_URL"]
+    puts "connecting with #{ENV['DATABASE_PASSWORD']}"
     raise ArgumentError, "cannot connect with {:password=>\\"#{token}\\"} using #{ENV['DATABASE_URL']}"
   end
 end
@@ -63,18 +65,31 @@ def test_credentials_printed_by_a_failing_migration_leak_nowhere(sb, tmp_path):
     sb.cluster.kubectl("apply", "-f", "-", input=json.dumps({
         "apiVersion": "v1", "kind": "Secret", "metadata": {"name": "shop-api", "namespace": NAMESPACE},
         "data": {"SHOP_API_TOKEN": base64.b64encode(TOKEN.encode()).decode()}}))
+    for name, data in (("shop-pw", {"password": PLAIN}), ("shop-hidden", {"HIDDEN_SETTING": "never-printed-value"})):
+        sb.cluster.kubectl("apply", "-f", "-", input=json.dumps({
+            "apiVersion": "v1", "kind": "Secret", "metadata": {"name": name, "namespace": NAMESPACE},
+            "data": {k: base64.b64encode(v.encode()).decode() for k, v in data.items()}}))
     sb.cluster.kubectl("patch", "deployment", "web", "-n", NAMESPACE, "--type=json", "-p", json.dumps([
-        {"op": "add", "path": "/spec/template/spec/containers/0/envFrom", "value": [{"secretRef": {"name": "shop-api"}}]}]))
+        {"op": "add", "path": "/spec/template/spec/containers/0/envFrom",
+         "value": [{"secretRef": {"name": "shop-api"}}, {"secretRef": {"name": "shop-hidden"}}]},
+        {"op": "add", "path": "/spec/template/spec/containers/0/env/-", "value": {
+            "name": "DATABASE_PASSWORD", "valueFrom": {"secretKeyRef": {"name": "shop-pw", "key": "password"}}}}]))
     sb.wait_deployments_ready()
+    # kubesim has no RBAC: shipit's read of shop-hidden is refused as a Role without it would
+    sb.cluster.faults.add(method="GET", path_regex=f"/namespaces/{NAMESPACE}/secrets/shop-hidden$", status=403, count=100)
     sb.add_migration("20240701000001", "leaky_migration", LEAKY)
     versions = sb.schema_versions()
     summary = tmp_path / "step_summary.md"
 
     r = shipit(sb, "release", "--yes", "--output", "json", env={"GITHUB_STEP_SUMMARY": str(summary)})
     assert r.code in (1, 2), r.text
-    obj = assert_clear(r, r.code, secrets=(TOKEN, KEY_BODY, sb.password))
+    sb.cluster.faults.clear()
+    obj = assert_clear(r, r.code, secrets=(TOKEN, KEY_BODY, sb.password, PLAIN))
     assert obj["status"] == "failed" and obj["exit_code"] == 1, obj
     assert "ArgumentError" in r.stdout + r.stderr, "the failure's evidence must still be shown"
+    assert "connecting with ***" in r.stderr, "the unadorned value was printed, and masked"
+    hidden = [line for line in r.stderr.splitlines() if "values of Secret shop-hidden are masked only by pattern" in line]
+    assert len(hidden) == 1 and "resourceNames [shop-hidden]" in hidden[0], r.stderr  # said once
 
     channels = {
         "step summary": summary.read_text(),
@@ -85,9 +100,10 @@ def test_credentials_printed_by_a_failing_migration_leak_nowhere(sb, tmp_path):
         "history": shipit(sb, "history").stdout,
     }
     for name, text in channels.items():
-        for secret in (TOKEN, KEY_BODY, sb.password):
+        for secret in (TOKEN, KEY_BODY, sb.password, PLAIN):
             assert secret not in text, f"{secret[:4]}… leaked in {name}"
     assert "ArgumentError" in channels["step summary"]
+    assert "Secret shop-hidden are masked only by pattern" in channels["records"], "the note is part of the record"
     assert sb.schema_versions() == versions  # the migration applied nothing
     sb.git("reset", "-q", "--hard", "HEAD~1")
 

@@ -52,6 +52,18 @@ def test_the_shipit_service_account_cannot_delete_deployments_nor_read_secrets(r
     assert {k: a for k, a in answers.items() if a != "no"} == {}
 
 
+def test_the_service_account_may_get_only_the_named_secret(real_cluster, cluster_namespace, shipit_kubeconfig):
+    """config/rbac.yaml's resourceNames rule: `get` on Secret shop-db (its values are masked), nothing else."""
+    def can(verb: str, target: str) -> str:
+        r = real_cluster.kubectl("auth", "can-i", verb, target, "-n", cluster_namespace, kubeconfig=shipit_kubeconfig)
+        assert r.returncode in (0, 1), r.stderr
+        return r.stdout.strip()
+
+    assert can("get", "secrets/shop-db") == "yes"
+    assert [can(v, t) for v, t in (("get", "secrets/shop-api"), ("list", "secrets"), ("update", "secrets/shop-db"))] \
+        == ["no", "no", "no"]
+
+
 def test_impersonating_the_service_account_gives_the_same_answers(real_cluster, cluster_namespace,
                                                                    shipit_kubeconfig):
     who = f"--as=system:serviceaccount:{cluster_namespace}:shipit"

@@ -1,4 +1,4 @@
-"""Fault injection for reliability tests: the next N matching requests fail with 429/500/503, watch streams are cut
+"""Fault injection for reliability tests: the next N matching requests fail with 403/429/500/503, watch streams are cut
 after a delay, resourceVersions expire. Driven in-process (`Faults`) or over HTTP at `/kubesim/faults`
 (`FaultClient`), which is outside the Kubernetes API."""
 from __future__ import annotations
@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 from tests.kubesim.errors import ApiError, bad_request
 
-_REASONS = {429: ("TooManyRequests", "Too many requests, please try again later."),
+_REASONS = {403: ("Forbidden", "forbidden: injected by kubesim faults (kubesim has no RBAC)"),
+            429: ("TooManyRequests", "Too many requests, please try again later."),
             500: ("InternalError", "Internal error occurred: injected by kubesim faults"),
             503: ("ServiceUnavailable", "the server is currently unable to handle the request")}
 

@@ -2,7 +2,8 @@
 
 A Job counts as a migration when shipit labelled it so or when any container's command runs `db:migrate`, so a
 migration started by hand with kubectl is found too. Requests are bounded: one list of Jobs, and logs/events for at
-most `DETAILED` failing pods and `JOBS` Jobs.
+most `DETAILED` failing pods and `JOBS` Jobs (and the Secrets a Job's container takes env from, whose values are
+masked in its log).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 from shipit.report.diagnose.findings import Finding, Kind, Section, SectionResult
 from shipit.kube.migration_job import LABEL_COMPONENT, decide_job
 from shipit.kube.pods import PodState, classify_pod, parse_time, pod_started_at
+from shipit.kube.secret_values import register_container_secrets
 
 DETAILED = 4  # failing pods whose logs and events are read
 JOBS = 3  # most recent migration Jobs read in detail
@@ -108,7 +110,9 @@ def probe(kube: Any, cfg: Any, pods: tuple[dict, ...], *, since: float, now: dat
     logs, events = {}, {}
     for job in recent:
         for p in _job_pods(job, pods)[:1]:
-            container = (p["spec"].get("containers") or [{}])[0].get("name")
+            spec = (p["spec"].get("containers") or [{}])[0]
+            register_container_secrets(kube, spec)  # the log may print them bare; an unreadable one stays pattern-masked
+            container = spec.get("name")
             logs[p["metadata"]["name"]] = kube.pod_log_tail(p["metadata"]["name"], container, lines=LOG_LINES)
     for p, v in _failing(pods, cfg, now)[:DETAILED]:
         name = p["metadata"]["name"]

@@ -113,6 +113,17 @@ def test_faults_500_is_a_status_error_for_kubectl_and_python(process, core):
     assert status_body(limited.value)["details"]["retryAfterSeconds"] == 7
 
 
+def test_faults_403_stands_in_for_an_rbac_refusal_of_one_object(process, core):
+    core.create_namespaced_secret("default", {"metadata": {"name": "db"}, "stringData": {"pw": "s3cret-pw"}})
+    core.create_namespaced_secret("default", {"metadata": {"name": "other"}, "stringData": {"pw": "0ther-pw"}})
+    FaultClient(process.url).add(method="GET", path_regex="/secrets/db$", status=403, count=1)
+    with pytest.raises(ApiException) as refused:
+        core.read_namespaced_secret("db", "default")
+    assert refused.value.status == 403 and status_body(refused.value)["reason"] == "Forbidden"
+    assert core.read_namespaced_secret("other", "default").metadata.name == "other"
+    assert core.read_namespaced_secret("db", "default").metadata.name == "db"  # count=1: the next read is allowed
+
+
 def test_faults_cleared_and_bad_specs_rejected(process, core):
     faults = FaultClient(process.url)
     faults.add(status=500, count=5)
