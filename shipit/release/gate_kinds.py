@@ -124,11 +124,12 @@ class _Rollbar:
         self.cfg = cfg
         self.url = (cfg.api_url or "https://api.rollbar.com").rstrip("/") + "/api/1/reports/occurrence_counts"
 
-    def errors(self, client: httpx.Client, start: float, end: float) -> ErrorWindow:
+    def errors(self, client: httpx.Client, start: float, end: float, *, attempts: int = 3) -> ErrorWindow:
         params = {"bucket_size": 60, "buckets": 60, "min_level": "error"}
         if self.cfg.environment:
             params["environments"] = self.cfg.environment
-        body = json_of(call(client, "GET", self.url, params=params, headers={"X-Rollbar-Access-Token": self.cfg.token}))
+        body = json_of(call(client, "GET", self.url, params=params, headers={"X-Rollbar-Access-Token": self.cfg.token},
+                            attempts=attempts))
         if not isinstance(body, dict) or body.get("err") != 0 or not isinstance(body.get("result"), list):
             raise ServiceError(f"Rollbar: unexpected answer {str(body)[:120]}")
         return window_of(body["result"], start, end, bucket=60)
@@ -143,9 +144,10 @@ class _Sentry:
         base = (cfg.api_url or "https://sentry.io").rstrip("/")
         self.url = f"{base}/api/0/projects/{cfg.organization}/{cfg.project}/stats/"
 
-    def errors(self, client: httpx.Client, start: float, end: float) -> ErrorWindow:
+    def errors(self, client: httpx.Client, start: float, end: float, *, attempts: int = 3) -> ErrorWindow:
         params = {"stat": "received", "since": int(start), "until": int(end), "resolution": "10s"}
-        body = json_of(call(client, "GET", self.url, params=params, headers={"Authorization": f"Bearer {self.cfg.token}"}))
+        body = json_of(call(client, "GET", self.url, params=params, headers={"Authorization": f"Bearer {self.cfg.token}"},
+                            attempts=attempts))
         if not isinstance(body, list):
             raise ServiceError(f"Sentry: unexpected answer {str(body)[:120]}")
         return window_of(body, start, end, bucket=10)
