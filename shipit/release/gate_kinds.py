@@ -36,9 +36,6 @@ class Threshold:
     def holds(self, value: float) -> bool:
         return self.bound.holds(value, self.limit)
 
-    def __str__(self) -> str:
-        return f"{self.bound.value} {self.limit:g}"
-
 
 def metric_probe(name: str, value: float, threshold: Threshold, at: float) -> Probe:
     """Pure: one metric reading judged against its threshold."""

@@ -26,7 +26,7 @@ def test_a_reading_against_max_and_min_says_which_side_it_is():
     assert reading(0.2, 0).summary == "error-ratio 0.2 > 0.05" and reading(0.01, 0).summary == "error-ratio 0.01 <= 0.05"
     low = Threshold(Bound.MIN, 10)
     assert reading(9, 0, low).ok is False and reading(9, 0, low).summary == "error-ratio 9 < 10"
-    assert reading(10, 0, low).ok is True and str(low) == "min 10"
+    assert reading(10, 0, low).ok is True and reading(10, 0, low).summary == "error-ratio 10 >= 10"
     assert reading(0.2, 0).observed == Observation(Bound.MAX, 0.05, 0.2)
     assert reading(0.2, 0).observed.comparison == ">" and reading(9, 0, low).observed.comparison == "<"
 

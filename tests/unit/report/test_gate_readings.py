@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import json
 
 from shipit.adapters.records import record_to_state, state_to_record
 from shipit.kube.records import ReleaseRecord
@@ -68,3 +69,18 @@ def test_the_live_view_lists_the_readings_under_a_gate_phases_line():
     assert lines[1].endswith("metric error-ratio: inconclusive: cannot reach http://prom:9090: connection refused "
                              "(threshold max 0.05); counted as a failure")
     assert lines[2].endswith("error rate (rollbar): passing (0.31/min <= 1.00/min, held 45s)")
+
+
+def test_json_log_format_gives_a_gate_reading_its_fields(capsys):
+    from shipit.core import log
+    from shipit.report.live import make_view
+
+    log.configure(log.LogFormat.JSON)
+    try:
+        make_view().gate_progress(RATE, "passing")
+        [event] = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
+    finally:
+        log.configure(log.LogFormat.CONSOLE)
+    assert event["text"] == "error rate (rollbar): passing (0.31/min <= 1.00/min, held 45s)"
+    assert event["state"] == "passing" and event["held_s"] == 45.0
+    assert event["observed"]["comparison"] == "<=" and event["observed"]["threshold"] == 1.0
