@@ -46,7 +46,23 @@ class MysqlDatabase:
 
         chosen = migrations(facts, facts.pre_deploy + facts.post_deploy)
         report = run_preflight(self.servers, chosen, Settings.from_config(self.cfg.preflight, self.cfg.gates))
-        return Preflight(tuple(report.blocking_reasons), tuple(report.render_text().splitlines()))
+        return Preflight(tuple(report.blocking_reasons), tuple(report.render_text().splitlines()),
+                         self.progress_notes(chosen))
+
+    def progress_notes(self, chosen: tuple) -> tuple[str, ...]:
+        """Servers that cannot show the index builds' progress, when the release alters a table (never a stop)."""
+        from shipit.db.progress_readiness import alters_tables, read_progress_readiness
+
+        if not alters_tables(op.kind for m in chosen for op in m.operations):
+            return ()
+        notes = []
+        for server in self.servers.all():
+            try:
+                notes.append(read_progress_readiness(server).preflight_note())
+            except ShipitError as e:
+                notes.append(f"index build progress may not be shown on {server.name}: could not read "
+                             f"performance_schema's setup ({e})")
+        return tuple(n for n in notes if n)
 
     def baseline(self) -> Any:
         from shipit.db.health import take_baseline

@@ -6,6 +6,7 @@ import time
 from datetime import datetime
 
 from shipit.release.diagnosis import Diagnosis
+from shipit.release.gate_result import GateReading
 from shipit.release.phases import Phase, PhaseResult, PhaseStatus
 from shipit.release.state import ReleaseState
 
@@ -24,7 +25,7 @@ def _epoch(iso: str | None) -> float | None:
 
 def state_to_record(state: ReleaseState):
     """ReleaseState -> the Kubernetes layer's ReleaseRecord. Outcome details the record has no field for (exit code,
-    diagnosis, notes) travel in plan_summary["outcome"]."""
+    diagnosis, notes, the gate phases' readings) travel in plan_summary["outcome"]."""
     from shipit.kube.records import PhaseRecord, ReleaseRecord
 
     return ReleaseRecord(
@@ -45,6 +46,7 @@ def state_to_record(state: ReleaseState):
                 "exit_code": state.exit_code,
                 "diagnosis": state.diagnosis.to_json() if state.diagnosis else None,
                 "notes": list(state.notes),
+                "gates": {r.phase.value: [g.to_json() for g in r.gates] for r in state.phases if r.gates},
             },
         },
         phases=tuple(
@@ -60,10 +62,13 @@ def state_to_record(state: ReleaseState):
 def record_to_state(record) -> ReleaseState:
     outcome = (record.plan_summary or {}).get("outcome") or {}
     diag = outcome.get("diagnosis")
+    gates = outcome.get("gates") or {}
     phases = []
     for p in record.phases:
         try:
-            phases.append(PhaseResult(Phase(p.name), PhaseStatus(p.status), _epoch(p.started), _epoch(p.ended), p.message))
+            readings = tuple(GateReading.from_json(g) for g in gates.get(p.name) or ())
+            phases.append(PhaseResult(Phase(p.name), PhaseStatus(p.status), _epoch(p.started), _epoch(p.ended), p.message,
+                                      readings))
         except ValueError:
             continue  # a phase name from another shipit version: not ours to resume
     return ReleaseState(

@@ -4,7 +4,8 @@
 MySQL 8 has the `stage/innodb/alter%` instruments on by default but the consumer off; RDS turns performance_schema
 itself off unless Performance Insights manages it; Aurora manages it through its parameter group, where a change needs
 a reboot; MariaDB turns performance_schema off by default. Without them shipit still sees that an ALTER runs and for
-how long, but not how far it is, so the wait shows no percentage and no ETA.
+how long, but not how far it is, so the wait shows no percentage and no ETA. A release notes it in preflight and
+runs anyway: progress is what a person watches, not what makes the change safe.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import dataclasses
 
 from shipit.db.connection import Flavour, QueryError, Server
 from shipit.db.health import MONITOR_TIMEOUT
+from shipit.planning.rails.operations import OpKind
 
 CONSUMER = "events_stages_current"
 INSTRUMENT_PREFIX = "stage/innodb/alter"
@@ -31,6 +33,13 @@ class ProgressReadiness:
     missing: tuple[str, ...]  # what is off
     fix: tuple[str, ...]  # statements or parameter-group settings, in order
     without: str  # what shipit can still see meanwhile
+
+    def preflight_note(self) -> str | None:
+        """A release's preflight note when this server cannot show index-build progress, else None."""
+        if self.ready:
+            return None
+        return (f"index build progress will not be shown on {self.server}: {', '.join(self.missing)} off; "
+                f"to enable it: {' '.join(self.fix)}; meanwhile {self.without}")
 
     def describe(self) -> str:
         if self.ready:
@@ -82,6 +91,15 @@ def decide(server: str, flavour: Flavour, *, performance_schema: bool, consumers
         else:
             fix.append(PERSIST)
     return ProgressReadiness(server, not missing, tuple(missing), tuple(fix), without)
+
+
+# Operations that run no ALTER TABLE: nothing whose progress the stage instruments would show.
+NO_ALTER = frozenset({OpKind.CREATE_TABLE, OpKind.DROP_TABLE, OpKind.RENAME_TABLE, OpKind.DATA})
+
+
+def alters_tables(kinds) -> bool:
+    """Pure: whether operations of these kinds build an index or alter a table (raw SQL and unknown ones may)."""
+    return any(kind not in NO_ALTER for kind in kinds)
 
 
 def read_progress_readiness(server: Server) -> ProgressReadiness:

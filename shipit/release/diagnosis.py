@@ -44,7 +44,8 @@ def from_failures(failures, what: str) -> Diagnosis:
 class PhaseFailed(Exception):
     """The one way a step or a port reports a failure: the diagnosis, and whether the failing work left state behind."""
 
-    def __init__(self, diagnosis: Diagnosis, *, applied: bool = False):
+    def __init__(self, diagnosis: Diagnosis, *, applied: bool = False, gates: tuple = ()):
         super().__init__(diagnosis.what)
         self.diagnosis = diagnosis
         self.applied = applied
+        self.gates = gates  # a gate phase's last readings (release.gate_result.GateReading), kept on its record

@@ -9,7 +9,6 @@ turns that into a failing reading (default) or a passing one, always saying so.
 from __future__ import annotations
 
 import dataclasses
-import enum
 import math
 import time
 from typing import Callable, Sequence
@@ -19,14 +18,10 @@ import httpx
 from shipit.adapters.notify.http import ServiceError, call, json_of
 from shipit.core.config import GatesConfig
 from shipit.core.config_integrations import ErrorGateConfig, ErrorProvider, Inconclusive, MetricGateConfig
-from shipit.release.gates import Consecutive, Gate, GateDecision, GateState, HttpGate, Mode, Probe
+from shipit.release.gate_result import Bound, Observation, number
+from shipit.release.gates import Consecutive, Gate, GateDecision, GateState, HttpGate, Mode, Probe, held_for
 
 BASELINE = 3600.0  # the error rate since the release is compared with this long before it
-
-
-class Bound(enum.Enum):
-    MAX = "max"
-    MIN = "min"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -39,22 +34,19 @@ class Threshold:
         return cls(Bound.MAX, cfg.max) if cfg.max is not None else cls(Bound.MIN, cfg.min)
 
     def holds(self, value: float) -> bool:
-        return value <= self.limit if self.bound is Bound.MAX else value >= self.limit
-
-    def __str__(self) -> str:
-        return f"{self.bound.value} {self.limit:g}"
+        return self.bound.holds(value, self.limit)
 
 
 def metric_probe(name: str, value: float, threshold: Threshold, at: float) -> Probe:
     """Pure: one metric reading judged against its threshold."""
-    ok = threshold.holds(value)
-    sign = ("<=" if threshold.bound is Bound.MAX else ">=") if ok else (">" if threshold.bound is Bound.MAX else "<")
-    return Probe(ok, f"{name} {value:.4g} {sign} {threshold.limit:g}", at, value, str(threshold))
+    observed = Observation(threshold.bound, threshold.limit, value)
+    return Probe(threshold.holds(value), f"{name} {observed}", at, observed)
 
 
-def inconclusive_probe(why: str, policy: Inconclusive, at: float, bound: str) -> Probe:
+def inconclusive_probe(why: str, policy: Inconclusive, at: float, bound: Bound, limit: float, unit: str = "") -> Probe:
     """Pure: a reading that could not be taken counts as `policy` says, and says it was inconclusive."""
-    return Probe(policy is Inconclusive.PASS, f"inconclusive ({why}); on_inconclusive: {policy.value}", at, None, bound)
+    observed = Observation(bound, limit, None, unit, inconclusive=why)
+    return Probe(policy is Inconclusive.PASS, f"inconclusive ({why}); on_inconclusive: {policy.value}", at, observed)
 
 
 def decide_held(probes: Sequence[Probe], *, hold: float, mode: Mode) -> GateDecision:
@@ -67,10 +59,7 @@ def decide_held(probes: Sequence[Probe], *, hold: float, mode: Mode) -> GateDeci
         if last.ok is False:
             return GateDecision(GateState.FAILED, last.summary)
         return GateDecision(GateState.PASSING, last.summary)
-    first = len(probes) - 1
-    while first > 0 and probes[first - 1].ok is last.ok:
-        first -= 1
-    held = last.at - probes[first].at
+    held = held_for(probes)
     if held >= hold and last.ok is not None:
         if last.ok:
             return GateDecision(GateState.PASSED, f"{last.summary}, held {held:.0f}s")
@@ -92,11 +81,11 @@ def error_rate_probe(since: ErrorWindow, before: ErrorWindow, *, threshold: floa
     """Pure: failing when the errors per minute since the release exceed `threshold` AND `ratio` times the rate of the
     hour before; either alone is noise (a quiet app's 1 error is an infinite ratio; a busy app's usual rate is high)."""
     rate, base = since.per_minute, before.per_minute
-    bound = f"max {threshold:g}/min and {ratio:g}x the hour before"
     ok = not (rate > threshold and rate > ratio * base)
-    then = f"{base:.2f}/min the hour before" if before.seconds else "no count for the hour before (0/min taken)"
-    summary = f"{rate:.2f} errors/min since the release vs {then} ({bound})"
-    return Probe(ok, summary, at, rate, bound)
+    then = f"{number(base, '/min')} the hour before" if before.seconds else "no count for the hour before (0/min taken)"
+    observed = Observation(Bound.MAX, threshold, rate, "/min", context=f"vs {then}; fails above {ratio:g}x it too")
+    summary = f"{rate:.2f} errors/min since the release vs {then} (max {threshold:g}/min and {ratio:g}x the hour before)"
+    return Probe(ok, summary, at, observed)
 
 
 # --- providers (I/O) ------------------------------------------------------------------------------------------------
@@ -132,11 +121,12 @@ class _Rollbar:
         self.cfg = cfg
         self.url = (cfg.api_url or "https://api.rollbar.com").rstrip("/") + "/api/1/reports/occurrence_counts"
 
-    def errors(self, client: httpx.Client, start: float, end: float) -> ErrorWindow:
+    def errors(self, client: httpx.Client, start: float, end: float, *, attempts: int = 3) -> ErrorWindow:
         params = {"bucket_size": 60, "buckets": 60, "min_level": "error"}
         if self.cfg.environment:
             params["environments"] = self.cfg.environment
-        body = json_of(call(client, "GET", self.url, params=params, headers={"X-Rollbar-Access-Token": self.cfg.token}))
+        body = json_of(call(client, "GET", self.url, params=params, headers={"X-Rollbar-Access-Token": self.cfg.token},
+                            attempts=attempts))
         if not isinstance(body, dict) or body.get("err") != 0 or not isinstance(body.get("result"), list):
             raise ServiceError(f"Rollbar: unexpected answer {str(body)[:120]}")
         return window_of(body["result"], start, end, bucket=60)
@@ -151,9 +141,10 @@ class _Sentry:
         base = (cfg.api_url or "https://sentry.io").rstrip("/")
         self.url = f"{base}/api/0/projects/{cfg.organization}/{cfg.project}/stats/"
 
-    def errors(self, client: httpx.Client, start: float, end: float) -> ErrorWindow:
+    def errors(self, client: httpx.Client, start: float, end: float, *, attempts: int = 3) -> ErrorWindow:
         params = {"stat": "received", "since": int(start), "until": int(end), "resolution": "10s"}
-        body = json_of(call(client, "GET", self.url, params=params, headers={"Authorization": f"Bearer {self.cfg.token}"}))
+        body = json_of(call(client, "GET", self.url, params=params, headers={"Authorization": f"Bearer {self.cfg.token}"},
+                            attempts=attempts))
         if not isinstance(body, list):
             raise ServiceError(f"Sentry: unexpected answer {str(body)[:120]}")
         return window_of(body, start, end, bucket=10)
@@ -193,7 +184,7 @@ class MetricGate:
         try:
             value = prometheus_value(self._client, self.cfg.prometheus, self.cfg.query)
         except ServiceError as e:
-            return inconclusive_probe(str(e), self.policy, at, str(self.threshold))
+            return inconclusive_probe(str(e), self.policy, at, self.threshold.bound, self.threshold.limit)
         return metric_probe(self.cfg.name, value, self.threshold, at)
 
     def decide(self, probes: Sequence[Probe], mode: Mode) -> GateDecision:
@@ -222,7 +213,7 @@ class ErrorRateGate(Consecutive):
                 self._before = self.provider.errors(self._client, self.started - BASELINE, self.started)
             since = self.provider.errors(self._client, self.started, at)
         except ServiceError as e:
-            return inconclusive_probe(str(e), self.policy, at, f"max {self.cfg.threshold:g}/min")
+            return inconclusive_probe(str(e), self.policy, at, Bound.MAX, self.cfg.threshold, "/min")
         return error_rate_probe(since, self._before, threshold=self.cfg.threshold, ratio=self.cfg.ratio, at=at)
 
 

@@ -19,6 +19,7 @@ import urllib.request
 from typing import Callable, Protocol, Sequence
 
 from shipit.core.config import HttpGateConfig
+from shipit.release.gate_result import GateReading, Observation
 
 
 class Mode(str, enum.Enum):
@@ -38,8 +39,7 @@ class Probe:
     ok: bool | None  # None: hold (degraded, keep waiting) -- neither a success nor a failure
     summary: str  # "HTTP 200 in 12 ms", "connection refused", "threads_running 83 > 50"
     at: float  # epoch seconds
-    value: float | None = None  # a metric gate's reading, shown against `bound`
-    bound: str = ""  # "max 0.05", "min 10"
+    observed: Observation | None = None  # a valued gate's reading against its threshold
 
 
 @dataclasses.dataclass(frozen=True)
@@ -132,20 +132,20 @@ class DbHealthGate(Consecutive):
         return Probe(ok, reason, at)
 
 
-@dataclasses.dataclass(frozen=True)
-class GateReading:
-    gate: str
-    value: float | None  # None: no value (the provider could not be read)
-    bound: str
-    ok: bool | None
-    summary: str
+def held_for(probes: Sequence[Probe]) -> float:
+    """Pure: seconds the last outcome has lasted, from the first probe of the unbroken run ending with the last."""
+    if not probes:
+        return 0.0
+    first = len(probes) - 1
+    while first > 0 and probes[first - 1].ok is probes[-1].ok:
+        first -= 1
+    return probes[-1].at - probes[first].at
 
-    def to_json(self) -> dict:
-        return dataclasses.asdict(self)
 
-    def __str__(self) -> str:
-        value = "no value (inconclusive)" if self.value is None else f"{self.value:.4g}"
-        return f"{self.gate} {value} ({self.bound})"
+def reading_of(gate: str, probes: Sequence[Probe]) -> GateReading:
+    """Pure: a gate's last reading (its probes so far, oldest first, at least one)."""
+    last = probes[-1]
+    return GateReading(gate, last.ok, last.summary, last.at, held_for(probes), last.observed)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -158,11 +158,8 @@ class GateReport:
     decided_at: float = 0.0  # when the runner knew the outcome (the benchmark measures revert latency from here)
 
     def readings(self) -> tuple[GateReading, ...]:
-        """Each gate's latest value against its threshold, for the live view and the summary."""
-        return tuple(
-            GateReading(name, ps[-1].value, ps[-1].bound, ps[-1].ok, ps[-1].summary)
-            for name, ps in self.probes if ps and ps[-1].bound
-        )
+        """Each gate's last reading (a valued gate's against its threshold), for the record and the summary."""
+        return tuple(reading_of(name, ps) for name, ps in self.probes if ps)
 
     def evidence(self, last: int = 5) -> tuple[str, ...]:
         lines = []
@@ -180,7 +177,7 @@ def run_gates(
     mode: Mode,
     duration: float,
     cancel: threading.Event | None = None,
-    on_probe: Callable[[str, Probe, GateDecision], None] | None = None,
+    on_probe: Callable[[GateReading, GateDecision], None] | None = None,
 ) -> GateReport:
     """Poll every gate concurrently. UNTIL: pass when all passed, fail at the first failed gate or after `duration`.
     KEEP: fail at the first failed gate, pass when `duration` elapsed."""
@@ -199,8 +196,9 @@ def run_gates(
             with lock:
                 history[gate.name].append(probe)
                 decision = gate.decide(history[gate.name], mode)
+                reading = reading_of(gate.name, history[gate.name])
             if on_probe:
-                on_probe(gate.name, probe, decision)
+                on_probe(reading, decision)
             if decision.state in (GateState.FAILED, GateState.PASSED):
                 with lock:
                     outcome[gate.name] = decision

@@ -23,7 +23,7 @@ from shipit.release.ports import Observer, Ports, Silent
 from shipit.release.recorder import LeaseLost, Recorder
 from shipit.release.state import PlanFacts, ReleaseState, release_id
 from shipit.release.failure import fail
-from shipit.release.steps import STEPS, Skip, Step, plan_message
+from shipit.release.steps import STEPS, Done, Skip, Step, plan_message
 
 
 class Release:
@@ -122,13 +122,16 @@ class Release:
         try:
             outcome = step.run(self)
         except PhaseFailed as failure:
-            self.recorder.end(PhaseResult(phase, PhaseStatus.FAILED, started, self.now(), failure.diagnosis.what))
+            self.recorder.end(PhaseResult(phase, PhaseStatus.FAILED, started, self.now(), failure.diagnosis.what,
+                                          failure.gates))
             raise
         except Exception as e:  # an adapter gave up (API budget, database unreachable): a failure of this phase,
             # so a code phase still gets its revert and the record its outcome
             why = str(e) if isinstance(e, ShipitError) else unexpected.describe(e, command=None).message
             self.recorder.end(PhaseResult(phase, PhaseStatus.FAILED, started, self.now(), why))
             raise PhaseFailed(Diagnosis(f"{phase.title} failed", why), applied=phase is Phase.WAIT_DDL) from e
-        skipped = isinstance(outcome, Skip)
-        self.recorder.end(PhaseResult(phase, PhaseStatus.SKIPPED if skipped else PhaseStatus.SUCCEEDED, started,
-                                      self.now(), outcome.message if skipped else outcome))
+        done = outcome if isinstance(outcome, Done) else Done(outcome) if isinstance(outcome, str) else None
+        if done is None:
+            self.recorder.end(PhaseResult(phase, PhaseStatus.SKIPPED, started, self.now(), outcome.message))
+        else:
+            self.recorder.end(PhaseResult(phase, PhaseStatus.SUCCEEDED, started, self.now(), done.message, done.gates))

@@ -6,6 +6,8 @@ from __future__ import annotations
 import dataclasses
 import enum
 
+from shipit.release.gate_result import GateReading
+
 
 class Phase(str, enum.Enum):
     PLAN = "plan"
@@ -86,6 +88,7 @@ class PhaseResult:
     started: float | None = None  # epoch seconds
     ended: float | None = None
     message: str = ""
+    gates: tuple[GateReading, ...] = ()  # the gate phases: each gate's last reading
 
     @property
     def duration(self) -> float | None:
@@ -101,6 +104,7 @@ class PhaseResult:
             "ended": self.ended,
             "duration_s": None if self.duration is None else round(self.duration, 3),
             "message": self.message,
+            "gates": [g.to_json() for g in self.gates],
         }
 
 

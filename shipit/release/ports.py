@@ -13,6 +13,7 @@ import threading
 from typing import Any, Callable, Protocol
 
 from shipit.release.diagnosis import Diagnosis
+from shipit.release.gate_result import GateReading
 from shipit.release.phases import Phase, PhaseResult
 from shipit.release.state import PlanFacts, ReleaseState
 
@@ -33,6 +34,7 @@ class LockLoss:
 class Preflight:
     problems: tuple[str, ...]  # each one stops the release
     details: tuple[str, ...] = ()  # the report, for the diagnosis
+    notes: tuple[str, ...] = ()  # worth knowing, never a stop: said in the phase's message and kept on the record
 
 
 @dataclasses.dataclass(frozen=True)
@@ -96,9 +98,10 @@ class Cluster(Protocol):
 
 
 class Gates(Protocol):
-    # `since`: when the release started (error-rate gates count from there)
-    def before_code(self, baseline: Any, *, since: float, cancel: threading.Event) -> None: ...
-    def bake(self, baseline: Any, seconds: float, *, since: float, cancel: threading.Event) -> None: ...
+    # `since`: when the release started (error-rate gates count from there); both return each gate's last reading
+    # and raise PhaseFailed with them in `gates`
+    def before_code(self, baseline: Any, *, since: float, cancel: threading.Event) -> tuple[GateReading, ...]: ...
+    def bake(self, baseline: Any, seconds: float, *, since: float, cancel: threading.Event) -> tuple[GateReading, ...]: ...
 
 
 class GitRevert(Protocol):

@@ -31,9 +31,17 @@ class Skip:
 
 
 @dataclasses.dataclass(frozen=True)
+class Done:
+    """A gate phase's message and each gate's last reading, recorded on the phase."""
+
+    message: str
+    gates: tuple = ()
+
+
+@dataclasses.dataclass(frozen=True)
 class Step:
     phase: Phase
-    run: Callable[[Release], str | Skip]
+    run: Callable[[Release], str | Skip | Done]
 
 
 def preflight(r: Release) -> str:
@@ -54,7 +62,9 @@ def preflight(r: Release) -> str:
             details=report.details,
         ))
     r.baseline = r.ports.database.baseline()
-    return f"database, data and Deployments ready; target image {r.state.image_after}"
+    if report.notes:
+        r.recorder.save(dataclasses.replace(r.state, notes=r.state.notes + report.notes))
+    return "; ".join((f"database, data and Deployments ready; target image {r.state.image_after}",) + report.notes)
 
 
 class UnlessLeaseLost:
@@ -139,9 +149,9 @@ def _baseline(r: Release):
     return r.baseline
 
 
-def gates(r: Release) -> str | Skip:
-    r.ports.gates.before_code(_baseline(r), since=r.state.started, cancel=r.cancel)
-    return "database health and HTTP checks pass"
+def gates(r: Release) -> str | Skip | Done:
+    readings = r.ports.gates.before_code(_baseline(r), since=r.state.started, cancel=r.cancel)
+    return Done(f"{len(readings)} gate(s) passed", readings)
 
 
 def code(r: Release) -> str | Skip:
@@ -165,12 +175,12 @@ def code_context(r: Release) -> CodeContext:
                        dict(last.code) if last is not None and last.id != r.state.id else {})
 
 
-def verify(r: Release) -> str | Skip:
+def verify(r: Release) -> str | Skip | Done:
     code = r.state.phase(Phase.CODE)
     if code is not None and code.status is PhaseStatus.SKIPPED:
         return Skip("nothing was rolled out")
-    r.ports.gates.bake(_baseline(r), r.cfg.gates.bake, since=r.state.started, cancel=r.cancel)
-    return f"healthy for {r.cfg.gates.bake:g}s"
+    readings = r.ports.gates.bake(_baseline(r), r.cfg.gates.bake, since=r.state.started, cancel=r.cancel)
+    return Done(f"healthy for {r.cfg.gates.bake:g}s", readings)
 
 
 STEPS: tuple[Step, ...] = (

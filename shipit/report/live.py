@@ -5,8 +5,9 @@ place; anywhere else (CI logs, pipes) each event is one plain, timestamped line.
 only the summary or the JSON object.
 
 Input: the orchestrator's phase_started/phase_ended, the edges' line(source, text) and progress(text), and the
-structured progress calls schema_progress(readiness), ddl_progress(items) and rollout_progress(p), which the plain
-views turn into the same text lines as progress(text).
+structured progress calls schema_progress(readiness), ddl_progress(items), rollout_progress(p) and
+gate_progress(reading, state), which the plain views turn into the same text lines as progress(text). A gate phase's
+end lists each gate's last reading under its line.
 """
 
 from __future__ import annotations
@@ -33,6 +34,11 @@ def schema_text(readiness) -> str | None:
     return None
 
 
+def gate_text(reading, state: str) -> str:
+    """The progress line of a gate (shipit.release.gate_result.GateReading): its state, value against threshold."""
+    return f"{reading.gate}: {state} ({reading.describe()})"
+
+
 def rollout_text(p) -> str:
     return f"{p.deployment}: {p.updated}/{p.desired} updated, {p.ready} ready, {p.available} available, {p.old} old"
 
@@ -55,6 +61,8 @@ class PlainView:
     def phase_ended(self, result: PhaseResult) -> None:
         took = "" if result.duration is None else f" in {result.duration:.1f}s"
         self._write(f"<== {result.phase.title}: {result.status.value}{took} {result.message}".rstrip())
+        for reading in result.gates:
+            self._write(f"    {reading}")
 
     def line(self, source: str, text: str) -> None:
         self._write(f"    [{source}] {text}")
@@ -73,6 +81,9 @@ class PlainView:
 
     def rollout_progress(self, p) -> None:
         self.progress(rollout_text(p))
+
+    def gate_progress(self, reading, state: str) -> None:
+        self.progress(gate_text(reading, state))
 
     def close(self) -> None:
         pass
@@ -198,10 +209,11 @@ class RichView(PlainView):
         took = "" if result.duration is None else (f"{result.duration:.1f}s" if result.duration < 60
                                                     else duration(result.duration))
         line.append(f" {took:>6}  {redact(result.message)}")
+        gates = [Text(f"      {redact(str(reading))}", style="dim") for reading in result.gates]
         with self._lock:
             if self._phase is result.phase:
                 self._reset(None)
-            self._redraw([line])
+            self._redraw([line, *gates])
 
     def log_event(self, text: str) -> None:
         """A structured log event (shipit.core.log) printed above the panel in the phase lines' style."""
@@ -284,13 +296,16 @@ class JsonView(PlainView):
     def phase_ended(self, result: PhaseResult) -> None:
         duration = None if result.duration is None else round(result.duration, 3)
         self._log.info("phase ended", phase=result.phase.value, status=result.status.value, duration_s=duration,
-                       message=result.message)
+                       message=result.message, gates=[g.to_json() for g in result.gates])
 
     def line(self, source: str, text: str) -> None:
         self._log.info("output", source=source, line=text)
 
     def progress(self, text: str) -> None:
         self._log.info("progress", text=text)
+
+    def gate_progress(self, reading, state: str) -> None:
+        self._log.info("progress", text=gate_text(reading, state), state=state, **reading.to_json())
 
 
 def make_view(stream: TextIO | None = None) -> PlainView:

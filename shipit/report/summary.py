@@ -1,4 +1,5 @@
-"""The end-of-run summary: every phase with its duration, and on failure the one-screen diagnosis.
+"""The end-of-run summary: every phase with its duration, the gate phases' last readings (each gate's value against
+its threshold), and on failure the one-screen diagnosis.
 
 Three renderings of the same `ReleaseState`: text for a person, one JSON object for machines, and Markdown appended
 to `$GITHUB_STEP_SUMMARY` so the CI run page tells the story without opening the log.
@@ -118,9 +119,10 @@ def _ordered(phases: tuple[PhaseResult, ...]) -> list[PhaseResult]:
     return sorted(phases, key=lambda r: order.index(r.phase))
 
 
-def _phase_row(r: PhaseResult, term: Terminal) -> str:
+def _phase_rows(r: PhaseResult, term: Terminal) -> list[str]:
     line = term.fit(redact(f"  {r.phase.title:<24} {_MARKS[r.status]:<8} {_dur(r.duration):>8}  {r.message}"))
-    return _paint_at(line, 27, f"{_MARKS[r.status]:<8}", term, _PHASE_STYLES.get(r.status))
+    gates = [term.fit(redact(f"{'':<37}  {reading}")) for reading in r.gates]
+    return [_paint_at(line, 27, f"{_MARKS[r.status]:<8}", term, _PHASE_STYLES.get(r.status)), *gates]
 
 
 def _paint_at(line: str, at: int, token: str, term: Terminal, style: str | None) -> str:
@@ -138,7 +140,7 @@ def render_text(state: ReleaseState, *, term: Terminal | None = None, phases: bo
     term = term or Terminal()
     lines = [headline(state)]
     if phases:
-        lines += [""] + [_phase_row(r, term) for r in _ordered(state.phases)]
+        lines += [""] + [row for r in _ordered(state.phases) for row in _phase_rows(r, term)]
     for note in state.notes:
         lines.append(f"  note: {note}")
     d = state.diagnosis
@@ -199,6 +201,10 @@ def render_markdown(state: ReleaseState) -> str:
     ]
     for r in _ordered(state.phases):
         lines.append(f"| {r.phase.title} | {_MARKS[r.status]} | {_dur(r.duration)} | {r.message.replace('|', '/')} |")
+    gated = [(r, g) for r in _ordered(state.phases) for g in r.gates]
+    if gated:
+        lines += ["", "| Gate | Phase | Last reading |", "|---|---|---|"]
+        lines += [f"| {g.gate} | {r.phase.title} | {g.describe().replace('|', '/')} |" for r, g in gated]
     lines += [f"> {note}" for note in state.notes]
     d = state.diagnosis
     if d is not None:

@@ -86,6 +86,9 @@ def test_http_gate_failing_before_code_stops_with_nothing_rolled_out(sandbox):
     out = r.json()
     assert out["status"] == "failed" and _phase(out, "gates")["status"] == "failed", out
     assert "503" in " ".join([out["diagnosis"]["why"], *out["diagnosis"]["details"]]), out["diagnosis"]
+    # the failed phase keeps each gate's last reading: the HTTP gate's 503, failing for the whole wait
+    http = next(g for g in _phase(out, "gates")["gates"] if g["gate"].startswith("HTTP "))
+    assert http["ok"] is False and "HTTP 503" in http["summary"] and http["held_s"] > 0, http
     assert not any(p["phase"] in ("code", "revert") for p in out["phases"]), out["phases"]
     assert set(sb.deployment_images().values()) == {sb.image(base)}
 

@@ -45,6 +45,11 @@ def test_error_rate_rising_after_the_rollout_fails_the_metric_gate_and_reverts(s
     assert _phase(out, "gates")["status"] == "succeeded"  # the metric held before the code
     assert _phase(out, "verify")["status"] == "failed" and _phase(out, "revert")["status"] == "succeeded"
     assert "metric error-ratio" in out["diagnosis"]["what"] and "> 0.05" in out["diagnosis"]["why"], out["diagnosis"]
+    # each gate phase keeps the metric's last value against its threshold
+    held = {g["gate"]: g for g in _phase(out, "gates")["gates"]}["metric error-ratio"]
+    assert held["ok"] and held["observed"]["comparison"] == "<=" and held["observed"]["threshold"] == 0.05, held
+    broke = {g["gate"]: g for g in _phase(out, "verify")["gates"]}["metric error-ratio"]
+    assert broke["ok"] is False and broke["observed"]["comparison"] == ">" and broke["observed"]["value"] > 0.05, broke
     assert set(sb.deployment_images().values()) == {sb.image(base)}
 
 

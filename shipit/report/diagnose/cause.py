@@ -143,10 +143,19 @@ def _http_failing(findings: Sequence[Finding]) -> Cause | None:
                  tuple(http))
 
 
+def _errors_rising(findings: Sequence[Finding]) -> Cause | None:
+    errors = _of(findings, Kind.ERROR_RATE)
+    if not errors:
+        return None
+    return Cause(28, errors[0].summary, errors[0].evidence,
+                 "the error tracker names the failing endpoints; with no cause above, roll the code back: "
+                 "`shipit rollback`", tuple(errors))
+
+
 RULES: tuple[Callable[[Sequence[Finding]], Cause | None], ...] = (
     _schema_behind_code, _crashing_release, _mdl_pileup, _full_scans, _failed_job, _replica_lag, _unreadable,
     _database_load,
-    _release_failed, _http_failing,
+    _release_failed, _http_failing, _errors_rising,
 )
 
 

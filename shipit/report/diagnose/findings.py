@@ -17,6 +17,7 @@ class Section(str, enum.Enum):
     DATABASE = "database"
     DRIFT = "schema_drift"
     HTTP = "http"
+    ERRORS = "error_tracker"
 
 
 class Kind(str, enum.Enum):
@@ -34,6 +35,7 @@ class Kind(str, enum.Enum):
     MISSING_SCHEMA = "missing_schema"  # an object the deployed commit's schema file declares is missing
     PENDING_MIGRATION = "pending_migration"
     HTTP_FAILING = "http_failing"
+    ERROR_RATE = "error_rate"  # the error tracker's rate since the release is above the gate's threshold and ratio
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """`shipit diagnose`: every section's probe at once under one deadline, then the pure verdicts and the ranking.
 
-Each source (the cluster, the database, the git repository, the HTTP gates) is read on its own daemon thread with
+Each source (the cluster, the database, the git repository, the HTTP gates, the error tracker) is read on its own daemon thread with
 short connect and retry limits; whatever has not answered by the deadline is reported as skipped with a note, and the
 command still answers in time (a hung source cannot hold the process: the threads are daemons).
 """
@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from shipit.core.errors import BadInput, ShipitError
-from shipit.report.diagnose import cause, database, http, kubernetes, release, schema
+from shipit.report.diagnose import cause, database, errors, http, kubernetes, release, schema
 from shipit.report.diagnose.findings import Finding, Section, SectionResult, State
 from shipit.kube.pods import utcnow
 
@@ -26,7 +26,7 @@ REQUEST_TIMEOUT = (2.0, 3.0)  # Kubernetes connect, read
 
 
 _TITLES = {Section.RELEASE: "Release", Section.KUBERNETES: "Kubernetes", Section.DATABASE: "Database",
-           Section.DRIFT: "Schema drift", Section.HTTP: "HTTP"}
+           Section.DRIFT: "Schema drift", Section.HTTP: "HTTP", Section.ERRORS: "Error tracker"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -185,8 +185,16 @@ def diagnose(cfg: Any, *, since: float, budget: float = BUDGET, started: float |
     def read_http() -> Any:
         return http.probe(cfg.gates.http, timeout=max(0.5, min(3.0, deadline - time.monotonic())))
 
+    def read_errors() -> Any:
+        release_ready.wait(max(0.0, deadline - time.monotonic() - 2.5))  # the record says when the release started
+        start, what = errors.release_start(shared.get("release"), since, time.time())
+        return errors.probe(cfg.gates.errors, since=start, since_what=what,
+                            timeout=max(0.3, min(2.0, (deadline - time.monotonic() - 0.2) / 2)))
+
     sources = {"cluster": _Source("cluster", read_cluster), "database": _Source("database", read_database),
                "drift": _Source("drift", read_schema_drift), "http": _Source("http", read_http)}
+    if cfg.gates.errors is not None:
+        sources["errors"] = _Source("errors", read_errors)
     for s in sources.values():
         s.start()
     for s in sources.values():
@@ -215,6 +223,11 @@ def diagnose(cfg: Any, *, since: float, budget: float = BUDGET, started: float |
     sections.append(SectionResult.skipped(Section.DRIFT, drift_why) if drift is None else schema.verdict(drift))
     probes, why = outcome("http")
     sections.append(SectionResult.skipped(Section.HTTP, why) if probes is None else http.verdict(probes))
+    if cfg.gates.errors is None:
+        sections.append(errors.not_configured())
+    else:
+        tracker, why = outcome("errors")
+        sections.append(SectionResult.skipped(Section.ERRORS, why) if tracker is None else errors.verdict(tracker))
     findings = [f for s in sections for f in s.findings]
     commit = drift.commit if drift is not None else None
     timings = tuple((name, src.seconds) for name, src in sources.items())

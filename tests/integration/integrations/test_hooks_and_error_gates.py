@@ -10,6 +10,8 @@ from shipit.adapters.notify.listener import ReleaseNotifiers
 from shipit.core.config_integrations import Inconclusive
 from shipit.release.gate_kinds import ErrorRateGate
 from shipit.release.gates import GateState, Mode, run_gates
+from shipit.release.phases import Phase, PhaseResult, PhaseStatus
+from shipit.report.summary import render_markdown, render_text, to_json
 from tests.integration.integrations.states import load, reverted, running, succeeded
 
 
@@ -68,15 +70,15 @@ def test_error_rate_gates_pass_at_the_usual_rate_and_fail_when_it_jumps(services
     services.error_times.extend(started - 3600 + i * 60 for i in range(60))  # 1 error/min the hour before
     for provider in ("rollbar", "sentry"):
         quiet = error_gate(services, provider, started).probe()
-        assert quiet.ok is True and quiet.value is not None and quiet.value < 2, (provider, quiet)
+        assert quiet.ok is True and quiet.observed.value is not None and quiet.observed.value < 2, (provider, quiet)
     services.error_times.extend(started + 1 + i for i in range(100))  # 100 errors since: ~50/min
     for provider in ("rollbar", "sentry"):
         gate = error_gate(services, provider, started)
         report = run_gates([gate], mode=Mode.KEEP, duration=5)
         assert not report.ok and report.failed == gate.name, (provider, report)
         [reading] = report.readings()
-        assert reading.value > 40 and "errors/min since the release" in reading.summary, reading
-        assert "3x the hour before" in reading.bound
+        assert reading.observed.value > 40 and "errors/min since the release" in reading.summary, reading
+        assert reading.observed.comparison == ">" and "fails above 3x it too" in reading.observed.context
     sentry = services.calls("/api/0/projects/acme/shop/stats/")[-1]
     assert sentry.query["stat"] == "received" and sentry.query["resolution"] == "10s"
     rollbar = services.calls("/api/1/reports/occurrence_counts")[-1]
@@ -93,5 +95,24 @@ def test_an_unreachable_error_tracker_is_inconclusive_and_the_policy_decides(ser
     lenient = error_gate(services, "rollbar", time.time() - 60, policy="pass")
     passing = lenient.probe()
     assert lenient.policy is Inconclusive.PASS
-    assert passing.ok is True and "on_inconclusive: pass" in passing.summary and passing.value is None
+    assert passing.ok is True and "on_inconclusive: pass" in passing.summary and passing.observed.value is None
+    assert "HTTP 503" in passing.observed.inconclusive, passing
     assert lenient.decide([passing], Mode.KEEP).state is GateState.PASSING
+
+
+def test_the_summary_shows_the_error_rate_read_from_each_tracker_against_its_threshold(services):
+    started = time.time() - 600  # ten minutes ago
+    services.error_times.extend(started - 3600 + i * 360 for i in range(10))  # 10 errors in the hour before
+    services.error_times.extend(started + 1 + i * 60 for i in range(3))  # 3 since: 0.30/min
+    for provider in ("rollbar", "sentry"):
+        gate = error_gate(services, provider, started)
+        report = run_gates([gate], mode=Mode.KEEP, duration=0.5)
+        assert report.ok, (provider, report)
+        state = running()
+        state = state.with_phase(PhaseResult(Phase.VERIFY, PhaseStatus.SUCCEEDED, state.started, state.started + 1,
+                                             "healthy for 1s", report.readings()))
+        line = f"error rate ({provider}): 0.30/min <= 2.00/min (vs 0.1"  # the hour before: 10 errors, whole buckets
+        assert line in render_text(state) and "/min the hour before; fails above 3x it too), held" in render_text(state)
+        assert line.split(": ", 1)[1] in render_markdown(state)
+        [verify] = [p for p in to_json(state)["phases"] if p["phase"] == "verify"]
+        assert round(verify["gates"][0]["observed"]["value"], 2) == 0.3 and verify["gates"][0]["observed"]["comparison"] == "<="

@@ -24,7 +24,9 @@ def test_holds_before_the_code_then_fails_the_bake_when_errors_rise(prometheus, 
     before = run_gates([g], mode=Mode.UNTIL, duration=30)
     assert before.ok, before
     [reading] = before.readings()
-    assert reading.value is not None and reading.value < 0.05 and reading.bound == "max 0.05"
+    assert reading.observed.value is not None and reading.observed.value < 0.05 and reading.observed.threshold == 0.05
+    assert reading.ok and reading.held_s >= 1 and str(reading).startswith("metric error-ratio: ")
+    assert f" <= 0.05, held {reading.held_s:.0f}s" in str(reading), reading
 
     raise_later = threading.Timer(1.0, metrics_app.set_error_ratio, args=(0.4,))
     raise_later.start()
@@ -34,7 +36,8 @@ def test_holds_before_the_code_then_fails_the_bake_when_errors_rise(prometheus, 
         raise_later.cancel()
     assert not bake.ok and bake.failed == "metric error-ratio", bake
     [reading] = bake.readings()
-    assert reading.ok is False and reading.value > 0.05 and "> 0.05" in reading.summary, reading
+    assert reading.ok is False and reading.observed.value > 0.05 and reading.observed.comparison == ">", reading
+    assert "> 0.05, failing for" in str(reading), reading
     assert any("FAIL" in line and "error-ratio" in line for line in bake.evidence())
 
 

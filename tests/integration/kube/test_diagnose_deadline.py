@@ -98,3 +98,15 @@ def test_the_command_exits_1_with_one_json_object_and_no_secret(tmp_path, silent
     assert out["sections"]["http"]["state"] == "ok"
     assert "not everything could be checked" in r.stderr and "Traceback" not in r.stderr
     assert "s3cret-pw" not in r.stdout + r.stderr and "t0ken-not-shown" not in r.stdout + r.stderr
+
+
+def test_an_error_tracker_that_does_not_answer_is_skipped_with_why_within_the_budget(tmp_path, silent_api, monkeypatch):
+    monkeypatch.setenv("SENTRY_TOKEN", "sntrys-not-shown")
+    path = _config(tmp_path, silent_api)
+    path.write_text(path.read_text() + "gates:\n  errors: {provider: sentry, token: '${SENTRY_TOKEN}', "
+                    f"organization: acme, project: shop, api_url: 'http://127.0.0.1:{silent_api}'}}\n")
+    report = diagnose(config_mod.load(path), since=3600, budget=5.0)
+    skipped = {s.section.value: s.note for s in report.unchecked}
+    assert "error_tracker" in skipped and skipped["error_tracker"].startswith("sentry: "), skipped
+    assert "sntrys-not-shown" not in json.dumps(report.to_json()) + report.render_text()
+    assert "not checked: Release, Kubernetes, Database, Schema drift, Error tracker" in report.render_text()

@@ -4,7 +4,8 @@ the servers return for the readiness queries (MySQL 8's defaults: instruments on
 from __future__ import annotations
 
 from shipit.db.connection import Flavour
-from shipit.db.progress_readiness import ENABLE_CONSUMER, ENABLE_INSTRUMENTS, decide
+from shipit.db.progress_readiness import ENABLE_CONSUMER, ENABLE_INSTRUMENTS, alters_tables, decide
+from shipit.planning.rails.operations import OpKind
 
 # MySQL 8.0 defaults: the seven stage/innodb/alter% instruments enabled and timed, events_stages_current disabled
 MYSQL8_INSTRUMENTS = {f"stage/innodb/alter table ({s})": True for s in (
@@ -54,3 +55,22 @@ def test_mariadb_off_says_what_shipit_still_sees():
 def test_unreadable_setup_tables_ask_for_the_grant_not_a_restart():
     r = decide("primary", Flavour.MYSQL, performance_schema=True, consumers={}, instruments={}, readable=False)
     assert r.fix == ("GRANT SELECT ON performance_schema.* TO <shipit's user>",)
+
+
+def test_the_preflight_note_names_the_server_what_is_off_and_the_sql_to_enable_it():
+    r = decide("replica1", Flavour.MYSQL, performance_schema=True, consumers=MYSQL8_CONSUMERS,
+               instruments=MYSQL8_INSTRUMENTS)
+    note = r.preflight_note()
+    assert note.startswith("index build progress will not be shown on replica1: the events_stages_current consumer "
+                           "off; to enable it: " + ENABLE_CONSUMER)
+    assert note.endswith("meanwhile only that the ALTER runs and for how long: no percentage and no ETA")
+    ready = decide("primary", Flavour.MYSQL, performance_schema=True, consumers={"events_stages_current": True},
+                   instruments=MYSQL8_INSTRUMENTS)
+    assert ready.preflight_note() is None
+
+
+def test_only_operations_that_alter_a_table_call_for_the_note():
+    assert alters_tables([OpKind.CREATE_TABLE, OpKind.ADD_INDEX]) and alters_tables([OpKind.ADD_COLUMN])
+    assert alters_tables([OpKind.EXECUTE])  # raw SQL may be an ALTER
+    assert not alters_tables([OpKind.CREATE_TABLE, OpKind.DATA, OpKind.DROP_TABLE, OpKind.RENAME_TABLE])
+    assert not alters_tables([])

@@ -11,7 +11,8 @@ from shipit.release.gate_kinds import (
     Bound, ErrorRateGate, ErrorWindow, MetricGate, Threshold, configured_gates, decide_held, error_rate_probe,
     inconclusive_probe, metric_probe, window_of,
 )
-from shipit.release.gates import GateReport, GateState, HttpGate, Mode, Probe
+from shipit.release.gate_result import GateReading, Observation
+from shipit.release.gates import GateReport, GateState, HttpGate, Mode, Probe, held_for
 
 MAX = Threshold(Bound.MAX, 0.05)
 
@@ -25,8 +26,9 @@ def test_a_reading_against_max_and_min_says_which_side_it_is():
     assert reading(0.2, 0).summary == "error-ratio 0.2 > 0.05" and reading(0.01, 0).summary == "error-ratio 0.01 <= 0.05"
     low = Threshold(Bound.MIN, 10)
     assert reading(9, 0, low).ok is False and reading(9, 0, low).summary == "error-ratio 9 < 10"
-    assert reading(10, 0, low).ok is True and str(low) == "min 10"
-    assert reading(0.2, 0).value == 0.2 and reading(0.2, 0).bound == "max 0.05"
+    assert reading(10, 0, low).ok is True and reading(10, 0, low).summary == "error-ratio 10 >= 10"
+    assert reading(0.2, 0).observed == Observation(Bound.MAX, 0.05, 0.2)
+    assert reading(0.2, 0).observed.comparison == ">" and reading(9, 0, low).observed.comparison == "<"
 
 
 def test_before_the_code_it_passes_only_once_held_without_a_break():
@@ -54,10 +56,11 @@ def test_during_the_bake_every_reading_must_be_within_bounds():
 
 
 def test_an_inconclusive_reading_counts_as_the_policy_says_and_says_so():
-    fail = inconclusive_probe("cannot reach prometheus", Inconclusive.FAIL, 5, "max 0.05")
-    assert fail.ok is False and fail.value is None and "inconclusive (cannot reach prometheus)" in fail.summary
+    fail = inconclusive_probe("cannot reach prometheus", Inconclusive.FAIL, 5, Bound.MAX, 0.05)
+    assert fail.ok is False and fail.observed.value is None and "inconclusive (cannot reach prometheus)" in fail.summary
+    assert fail.observed.inconclusive == "cannot reach prometheus" and fail.observed.comparison == ""
     assert decide_held([fail], hold=0, mode=Mode.KEEP).state is GateState.FAILED
-    lenient = inconclusive_probe("cannot reach prometheus", Inconclusive.PASS, 5, "max 0.05")
+    lenient = inconclusive_probe("cannot reach prometheus", Inconclusive.PASS, 5, Bound.MAX, 0.05)
     assert lenient.ok is True and "on_inconclusive: pass" in lenient.summary
     assert decide_held([lenient], hold=0, mode=Mode.KEEP).state is GateState.PASSING
 
@@ -73,7 +76,8 @@ def test_an_inconclusive_reading_counts_as_the_policy_says_and_says_so():
 def test_the_error_rate_fails_only_above_both_the_threshold_and_the_ratio(since, before, ok):
     p = error_rate_probe(since, before, threshold=2, ratio=3, at=0)
     assert p.ok is ok, p.summary
-    assert p.value == pytest.approx(since.per_minute) and p.bound == "max 2/min and 3x the hour before"
+    assert p.observed.value == pytest.approx(since.per_minute) and (p.observed.bound, p.observed.threshold) == (Bound.MAX, 2)
+    assert p.observed.unit == "/min" and "fails above 3x it too" in p.observed.context
     assert f"{since.per_minute:.2f} errors/min since the release vs {before.per_minute:.2f}/min" in p.summary
 
 
@@ -91,18 +95,36 @@ def test_without_a_count_for_the_hour_before_only_the_threshold_decides_and_it_s
     assert error_rate_probe(ErrorWindow(300, 600), ErrorWindow(0, 0), threshold=2, ratio=3, at=0).ok is False
 
 
-def test_the_report_shows_each_gates_latest_value_against_its_threshold():
+def test_the_report_shows_each_gates_last_value_against_its_threshold_and_how_long_it_held():
     report = GateReport(False, Mode.KEEP, "metric error-ratio", "x", probes=(
-        ("HTTP http://app/up", (Probe(True, "HTTP 200 in 3 ms", 0),)),
-        ("metric error-ratio", (reading(0.01, 0), reading(0.2, 1))),
+        ("HTTP http://app/up", (Probe(True, "HTTP 200 in 3 ms", 0), Probe(True, "HTTP 200 in 4 ms", 9))),
+        ("metric error-ratio", (reading(0.01, 0), reading(0.2, 10), reading(0.3, 22))),
     ))
-    [r] = report.readings()  # the HTTP gate has no value to show
-    assert (r.gate, r.value, r.bound, r.ok) == ("metric error-ratio", 0.2, "max 0.05", False)
-    assert str(r) == "metric error-ratio 0.2 (max 0.05)"
-    assert str(GateReport(True, Mode.KEEP, probes=(("metric x", (inconclusive_probe("down", Inconclusive.PASS, 0, "min 1"),)),)).readings()[0]) \
-        == "metric x no value (inconclusive) (min 1)"
-    assert r.to_json() == {"gate": "metric error-ratio", "value": 0.2, "bound": "max 0.05", "ok": False,
-                           "summary": "error-ratio 0.2 > 0.05"}
+    http, metric = report.readings()
+    assert (http.gate, http.observed, http.held_s) == ("HTTP http://app/up", None, 9)
+    assert str(http) == "HTTP http://app/up: HTTP 200 in 4 ms, held 9s"
+    assert (metric.ok, metric.held_s, metric.observed.value) == (False, 12, 0.3)  # out of bounds since t=10
+    assert str(metric) == "metric error-ratio: 0.3 > 0.05, failing for 12s"
+
+
+def test_an_inconclusive_reading_says_why_and_what_it_counted_as():
+    down = GateReport(True, Mode.KEEP, probes=(
+        ("error rate (rollbar)", (inconclusive_probe("HTTP 503", Inconclusive.PASS, 0, Bound.MAX, 1.0, "/min"),)),
+    )).readings()[0]
+    assert down.inconclusive and down.describe() == "inconclusive: HTTP 503 (threshold max 1.00/min); counted as a pass"
+
+
+def test_a_reading_survives_the_record_as_structured_data():
+    p = error_rate_probe(ErrorWindow(3.1, 600), ErrorWindow(6, 3600), threshold=1.0, ratio=3, at=50)
+    r = GateReport(True, Mode.KEEP, probes=(("error rate (sentry)", (p,)),)).readings()[0]
+    assert str(r).startswith("error rate (sentry): 0.31/min <= 1.00/min (vs 0.10/min the hour before")
+    assert GateReading.from_json(r.to_json()) == r
+    assert r.to_json()["observed"]["comparison"] == "<="
+
+
+def test_held_for_counts_the_unbroken_run_ending_with_the_last_probe():
+    assert held_for([]) == 0
+    assert held_for([Probe(True, "", 0), Probe(False, "", 5), Probe(True, "", 7), Probe(True, "", 11)]) == 4
 
 
 MINIMAL = """\

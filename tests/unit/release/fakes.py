@@ -50,6 +50,8 @@ class FakeEdges:
     gated_with: list = dataclasses.field(default_factory=list)  # the baseline each gate run was given
     serving: str = "registry.example/shop:old"  # the image the fake Deployments run
     rollout_patches: bool = True  # False: the rollout fails before any Deployment changes (the API refuses PATCH)
+    readings: tuple = ()  # each gate's last reading, as the gates port returns them
+    preflight_notes: tuple = ()  # the database port's preflight notes (never a stop)
 
     def _edge(self, name: str, *args):
         self.calls.append((name, *args))
@@ -120,7 +122,7 @@ class FakeEdges:
 
     def preflight(self, facts):
         self._edge("preflight")
-        return Preflight(())
+        return Preflight((), notes=self.preflight_notes)
 
     def baseline(self):
         self.baselines_taken += 1
@@ -148,6 +150,7 @@ class FakeEdges:
     def before_code(self, baseline, *, since, cancel):
         self.gated_with.append(baseline)
         self._edge("gates")
+        return self.readings
 
     def check_code(self, to_sha, image):
         self._edge("check_code", to_sha)
@@ -165,6 +168,7 @@ class FakeEdges:
     def bake(self, baseline, seconds, *, since, cancel):
         self.gated_with.append(baseline)
         self._edge("bake", seconds)
+        return self.readings
 
     def restore(self, templates, *, cancel=None, code=None):
         self._edge("restore", templates)

@@ -364,3 +364,10 @@ def test_failed_rollback_needs_a_person():
     edges.fail["restore"] = diag("web did not become healthy")
     state = Rollback(make_config(), edges.ports(), user="t").run()
     assert state.exit_code == ExitCode.NEEDS_PERSON and edges.records[2].status is ReleaseStatus.SUCCEEDED
+
+
+def test_a_preflight_note_is_said_in_the_message_and_kept_on_the_record_without_stopping():
+    note = "index build progress will not be shown on primary: performance_schema off; to enable it: ..."
+    state = release(FakeEdges(preflight_notes=(note,))).run(from_ref="x")
+    assert state.status is ReleaseStatus.SUCCEEDED
+    assert state.phase(Phase.PREFLIGHT).message.endswith("; " + note) and note in state.notes
