@@ -95,4 +95,28 @@ setup_cluster() {
     || { echo "$SETUP_NAME: building tests/cluster failed (see above)" >&2; exit 1; }
 }
 
+HELM_VERSION=v3.21.4
+HELM_DIR="$HOME/.cache/shipit-tools"
+
+setup_helm() {
+  # The helm CLI the helm strategy's tests drive, built from the Helm Go module into $HELM_DIR (outside the
+  # repository; the tests look there); skipped when that version is present. Without Go, those tests skip.
+  if [ -x "$HELM_DIR/helm" ] && "$HELM_DIR/helm" version --short 2>/dev/null | grep -q "^${HELM_VERSION%.*}"; then
+    return 0
+  fi
+  if ! go_binary >/dev/null; then
+    log "Go not found: skipping the helm build (the helm strategy's tests will be skipped)"
+    return 0
+  fi
+  log "building helm $HELM_VERSION from its Go module into $HELM_DIR (a few minutes on 2 cores, once)"
+  local started=$SECONDS
+  mkdir -p "$HELM_DIR"
+  GOBIN="$HELM_DIR" GOFLAGS=-buildvcs=false "$(go_binary)" install -x "helm.sh/helm/v3/cmd/helm@$HELM_VERSION" 2>&1 \
+    | grep --line-buffered -E '^(go: downloading|WORK=|mkdir -p \$WORK/b[0-9]+/$)' \
+    | awk '/downloading/ {print; next} /mkdir/ {n++; if (n % 50 == 0) printf "    %d packages compiled\n", n}' >&2 \
+    || true
+  [ -x "$HELM_DIR/helm" ] || { echo "$SETUP_NAME: building helm $HELM_VERSION failed (go install above)" >&2; exit 1; }
+  log "helm built in $((SECONDS - started))s"
+}
+
 setup_all() { need_packages; setup_python; setup_mariadb; }

@@ -93,3 +93,11 @@ def test_every_kind_behind_the_target_is_rolled_and_a_cronjob_says_when_it_runs_
     assert done.to_roll == ()
     assert done.describe() == (f"web, StatefulSet/worker, CronJob/nightly serving {T} "
                                "(CronJob nightly: template updated, the next run uses it)")
+
+
+def test_the_example_config_documents_workloads():
+    from tests.unit.core.test_config import EXAMPLE
+
+    cfg = config.load(EXAMPLE, env={"SHIPIT_DB_PASSWORD": "pw"})
+    assert [(w.kind.value, w.name, w.containers) for w in cfg.workloads] == [
+        ("StatefulSet", "mailer", ()), ("CronJob", "nightly", ("nightly",))]
