@@ -42,10 +42,10 @@ class ImageRollout:
         """BadInput (exit 3) before anything changes: a workload an image patch would not roll out, or configured
         containers it lacks."""
         for w, obj in self._others() if others is None else others:
+            app_containers(obj, w.containers, self.cfg.image.repository)
             why = KINDS[w.kind.value].unpatchable(obj)
             if why:
                 raise BadInput(why)
-            app_containers(obj, w.containers, self.cfg.image.repository)
 
     def current_templates(self) -> tuple[DeploymentTemplate, ...]:
         out = list(self.deployments.current_templates())
