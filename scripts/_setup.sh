@@ -95,4 +95,41 @@ setup_cluster() {
     || { echo "$SETUP_NAME: building tests/cluster failed (see above)" >&2; exit 1; }
 }
 
+HELM_VERSION=v3.21.4
+HELM_DIR="$HOME/.cache/shipit-tools"
+
+setup_helm() {
+  # The helm CLI the helm strategy's tests drive, built from the Helm Go module into $HELM_DIR (outside the
+  # repository; the tests look there); skipped when present (a module build reports only major.minor, e.g. v3.21).
+  # Without Go, those tests skip.
+  if [ -x "$HELM_DIR/helm" ] && "$HELM_DIR/helm" version --short 2>/dev/null | grep -q "^${HELM_VERSION%.*}"; then
+    return 0
+  fi
+  if ! go_binary >/dev/null; then
+    log "Go not found: skipping the helm build (the helm strategy's tests will be skipped)"
+    return 0
+  fi
+  log "building helm $HELM_VERSION from its Go module into $HELM_DIR (about 3 minutes on 2 cores, once)"
+  local started=$SECONDS build_log pid
+  mkdir -p "$HELM_DIR"
+  rm -f "$HELM_DIR/helm"  # another version: only a build that succeeds leaves a binary
+  build_log=$(mktemp)
+  GOBIN="$HELM_DIR" GOFLAGS=-buildvcs=false "$(go_binary)" install -x "helm.sh/helm/v3/cmd/helm@$HELM_VERSION" \
+    >"$build_log" 2>&1 &
+  pid=$!
+  while kill -0 "$pid" 2>/dev/null; do
+    sleep 15
+    printf '    helm: %d modules downloaded, %d packages compiled (%ds)\n' "$(grep -c '^go: downloading' "$build_log")" \
+      "$(grep -c '^mkdir -p \$WORK/b[0-9]*/$' "$build_log")" "$((SECONDS - started))" >&2
+  done
+  if ! wait "$pid" || [ ! -x "$HELM_DIR/helm" ]; then
+    grep -v '^\(mkdir\|cd\|cat\|EOF\|packagefile\|/\)' "$build_log" | tail -20 >&2
+    echo "$SETUP_NAME: building helm $HELM_VERSION failed (go install output above)" >&2
+    rm -f "$build_log"
+    exit 1
+  fi
+  rm -f "$build_log"
+  log "helm built in $((SECONDS - started))s"
+}
+
 setup_all() { need_packages; setup_python; setup_mariadb; }

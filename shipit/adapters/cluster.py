@@ -42,10 +42,10 @@ class ToolProgress:
 
 class KubeCluster:
     def __init__(self, cfg: Config, kube, view, database):
-        from shipit.kube.rollout import Rollout
+        from shipit.adapters.code.image import ImageRollout
 
         self.cfg, self.kube, self.view, self.database = cfg, kube, view, database
-        self.rollout_ = Rollout(kube, cfg, on_progress=self._rollout_progress)
+        self.rollout_ = ImageRollout(kube, cfg, on_progress=self._rollout_progress, on_text=view.progress)
 
     def current_image(self) -> str | None:
         return self.rollout_.current_image()
@@ -167,6 +167,6 @@ class KubeCluster:
             self.rollout_.restore(templates)
         else:  # nothing recorded (records pruned, or deployed before shipit): `kubectl rollout undo`'s rule
             self.rollout_.undo()
-        outcome = self.rollout_.watch(timeout=self.cfg.rollout.timeout, cancel=cancel)
+        outcome = self.rollout_.watch(timeout=self.cfg.rollout.timeout, cancel=cancel, reverting=True)
         if not outcome.succeeded:
             raise PhaseFailed(from_failures(outcome.failures, "the revert did not become healthy"))

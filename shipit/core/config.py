@@ -18,7 +18,7 @@ from typing import Any, Callable
 import yaml
 
 from shipit.core import config_values as v
-from shipit.core.config_code import CodeConfig, parse_code
+from shipit.core.config_code import CodeConfig, WorkloadConfig, WorkloadKind, parse_code, parse_workloads
 from shipit.core.config_integrations import (
     NOTIFY_KEYS, ErrorGateConfig, HooksConfig, Inconclusive, MetricGateConfig, NotifyConfig, hooks_config,
     notify_config, signal_gates,
@@ -140,7 +140,7 @@ class Config:
     repo: Path
     kubernetes: KubernetesConfig
     image: ImageConfig
-    deployments: tuple[DeploymentConfig, ...]
+    deployments: tuple[DeploymentConfig, ...]  # every Deployment, from deployments: and workloads:
     migration: MigrationConfig
     database: DatabaseConfig
     gates: GatesConfig = GatesConfig()
@@ -152,13 +152,19 @@ class Config:
     notify: NotifyConfig = NotifyConfig()
     hooks: HooksConfig = HooksConfig()
     code: CodeConfig = CodeConfig()
+    workloads: tuple[WorkloadConfig, ...] = ()  # the StatefulSets and CronJobs of workloads:
     path: Path | None = None
+
+    def all_workloads(self) -> tuple[WorkloadConfig, ...]:
+        """What the image strategy rolls: the Deployments first, then the other kinds."""
+        return tuple(WorkloadConfig(WorkloadKind.DEPLOYMENT, d.name, d.containers) for d in self.deployments) + \
+            self.workloads
 
 
 # --- loading -------------------------------------------------------------------------------------------------------
 
 _TOP_KEYS = (
-    "app", "repo", "kubernetes", "image", "deployments", "migration", "database",
+    "app", "repo", "kubernetes", "image", "deployments", "workloads", "migration", "database",
     "gates", "rollout", "preflight", "rollback", "lock", "records", "notify", "hooks", "code",
 )
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -320,8 +326,10 @@ def parse(text: str, *, path: Path | None = None, env: dict[str, str] | None = N
     for node, where in top.items("deployments"):
         d = _Reader(node, where, env, ("name", "containers"))
         deployments.append(DeploymentConfig(name=d.get("name", v.text), containers=d.get("containers", v.names, ())))
+    workloads = parse_workloads(top)  # its Deployments join deployments:; the other kinds stay workloads
+    deployments += [DeploymentConfig(w.name, w.containers) for w in workloads if w.kind is WorkloadKind.DEPLOYMENT]
     if not deployments:
-        raise ConfigError("deployments: at least one Deployment is required")
+        raise ConfigError("deployments: at least one Deployment is required (in deployments: or workloads:)")
     names = [d.name for d in deployments]
     if len(set(names)) != len(names):
         raise ConfigError(f"deployments: names must be unique, got {names}")
@@ -410,6 +418,7 @@ def parse(text: str, *, path: Path | None = None, env: dict[str, str] | None = N
         kubernetes=kube,
         image=image,
         deployments=tuple(deployments),
+        workloads=tuple(w for w in workloads if w.kind is not WorkloadKind.DEPLOYMENT),
         migration=migration,
         database=database,
         gates=gates,

@@ -23,6 +23,21 @@ class CodeStrategy(enum.Enum):
     GITOPS = "gitops"  # commit the tag to the GitOps repository; its controller applies it
 
 
+class WorkloadKind(enum.Enum):
+    """The kinds the image strategy patches; each rolls out by its own rule (kube/workloads.py)."""
+
+    DEPLOYMENT = "Deployment"
+    STATEFULSET = "StatefulSet"
+    CRONJOB = "CronJob"
+
+
+@dataclasses.dataclass(frozen=True)
+class WorkloadConfig:
+    kind: WorkloadKind
+    name: str
+    containers: tuple[str, ...] = ()  # empty: the containers whose image is image.repository
+
+
 class GitOpsKind(enum.Enum):
     KUSTOMIZE_IMAGES = "kustomize-images"  # a kustomization.yaml's images: entry
     VALUES_KEY = "values-key"  # a dotted key of a Helm values file
@@ -66,6 +81,22 @@ def _values(value: Any) -> tuple[tuple[str, str], ...]:
     if not isinstance(value, dict) or not value:
         raise ValueError("expected a mapping of value keys to templates, e.g. {image.tag: \"{sha}\"}")
     return tuple((str(k), v.image_tag(t)) for k, t in value.items())
+
+
+def parse_workloads(top: _Reader) -> tuple[WorkloadConfig, ...]:
+    """`workloads:` entries `{kind, name, containers}`; names are unique within a kind."""
+    from shipit.core.config import _Reader
+
+    out = []
+    for node, where in top.items("workloads"):
+        w = _Reader(node, where, top.env, ("kind", "name", "containers"))
+        out.append(WorkloadConfig(kind=w.get("kind", _enum(WorkloadKind)), name=w.get("name", v.text),
+                                  containers=w.get("containers", v.names, ())))
+    keys = [(w.kind.value, w.name) for w in out]
+    repeated = sorted({f"{k} {n}" for k, n in keys if keys.count((k, n)) > 1})
+    if repeated:
+        raise ConfigError(f"workloads: each workload once, got {', '.join(repeated)} more than once")
+    return tuple(out)
 
 
 def parse_code(top: _Reader) -> CodeConfig:

@@ -42,16 +42,19 @@ def image_repository(image: str) -> str:
 
 @dataclasses.dataclass(frozen=True)
 class DeploymentTemplate:
+    """A workload's pod template recorded before the release (a Deployment's, or a StatefulSet's or CronJob's)."""
+
     name: str
     template: dict
     images: dict[str, str]  # container -> image
+    kind: str = "Deployment"
 
     def to_json(self) -> dict:
-        return {"name": self.name, "template": self.template, "images": dict(self.images)}
+        return {"name": self.name, "template": self.template, "images": dict(self.images), "kind": self.kind}
 
     @classmethod
     def from_json(cls, data: dict) -> "DeploymentTemplate":
-        return cls(data["name"], data["template"], dict(data.get("images") or {}))
+        return cls(data["name"], data["template"], dict(data.get("images") or {}), data.get("kind", "Deployment"))
 
 
 @dataclasses.dataclass(frozen=True)

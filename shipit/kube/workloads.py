@@ -61,6 +61,18 @@ class Kind:
     name: str
     template_path: tuple[str, ...]
     decide: Callable[[dict, list[dict], datetime, float], KindVerdict]
+    unpatchable: Callable[[dict], str | None] = lambda obj: None  # why an image patch would not roll it out
+
+    def image_patch(self, containers: Iterable[str], image: str) -> dict:
+        """A strategic merge patch setting `image` on `containers` of the pod template (merged by container name)."""
+        body: dict = {"spec": {"containers": [{"name": c, "image": image} for c in containers]}}
+        for key in reversed(self.template_path):
+            body = {key: body}
+        return body
+
+    def template_patch(self, template: dict) -> list[dict]:
+        """A JSON patch putting a recorded pod template back whole."""
+        return [{"op": "replace", "path": "/" + "/".join(self.template_path), "value": template}]
 
     def pod_template(self, obj: dict) -> dict | None:
         node = obj
@@ -106,6 +118,17 @@ def _statefulset(obj: dict, pods: list[dict], now: datetime, ready_grace: float)
     if partition == 0 and status.get("currentRevision") != update_revision:
         return _verdict(obj, Verdict.PROGRESSING, "waiting for the current revision to become the update revision")
     return _verdict(obj, Verdict.COMPLETE, "rolled out" + (f" (partition {partition})" if partition else ""))
+
+
+def _statefulset_unpatchable(obj: dict) -> str | None:
+    if ((obj.get("spec") or {}).get("updateStrategy") or {}).get("type") != "OnDelete":
+        return None
+    name = obj["metadata"]["name"]
+    return (f"StatefulSet {name} has updateStrategy OnDelete: a new image in its template reaches no pod until each "
+            f"pod is deleted by hand, so shipit can neither roll it out nor watch it. Nothing was changed. Set "
+            f"spec.updateStrategy.type: RollingUpdate on StatefulSet {name} (kubectl patch statefulset {name} -p "
+            "'{\"spec\":{\"updateStrategy\":{\"type\":\"RollingUpdate\"}}}'), or take it out of workloads: and "
+            "roll it yourself")
 
 
 def _daemonset(obj: dict, pods: list[dict], now: datetime, ready_grace: float) -> KindVerdict:
@@ -157,7 +180,7 @@ def _exists(obj: dict, pods: list[dict], now: datetime, ready_grace: float) -> K
 
 
 KINDS: dict[str, Kind] = {k.name: k for k in (
-    Kind("StatefulSet", ("spec", "template"), _statefulset),
+    Kind("StatefulSet", ("spec", "template"), _statefulset, _statefulset_unpatchable),
     Kind("DaemonSet", ("spec", "template"), _daemonset),
     Kind("CronJob", ("spec", "jobTemplate", "spec", "template"), _cronjob),
     Kind("Job", ("spec", "template"), _job),

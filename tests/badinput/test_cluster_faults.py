@@ -216,6 +216,30 @@ def test_configuration_that_does_not_match_the_cluster(sb, section, words):
         sb.git("reset", "-q", "--hard", "HEAD~1")
 
 
+@pytest.mark.parametrize("workloads, words", [
+    ([{"kind": "CronJob", "name": "nightly"}], ["workloads: no CronJob 'nightly'"]),
+    ([{"kind": "StatefulSet", "name": "mailer", "containers": ["app"]}], ["workloads[mailer].containers: app not in StatefulSet mailer"]),
+    ([{"kind": "StatefulSet", "name": "mailer"}], ["StatefulSet mailer has updateStrategy OnDelete", "RollingUpdate"]),
+])
+def test_workloads_that_the_image_strategy_cannot_roll(sb, workloads, words):
+    labels = {"app": "mailer"}
+    apply(sb, {"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "mailer", "namespace": NAMESPACE},
+               "spec": {"replicas": 1, "serviceName": "mailer", "selector": {"matchLabels": labels},
+                        "updateStrategy": {"type": "OnDelete"},
+                        "template": {"metadata": {"labels": labels}, "spec": {"containers": [
+                            {"name": "mailer", "image": sb.image(sb.head())}]}}}})
+    sb.change_code()
+    try:
+        sb.write_config(workloads=workloads)
+        before = snapshot(sb), sb.cluster.store.get(R.STATEFULSETS, NAMESPACE, "mailer")["spec"]
+        r = shipit(sb, "release", "--output", "json")
+        assert_clear(r, 3, *words)  # named before the lock: nothing recorded, nothing changed
+        assert (snapshot(sb), sb.cluster.store.get(R.STATEFULSETS, NAMESPACE, "mailer")["spec"]) == before
+    finally:
+        sb.git("reset", "-q", "--hard", "HEAD~1")
+        sb.cluster.kubectl("delete", "statefulset", "mailer", "--namespace", NAMESPACE)
+
+
 def test_database_that_does_not_exist(sb):
     sb.change_code()
     try:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from shipit.core.errors import BadInput
-from shipit.kube.serving import app_containers
+from shipit.adapters.code.image import ImageRollout
+from shipit.kube.serving import app_containers, read_workload
 from shipit.kube.workloads import gitops_refusal
 
 
@@ -27,11 +28,14 @@ def configured_deployments(kube: Any, cfg: Any) -> list[dict]:
 
 
 def refuse_image_patch(kube: Any, cfg: Any) -> None:
-    """BadInput (exit 3) when the image strategy could not patch what is configured: a Deployment applied by Argo CD
-    or Flux, or configured containers the Deployment does not have."""
+    """BadInput (exit 3) when the image strategy could not patch what is configured: a workload applied by Argo CD
+    or Flux, configured containers a workload does not have, a missing workload or a StatefulSet an image patch would
+    not roll out (OnDelete)."""
     deployments = configured_deployments(kube, cfg)
-    why = gitops_refusal(cfg.code.strategy, deployments)
+    others = [(w, read_workload(kube, w.kind.value, w.name)) for w in cfg.workloads]
+    why = gitops_refusal(cfg.code.strategy, deployments + [obj for _, obj in others])
     if why:
         raise BadInput(why)
     for d, dep_cfg in zip(deployments, cfg.deployments):
         app_containers(d, dep_cfg.containers, cfg.image.repository)
+    ImageRollout(kube, cfg).refuse(others)

@@ -17,8 +17,9 @@ FIELD_MANAGER = "shipit"
 
 
 def _stream(objects: list[dict]) -> str:
-    """One document per object (JSON is YAML), as a manifests directory would be read."""
-    return "\n---\n".join(json.dumps(o) for o in objects)
+    """One JSON document per line: kubectl reads input that starts with `{` as a JSON stream, where a YAML `---`
+    separator is an error (a v1 List fails apply's schema validation instead)."""
+    return "\n".join(json.dumps(o) for o in objects)
 
 
 class ApplyConflict(ShipitError):

@@ -4,7 +4,7 @@ import pytest
 
 from shipit.core.errors import BadInput
 from shipit.kube.records import ReleaseRecord
-from shipit.kube.serving import DeploymentImages, app_containers, decide_code
+from shipit.kube.serving import WorkloadImages, app_containers, decide_code
 
 T = "reg/shop:" + "b" * 40
 OLD = "reg/shop:" + "a" * 40
@@ -16,23 +16,23 @@ def dep(name, **containers):
 
 
 def test_hand_set_image_is_rolled_back_to_target_though_git_saw_no_code_change():
-    d = decide_code([DeploymentImages("web", {"web": "reg/shop:hotfix"}), DeploymentImages("worker", {"worker": T})], T)
+    d = decide_code([WorkloadImages("web", {"web": "reg/shop:hotfix"}), WorkloadImages("worker", {"worker": T})], T)
     assert d.to_roll == ("web",)
     assert d.describe() == "web serving reg/shop:hotfix; worker serving " + T
 
 
 def test_everything_on_target_skips_with_the_reason():
-    d = decide_code([DeploymentImages("web", {"web": T}), DeploymentImages("worker", {"worker": T})], T)
-    assert d.to_roll == () and d.skip_reason() == f"every Deployment already runs {T}"
+    d = decide_code([WorkloadImages("web", {"web": T}), WorkloadImages("worker", {"worker": T})], T)
+    assert d.to_roll == () and d.skip_reason() == f"every workload already runs {T}"
     assert d.describe() == f"web, worker serving {T}" and d.serving == {"web": {"web": T}, "worker": {"worker": T}}
 
 
 def test_migration_only_commit_still_rolls_out_when_images_lag():
-    assert decide_code([DeploymentImages("web", {"web": OLD})], T).to_roll == ("web",)
+    assert decide_code([WorkloadImages("web", {"web": OLD})], T).to_roll == ("web",)
 
 
 def test_one_of_two_app_containers_behind_is_a_difference():
-    assert decide_code([DeploymentImages("web", {"web": T, "jobs": OLD})], T).to_roll == ("web",)
+    assert decide_code([WorkloadImages("web", {"web": T, "jobs": OLD})], T).to_roll == ("web",)
 
 
 def test_app_containers_by_repository_ignore_sidecars():

@@ -161,9 +161,9 @@ class FakeEdges:
         self._edge("rollout", image)
 
     def app_images(self):
-        from shipit.kube.serving import DeploymentImages
+        from shipit.kube.serving import WorkloadImages
 
-        return (DeploymentImages("web", {"web": self.serving}), DeploymentImages("worker", {"web": self.serving}))
+        return (WorkloadImages("web", {"web": self.serving}), WorkloadImages("worker", {"web": self.serving}))
 
     def bake(self, baseline, seconds, *, since, cancel):
         self.gated_with.append(baseline)
