@@ -4,6 +4,7 @@ the partial state of failed migrations, and the wait until a schema change is re
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 from shipit.adapters.planner import migrations
@@ -68,6 +69,9 @@ class MysqlDatabase:
         from shipit.db.health import take_baseline
 
         return take_baseline(self.servers, self.thresholds(), samples=BASELINE_SAMPLES, interval=BASELINE_INTERVAL)
+
+    def usual_load(self, baseline: Any) -> tuple[Any, ...]:
+        return baseline.usual(time.time())
 
     def applied_versions(self) -> frozenset[str]:
         from shipit.db.migration_state import applied_versions
