@@ -74,6 +74,7 @@ class DbStatus:
             "online_schema_changes": [{
                 "server": r.server, "schema": r.schema, "tool": r.tool.value, "table": r.table, "state": r.state.value,
                 "artifacts": [a.name for a in r.artifacts], "heartbeat_age_s": r.heartbeat_age_s,
+                "changelog_state": r.ghost_state or None,
                 "description": r.describe(), "cleanup_sql": list(r.cleanup_sql()) if r.state.is_failure else [],
             } for r in self.osc],
             "progress_readiness": [{

@@ -125,11 +125,16 @@ def test_lhm_and_gh_ost_sequences_in_sql_are_recognised_and_a_stale_gh_ost_heart
                     "DEFAULT CURRENT_TIMESTAMP(6), hint VARCHAR(64) NOT NULL, value VARCHAR(4096) NOT NULL, "
                     "PRIMARY KEY (id), UNIQUE KEY hint_uidx (hint)) COMMENT='gh-ost changelog'")
         cur.execute("INSERT INTO _carts_ghc (id, hint, value) VALUES (2, 'state', 'GhostTableMigrated'), "
-                    "(1, 'heartbeat', NOW(6))")
+                    "(3, 'state at 1733443200123456789', 'GhostTableMigrated'), (1, 'heartbeat', NOW(6))")
+        # gh-ost's resume checkpoints (its --checkpoint): kept with the old table unless --ok-to-drop-table
+        cur.execute("CREATE TABLE _carts_ghk (gh_ost_chk_id BIGINT AUTO_INCREMENT PRIMARY KEY, "
+                    "gh_ost_chk_timestamp BIGINT, gh_ost_chk_coords TEXT CHARSET ascii, gh_ost_chk_iteration BIGINT, "
+                    "gh_ost_rows_copied BIGINT, gh_ost_dml_applied BIGINT, gh_ost_is_cutover TINYINT(1) DEFAULT '0')")
     srv = server(fresh_db.url)
     try:
         seen = read_server_osc(srv)
-        assert seen.heartbeats["_carts_ghc"] < 5
+        assert seen.heartbeats["_carts_ghc"] < 5 and seen.states == {"_carts_ghc": "GhostTableMigrated"}
+        assert (Role.CHECKPOINT, "_carts_ghk") in {(a.role, a.name) for a in seen.artifacts}
         runs = {r.tool: r for r in assess(seen, migration_running=False)}
         assert runs[OscTool.GH_OST].state is RunState.COPYING  # heartbeat fresh: alive whatever the Job says
         assert runs[OscTool.LHM].state is RunState.LEFTOVER
@@ -151,6 +156,13 @@ def test_lhm_and_gh_ost_sequences_in_sql_are_recognised_and_a_stale_gh_ost_heart
         text = status.render_text()
         assert "Online schema change tools:" in text and "no heartbeat for" in text
         assert "progress: primary: no index-build progress: performance_schema off" in text
+        assert by_tool["gh-ost"]["changelog_state"] == "GhostTableMigrated"
+
+        # the swap done, gh-ost writes Migrated before dropping its changelog: a run killed then is finished
+        with conn.cursor() as cur:
+            cur.execute("UPDATE _carts_ghc SET value = 'Migrated' WHERE hint = 'state'")
+        (done,) = [r for r in assess(read_server_osc(srv), migration_running=False) if r.tool is OscTool.GH_OST]
+        assert done.state is RunState.MIGRATED and not done.state.is_failure
     finally:
         srv.close()
         conn.close()
