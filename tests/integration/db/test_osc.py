@@ -13,6 +13,7 @@ import time
 import pytest
 
 from shipit.db.connection import Servers
+from shipit.db.ddl_watch import DdlKind, DdlWatcher, ProgressSource
 from shipit.db.health import HealthThresholds
 from shipit.db.osc import OscTool, Role, RunState, assess, parse_progress, read_server_osc
 from shipit.db.status import read_db_status
@@ -104,6 +105,50 @@ def test_a_finished_pt_osc_run_leaves_nothing_and_its_progress_lines_parse(fresh
     finally:
         srv.close()
         conn.close()
+
+
+@pytest.mark.skipif(PT_OSC is None, reason="pt-online-schema-change (Debian's percona-toolkit) is not installed")
+def test_pt_osc_progress_without_its_log_comes_from_its_copy_chunks_key_range(fresh_db):
+    conn = fresh_db.connect()
+    _orders(conn, 200_000)
+    dsn = f"h={fresh_db.host},P={fresh_db.port},u={fresh_db.user},D={fresh_db.name},t=orders"
+    if fresh_db.password:
+        dsn += f",p={fresh_db.password}"
+    # its output is discarded: progress must come from the server alone
+    proc = subprocess.Popen(
+        [PT_OSC, "--alter", "ADD INDEX index_orders_on_customer_id (customer_id)", dsn, "--execute",
+         "--chunk-size", "2000", "--chunk-time", "0", "--sleep", "0.05", "--no-check-replication-filters",
+         "--recursion-method", "none"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    srv = server(fresh_db.url)
+    readings, described = [], []
+    try:
+        watcher = DdlWatcher(Servers(srv))
+        deadline = time.monotonic() + 120
+        polls = 0
+        while proc.poll() is None and time.monotonic() < deadline:
+            readings += [p for p in watcher.poll() if p.ddl.kind is DdlKind.PT_OSC]
+            polls += 1
+            if polls % 10 == 0:  # db status names the run with the same progress
+                status = read_db_status(Servers(srv), HealthThresholds(), sample_interval=0)
+                described += [r.describe() for r in status.osc if r.progress is not None]
+            time.sleep(0.03)
+        assert proc.wait(timeout=60) == 0
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        srv.close()
+        conn.close()
+    ranged = [p for p in readings if p.source is ProgressSource.COPY_RANGE]
+    assert len(ranged) >= 5, [p.describe() for p in readings]
+    pcts = [p.pct for p in ranged]
+    assert all(0 <= pct <= 100 for pct in pcts) and any(0 < pct < 100 for pct in pcts)
+    assert pcts == sorted(pcts) and pcts[-1] > pcts[0]  # key order: it only moves forward
+    assert all(p.ddl.table == "orders" and p.phase.startswith("copying rows up to id ") for p in ranged)
+    assert any(p.eta_s is not None for p in ranged)  # one history across chunks gives an ETA
+    assert any(d.startswith(f"pt-online-schema-change on {fresh_db.name}.orders (primary): copying ") and "%" in d
+               for d in described), described
 
 
 def test_lhm_and_gh_ost_sequences_in_sql_are_recognised_and_a_stale_gh_ost_heartbeat_is_a_failure(fresh_db):
