@@ -4,6 +4,7 @@ Ruby gem and gh-ost a Go binary this machine does not have); `shipit db status` 
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import signal
@@ -12,11 +13,13 @@ import time
 
 import pytest
 
+from shipit.adapters.ddl_progress import DdlProgressWatch
 from shipit.db.connection import Servers
 from shipit.db.ddl_watch import DdlKind, DdlWatcher, ProgressSource
 from shipit.db.health import HealthThresholds
 from shipit.db.osc import OscTool, Role, RunState, assess, parse_progress, read_server_osc
 from shipit.db.status import read_db_status
+from shipit.report.live import PlainView
 from tests.integration.db.helpers import server, wait_for
 
 PT_OSC = shutil.which("pt-online-schema-change")
@@ -221,3 +224,29 @@ def test_db_status_says_progress_is_readable_on_a_server_with_the_alter_stages_o
         assert p["ready"] is True and p["missing"] == []
     finally:
         srv.close()
+
+
+def test_the_migration_watch_stops_the_job_when_a_gh_ost_heartbeat_it_saw_alive_goes_stale(fresh_db):
+    conn = fresh_db.connect()
+    with conn.cursor() as cur:  # gh-ost's tables as it leaves them mid-copy, its heartbeat fresh
+        cur.execute("CREATE TABLE carts (id INT PRIMARY KEY)")
+        cur.execute("CREATE TABLE _carts_gho LIKE carts")
+        cur.execute("CREATE TABLE _carts_ghc (id BIGINT AUTO_INCREMENT, last_update TIMESTAMP(6) NOT NULL "
+                    "DEFAULT CURRENT_TIMESTAMP(6), hint VARCHAR(64) NOT NULL, value VARCHAR(4096) NOT NULL, "
+                    "PRIMARY KEY (id), UNIQUE KEY hint_uidx (hint)) COMMENT='gh-ost changelog'")
+        cur.execute("INSERT INTO _carts_ghc (hint, value) VALUES ('state', 'GhostTableMigrated'), "
+                    "('heartbeat', NOW(6))")
+    srv = server(fresh_db.url)
+    out = io.StringIO()
+    try:
+        with DdlProgressWatch(Servers(srv), PlainView(out), interval=0.1, osc_interval=0.2) as watch:
+            wait_for(lambda: watch.judge.alive, timeout=10)
+            assert not watch.stop_job.is_set()
+            with conn.cursor() as cur:  # the heartbeat stops: 30 s without one
+                cur.execute("UPDATE _carts_ghc SET last_update = NOW(6) - INTERVAL 30 SECOND WHERE hint = 'heartbeat'")
+            wait_for(watch.stop_job.is_set, timeout=10)
+        assert watch.hung.state is RunState.STALE and watch.hung.table == "carts"
+        assert "stopping the migration: gh-ost on " in out.getvalue() and "no heartbeat for 3" in out.getvalue()
+    finally:
+        srv.close()
+        conn.close()
