@@ -6,7 +6,8 @@ INDEX, gh-ost / pt-osc / LHM copy work, a replica's SQL thread replaying an ALTE
 progress source, most precise first: performance_schema stage events, MariaDB's
 `Innodb_onlineddl_pct_progress` (only when exactly one DDL runs, it is server-global), the processlist
 STAGE/MAX_STAGE/PROGRESS columns (table copies). A tool's copy chunk instead has its key range read against the
-table's MIN/MAX key (shipit.db.osc_copy). So a poll costs one query when idle and two during DDL.
+table's MIN/MAX key (shipit.db.osc_copy) in place of the stages. So a poll costs one query when idle and two
+during DDL (three only when a tool copies beside a server-side ALTER).
 """
 
 from __future__ import annotations

@@ -16,7 +16,8 @@ _QNAME = rf"(?:(?:{_NAME})\s*\.\s*)?(?:{_NAME})"
 _INSERT_SELECT = re.compile(r"\A\s*(?:/\*.*?\*/\s*)*INSERT\b.*?\bSELECT\b", re.IGNORECASE | re.DOTALL)
 _FROM = re.compile(rf"\bFROM\s+{_QNAME}", re.IGNORECASE)
 _WHERE = re.compile(r"\bWHERE\b", re.IGNORECASE)
-_VALUE = r"('(?:[^'\\]|\\.)*'|-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?|\?)"
+# a literal as the tools send it: gh-ost's driver interpolates raw bytes as _binary'41000'
+_VALUE = r"((?:_\w+\s*)?'(?:[^'\\]|\\.)*'|-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?|\?)"
 # a key column (qualified or not) compared with a value, or the BETWEEN of LHM's chunks
 _COMPARE = re.compile(rf"(?:(?:`(?:[^`]|``)+`|[\w$]+)\s*\.\s*)?`((?:[^`]|``)+)`\s*(<=|>=|<|>|=)\s*{_VALUE}")
 _BETWEEN = re.compile(rf"(?:(?:`(?:[^`]|``)+`|[\w$]+)\s*\.\s*)?`((?:[^`]|``)+)`\s+BETWEEN\s+{_VALUE}\s+AND\s+{_VALUE}",
@@ -47,7 +48,7 @@ def _name(quoted: str | None, bare: str | None) -> str | None:
 
 
 def _integer(value: str) -> int | None:
-    text = value[1:-1] if value.startswith("'") else value
+    text = value[value.index("'") + 1:-1] if value.endswith("'") else value
     return int(text) if re.fullmatch(r"-?\d+", text) else None
 
 

@@ -24,6 +24,12 @@ GH_OST_FIRST = (
     "from `shop`.`carts` force index (`PRIMARY`) where (((`id` > 1) or ((`id` = 1))) and ((`id` < 1000) or "
     "((`id` = 1000)))) lock in share mode)"
 )
+# its driver (go-sql-driver, interpolateParams=true) writes the key values it read back as raw bytes
+GH_OST_BINARY = (
+    "insert /* gh-ost `shop`.`carts` */ ignore into `shop`.`_carts_gho` (`id`, `user_id`) (select `id`, `user_id` "
+    "from `shop`.`carts` force index (`PRIMARY`) where (((`id` > _binary'40000')) and ((`id` < _binary'41000') or "
+    "((`id` = _binary'41000')))) lock in share mode)"
+)
 LHM = ("INSERT IGNORE INTO `lhmn_users` (`id`, `email`) SELECT `users`.`id`, `users`.`email` FROM `users` "
        "WHERE `users`.`id` BETWEEN 1 AND 40000")
 LHM_LOWER = ("insert ignore into `lhmn_users` (`id`, `email`) select `users`.`id`, `users`.`email` from `users` "
@@ -34,6 +40,7 @@ LHM_LOWER = ("insert ignore into `lhmn_users` (`id`, `email`) select `users`.`id
     (PT_OSC_REAL, CopyChunk("shipit_osc16_capture", "orders", "id", 200000)),
     (GH_OST, CopyChunk("shop", "carts", "id", 41000)),
     (GH_OST_FIRST, CopyChunk("shop", "carts", "id", 1000)),
+    (GH_OST_BINARY, CopyChunk("shop", "carts", "id", 41000)),
     (LHM, CopyChunk(None, "users", "id", 40000)),
     (LHM_LOWER, CopyChunk(None, "users", "id", 80000)),
 ])
