@@ -76,6 +76,8 @@ def test_pt_osc_migration_rolls_the_code_out_only_after_the_cut_over(sandbox):
     # the tool's progress reached the release: shown live, and its last reading kept in the migrate phase's record
     assert "pt-online-schema-change finished (last progress line: " in phases["migrate"]["message"], phases["migrate"]
     assert "pt-online-schema-change: " in r.stderr and "% copied, ETA " in r.stderr, r.stderr[-3000:]
+    # and from the server: the copy chunk's key range against the table's, beside the log's figure
+    assert ": pt-online-schema-change on " in r.stderr and ": copying rows up to id " in r.stderr, r.stderr[-3000:]
     assert not {t["TABLE_NAME"] for t in sb.sql(
         "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME LIKE '\\_%'")}
     sb.assert_no_secret(r)
