@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 
-from shipit.adapters.ddl_progress import DdlProgressWatch
+from shipit.adapters.ddl_progress import DdlProgressWatch, hang_diagnosis
 from shipit.adapters.mdl_watch import MdlWatch, mdl_diagnosis, mdl_guard
 from shipit.adapters.planner import migrations
 from shipit.adapters.rails_log import database_error
@@ -38,6 +38,16 @@ class ToolProgress:
         if self.last is None:
             return ""
         return f"{self.last.tool.value} finished (last progress line: {self.last.pct:.0f}%)"
+
+
+class AnyOf:
+    """Set when any of its events is: the release's cancel, or a watch that must stop the Job."""
+
+    def __init__(self, *events) -> None:
+        self.events = events
+
+    def is_set(self) -> bool:
+        return any(e.is_set() for e in self.events)
 
 
 class KubeCluster:
@@ -91,10 +101,13 @@ class KubeCluster:
                            on_log=tool.line, on_progress=self.view.progress)
         operations = [op for m in migrations(facts, versions) for op in m.operations]
         with MdlWatch(mdl_guard(self.database.servers, self.cfg, operations), self.view) as watch, \
-                DdlProgressWatch(self.database.servers, self.view):
-            outcome = job.run(cancel=cancel)
+                DdlProgressWatch(self.database.servers, self.view) as ddl:
+            outcome = job.run(cancel=AnyOf(cancel, ddl.stop_job))
         if outcome.succeeded:
             return "; ".join(filter(None, (tool.summary(), *outcome.notes)))
+        if ddl.hung is not None and not cancel.is_set():
+            tail = outcome.failure.log_tail if outcome.failure else outcome.log_tail
+            raise PhaseFailed(hang_diagnosis(ddl.hung, outcome.job_name, tail))
         if watch.killed is not None:
             tail = outcome.failure.log_tail if outcome.failure else outcome.log_tail
             raise PhaseFailed(mdl_diagnosis(*watch.killed, log_tail=tail))
