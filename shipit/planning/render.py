@@ -27,13 +27,15 @@ OPERATIONS_SHOWN = 12
 _LINE = re.compile(r"^line \d+: ")
 
 
-def render(plan: Plan) -> str:
+def render(plan: Plan, *, pending: tuple[str, ...] = ()) -> str:
+    """`pending` says which source decided what is pending (the database or git), one line each."""
     lines = [
         f"Release plan for {plan.repo}: {plan.from_ref} ({plan.from_sha[:12]}) -> {plan.to_ref} ({plan.to_sha[:12]})",
         f"  {len(plan.changed_files)} files changed; code changed: {'yes' if plan.code_changed else 'no'}; "
         f"migrations: {len(plan.pre_deploy)} pre-deploy, {len(plan.post_deploy)} post-deploy, "
         f"{len(plan.manual)} manual" + (f"; databases: {', '.join(plan.databases)}" if len(plan.databases) > 1 else ""),
     ]
+    lines += [f"  {line}" for line in pending]
     if plan.boot is not None:
         lines.append(f"  {'STOP' if plan.boot.stop else 'warning'}: {plan.boot.message}")
     for w in plan.warnings:

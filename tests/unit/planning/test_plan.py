@@ -196,11 +196,27 @@ kubernetes: {{namespace: shop}}
 image: {{repository: registry.example.com/shop}}
 deployments: [{{name: web}}]
 migration: {{from_deployment: web, container: web}}
-database: {{url: "mysql://root@127.0.0.1:3306/shop"}}
+database: {{url: "mysql://root@127.0.0.1:1/shop"}}
 """
     )
     assert main(["plan", "--config", str(cfg), "--from", base, "-o", "json"]) == 0, capsys.readouterr().err
-    assert json.loads(capsys.readouterr().out)["changed_files"] == ["app/b.rb"]
+    out = json.loads(capsys.readouterr().out)
+    assert out["changed_files"] == ["app/b.rb"]
+    assert (out["pending"]["source"], out["pending"]["database"]) == ("git", "mysql://root@127.0.0.1:1/shop")
+    assert main(["plan", "--config", str(cfg), "--from", base]) == 0
+    text = capsys.readouterr().out.splitlines()
+    assert text[2] == "  pending: versions present at --to and absent at --from (the database was not read)"
+    assert text[3].startswith("  note: could not read schema_migrations at mysql://root@127.0.0.1:1/shop, so git "
+                              "decided what is pending: ") and "Connection refused" in text[3]
+
+
+def test_without_a_configuration_git_decides_and_says_so(app_repo, capsys):
+    base = app_repo.repo.head.commit.hexsha
+    assert main(["plan", "--repo", str(app_repo.path), "--from", base, "-o", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["pending"]["source"] == "git"
+    assert main(["plan", "--repo", str(app_repo.path), "--from", base]) == 0
+    assert "  pending: versions present at --to and absent at --from (no configuration names a database)" in (
+        capsys.readouterr().out.splitlines())
 
 
 def test_manual_only_release_still_plans_preflight_and_migrate(app_repo):

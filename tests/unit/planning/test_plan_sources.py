@@ -183,7 +183,7 @@ kubernetes: {{namespace: shop}}
 image: {{repository: registry.example.com/shop}}
 deployments: [{{name: web}}]
 migration: {{from_deployment: web, container: web, paths: [db/archive]}}
-database: {{url: "mysql://root@127.0.0.1:3306/shop"}}
+database: {{url: "mysql://root@127.0.0.1:1/shop"}}
 """)
     assert main(["plan", "--config", str(cfg), "--from", base, "-o", "json"]) == 0, capsys.readouterr().err
     assert [m["version"] for m in json.loads(capsys.readouterr().out)["migrations"]] == ["20240301000001"]
