@@ -71,8 +71,9 @@ def test_pending_is_what_the_database_has_not_applied(tmp_path, fresh_db, repo, 
     text = shipit("plan", "--config", str(cfg), "--from", base, "--to", head, password=password)
     assert text.returncode == 0, text.stderr
     shown = f"mysql://{name}:***@127.0.0.1:3306/{fresh_db.name}"
-    assert (f"  pending: versions at --to the database has not applied (1 in schema_migrations at {shown})"
-            in text.stdout.splitlines())
+    assert all(len(line) <= 100 for line in text.stdout.splitlines())
+    assert (f"pending: versions at --to the database has not applied (1 in schema_migrations at {shown})"
+            in " ".join(text.stdout.split()))
     assert password not in r.stdout + r.stderr + text.stdout + text.stderr
 
 
@@ -95,11 +96,11 @@ def test_an_unreadable_database_falls_back_to_git_with_a_note(tmp_path, fresh_db
 
     text = shipit("plan", "--config", str(cfg), "--from", base, "--to", head, password=given)
     assert text.returncode == 0, text.stderr
-    lines = text.stdout.splitlines()
-    assert "  pending: versions present at --to and absent at --from (the database was not read)" in lines
+    assert "  pending: versions present at --to and absent at --from (the database was not read)" in (
+        text.stdout.splitlines())
     shown = f"mysql://{name}:***@127.0.0.1:{port}/{fresh_db.name}"
-    assert any(line.startswith(f"  note: could not read schema_migrations at {shown}, so git decided what is "
-                               f"pending: ") for line in lines), text.stdout
+    assert (f"note: could not read schema_migrations at {shown}, so git decided what is pending: "
+            in " ".join(text.stdout.split())), text.stdout
     everything = r.stdout + r.stderr + text.stdout + text.stderr
     assert given not in everything and "Traceback" not in everything
     assert time.monotonic() - t0 < 30
