@@ -1,4 +1,5 @@
-"""The app the corpus migrations belong to: its models at --to and its schema at --from, read as `build_plan` does."""
+"""The app the corpus migrations belong to: its models at --to, its schema at --from and its config/database.yml (a
+queue and a cache database with their own migrations_paths), read as `build_plan` does."""
 
 from __future__ import annotations
 
