@@ -30,7 +30,7 @@ class PendingSource:
     def lines(self, databases: int = 1) -> tuple[str, ...]:
         """Pure: the source named for people; `databases` > 1 says the others (not read) compare with --from."""
         if self.applied is not None:
-            others = "; the other databases': versions absent at --from" if databases > 1 else ""
+            others = "; other databases: versions absent at --from" if databases > 1 else ""
             return (f"pending: versions at --to the database has not applied ({len(self.applied)} in "
                     f"schema_migrations at {self.database}){others}",)
         if not self.database:

@@ -18,7 +18,7 @@ def test_the_database_decides_when_it_was_read():
 
 def test_other_databases_are_said_to_compare_with_from():
     (line,) = PendingSource(frozenset(), URL).lines(databases=2)
-    assert line.endswith("; the other databases': versions absent at --from")
+    assert line.endswith("; other databases: versions absent at --from")
 
 
 def test_git_decides_without_a_configured_database():
