@@ -189,7 +189,8 @@ def grouped_warnings(warnings: tuple[str, ...]) -> list[tuple[str, int]]:
     out = []
     for key, (lines_seen, subjects) in groups.items():
         seen = list(dict.fromkeys(lines_seen))
-        listed = ", ".join(seen[:LINES_SHOWN]) + (f" and {len(seen) - LINES_SHOWN} more" if len(seen) > LINES_SHOWN else "")
+        more = f" and {len(seen) - LINES_SHOWN} more" if len(seen) > LINES_SHOWN else ""
+        listed = ", ".join(seen[:LINES_SHOWN]) + more
         where = f"line{'s' if len(seen) > 1 else ''} {listed}: " if seen else ""
         shown = "; ".join(subjects[:3]) + (f" and {len(subjects) - 3} more" if len(subjects) > 3 else "")
         out.append((f"{where}{shown}: {key}" if shown else f"{where}{key}", 1 if lines_seen else counts[key]))

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from shipit.planning.facts import AppFacts, columns_from_schema, models_from_sources
+from shipit.planning.facts import AppFacts, columns_from_schema, is_model_path, models_from_sources
 
 APP = Path(__file__).parent / "corpus_app"
 
 
 def corpus_facts() -> AppFacts:
-    models = {str(p.relative_to(APP)): p.read_text() for p in (APP / "app" / "models").rglob("*.rb")}
+    """Models as `build_plan` finds them: the app's and its engines' (engines/shipping)."""
+    files = {str(p.relative_to(APP)): p for p in APP.rglob("*.rb")}
+    models = {rel: p.read_text() for rel, p in files.items() if is_model_path(rel)}
     schema = APP / "db" / "schema.rb"
     return AppFacts(models_from_sources(models), columns_from_schema("db/schema.rb", schema.read_text()))

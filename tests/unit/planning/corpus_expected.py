@@ -814,4 +814,10 @@ EXPECTED = {
         ],
         'checks': [{'kind': 'duplicates', 'table': 'shipping_shipments', 'columns': ['carrier', 'tracking_number']}],
     },
+    'engines/shipping/db/migrate/20240401000005_remove_legacy_carrier_code_from_shipping_shipments.rb': {
+        'ops': [
+            {'kind': 'remove_column', 'table': 'shipping_shipments', 'columns': ['legacy_carrier_code'], 'column': 'legacy_carrier_code', 'line': 3},
+        ],
+        'checks': [],
+    },
 }

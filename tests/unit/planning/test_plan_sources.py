@@ -61,6 +61,20 @@ def test_every_directory_and_database_is_planned(app_repo):
     assert [d.path for d in layout.dirs] == ["db/migrate", "db/post_migrate", "engines/billing/db/migrate"]
 
 
+def test_an_engines_model_at_to_decides_its_column_removal(app_repo):
+    app_repo.commit({"engines/shipping/app/models/shipping/shipment.rb": (
+        "module Shipping\n  class Shipment < ApplicationRecord\n  end\nend\n")})
+    base = app_repo.repo.head.commit.hexsha
+    app_repo.commit({"engines/shipping/db/migrate/20240301000001_remove_code.rb": migration(
+        "RemoveCode", "remove_column :shipping_shipments, :code, :string")})
+    (m,) = build_plan(app_repo.path, base).migrations
+    assert m.phase.value == "manual" and "Shipment (engines/shipping/app/models/shipping/shipment.rb)" in m.reason
+    app_repo.commit({"engines/shipping/app/models/shipping/shipment.rb": (
+        "module Shipping\n  class Shipment < ApplicationRecord\n    self.ignored_columns += [\"code\"]\n  end\nend\n")})
+    (m,) = build_plan(app_repo.path, base).migrations
+    assert m.phase.value == "post_deploy" and "Shipment ignores it at --to" in m.reason
+
+
 def test_pending_is_what_the_database_has_not_applied(app_repo):
     app_repo.commit({"db/migrate/20240301000001_add_a.rb": migration("AddA", "add_column :users, :a, :string")})
     base = app_repo.repo.head.commit.hexsha
