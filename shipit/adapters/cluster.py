@@ -1,4 +1,4 @@
-"""The cluster port over `shipit.kube`: the Deployments' templates and health, the migration Job (watched by the
+"""The cluster port over `shipit.kube`: the workloads' templates and health, the migration Job (watched by the
 metadata-lock watchdog on the primary), the code rollout and the restore of recorded templates."""
 
 from __future__ import annotations
@@ -72,15 +72,10 @@ class KubeCluster:
                 env.update(e["name"] for e in c.get("env") or [] if e.get("name"))
         return tuple(commands), frozenset(env)
 
-    def unhealthy_deployments(self) -> tuple[str, ...]:
-        out = []
-        for dep in self.cfg.deployments:
-            d = self.kube.get_json(self.kube.apps.read_namespaced_deployment, dep.name, self.kube.namespace)
-            want = (d.get("spec") or {}).get("replicas", 1)
-            available = (d.get("status") or {}).get("availableReplicas") or 0
-            if available < want:
-                out.append(f"Deployment {dep.name} is not healthy before the release ({available}/{want} available)")
-        return tuple(out)
+    def unhealthy_workloads(self) -> tuple[str, ...]:
+        from shipit.kube.serving import read_unhealthy
+
+        return read_unhealthy(self.kube, self.cfg)
 
     def migrate(self, facts: PlanFacts, *, image: str, job_id: str, command: tuple[str, ...],
                 versions: tuple[str, ...], cancel: Cancel) -> None:

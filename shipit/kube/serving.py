@@ -14,7 +14,7 @@ from typing import Any
 
 from shipit.core.errors import BadInput
 from shipit.kube.rollout import image_repository
-from shipit.kube.workloads import KINDS
+from shipit.kube.workloads import KINDS, kind_of
 
 
 @dataclasses.dataclass(frozen=True)
@@ -113,4 +113,15 @@ def read_images(kube: Any, cfg: Any) -> tuple[WorkloadImages, ...]:
     for w in cfg.all_workloads():
         obj = read_workload(kube, w.kind.value, w.name)
         out.append(WorkloadImages(w.name, app_containers(obj, w.containers, cfg.image.repository), w.kind.value))
+    return tuple(out)
+
+
+def read_unhealthy(kube: Any, cfg: Any) -> tuple[str, ...]:
+    """Adapter: why each configured workload is not healthy enough for a release to start, by its kind's rule."""
+    out = []
+    for w in cfg.all_workloads():
+        obj = read_workload(kube, w.kind.value, w.name)
+        problem = kind_of(obj).health_problem(obj)
+        if problem:
+            out.append(problem)
     return tuple(out)

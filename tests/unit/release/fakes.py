@@ -117,7 +117,7 @@ class FakeEdges:
     def current_templates(self):
         return ("web-template-v1", "worker-template-v1")
 
-    def unhealthy_deployments(self):
+    def unhealthy_workloads(self):
         return ()
 
     def preflight(self, facts):
