@@ -158,10 +158,15 @@ class KubeCluster:
             return
         # the image strategy, or the first manifests release (no rendered objects on record): the templates recorded
         # before the release are what ran
-        if templates:
-            self.rollout_.restore(templates)
-        else:  # nothing recorded (records pruned, or deployed before shipit): `kubectl rollout undo`'s rule
-            self.rollout_.undo()
+        from shipit.kube.undo import NoHistory
+
+        try:
+            if templates:
+                self.rollout_.restore(templates)
+            else:  # nothing recorded (records pruned, or deployed before shipit): each kind's `rollout undo` rule
+                self.rollout_.undo()
+        except NoHistory as e:
+            raise PhaseFailed(Diagnosis("no previous template to put back", str(e))) from None
         outcome = self.rollout_.watch(timeout=self.cfg.rollout.timeout, cancel=cancel, reverting=True)
         if not outcome.succeeded:
             raise PhaseFailed(from_failures(outcome.failures, "the revert did not become healthy"))
