@@ -53,6 +53,9 @@ class KubeCluster:
     def current_templates(self) -> tuple:
         return self.rollout_.current_templates()
 
+    def unrecorded(self, templates: tuple) -> tuple[str, ...]:
+        return self.rollout_.unrecorded(templates)
+
     def app_images(self) -> tuple:
         from shipit.kube.serving import read_images
 

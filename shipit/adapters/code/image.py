@@ -68,11 +68,18 @@ class ImageRollout:
             self.kube.send(patch[w.kind.value], w.name, self.kube.namespace, body)
             log.info("workload image set", kind=w.kind.value, name=w.name, containers=list(containers), image=image)
 
+    def _unrecorded(self, templates: tuple[DeploymentTemplate, ...]) -> list[Any]:
+        recorded = {(t.kind, t.name) for t in templates}
+        return [w for w in self.cfg.all_workloads() if (w.kind.value, w.name) not in recorded]
+
+    def unrecorded(self, templates: tuple[DeploymentTemplate, ...]) -> tuple[str, ...]:
+        """The configured workloads `templates` hold no template of, as `Kind/name`."""
+        return tuple(f"{w.kind.value}/{w.name}" for w in self._unrecorded(templates))
+
     def restore(self, templates: tuple[DeploymentTemplate, ...]) -> None:
         """Put back each recorded pod template whole, by its kind's path; a configured workload the record lacks (a
         record made before it was configured) goes back by its kind's undo rule, all planned before the first patch."""
-        recorded = {(t.kind, t.name) for t in templates}
-        unrecorded = [w for w in self.cfg.all_workloads() if (w.kind.value, w.name) not in recorded]
+        unrecorded = self._unrecorded(templates)
         if unrecorded:
             undo(self.kube, [read_workload(self.kube, w.kind.value, w.name) for w in unrecorded])
         self.deployments.restore(tuple(t for t in templates if t.kind == "Deployment"))

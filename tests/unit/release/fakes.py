@@ -52,6 +52,7 @@ class FakeEdges:
     rollout_patches: bool = True  # False: the rollout fails before any Deployment changes (the API refuses PATCH)
     readings: tuple = ()  # each gate's last reading, as the gates port returns them
     preflight_notes: tuple = ()  # the database port's preflight notes (never a stop)
+    unrecorded_workloads: tuple = ()  # configured workloads a rollback's templates lack
 
     def _edge(self, name: str, *args):
         self.calls.append((name, *args))
@@ -116,6 +117,9 @@ class FakeEdges:
 
     def current_templates(self):
         return ("web-template-v1", "worker-template-v1")
+
+    def unrecorded(self, templates):
+        return self.unrecorded_workloads
 
     def unhealthy_workloads(self):
         return ()

@@ -371,3 +371,13 @@ def test_a_preflight_note_is_said_in_the_message_and_kept_on_the_record_without_
     state = release(FakeEdges(preflight_notes=(note,))).run(from_ref="x")
     assert state.status is ReleaseStatus.SUCCEEDED
     assert state.phase(Phase.PREFLIGHT).message.endswith("; " + note) and note in state.notes
+
+
+def test_a_rollback_whose_record_lacks_a_configured_workload_is_bad_input_before_anything_changes():
+    edges = three_releases()
+    edges.unrecorded_workloads = ("StatefulSet/mailer",)
+    with pytest.raises(BadInput) as e:
+        Rollback(make_config(), edges.ports(), user="t").run()
+    assert str(e.value).startswith("r0003's record holds no template of StatefulSet/mailer")
+    assert "cannot tell what StatefulSet/mailer ran at r0002. Nothing was changed" in str(e.value)
+    assert not any(c[0] == "restore" for c in edges.calls) and len(edges.records) == 3 and not edges.lock_held_by_us
