@@ -62,6 +62,16 @@ class CodeDecision:
         return f"every workload already runs {self.target}"
 
 
+def serving_groups(current: Sequence[WorkloadImages]) -> tuple[str, ...]:
+    """Pure: `web, StatefulSet/mailer on <image>`, one per image set; a CronJob runs its image from its next
+    scheduled run, and says so."""
+    groups: dict[str, list[str]] = {}
+    for d in current:
+        label = d.label + (" (next run)" if d.kind == "CronJob" else "")
+        groups.setdefault(", ".join(sorted(set(d.images.values()))), []).append(label)
+    return tuple(f"{', '.join(labels)} on {image}" for image, labels in groups.items())
+
+
 def app_containers(workload: Mapping[str, Any], containers: Sequence[str], repository: str) -> dict[str, str]:
     """Pure: container -> image for the app's containers of a workload's pod template: the configured ones, or those
     whose image comes from `repository`. Bad input when none match (a typo would otherwise roll nothing out)."""

@@ -112,3 +112,17 @@ def test_rollback_puts_back_the_statefulset_and_cronjob_images_and_refuses_a_rec
     assert mailer_pod_images(sb) == {old}  # the rollback watched the StatefulSet to its rolled-out state
     statuses = {h["release"]: h["status"] for h in sb.history()}
     assert statuses == {"r0004": "succeeded", "r0003": "rolled_back", "r0002": "succeeded", "r0001": "succeeded"}
+
+    status = sb.status()
+    assert status["serving"]["StatefulSet/mailer"] == {"mailer": old} and status["serving"]["CronJob/nightly"] == {
+        "nightly": old} and status["serving"]["web"] == {"web": sb.image(first)}, status
+    text = sb.shipit("status").stdout
+    assert f"serving: web, worker on {sb.image(first)}\n         StatefulSet/mailer, CronJob/nightly (next run) on {old}\n" \
+        in text, text
+
+    d = sb.shipit("diagnose", "--output", "json", timeout=60)  # what serves, each kind judged by its own rule
+    section = d.json()["sections"]["release"]
+    workloads = {(w["kind"], w["name"]): (w["images"], w["rollout"]) for w in section["workloads"]}
+    assert workloads == {("StatefulSet", "mailer"): ([old], "complete"), ("CronJob", "nightly"): ([old], "complete")}, \
+        d.text
+    assert d.json()["serving_commit"] is None  # the Deployments and the other workloads run different commits
