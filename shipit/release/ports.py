@@ -87,7 +87,7 @@ class Cluster(Protocol):
     def current_templates(self) -> tuple: ...
     def unrecorded(self, templates: tuple) -> tuple[str, ...]: ...  # configured workloads `templates` lack
     def unhealthy_workloads(self) -> tuple[str, ...]: ...  # each configured workload by its kind's rule
-    def app_images(self) -> tuple: ...  # the configured Deployments' app containers' images (kube.serving)
+    def app_images(self) -> tuple: ...  # every configured workload's app containers' images (kube.serving)
     # returns the last progress an online schema change tool reported in the Job's log ("" when none ran)
     def migrate(self, facts: PlanFacts, *, image: str, job_id: str, command: tuple[str, ...],
                 versions: tuple[str, ...], cancel: Cancel) -> str: ...
