@@ -89,11 +89,13 @@ class RolloutOutcome:
     duration: float
 
 
-def _owned_by(obj: dict, uid: str) -> bool:
+def controlled_by(obj: dict, uid: str) -> bool:
+    """The object's controller (owner reference marked controller) has this uid."""
     return any(ref.get("uid") == uid and ref.get("controller") for ref in obj.get("metadata", {}).get("ownerReferences") or [])
 
 
-def _strip_hash(template: dict) -> dict:
+def without_hash(template: dict) -> dict:
+    """A pod template without the pod-template-hash label the Deployment controller adds to its ReplicaSets."""
     t = copy.deepcopy(template)
     labels = (t.get("metadata") or {}).get("labels")
     if labels:
@@ -113,10 +115,10 @@ def label_selector(selector: dict) -> str:
 def new_replicaset(deployment: dict, replicasets: list[dict]) -> dict | None:
     """The Deployment's current ReplicaSet: same revision annotation, else the same template."""
     uid = deployment["metadata"].get("uid")
-    owned = [rs for rs in replicasets if _owned_by(rs, uid)]
+    owned = [rs for rs in replicasets if controlled_by(rs, uid)]
     revision = (deployment["metadata"].get("annotations") or {}).get(REVISION)
-    template = _strip_hash(deployment["spec"].get("template") or {})
-    by_template = [rs for rs in owned if _strip_hash(rs["spec"].get("template") or {}) == template]
+    template = without_hash(deployment["spec"].get("template") or {})
+    by_template = [rs for rs in owned if without_hash(rs["spec"].get("template") or {}) == template]
     if by_template:
         return by_template[0]
     if revision:
@@ -153,7 +155,7 @@ def decide_rollout(deployment: dict, replicasets: list, pods: list, *, now: date
         uid = rs["metadata"].get("uid")
         failing = []
         for pod in pods:
-            if not _owned_by(pod, uid):
+            if not controlled_by(pod, uid):
                 continue
             verdict = classify_pod(pod, now=now, ready_grace=ready_grace, unschedulable_grace=ready_grace)
             if verdict.fatal:
@@ -246,7 +248,7 @@ class Rollout:
     def restore(self, templates: tuple[DeploymentTemplate, ...]) -> None:
         """Put back the recorded pod templates (JSON patch replacing spec.template, as `rollout undo` does)."""
         for t in templates:
-            template = _strip_hash(t.template)
+            template = without_hash(t.template)
             patch = [{"op": "replace", "path": "/spec/template", "value": template}]
             self.kube.send(self.kube.apps.patch_namespaced_deployment, t.name, self.kube.namespace, patch)
             log.info("deployment template restored", deployment=t.name, images=t.images)

@@ -13,7 +13,7 @@ from typing import Any
 
 from shipit.core.errors import ShipitError
 from shipit.core.log import get_logger
-from shipit.kube.rollout import REVISION, _owned_by, _strip_hash
+from shipit.kube.rollout import REVISION, controlled_by, without_hash
 from shipit.kube.workloads import KINDS
 
 log = get_logger()
@@ -37,14 +37,14 @@ def _deployment(obj: dict, replicasets: Sequence[dict]) -> Undo:
     if obj["spec"].get("paused"):
         raise NoHistory(f"Deployment {name} is paused; resume it (kubectl rollout resume) before rolling back")
     uid = obj["metadata"]["uid"]
-    owned = [rs for rs in replicasets if _owned_by(rs, uid) and (rs["metadata"].get("annotations") or {}).get(REVISION)]
+    owned = [rs for rs in replicasets if controlled_by(rs, uid) and (rs["metadata"].get("annotations") or {}).get(REVISION)]
     owned.sort(key=lambda rs: int(rs["metadata"]["annotations"][REVISION]))
     if len(owned) < 2:
         raise NoHistory(f"no rollout history to undo for Deployment {name}")
     target = owned[-2]
     to = target["metadata"]["annotations"][REVISION]
-    template = _strip_hash(target["spec"]["template"])
-    if template == _strip_hash(obj["spec"]["template"]):
+    template = without_hash(target["spec"]["template"])
+    if template == without_hash(obj["spec"]["template"]):
         return Undo("Deployment", name, None, to)
     keep = {k: v for k, v in (obj["metadata"].get("annotations") or {}).items()
             if k.startswith("deployment.kubernetes.io/") or k == "kubectl.kubernetes.io/last-applied-configuration"}
@@ -67,7 +67,7 @@ def _statefulset(obj: dict, revisions: Sequence[dict]) -> Undo:
     """Back to the second-newest ControllerRevision's template; the newest must be the template it has now (a change
     the controller has not recorded yet would make the second-newest the wrong one)."""
     name, uid = obj["metadata"]["name"], obj["metadata"]["uid"]
-    owned = sorted((r for r in revisions if _owned_by(r, uid)), key=lambda r: r.get("revision", 0))
+    owned = sorted((r for r in revisions if controlled_by(r, uid)), key=lambda r: r.get("revision", 0))
     if len(owned) < 2:
         raise NoHistory(f"no rollout history to undo for StatefulSet {name} (one ControllerRevision)")
     newest, target = owned[-1], owned[-2]
