@@ -62,9 +62,10 @@ def refuse_unrecorded(choice: RollbackTarget, unrecorded: tuple[str, ...]) -> No
     if not unrecorded:
         return
     names = ", ".join(unrecorded)
-    raise BadInput(f"{choice.source}'s record holds no template of {names} (recorded before it was configured), so "
-                   f"shipit cannot tell what {names} ran at {choice.target.id}. Nothing was changed. Roll back to a "
-                   "release recorded after it was configured (shipit history), or set its image yourself")
+    raise BadInput(f"{choice.source}'s record holds no template of {names} (the record predates their "
+                   f"configuration), so shipit cannot tell what {names} ran at {choice.target.id}. Nothing was "
+                   "changed. Roll back to a release recorded after they were configured (shipit history), or set "
+                   "their images yourself")
 
 
 class Rollback:
