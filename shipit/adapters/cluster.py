@@ -1,4 +1,4 @@
-"""The cluster port over `shipit.kube`: the Deployments' templates and health, the migration Job (watched by the
+"""The cluster port over `shipit.kube`: the workloads' templates and health, the migration Job (watched by the
 metadata-lock watchdog on the primary), the code rollout and the restore of recorded templates."""
 
 from __future__ import annotations
@@ -63,6 +63,9 @@ class KubeCluster:
     def current_templates(self) -> tuple:
         return self.rollout_.current_templates()
 
+    def unrecorded(self, templates: tuple) -> tuple[str, ...]:
+        return self.rollout_.unrecorded(templates)
+
     def app_images(self) -> tuple:
         from shipit.kube.serving import read_images
 
@@ -82,15 +85,10 @@ class KubeCluster:
                 env.update(e["name"] for e in c.get("env") or [] if e.get("name"))
         return tuple(commands), frozenset(env)
 
-    def unhealthy_deployments(self) -> tuple[str, ...]:
-        out = []
-        for dep in self.cfg.deployments:
-            d = self.kube.get_json(self.kube.apps.read_namespaced_deployment, dep.name, self.kube.namespace)
-            want = (d.get("spec") or {}).get("replicas", 1)
-            available = (d.get("status") or {}).get("availableReplicas") or 0
-            if available < want:
-                out.append(f"Deployment {dep.name} is not healthy before the release ({available}/{want} available)")
-        return tuple(out)
+    def unhealthy_workloads(self) -> tuple[str, ...]:
+        from shipit.kube.serving import read_unhealthy
+
+        return read_unhealthy(self.kube, self.cfg)
 
     def migrate(self, facts: PlanFacts, *, image: str, job_id: str, command: tuple[str, ...],
                 versions: tuple[str, ...], cancel: Cancel) -> None:
@@ -176,10 +174,15 @@ class KubeCluster:
             return
         # the image strategy, or the first manifests release (no rendered objects on record): the templates recorded
         # before the release are what ran
-        if templates:
-            self.rollout_.restore(templates)
-        else:  # nothing recorded (records pruned, or deployed before shipit): `kubectl rollout undo`'s rule
-            self.rollout_.undo()
+        from shipit.kube.undo import NoHistory
+
+        try:
+            if templates:
+                self.rollout_.restore(templates)
+            else:  # nothing recorded (records pruned, or deployed before shipit): each kind's `rollout undo` rule
+                self.rollout_.undo()
+        except NoHistory as e:
+            raise PhaseFailed(Diagnosis("no previous template to put back", str(e))) from None
         outcome = self.rollout_.watch(timeout=self.cfg.rollout.timeout, cancel=cancel, reverting=True)
         if not outcome.succeeded:
             raise PhaseFailed(from_failures(outcome.failures, "the revert did not become healthy"))

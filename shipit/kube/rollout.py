@@ -5,7 +5,7 @@ available). Failure is much earlier than kubectl's: any pod of the *new* Replica
 image, lacks a Secret/ConfigMap, is OOM-killed, stays unschedulable or is not Ready after `rollout.ready_grace` ends the
 watch within a second, where `kubectl rollout status` waits for the 600 s progress deadline. Previous pod templates are
 recorded before anything changes, so rollback restores exactly what ran (not only a revision annotation another actor
-may have moved).
+may have moved); without a record, `kube/undo.py` goes back by each kind's history.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import time
 from datetime import datetime
 from typing import Any, Callable
 
-from shipit.core.errors import BadInput, ShipitError
+from shipit.core.errors import BadInput
 from shipit.kube.client import Kube, WatchMux
 from shipit.kube.failure import Failure
 from shipit.kube.pods import PodState, PodVerdict, classify_pod, utcnow
@@ -89,11 +89,13 @@ class RolloutOutcome:
     duration: float
 
 
-def _owned_by(obj: dict, uid: str) -> bool:
+def controlled_by(obj: dict, uid: str) -> bool:
+    """The object's controller (owner reference marked controller) has this uid."""
     return any(ref.get("uid") == uid and ref.get("controller") for ref in obj.get("metadata", {}).get("ownerReferences") or [])
 
 
-def _strip_hash(template: dict) -> dict:
+def without_hash(template: dict) -> dict:
+    """A pod template without the pod-template-hash label the Deployment controller adds to its ReplicaSets."""
     t = copy.deepcopy(template)
     labels = (t.get("metadata") or {}).get("labels")
     if labels:
@@ -113,10 +115,10 @@ def label_selector(selector: dict) -> str:
 def new_replicaset(deployment: dict, replicasets: list[dict]) -> dict | None:
     """The Deployment's current ReplicaSet: same revision annotation, else the same template."""
     uid = deployment["metadata"].get("uid")
-    owned = [rs for rs in replicasets if _owned_by(rs, uid)]
+    owned = [rs for rs in replicasets if controlled_by(rs, uid)]
     revision = (deployment["metadata"].get("annotations") or {}).get(REVISION)
-    template = _strip_hash(deployment["spec"].get("template") or {})
-    by_template = [rs for rs in owned if _strip_hash(rs["spec"].get("template") or {}) == template]
+    template = without_hash(deployment["spec"].get("template") or {})
+    by_template = [rs for rs in owned if without_hash(rs["spec"].get("template") or {}) == template]
     if by_template:
         return by_template[0]
     if revision:
@@ -153,7 +155,7 @@ def decide_rollout(deployment: dict, replicasets: list, pods: list, *, now: date
         uid = rs["metadata"].get("uid")
         failing = []
         for pod in pods:
-            if not _owned_by(pod, uid):
+            if not controlled_by(pod, uid):
                 continue
             verdict = classify_pod(pod, now=now, ready_grace=ready_grace, unschedulable_grace=ready_grace)
             if verdict.fatal:
@@ -246,36 +248,10 @@ class Rollout:
     def restore(self, templates: tuple[DeploymentTemplate, ...]) -> None:
         """Put back the recorded pod templates (JSON patch replacing spec.template, as `rollout undo` does)."""
         for t in templates:
-            template = _strip_hash(t.template)
+            template = without_hash(t.template)
             patch = [{"op": "replace", "path": "/spec/template", "value": template}]
             self.kube.send(self.kube.apps.patch_namespaced_deployment, t.name, self.kube.namespace, patch)
             log.info("deployment template restored", deployment=t.name, images=t.images)
-
-    def undo(self) -> None:
-        """`kubectl rollout undo` for every Deployment: back to the second-newest ReplicaSet's template."""
-        items, _ = self.kube.list_json(self.kube.apps.list_namespaced_replica_set, self.kube.namespace)
-        for dep_cfg in self.cfg.deployments:
-            d = self._read(dep_cfg.name)
-            if d["spec"].get("paused"):
-                raise ShipitError(f"Deployment {dep_cfg.name} is paused; resume it (kubectl rollout resume) before rolling back")
-            uid = d["metadata"]["uid"]
-            owned = [rs for rs in items if _owned_by(rs, uid) and (rs["metadata"].get("annotations") or {}).get(REVISION)]
-            owned.sort(key=lambda rs: int(rs["metadata"]["annotations"][REVISION]))
-            if len(owned) < 2:
-                raise ShipitError(f"no rollout history to undo for Deployment {dep_cfg.name}")
-            target = owned[-2]
-            template = _strip_hash(target["spec"]["template"])
-            if template == _strip_hash(d["spec"]["template"]):
-                log.info("rollback skipped: template already matches", deployment=dep_cfg.name)
-                continue
-            keep = {k: v for k, v in (d["metadata"].get("annotations") or {}).items() if k.startswith("deployment.kubernetes.io/") or k == "kubectl.kubernetes.io/last-applied-configuration"}
-            rs_annotations = {k: v for k, v in (target["metadata"].get("annotations") or {}).items() if not k.startswith("deployment.kubernetes.io/")}
-            patch = [
-                {"op": "replace", "path": "/spec/template", "value": template},
-                {"op": "replace", "path": "/metadata/annotations", "value": {**rs_annotations, **keep}},
-            ]
-            self.kube.send(self.kube.apps.patch_namespaced_deployment, dep_cfg.name, self.kube.namespace, patch)
-            log.info("deployment rolled back", deployment=dep_cfg.name, to_revision=target["metadata"]["annotations"][REVISION])
 
     # --- watching ----------------------------------------------------------------------------------------------
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from shipit.core.errors import BadInput
 from shipit.kube.rollout import image_repository
-from shipit.kube.workloads import KINDS
+from shipit.kube.workloads import KINDS, kind_of
 
 
 @dataclasses.dataclass(frozen=True)
@@ -60,6 +60,16 @@ class CodeDecision:
 
     def skip_reason(self) -> str:
         return f"every workload already runs {self.target}"
+
+
+def serving_groups(current: Sequence[WorkloadImages]) -> tuple[str, ...]:
+    """Pure: `web, StatefulSet/mailer on <image>`, one per image set; a CronJob runs its image from its next
+    scheduled run, and says so."""
+    groups: dict[str, list[str]] = {}
+    for d in current:
+        label = d.label + (" (next run)" if d.kind == "CronJob" else "")
+        groups.setdefault(", ".join(sorted(set(d.images.values()))), []).append(label)
+    return tuple(f"{', '.join(labels)} on {image}" for image, labels in groups.items())
 
 
 def app_containers(workload: Mapping[str, Any], containers: Sequence[str], repository: str) -> dict[str, str]:
@@ -113,4 +123,15 @@ def read_images(kube: Any, cfg: Any) -> tuple[WorkloadImages, ...]:
     for w in cfg.all_workloads():
         obj = read_workload(kube, w.kind.value, w.name)
         out.append(WorkloadImages(w.name, app_containers(obj, w.containers, cfg.image.repository), w.kind.value))
+    return tuple(out)
+
+
+def read_unhealthy(kube: Any, cfg: Any) -> tuple[str, ...]:
+    """Adapter: why each configured workload is not healthy enough for a release to start, by its kind's rule."""
+    out = []
+    for w in cfg.all_workloads():
+        obj = read_workload(kube, w.kind.value, w.name)
+        problem = kind_of(obj).health_problem(obj)
+        if problem:
+            out.append(problem)
     return tuple(out)

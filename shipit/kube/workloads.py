@@ -1,11 +1,12 @@
 """What shipit knows about each kind of object a release can change: where its pod template is (so the image can be
 set and compared), when its rollout is complete, when it has failed, and whether a GitOps controller owns it.
 
-Each kind owns its rule, like krane's resource classes: a generic watch asks the kind. Deployments keep their richer
-rule in `kube/rollout.py` (ReplicaSets); the kinds here cover StatefulSets (rolling update with a partition),
-DaemonSets, CronJobs (nothing rolls: the template must carry the new image for the next run), Jobs (to completion)
-and objects that only need to exist (Services, ConfigMaps, Secrets...). A failing pod of the new revision fails the
-rollout at once, with the same pod verdicts as Deployments.
+Each kind owns its rule, like krane's resource classes: a generic watch asks the kind, and the preflight asks it
+whether the object is healthy enough for a release to start. Deployments keep their richer rollout rule in
+`kube/rollout.py` (ReplicaSets); the kinds here cover StatefulSets (rolling update with a partition), DaemonSets,
+CronJobs (nothing rolls: the template must carry the new image for the next run), Jobs (to completion) and objects
+that only need to exist (Services, ConfigMaps, Secrets...). A failing pod of the new revision fails the rollout at
+once, with the same pod verdicts as Deployments.
 """
 
 from __future__ import annotations
@@ -62,6 +63,13 @@ class Kind:
     template_path: tuple[str, ...]
     decide: Callable[[dict, list[dict], datetime, float], KindVerdict]
     unpatchable: Callable[[dict], str | None] = lambda obj: None  # why an image patch would not roll it out
+    unhealthy: Callable[[dict], str | None] = lambda obj: None  # why a release must not start over it now
+
+    def health_problem(self, obj: dict) -> str | None:
+        """The preflight's sentence for an object that is not healthy before the release, or None."""
+        why = self.unhealthy(obj)
+        name = obj["metadata"]["name"]
+        return None if why is None else f"{self.name} {name} is not healthy before the release ({why})"
 
     def image_patch(self, containers: Iterable[str], image: str) -> dict:
         """A strategic merge patch setting `image` on `containers` of the pod template (merged by container name)."""
@@ -131,6 +139,35 @@ def _statefulset_unpatchable(obj: dict) -> str | None:
             "roll it yourself")
 
 
+def _statefulset_unhealthy(obj: dict) -> str | None:
+    """Every replica ready, and no rollout under way: the controller has observed the spec and, below any partition,
+    the current revision is the update revision."""
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    if not _observed(obj):
+        return "its last spec change is not yet observed by the controller"
+    replicas = spec.get("replicas", 1)
+    ready = status.get("readyReplicas", 0) or 0
+    if ready < replicas:
+        return f"{ready}/{replicas} ready"
+    strategy = spec.get("updateStrategy") or {}
+    if strategy.get("type", "RollingUpdate") != "RollingUpdate":
+        return None
+    partition = ((strategy.get("rollingUpdate") or {}).get("partition")) or 0
+    updated = status.get("updatedReplicas", 0) or 0
+    current, update = status.get("currentRevision"), status.get("updateRevision")
+    if updated < replicas - partition or (partition == 0 and current != update):
+        return (f"a rollout is in progress: {updated}/{replicas} pods on update revision {update}, current revision "
+                f"{current}")
+    return None
+
+
+def _deployment_unhealthy(obj: dict) -> str | None:
+    """Every desired replica available (the rollout itself is `kube/rollout.py`'s)."""
+    want = (obj.get("spec") or {}).get("replicas", 1)
+    available = (obj.get("status") or {}).get("availableReplicas") or 0
+    return f"{available}/{want} available" if available < want else None
+
+
 def _daemonset(obj: dict, pods: list[dict], now: datetime, ready_grace: float) -> KindVerdict:
     status = obj.get("status") or {}
     name = obj["metadata"]["name"]
@@ -180,11 +217,12 @@ def _exists(obj: dict, pods: list[dict], now: datetime, ready_grace: float) -> K
 
 
 KINDS: dict[str, Kind] = {k.name: k for k in (
-    Kind("StatefulSet", ("spec", "template"), _statefulset, _statefulset_unpatchable),
+    Kind("StatefulSet", ("spec", "template"), _statefulset, _statefulset_unpatchable, _statefulset_unhealthy),
     Kind("DaemonSet", ("spec", "template"), _daemonset),
-    Kind("CronJob", ("spec", "jobTemplate", "spec", "template"), _cronjob),
+    Kind("CronJob", ("spec", "jobTemplate", "spec", "template"), _cronjob),  # healthy once it exists
     Kind("Job", ("spec", "template"), _job),
-    Kind("Deployment", ("spec", "template"), _exists),  # watched by kube/rollout.py's richer rule
+    # watched by kube/rollout.py's richer rule
+    Kind("Deployment", ("spec", "template"), _exists, unhealthy=_deployment_unhealthy),
 )}
 
 

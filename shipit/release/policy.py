@@ -60,12 +60,12 @@ def failure_actions(phase: Phase, verdict: Verdict, *, applied: bool, image_befo
     if phase in CODE_PHASES and verdict.revert:
         if verdict.status is ReleaseStatus.REVERTED:
             return (
-                f"rolled the Deployments back to the previous templates ({image_before}); they are healthy",
+                f"rolled the workloads back to the previous templates ({image_before}); they are healthy",
                 "fix the code, build a new image and release again",
             )
         return (
-            "tried to roll the Deployments back, but the revert did not finish",
-            "check the Deployments now (`shipit status`, `kubectl get pods`); run `shipit rollback` once the cause is clear",
+            "tried to roll the workloads back, but the revert did not finish",
+            "check the workloads now (`shipit status`, `kubectl get pods`); run `shipit rollback` once the cause is clear",
         )
     if phase in CODE_PHASES and verdict.status is ReleaseStatus.FAILED:
         return (f"stopped; no Deployment changed, they all still run {image_before}",
@@ -96,7 +96,7 @@ def lock_lost_actions(phase: Phase, verdict: Verdict, *, code_started: bool) -> 
                  "the schema change is not ready everywhere" if phase is Phase.WAIT_DDL else "a migration is partly applied")
         return (
             f"stopped at once without a revert ({where}): the lock's new holder may be changing the cluster",
-            "agree with the lock's holder who continues; check the Deployments and `shipit status`, then "
+            "agree with the lock's holder who continues; check the workloads and `shipit status`, then "
             "`shipit rollback` or release again",
         )
     return ("stopped before the code rollout; this run changes nothing more",

@@ -24,8 +24,9 @@ from shipit.release.state import ReleaseState, release_id
 @dataclasses.dataclass(frozen=True)
 class RollbackTarget:
     target: ReleaseState  # the release whose code comes back
-    templates: tuple  # the Deployments' templates as that release left them
+    templates: tuple  # the workloads' templates as that release left them
     replaced: tuple[ReleaseState, ...]  # successful releases after it, marked rolled back afterwards
+    source: str = ""  # the release whose record holds those templates
 
 
 def rollback_target(history: list[ReleaseState], to: str | None) -> RollbackTarget:
@@ -50,9 +51,21 @@ def rollback_target(history: list[ReleaseState], to: str | None) -> RollbackTarg
     later = [r for r in oldest_first if r.sequence > target.sequence]
     source = next((r for r in later if r.templates_before), None)
     if source is None:
-        raise BadInput(f"{target.id} is what the Deployments run now: nothing to roll back")
+        raise BadInput(f"{target.id} is what the workloads run now: nothing to roll back")
     replaced = tuple(r for r in later if r.status is ReleaseStatus.SUCCEEDED)
-    return RollbackTarget(target, tuple(source.templates_before), replaced)
+    return RollbackTarget(target, tuple(source.templates_before), replaced, source.id)
+
+
+def refuse_unrecorded(choice: RollbackTarget, unrecorded: tuple[str, ...]) -> None:
+    """Pure: BadInput when configured workloads have no template in the record: what they ran at the target is
+    unknown (their previous revision is the target only by chance), so nothing is changed."""
+    if not unrecorded:
+        return
+    names = ", ".join(unrecorded)
+    raise BadInput(f"{choice.source}'s record holds no template of {names} (the record predates their "
+                   f"configuration), so shipit cannot tell what {names} ran at {choice.target.id}. Nothing was "
+                   "changed. Roll back to a release recorded after they were configured (shipit history), or set "
+                   "their images yourself")
 
 
 class Rollback:
@@ -66,6 +79,7 @@ class Rollback:
         choice = rollback_target(self.ports.records.history(), to)
         started = self.now()
         cluster = self.ports.cluster
+        refuse_unrecorded(choice, cluster.unrecorded(choice.templates))
         with self.recorder.leased(self.cancel):
             sequence = self.recorder.sequence()
             latest_ok = self.ports.records.last_successful()
@@ -97,7 +111,7 @@ class Rollback:
             if diagnosis is not None:
                 diagnosis = diagnosis.with_action(
                     f"restored the templates of {choice.target.id}, but they did not become healthy",
-                    "check the Deployments now (`kubectl get pods`); fix forward or roll back to another release",
+                    "check the workloads now (`kubectl get pods`); fix forward or roll back to another release",
                 )
                 return self.recorder.finish(ReleaseStatus.NEEDS_ATTENTION, ExitCode.NEEDS_PERSON, diagnosis.what,
                                             notes=notes, diagnosis=diagnosis)

@@ -54,7 +54,7 @@ def preflight(r: Release) -> str:
         r.state, image_before=cluster.current_image(), templates_before=cluster.current_templates()
     ))
     report = r.ports.database.preflight(r.facts)
-    problems = report.problems + tuple(cluster.unhealthy_deployments())
+    problems = report.problems + tuple(cluster.unhealthy_workloads())
     if problems:
         raise PhaseFailed(Diagnosis(
             what="preflight stopped the release" + ("" if len(problems) == 1 else f" ({len(problems)} problems)"),
@@ -64,7 +64,7 @@ def preflight(r: Release) -> str:
     r.baseline = r.ports.database.baseline()
     r.recorder.save(dataclasses.replace(r.state, notes=r.state.notes + report.notes,
                                         usual_load=r.ports.database.usual_load(r.baseline)))
-    return "; ".join((f"database, data and Deployments ready; target image {r.state.image_after}",) + report.notes)
+    return "; ".join((f"database, data and workloads ready; target image {r.state.image_after}",) + report.notes)
 
 
 class UnlessLeaseLost:

@@ -19,6 +19,9 @@ NEEDED = [
     ("list", "pods"), ("watch", "pods"), ("get", "pods/log"), ("list", "events"),
     ("get", "configmaps"), ("list", "configmaps"), ("create", "configmaps"), ("update", "configmaps"),
     ("delete", "configmaps"),
+    ("get", "statefulsets.apps"), ("patch", "statefulsets.apps"), ("get", "cronjobs.batch"),
+    ("patch", "cronjobs.batch"),  # the image strategy over workloads:
+    ("list", "controllerrevisions.apps"),  # a revert with no recorded template: a StatefulSet's previous revision
     ("delete", "pods"),  # a code strategy's revert deletes the failed revision's pods an OrderedReady set waits on
     ("get", "leases.coordination.k8s.io"), ("create", "leases.coordination.k8s.io"),
     ("update", "leases.coordination.k8s.io"), ("delete", "leases.coordination.k8s.io"),

@@ -31,7 +31,7 @@ def test_kill_9_during_the_automatic_revert_then_resume_finishes_the_revert(sand
 
     r = sb.resume()
     assert r.code == 1, r.text
-    assert "finishing the failure of code rollout" in r.stdout and "rolled the Deployments back" in r.stdout, r.text
+    assert "finishing the failure of code rollout" in r.stdout and "rolled the workloads back" in r.stdout, r.text
     latest = sb.status()["release"]
     assert (latest["release"], latest["status"], latest["exit_code"]) == ("r0002", "reverted", 1), latest
     phases = {p["phase"]: p["status"] for p in latest["phases"]}

@@ -136,7 +136,7 @@ def test_release_in_a_terminal_resized_mid_release_leaves_one_line_per_phase(san
     assert phase_counts(rows) == {title: 1 for title in RELEASE_TITLES}, text
     # the summary (its headline: the phase lines are just above), then status with its fitted phase table
     assert sum(line.startswith("shipit shop r0001: released (") for line in rows) == 2, text
-    assert re.search(r"^  Preflight +ok +\d+\.\ds  database, data and Deployments ready; target image .*…$", text, re.M)
+    assert re.search(r"^  Preflight +ok +\d+\.\ds  database, data and workloads ready; target image .*…$", text, re.M)
     assert re.search(r"^r0001 +succeeded ", text, re.M), text
     assert sb.password not in "\n".join(joined)
 

@@ -15,6 +15,7 @@ from shipit.core.errors import BadInput
 from shipit.core.log import get_logger
 from shipit.kube.rollout import DeploymentTemplate, Rollout, RolloutProgress
 from shipit.kube.serving import app_containers, read_workload
+from shipit.kube.undo import undo
 from shipit.kube.workloads import KINDS
 
 log = get_logger()
@@ -67,8 +68,20 @@ class ImageRollout:
             self.kube.send(patch[w.kind.value], w.name, self.kube.namespace, body)
             log.info("workload image set", kind=w.kind.value, name=w.name, containers=list(containers), image=image)
 
+    def _unrecorded(self, templates: tuple[DeploymentTemplate, ...]) -> list[Any]:
+        recorded = {(t.kind, t.name) for t in templates}
+        return [w for w in self.cfg.all_workloads() if (w.kind.value, w.name) not in recorded]
+
+    def unrecorded(self, templates: tuple[DeploymentTemplate, ...]) -> tuple[str, ...]:
+        """The configured workloads `templates` hold no template of, as `Kind/name`."""
+        return tuple(f"{w.kind.value}/{w.name}" for w in self._unrecorded(templates))
+
     def restore(self, templates: tuple[DeploymentTemplate, ...]) -> None:
-        """Put back each recorded pod template whole, by its kind's path."""
+        """Put back each recorded pod template whole, by its kind's path; a configured workload the record lacks (a
+        record made before it was configured) goes back by its kind's undo rule, all planned before the first patch."""
+        unrecorded = self._unrecorded(templates)
+        if unrecorded:
+            undo(self.kube, [read_workload(self.kube, w.kind.value, w.name) for w in unrecorded])
         self.deployments.restore(tuple(t for t in templates if t.kind == "Deployment"))
         patch = _patchers(self.kube)
         for t in templates:
@@ -78,10 +91,9 @@ class ImageRollout:
                 log.info("workload template restored", kind=t.kind, name=t.name, images=t.images)
 
     def undo(self) -> None:
-        """No templates on record: the Deployments' `rollout undo`; other kinds keep no history shipit can read."""
-        self.deployments.undo()
-        for w in self.cfg.workloads:
-            log.warning("no recorded template to restore", kind=w.kind.value, name=w.name)
+        """No templates on record: every workload back to its previous template by its kind's rule (`kube/undo.py`),
+        or NoHistory before anything changes."""
+        undo(self.kube, [read_workload(self.kube, w.kind.value, w.name) for w in self.cfg.all_workloads()])
 
     def watch(self, *, timeout: float, cancel: threading.Event | None = None, reverting: bool = False):
         """Deployments alone: their live watch. With other kinds: every workload by its kind's rule, polled; a revert

@@ -182,7 +182,7 @@ def diagnose(cfg: Any, *, since: float, budget: float = BUDGET, started: float |
         if commit is None and facts is not None and facts.record is not None:
             commit = facts.record.to_sha
         if commit is None:
-            raise ShipitError("the serving commit is unknown (cluster not read, or Deployments on different commits)")
+            raise ShipitError("the serving commit is unknown (cluster not read, or workloads on different commits)")
         model = load_schema(GitRepo(cfg.repo), commit)
         if model is None:
             raise ShipitError(f"commit {commit[:12]} has neither db/schema.rb nor db/structure.sql")

@@ -1,19 +1,25 @@
 """The image strategy on a Deployment, a StatefulSet and a CronJob: each template patched, each watched by its kind's
-rule, a crashing StatefulSet failing fast and put back from the recorded templates; refusals before any change."""
+rule, a crashing StatefulSet failing fast and put back from the recorded templates; refusals before any change; the
+preflight's health rule of each kind; without a recorded template, each kind's undo rule (a CronJob refuses)."""
 
 from __future__ import annotations
 
 import copy
 import dataclasses
+import threading
 import time
 
 import pytest
 
+from shipit.adapters.cluster import KubeCluster
 from shipit.adapters.code.guard import refuse_image_patch
 from shipit.adapters.code.image import ImageRollout
 from shipit.core.config_code import WorkloadConfig, WorkloadKind
 from shipit.core.errors import BadInput
 from shipit.kube.pods import PodState
+from shipit.kube.undo import NoHistory
+from shipit.release.diagnosis import PhaseFailed
+from shipit.report.live import PlainView
 from tests.integration.kube.conftest import APP_IMAGE, create_deployment, deployment_manifest
 from tests.support.kube_snapshots import make_config
 
@@ -125,3 +131,57 @@ def test_missing_workloads_and_containers_are_bad_input_named(kube, workload, wo
     with pytest.raises(BadInput) as e:
         refuse_image_patch(kube, config(workload))
     assert words in str(e.value)
+
+
+def problems_until(cluster, want: tuple[str, ...], timeout: float = 60.0) -> tuple[str, ...]:
+    deadline = time.monotonic() + timeout
+    while (found := cluster.unhealthy_workloads()) != want and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return found
+
+
+def test_preflight_names_a_statefulset_that_is_not_ready_and_a_cronjob_only_needs_to_exist(kube, three_kinds):
+    cluster = KubeCluster(three_kinds, kube, PlainView(), database=None)
+    assert cluster.unhealthy_workloads() == ()
+    kube.send(kube.apps.patch_namespaced_stateful_set, "worker", "default",
+              {"spec": {"template": {"spec": {"containers": [{"name": "app", "image": f"{APP_IMAGE}:v2-crash"}]}}}})
+    want = ("StatefulSet worker is not healthy before the release (1/2 ready)",)
+    assert problems_until(cluster, want) == want
+
+
+def test_a_revert_with_no_recorded_template_puts_a_statefulset_back_by_its_controller_revision(kube):
+    create_deployment(kube, deployment_manifest("web", replicas=1))
+    kube.send(kube.apps.create_namespaced_stateful_set, "default", statefulset_manifest())
+    wait_statefulset_ready(kube, "worker")
+    cluster = KubeCluster(config((WorkloadKind.STATEFULSET, "worker", ())), kube, PlainView(), database=None)
+    with pytest.raises(PhaseFailed):
+        cluster.rollout(f"{APP_IMAGE}:v2-crash", cancel=threading.Event())
+    cluster.restore(())  # nothing on record: each kind's undo rule; healthy again, or it raises
+    back = kube.get_json(kube.apps.read_namespaced_stateful_set, "worker", "default")["spec"]["template"]
+    assert {c["name"]: c["image"] for c in back["spec"]["containers"]} == {"app": V1, "exporter": "prom/exporter:1"}
+    wait_statefulset_ready(kube, "worker")
+
+
+def test_a_record_without_the_statefulset_restores_what_it_has_and_undoes_the_statefulset(kube, three_kinds):
+    """A record made before workloads: named the StatefulSet holds the Deployment's template only."""
+    cfg = dataclasses.replace(three_kinds, workloads=three_kinds.workloads[:1])
+    rollout = ImageRollout(kube, cfg)
+    deployments_only = tuple(t for t in rollout.current_templates() if t.kind == "Deployment")
+    rollout.apply(V2)
+    assert rollout.watch(timeout=60).succeeded
+    rollout.restore(deployments_only)
+    assert rollout.watch(timeout=60, reverting=True).succeeded
+    assert images(kube)["StatefulSet"] == {"app": V1, "exporter": "prom/exporter:1"}
+    assert images(kube)["Deployment"]["web"] == V1
+
+
+def test_a_cronjob_with_no_recorded_template_is_refused_with_nothing_changed(kube, three_kinds):
+    rollout = ImageRollout(kube, three_kinds)
+    rollout.apply(V2)
+    assert rollout.watch(timeout=60).succeeded
+    with pytest.raises(NoHistory) as e:
+        rollout.undo()
+    assert "CronJob nightly keeps no history of its template" in str(e.value)
+    assert str(e.value).endswith("Nothing was changed")
+    assert images(kube) == {"Deployment": {"web": V2, "nginx": "nginx:1.27"},
+                            "StatefulSet": {"app": V2, "exporter": "prom/exporter:1"}, "CronJob": {"job": V2}}

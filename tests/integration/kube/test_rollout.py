@@ -6,6 +6,7 @@ import threading
 
 import pytest
 
+from shipit.adapters.code.image import ImageRollout
 from shipit.core.errors import BadInput
 from shipit.kube.pods import PodState
 from shipit.kube.rollout import Rollout
@@ -81,7 +82,7 @@ def test_undo_without_record_uses_the_previous_revision(kube, two_deployments):
     rollout = Rollout(kube, two_deployments)
     rollout.apply(f"{APP_IMAGE}:v2-missing")
     assert not rollout.watch(timeout=30).succeeded
-    rollout.undo()
+    ImageRollout(kube, two_deployments).undo()
     assert rollout.watch(timeout=30).succeeded
     assert images_of(kube, "web")["web"] == f"{APP_IMAGE}:v1"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime, timedelta, timezone
 
 from shipit.core.config import DatabaseConfig, DeploymentConfig, ImageConfig, KubernetesConfig, MigrationConfig, Config
@@ -75,6 +76,52 @@ def test_release_verdict_flags_a_failed_record_and_a_missing_deployment():
     assert [f.kind for f in r.findings] == [Kind.RELEASE_FAILED] and r.findings[0].subject == "r0007"
     assert "web: configured but not found in the namespace" in r.lines
     assert release.serving_commit(facts, CFG) is None
+
+
+def statefulset(image: str, *, crashing: bool = False) -> dict:
+    pod = {"metadata": {"name": "mailer-1", "labels": {"controller-revision-hash": "mailer-2"},
+                        "creationTimestamp": "2026-01-01T11:58:00Z",
+                        "ownerReferences": [{"kind": "StatefulSet", "name": "mailer"}]},
+           "spec": {"containers": [{"name": "mailer", "image": image}]},
+           "status": {"phase": "Running", "containerStatuses": [{"name": "mailer", "ready": False, "restartCount": 3,
+                                                                 "state": {"waiting": {"reason": "CrashLoopBackOff"}}}]}}
+    sts = {"kind": "StatefulSet", "metadata": {"name": "mailer", "generation": 2},
+           "spec": {"replicas": 2, "template": {"spec": {"containers": [{"name": "mailer", "image": image}]}}},
+           "status": {"observedGeneration": 2, "replicas": 2, "updatedReplicas": 1 if crashing else 2,
+                      "readyReplicas": 1 if crashing else 2, "currentRevision": "mailer-1" if crashing else "mailer-2",
+                      "updateRevision": "mailer-2"}}
+    return sts, ((pod,) if crashing else ())
+
+
+def cronjob(image: str) -> dict:
+    return {"kind": "CronJob", "metadata": {"name": "nightly"}, "spec": {"jobTemplate": {"spec": {"template": {
+        "spec": {"containers": [{"name": "nightly", "image": image}]}}}}}}
+
+
+def test_release_verdict_says_what_a_statefulset_and_a_cronjob_serve_by_their_kind_rule():
+    sts, _ = statefulset("reg/shop:v-ab12cd3")
+    facts = release.ReleaseFacts((deployment("reg/shop:v-ab12cd3"),), (), (), None, {"ab12cd3": SHA},
+                                 workloads=(sts, cronjob("reg/shop:v-ab12cd3")))
+    r = release.verdict(facts, CFG, now=NOW)
+    assert r.state is State.OK and release.serving_commit(facts, CFG) == SHA
+    assert "StatefulSet/mailer: reg/shop:v-ab12cd3 = commit ab12cd300000; rollout complete: rolled out" in r.lines
+    assert ("CronJob/nightly: reg/shop:v-ab12cd3 = commit ab12cd300000; rollout complete: template updated; the next "
+            "run uses it") in r.lines
+    assert [(w["kind"], w["name"], w["commits"]) for w in r.data["workloads"]] == [
+        ("StatefulSet", "mailer", [SHA]), ("CronJob", "nightly", [SHA])]
+    # a CronJob on another commit: no single serving commit
+    other = dataclasses.replace(facts, workloads=(sts, cronjob("reg/shop:v-ffff000")))
+    assert release.serving_commit(other, CFG) is None
+
+
+def test_release_verdict_finds_a_failing_statefulset_and_a_missing_cronjob():
+    sts, pods = statefulset("reg/shop:v-ab12cd3", crashing=True)
+    facts = release.ReleaseFacts((deployment("reg/shop:v-ab12cd3"),), (), pods, None, {"ab12cd3": SHA},
+                                 ("CronJob/nightly",), (sts,))
+    r = release.verdict(facts, CFG, now=NOW)
+    assert [(f.kind, f.subject) for f in r.findings] == [(Kind.ROLLOUT_FAILING, "mailer")]
+    assert r.findings[0].summary.startswith("StatefulSet mailer's rollout is failing: new pods failing")
+    assert "CronJob/nightly: configured but not found in the namespace" in r.lines
 
 
 # --- kubernetes ---------------------------------------------------------------------------------------------------

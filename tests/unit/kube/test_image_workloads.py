@@ -6,7 +6,7 @@ import pytest
 from shipit.core import config
 from shipit.core.config_code import WorkloadKind
 from shipit.core.errors import BadInput, ConfigError
-from shipit.kube.serving import WorkloadImages, app_containers, decide_code
+from shipit.kube.serving import WorkloadImages, app_containers, decide_code, serving_groups
 from shipit.kube.workloads import KINDS
 from tests.unit.core.test_config import MINIMAL
 
@@ -101,3 +101,9 @@ def test_the_example_config_documents_workloads():
     cfg = config.load(EXAMPLE, env={"SHIPIT_DB_PASSWORD": "pw"})
     assert [(w.kind.value, w.name, w.containers) for w in cfg.workloads] == [
         ("StatefulSet", "mailer", ()), ("CronJob", "nightly", ("nightly",))]
+
+
+def test_the_serving_groups_groups_workloads_by_image_and_says_a_cronjob_runs_it_next():
+    same = (WorkloadImages("web", {"web": "r/shop:b"}), WorkloadImages("mailer", {"mailer": "r/shop:b"}, "StatefulSet"),
+            WorkloadImages("nightly", {"nightly": "r/shop:a"}, "CronJob"))
+    assert serving_groups(same) == ("web, StatefulSet/mailer on r/shop:b", "CronJob/nightly (next run) on r/shop:a")

@@ -138,3 +138,32 @@ def test_refusal_names_every_controller_once():
     why = gitops_refusal(CodeStrategy.IMAGE, [ARGO_WEB, flux])
     assert "StatefulSet db is applied by Flux (label kustomize.toolkit.fluxcd.io/name)" in why
     assert "Argo CD and Flux would revert" in why
+
+
+def health(obj):
+    return kind_of(obj).health_problem(obj)
+
+
+def test_a_statefulset_is_healthy_for_a_release_only_ready_and_with_no_rollout_under_way():
+    assert health(_sts()) is None
+    assert health(_sts(ready=2)) == "StatefulSet web is not healthy before the release (2/3 ready)"
+    assert health(_sts(updated=1, current="web-1")) == (
+        "StatefulSet web is not healthy before the release (a rollout is in progress: 1/3 pods on update revision "
+        "web-2, current revision web-1)")
+    # every pod updated and ready, but the controller has not switched the current revision yet: still rolling
+    assert "a rollout is in progress" in health(_sts(current="web-1"))
+    assert "not yet observed" in health(_sts(observed=1))
+
+
+def test_a_statefulset_held_at_a_partition_is_healthy_when_the_ordinals_above_it_are_updated():
+    assert health(_sts(partition=2, updated=1, current="web-1")) is None
+    assert "rollout is in progress" in health(_sts(partition=1, updated=1, current="web-1"))
+
+
+def test_a_deployment_is_healthy_with_every_replica_available_and_a_cronjob_once_it_exists():
+    dep = {"kind": "Deployment", "metadata": {"name": "web"}, "spec": {"replicas": 2},
+           "status": {"availableReplicas": 1}}
+    assert health(dep) == "Deployment web is not healthy before the release (1/2 available)"
+    assert health({**dep, "status": {"availableReplicas": 2}}) is None
+    cron = {"kind": "CronJob", "metadata": {"name": "nightly"}, "spec": {"suspend": True}, "status": {}}
+    assert health(cron) is None

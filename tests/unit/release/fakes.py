@@ -55,6 +55,7 @@ class FakeEdges:
     preflight_notes: tuple = ()  # the database port's preflight notes (never a stop)
     boot: tuple = ()  # the Deployments' container commands, as the cluster port reads them for the boot check
     boot_env: frozenset = frozenset()  # the environment variable names those containers set
+    unrecorded_workloads: tuple = ()  # configured workloads a rollback's templates lack
 
     def _edge(self, name: str, *args):
         self.calls.append((name, *args))
@@ -120,7 +121,10 @@ class FakeEdges:
     def current_templates(self):
         return ("web-template-v1", "worker-template-v1")
 
-    def unhealthy_deployments(self):
+    def unrecorded(self, templates):
+        return self.unrecorded_workloads
+
+    def unhealthy_workloads(self):
         return ()
 
     def boot_commands(self):

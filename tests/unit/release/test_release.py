@@ -436,3 +436,13 @@ def test_a_deployment_that_sets_the_guard_releases_past_the_boot_check(tmp_path)
                                                                  deployments=edges.boot_commands))
     state = Release(cfg, ports, user="tester").run(from_ref=base, yes=True)
     assert "acquire_lock" in edges.names() and state.status is ReleaseStatus.SUCCEEDED, state.diagnosis
+
+
+def test_a_rollback_whose_record_lacks_a_configured_workload_is_bad_input_before_anything_changes():
+    edges = three_releases()
+    edges.unrecorded_workloads = ("StatefulSet/mailer",)
+    with pytest.raises(BadInput) as e:
+        Rollback(make_config(), edges.ports(), user="t").run()
+    assert str(e.value).startswith("r0003's record holds no template of StatefulSet/mailer")
+    assert "cannot tell what StatefulSet/mailer ran at r0002. Nothing was changed" in str(e.value)
+    assert not any(c[0] == "restore" for c in edges.calls) and len(edges.records) == 3 and not edges.lock_held_by_us

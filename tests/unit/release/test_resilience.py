@@ -70,7 +70,7 @@ def test_resume_after_a_crash_during_the_revert_finishes_the_revert():
     assert ("restore", crashed.templates_before) in edges.calls and edges.names()[-1] == "release_lock"
     assert state.id == crashed.id and state.status is ReleaseStatus.REVERTED and state.exit_code == ExitCode.FAILED_SAFELY
     assert statuses(state)[Phase.REVERT] is PhaseStatus.SUCCEEDED and statuses(state)[Phase.CODE] is PhaseStatus.FAILED
-    assert state.diagnosis.what == "web: CrashLoopBackOff" and "rolled the Deployments back" in state.diagnosis.did
+    assert state.diagnosis.what == "web: CrashLoopBackOff" and "rolled the workloads back" in state.diagnosis.did
     assert any("finishing the failure of code rollout" in n for n in state.notes)
     assert not edges.lock_held_by_us
 
@@ -92,7 +92,7 @@ def test_resume_after_the_killed_revert_had_restored_the_templates_still_reports
     del edges.on_call["restore"]
     state = resume(edges)
     assert any(name == "restore" for name, *_ in edges.calls), edges.calls
-    assert state.status is ReleaseStatus.REVERTED and "rolled the Deployments back" in state.diagnosis.did, state
+    assert state.status is ReleaseStatus.REVERTED and "rolled the workloads back" in state.diagnosis.did, state
 
 def test_resume_whose_revert_fails_needs_a_person():
     edges = FakeEdges(fail={"bake": diag("HTTP gate /healthz returned 500")})

@@ -34,7 +34,7 @@ def test_text_summary_has_every_phase_with_duration_and_the_diagnosis():
     assert "Code rollout             FAILED" in text and "1.0s" in text
     assert "What failed: web: new pods crash-loop (CrashLoopBackOff)" in text
     assert "  | log: NameError: uninitialized constant Order::Totals" in text
-    assert "shipit did:  rolled the Deployments back" in text and "Next:" in text
+    assert "shipit did:  rolled the workloads back" in text and "Next:" in text
     assert "stays applied" in text
 
 
