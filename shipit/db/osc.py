@@ -4,7 +4,9 @@ how far it has got, and what a dead run leaves behind.
 These tools copy a table into a shadow table while triggers (pt-osc, LHM) or the binlog (gh-ost) keep it current,
 then swap the tables at cut-over: the new index or column exists only after the swap. Between two copy chunks the
 processlist shows nothing, so a run is recognised by its artefacts (tables, triggers, gh-ost's changelog heartbeat)
-and its progress read from the migration's log lines. Each tool knows its own names, log format and clean-up.
+and its progress read from the migration's log lines; gh-ost also writes its state (migrating, throttled, postponing
+cut-over) into its changelog, so a postponed cut-over is told from the server alone. Each tool knows its own names,
+log format and clean-up.
 """
 
 from __future__ import annotations
@@ -121,7 +123,9 @@ RULES: dict[OscTool, ToolRule] = {
         ((re.compile(r"^_(.+)_gho$"), Role.SHADOW), (re.compile(r"^_(.+)_ghc$"), Role.CHANGELOG),
          (re.compile(r"^_(.+?)(?:_rev)?_del$"), Role.OLD)),
         None,
-        re.compile(r"Copy: \d+/\d+ (?P<pct>\d+(?:\.\d+)?)%;.*?State: (?P<state>[^;]+);\s*ETA: (?P<eta>[\w./]+)"),
+        # with --verbose gh-ost also logs each status line through a printf that turns its `%;` into `%!;(MISSING)`
+        re.compile(r"Copy: \d+/\d+ (?P<pct>\d+(?:\.\d+)?)%(?:;|!;\(MISSING\)).*?State: (?P<state>[^;]+);\s*"
+                   r"ETA: (?P<eta>[\w./]+)"),
         "its heartbeat in the changelog table",
     ),
     OscTool.PT_OSC: ToolRule(
@@ -218,12 +222,14 @@ class OscRun:
 
 @dataclasses.dataclass(frozen=True)
 class ServerOsc:
-    """One server's reading: the tools' artefacts in its database and each gh-ost changelog's heartbeat age (s)."""
+    """One server's reading: the tools' artefacts in its database, each gh-ost changelog's heartbeat age (s) and
+    the state gh-ost last wrote there (`migrating`, `throttled, <reason>`, `postponing cut-over`)."""
 
     server: str
     schema: str
     artifacts: tuple[Artifact, ...]
     heartbeats: dict[str, float] = dataclasses.field(default_factory=dict)
+    ghost_states: dict[str, str] = dataclasses.field(default_factory=dict)
 
 
 def assess(reading: ServerOsc, *, copying: Iterable[tuple[OscTool, str]] = (),
@@ -248,6 +254,7 @@ def assess(reading: ServerOsc, *, copying: Iterable[tuple[OscTool, str]] = (),
         roles = {a.role for a in found}
         seen = progress.get((tool, table)) or progress.get((tool, ""))
         age = next((heartbeats[a.name] for a in found if a.role is Role.CHANGELOG and a.name in heartbeats), None)
+        written = next((reading.ghost_states[a.name] for a in found if a.name in reading.ghost_states), "")
         if roles <= {Role.OLD}:
             state = RunState.OLD_COPY_KEPT
         elif tool is OscTool.GH_OST and Role.CHANGELOG in roles:
@@ -255,7 +262,8 @@ def assess(reading: ServerOsc, *, copying: Iterable[tuple[OscTool, str]] = (),
                 state = RunState.STALE if age is not None else (
                     RunState.COPYING if (tool, table) in live or migration_running else dead)
             else:
-                state = RunState.CUT_OVER_POSTPONED if seen is not None and seen.postponed else RunState.COPYING
+                postponed = (seen is not None and seen.postponed) or "postpon" in written.lower()
+                state = RunState.CUT_OVER_POSTPONED if postponed else RunState.COPYING
         elif (tool, table) in live or migration_running:
             state = RunState.CUT_OVER_POSTPONED if seen is not None and seen.postponed else RunState.COPYING
         else:
@@ -278,22 +286,31 @@ MAX_CHANGELOGS = 5  # one heartbeat read per live gh-ost changelog, bounded
 
 
 def read_server_osc(server: Server) -> ServerOsc:
-    """The tools' artefacts in the server's database and each gh-ost changelog's heartbeat age: two catalogue
-    queries, plus one indexed read per changelog (at most MAX_CHANGELOGS)."""
+    """The tools' artefacts in the server's database, and each gh-ost changelog's heartbeat age and last written
+    state: two catalogue queries, plus one read per changelog (at most MAX_CHANGELOGS)."""
     schema_row = server.query_one("SELECT DATABASE() AS db", timeout=MONITOR_TIMEOUT) or {}
     schema = str(schema_row.get("db") or "")
     tables = [r["name"] for r in server.query(_TABLES_SQL, timeout=MONITOR_TIMEOUT)]
     triggers = [r["name"] for r in server.query(_TRIGGERS_SQL, timeout=MONITOR_TIMEOUT)]
     artifacts = recognise(schema, tables, triggers)
     heartbeats: dict[str, float] = {}
+    states: dict[str, str] = {}
     for a in [a for a in artifacts if a.role is Role.CHANGELOG][:MAX_CHANGELOGS]:
-        name = a.name.replace("`", "``")
-        row = server.query_one(
-            f"SELECT TIMESTAMPDIFF(MICROSECOND, last_update, NOW(6)) / 1e6 AS age FROM `{name}` "
-            "WHERE hint = 'heartbeat' ORDER BY id DESC LIMIT 1", timeout=MONITOR_TIMEOUT)
+        row = server.query_one(changelog_sql(a.name), timeout=MONITOR_TIMEOUT)
         if row and row.get("age") is not None:
             heartbeats[a.name] = float(row["age"])
-    return ServerOsc(server.name, schema, artifacts, heartbeats)
+        if row and row.get("state"):
+            states[a.name] = str(row["state"])
+    return ServerOsc(server.name, schema, artifacts, heartbeats, states)
+
+
+def changelog_sql(changelog: str) -> str:
+    """gh-ost's heartbeat age and last state in one read: it keeps one `heartbeat` row (last_update, in seconds)
+    and adds a `copy iteration <n> at <unix time>` row, valued with its state, at each status line it prints."""
+    name = changelog.replace("`", "``")
+    return (f"SELECT (SELECT TIMESTAMPDIFF(MICROSECOND, last_update, NOW(6)) / 1e6 FROM `{name}` "
+            "WHERE hint = 'heartbeat' ORDER BY id DESC LIMIT 1) AS age, "
+            f"(SELECT value FROM `{name}` WHERE hint LIKE 'copy iteration %' ORDER BY id DESC LIMIT 1) AS state")
 
 
 def leftover_report(runs: Sequence[OscRun]) -> tuple[str, ...]:

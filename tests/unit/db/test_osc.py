@@ -52,6 +52,12 @@ def test_a_pt_osc_trigger_of_another_schema_is_not_taken_for_this_ones():
      "mysql-bin.000003:99; Lag: 0.02s, HeartbeatLag: 0.02s, State: postponing cut-over; ETA: due",
      LogProgress(OscTool.GH_OST, 100.0, None, "postponing cut-over")),
     ("\r12.50% (125/1000) complete\r40.00% (400/1000) complete", LogProgress(OscTool.LHM, 40.0)),
+    # gh-ost 1.1.6 with --verbose logs each status line again through a printf that mangles its `%;`
+    ("2026-12-06 00:00:03 INFO Copy: 118000/299730 39.4%!;(MISSING) Applied: 0; Backlog: 0/1000; Time: 2s(total), "
+     "2s(copy); streamer: mysql-bin.000001:4676736; Lag: 0.01s, HeartbeatLag: 0.11s, State: migrating; ETA: 3s",
+     LogProgress(OscTool.GH_OST, 39.4, 3.0, "migrating")),
+    ("Copy: 0/299730 0.0%; Applied: 0; Backlog: 0/1000; Time: 0s(total), 0s(copy); streamer: mysql-bin.000001:3318105; "
+     "Lag: 0.01s, HeartbeatLag: 0.01s, State: migrating; ETA: N/A", LogProgress(OscTool.GH_OST, 0.0, None, "migrating")),
 ])
 def test_progress_lines_of_each_tool(line, expected):
     assert parse_progress(line) == expected
@@ -70,6 +76,18 @@ def test_a_postponed_gh_ost_cut_over_is_waiting_for_a_person_not_a_hang():
     (run,) = assess(_reading(arts, {"_carts_ghc": 0.2}), progress={(OscTool.GH_OST, ""): seen})
     assert run.state is RunState.CUT_OVER_POSTPONED and not run.state.is_failure and run.state.blocks_ready
     assert "waiting for a person" in run.describe() and "postpone-cut-over-flag-file" in run.describe()
+
+
+def test_a_postponed_cut_over_is_told_from_the_state_gh_ost_wrote_in_its_changelog_without_any_log():
+    arts = recognise("shop", ["_carts_gho", "_carts_ghc"], [])
+    reading = ServerOsc("primary", "shop", arts, {"_carts_ghc": 0.4}, {"_carts_ghc": "postponing cut-over"})
+    (run,) = assess(reading, migration_running=None)
+    assert run.state is RunState.CUT_OVER_POSTPONED and "waiting for a person" in run.describe()
+    migrating = ServerOsc("primary", "shop", arts, {"_carts_ghc": 0.4}, {"_carts_ghc": "migrating"})
+    assert assess(migrating, migration_running=None)[0].state is RunState.COPYING
+    # a stale heartbeat wins over the last state written: a dead run stays dead whatever it said last
+    dead = ServerOsc("primary", "shop", arts, {"_carts_ghc": 30.0}, {"_carts_ghc": "postponing cut-over"})
+    assert assess(dead, migration_running=None)[0].state is RunState.STALE
 
 
 def test_gh_ost_heartbeat_decides_alive_or_stale():
