@@ -56,8 +56,9 @@ def test_a_pt_osc_trigger_of_another_schema_is_not_taken_for_this_ones():
     ("2026-12-06 00:00:03 INFO Copy: 118000/299730 39.4%!;(MISSING) Applied: 0; Backlog: 0/1000; Time: 2s(total), "
      "2s(copy); streamer: mysql-bin.000001:4676736; Lag: 0.01s, HeartbeatLag: 0.11s, State: migrating; ETA: 3s",
      LogProgress(OscTool.GH_OST, 39.4, 3.0, "migrating")),
-    ("Copy: 0/299730 0.0%; Applied: 0; Backlog: 0/1000; Time: 0s(total), 0s(copy); streamer: mysql-bin.000001:3318105; "
-     "Lag: 0.01s, HeartbeatLag: 0.01s, State: migrating; ETA: N/A", LogProgress(OscTool.GH_OST, 0.0, None, "migrating")),
+    ("Copy: 0/299730 0.0%; Applied: 0; Backlog: 0/1000; Time: 0s(total), 0s(copy); streamer: "
+     "mysql-bin.000001:3318105; Lag: 0.01s, HeartbeatLag: 0.01s, State: migrating; ETA: N/A",
+     LogProgress(OscTool.GH_OST, 0.0, None, "migrating")),
 ])
 def test_progress_lines_of_each_tool(line, expected):
     assert parse_progress(line) == expected
