@@ -185,10 +185,12 @@ class OscRun:
     artifacts: tuple[Artifact, ...]
     heartbeat_age_s: float | None = None
     progress: LogProgress | None = None
+    replicated_to: tuple[str, ...] = ()  # replicas holding the same artefacts through replication
 
     def describe(self) -> str:
         names = ", ".join(a.name for a in self.artifacts)
-        where = f"{self.tool.value} on {self.schema}.{self.table} ({self.server})"
+        servers = ", ".join((self.server, *(f"replicated to {r}" for r in self.replicated_to)))
+        where = f"{self.tool.value} on {self.schema}.{self.table} ({servers})"
         pct = f" {self.progress.pct:.1f}%" if self.progress and self.progress.pct is not None else ""
         eta = f", ETA {self.progress.eta_s:.0f}s" if self.progress and self.progress.eta_s is not None else ""
         match self.state:
@@ -313,11 +315,29 @@ def changelog_sql(changelog: str) -> str:
             f"(SELECT value FROM `{name}` WHERE hint LIKE 'copy iteration %' ORDER BY id DESC LIMIT 1) AS state")
 
 
+def fold_replicated(runs: Iterable[OscRun], primary: str) -> tuple[OscRun, ...]:
+    """A replica's run with the same schema, tool, table and artefacts as one on the primary is that run's replicated
+    copy: it folds into the primary's run, whose state holds, since the primary's clean-up replicates to it too."""
+    def key(r: OscRun) -> tuple:
+        return r.schema, r.tool, r.table, frozenset(a.name for a in r.artifacts)
+
+    runs = list(runs)
+    on_primary = {key(r) for r in runs if r.server == primary}
+    copies: dict[tuple, list[str]] = {}
+    for r in runs:
+        if r.server != primary and key(r) in on_primary:
+            copies.setdefault(key(r), []).append(r.server)
+    return tuple(dataclasses.replace(r, replicated_to=tuple(copies.get(key(r), ()))) if r.server == primary else r
+                 for r in runs if r.server == primary or key(r) not in on_primary)
+
+
 def leftover_report(runs: Sequence[OscRun]) -> tuple[str, ...]:
-    """Lines for a failure diagnosis: each dead run and the SQL that cleans it up."""
+    """Lines for a failure diagnosis: each dead run and the SQL that cleans it up (on the server named first)."""
     lines: list[str] = []
     for run in runs:
         if run.state.is_failure:
             lines.append(run.describe())
             lines += [f"  {s}" for s in run.cleanup_sql()]
+            if run.replicated_to:
+                lines.append(f"  -- on {run.server} only: these statements replicate to {', '.join(run.replicated_to)}")
     return tuple(lines)

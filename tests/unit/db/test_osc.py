@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from shipit.db.osc import (
-    HEARTBEAT_STALE_S, LogProgress, OscTool, Role, RunState, ServerOsc, assess, leftover_report, parse_progress, recognise,
+    HEARTBEAT_STALE_S, LogProgress, OscTool, Role, RunState, ServerOsc, assess, fold_replicated, leftover_report,
+    parse_progress, recognise,
 )
 
 
@@ -136,3 +137,21 @@ def test_lhm_progress_is_matched_to_its_run():
     seen = LogProgress(OscTool.LHM, 40.0)
     (run,) = assess(_reading(arts), migration_running=True, progress={(OscTool.LHM, "users"): seen})
     assert run.progress == seen and "copying 40.0%" in run.describe()
+
+
+def test_a_replicas_copy_of_the_primarys_dead_run_folds_into_it_and_the_clean_up_is_for_the_primary_only():
+    arts = recognise("shop", ["_carts_gho", "_carts_ghc"], [])
+    primary = assess(ServerOsc("primary", "shop", arts, {"_carts_ghc": 30.0}))
+    replica = assess(ServerOsc("replica1", "shop", arts, {"_carts_ghc": 31.0}))
+    # a replica's own run (gh-ost run against the replica) is no copy of anything on the primary
+    own = assess(ServerOsc("replica2", "shop", recognise("shop", ["_users_gho", "_users_ghc"], []), {"_users_ghc": 40}))
+    (folded, kept) = fold_replicated(primary + replica + own, "primary")
+    assert folded.server == "primary" and folded.replicated_to == ("replica1",)
+    assert kept.server == "replica2" and kept.replicated_to == ()
+    report = leftover_report([folded])
+    assert report[0].startswith("gh-ost on shop.carts (primary, replicated to replica1): no heartbeat for 30s")
+    assert report[1:3] == tuple(f"  {s}" for s in folded.cleanup_sql())
+    assert report[3] == "  -- on primary only: these statements replicate to replica1"
+    # with other artefacts (the replica still behind) the replica's run stays its own
+    behind = assess(ServerOsc("replica1", "shop", recognise("shop", ["_carts_ghc"], []), {"_carts_ghc": 31.0}))
+    assert [r.server for r in fold_replicated(primary + behind, "primary")] == ["primary", "replica1"]
