@@ -11,9 +11,13 @@ renames that one session variable to MariaDB's `tx_isolation` and relays all els
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from shipit.adapters.cluster import ToolProgress
+from shipit.adapters.database import MysqlDatabase
+from shipit.core import config
 from shipit.db.connection import Servers
 from shipit.db.ddl_watch import DdlKind, find_ddl
 from shipit.db.health import HealthThresholds, read_threads
@@ -24,6 +28,7 @@ from shipit.db.osc import (
 from shipit.db.schema_ready import SchemaWatch, wait_until_ready
 from shipit.db.status import read_db_status
 from shipit.planning.classify import ExpectedObject, ObjectKind
+from shipit.report.live import PlainView
 from tests.integration.db.helpers import pair_servers, server, wait_for
 from tests.support.ghost import GH_OST, SHIM_HOST, SKIP_REASON, GhostRun, ghost_args, mariadb_shim, wait_for_line
 
@@ -56,6 +61,15 @@ def _tables(db) -> set[str]:
             return {r[0] for r in cur.fetchall()}
     finally:
         conn.close()
+
+
+def release_database(db) -> MysqlDatabase:
+    """The database port a release uses, configured with the pair's primary and replica."""
+    cfg = config.parse("app: shop\nimage: {repository: reg/shop}\ndeployments: [{name: web}]\n"
+                       "migration: {from_deployment: web, container: web}\n"
+                       f"database: {{url: {json.dumps(db.primary_url)}, replicas: [{json.dumps(db.replica_url)}]}}\n",
+                       env={})
+    return MysqlDatabase(cfg, PlainView())
 
 
 class RecordingView:
@@ -114,10 +128,17 @@ def test_a_postponed_gh_ost_run_is_seen_copying_then_waits_for_a_person_then_swa
                                  for m in running_migrators(srv) if m.kind is MigratorKind.GH_OST),
                      timeout=30, interval=0.02)
             assert not SchemaWatch(servers, [INDEX]).poll(replica_lag_max=5).ready
+            # the release's live progress from the Job's log: how far the copy is, with its ETA
+            line = wait_for(lambda: next((x for x in list(run.lines) if (p := parse_progress(x)) and 0 < p.pct < 100
+                                          and p.eta_s), None), timeout=60)
+            view = RecordingView()
+            ToolProgress(view).line(line)
+            assert view.lines == [line] and view.progress_texts[0].startswith("gh-ost: ")
+            assert " copied, ETA " in view.progress_texts[0]
 
             # the copy is done and gh-ost waits for its flag file: a person's move, not a hang
             wait_for_line(run, "State: postponing cut-over", timeout=180)
-            view = RecordingView()
+            view = RecordingView()  # the whole log so far, as the release reads it
             tool = ToolProgress(view)
             for line in list(run.lines):
                 tool.line(line)
@@ -182,14 +203,21 @@ def test_a_sigkilled_gh_ost_run_is_reported_with_its_leftovers_and_the_sql_that_
     cleanup = dead.cleanup_sql()
     assert sorted(cleanup) == [f"DROP TABLE IF EXISTS `{orders.name}`.`_orders_ghc`;",
                                f"DROP TABLE IF EXISTS `{orders.name}`.`_orders_gho`;"]
-    report = leftover_report([dead])  # the failed release's diagnosis
-    assert report[0].startswith(f"gh-ost on {orders.name}.orders (primary): no heartbeat for")
-    assert report[1:] == tuple(f"  {s}" for s in cleanup)
     assert all(not m.live for m in running_migrators(srv) if m.kind is MigratorKind.GH_OST)
 
-    status = read_db_status(Servers(srv), HealthThresholds(), sample_interval=0)
+    # gh-ost's tables reached the replica through the binlog: the failed release's diagnosis names the primary's run
+    # once, with the replica as its copy, and the clean-up is for the primary alone (a read-only replica refuses it)
+    orders.pair.wait_caught_up()
+    report = release_database(orders).tool_leftovers()
+    assert report[0].startswith(f"gh-ost on {orders.name}.orders (primary, replicated to replica1): no heartbeat for")
+    assert report[1:3] == tuple(f"  {s}" for s in cleanup)
+    assert report[3:] == ("  -- on primary only: these statements replicate to replica1",)
+    assert leftover_report([dead])[1:] == tuple(f"  {s}" for s in cleanup)
+
+    status = read_db_status(pair_servers(orders), HealthThresholds(), sample_interval=0)
     (doc,) = [d for d in status.to_json()["online_schema_changes"] if d["tool"] == "gh-ost"]
-    assert doc["state"] == "stale" and doc["cleanup_sql"] == list(cleanup)
+    assert doc["state"] == "stale" and sorted(doc["cleanup_sql"]) == sorted(cleanup)
+    assert doc["server"] == "primary" and doc["replicated_to"] == ["replica1"]
 
     conn = orders.connect()  # the SQL shipit prints, run as a person would, really cleans up
     try:
@@ -200,4 +228,6 @@ def test_a_sigkilled_gh_ost_run_is_reported_with_its_leftovers_and_the_sql_that_
         conn.close()
     assert read_server_osc(srv).artifacts == ()
     assert _tables(orders) == {"orders"}
+    orders.pair.wait_caught_up()
+    assert release_database(orders).tool_leftovers() == ()  # and the replica followed
     srv.close()
