@@ -1,8 +1,8 @@
 """The real gh-ost (1.1.6, built from its Go module by scripts/test) on a real MariaDB primary with a ROW binlog and a
 replica, adding an index to a 200,000-row table, and what shipit makes of it: the copy seen on the server with its
 progress, a cut-over postponed by its flag file reported as waiting for a person, the swap and the new index on every
-server once the flag file is gone, a SIGKILLed run's leftovers with the SQL that cleans them, and the tool's own
-status lines read by shipit's log-progress parser.
+server once the flag file is gone, a SIGKILLed run's leftovers with the SQL that cleans them (the replica's
+replicated copies named with the primary's run), and the tool's own status lines read by shipit's log-progress parser.
 
 gh-ost refuses MariaDB before 11.1 on its first connection (`Error 1193: Unknown system variable
 'transaction_isolation'`, asserted below); every other test runs it through `tests.support.ghost.MariaDbShim`, which
