@@ -102,15 +102,15 @@ class MysqlDatabase:
 
     def tool_leftovers(self) -> tuple[str, ...]:
         """Dead gh-ost / pt-osc / LHM runs on every server, once the migration Job has ended."""
-        from shipit.db.osc import assess, leftover_report, read_server_osc
+        from shipit.db.osc import assess, fold_replicated, leftover_report, read_server_osc
 
-        lines: list[str] = []
+        runs, errors = [], []
         for server in self.servers.all():
             try:
-                lines += leftover_report(assess(read_server_osc(server), migration_running=False))
+                runs += assess(read_server_osc(server), migration_running=False)
             except ShipitError as e:
-                lines.append(f"{server.name}: could not look for schema change tools' leftovers: {e}")
-        return tuple(lines)
+                errors.append(f"{server.name}: could not look for schema change tools' leftovers: {e}")
+        return leftover_report(fold_replicated(runs, self.servers.primary.name)) + tuple(errors)
 
     def wait_ddl(self, facts: PlanFacts, *, timeout: float, cancel: threading.Event) -> None:
         from shipit.db.schema_ready import wait_until_ready

@@ -18,6 +18,7 @@ from typing import Any
 
 from shipit.db.connection import Flavour, QueryError, Server
 from shipit.db.operation_state import ChangeResult, ChangeState, check_changes
+from shipit.db.osc import HEARTBEAT_STALE_S, changelog_sql
 
 RAILS_MIGRATOR_SALT = 2053462845
 
@@ -128,7 +129,7 @@ def running_migrators(server: Server, *, exclude_connection: int | None = None) 
     live_processes = server.query(
         "SELECT ID AS id, USER AS user, HOST AS host, TIME AS time, LEFT(INFO, 200) AS info "
         "FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID() AND ("
-        "INFO LIKE '%pt-online-schema-change%' OR INFO LIKE '%/* gh-ost */%')"
+        "INFO LIKE '%pt-online-schema-change%' OR INFO LIKE '%/* gh-ost%')"
     )
     tables = server.query(
         "SELECT TABLE_NAME AS name, TABLE_COMMENT AS comment FROM information_schema.TABLES "
@@ -141,12 +142,13 @@ def running_migrators(server: Server, *, exclude_connection: int | None = None) 
         kind = MigratorKind.PT_OSC if "pt-online-schema-change" in info else MigratorKind.GH_OST
         live_kinds.add(kind)
         found.append(MigratorActivity(kind, f"{info} for {p['time']}s", True, int(p["id"])))
-    for t in tables:
-        hit = classify_artefact_table(t["name"], t["comment"] or "")
-        if hit:
-            kind, original = hit
-            live = kind in live_kinds or (t["name"].lower().endswith("_ghc") and _ghost_heartbeat_fresh(server, t["name"]))
-            found.append(MigratorActivity(kind, f"table {t['name']}", live, table=original))
+    hits = [(t["name"], hit) for t in tables if (hit := classify_artefact_table(t["name"], t["comment"] or ""))]
+    # a fresh heartbeat in a changelog makes every gh-ost table of that original table live, not only the changelog
+    beating = {original.lower() for name, (kind, original) in hits if kind is MigratorKind.GH_OST
+               and name.lower().endswith("_ghc") and _ghost_heartbeat_fresh(server, name)}
+    for name, (kind, original) in hits:
+        live = kind in live_kinds or (kind is MigratorKind.GH_OST and original.lower() in beating)
+        found.append(MigratorActivity(kind, f"table {name}", live, table=original))
     for trig in server.query(
         "SELECT TRIGGER_NAME AS name, EVENT_OBJECT_TABLE AS tbl FROM information_schema.TRIGGERS "
         "WHERE TRIGGER_SCHEMA = DATABASE() AND (TRIGGER_NAME LIKE 'pt\\_osc\\_%' OR TRIGGER_NAME LIKE 'lhmt\\_%')"
@@ -157,17 +159,15 @@ def running_migrators(server: Server, *, exclude_connection: int | None = None) 
     return tuple(found)
 
 
-def _ghost_heartbeat_fresh(server: Server, changelog: str, max_age: float = 10.0) -> bool:
+def _ghost_heartbeat_fresh(server: Server, changelog: str) -> bool:
     """gh-ost updates its changelog's heartbeat row every 100 ms while it runs (its replica connection is not
-    distinguishable from a real replica's, so the heartbeat is the liveness signal)."""
+    distinguishable from a real replica's, so the heartbeat is the liveness signal). Judged as `db status` judges
+    it, so both call the same run alive or dead at the same moment."""
     try:
-        row = server.query_one(
-            f"SELECT TIMESTAMPDIFF(SECOND, last_update, NOW()) AS age FROM `{changelog.replace('`', '``')}` "
-            "WHERE hint = 'heartbeat'"
-        )
+        row = server.query_one(changelog_sql(changelog))
     except QueryError:
         return False
-    return bool(row) and row["age"] is not None and float(row["age"]) <= max_age
+    return bool(row) and row["age"] is not None and float(row["age"]) <= HEARTBEAT_STALE_S
 
 
 # --- partial state after a failed migration ------------------------------------------------------------------------

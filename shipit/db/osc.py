@@ -4,7 +4,9 @@ how far it has got, and what a dead run leaves behind.
 These tools copy a table into a shadow table while triggers (pt-osc, LHM) or the binlog (gh-ost) keep it current,
 then swap the tables at cut-over: the new index or column exists only after the swap. Between two copy chunks the
 processlist shows nothing, so a run is recognised by its artefacts (tables, triggers, gh-ost's changelog heartbeat)
-and its progress read from the migration's log lines. Each tool knows its own names, log format and clean-up.
+and its progress read from the migration's log lines; gh-ost also writes its state (migrating, throttled, postponing
+cut-over) into its changelog, so a postponed cut-over is told from the server alone. Each tool knows its own names,
+log format and clean-up.
 """
 
 from __future__ import annotations
@@ -136,7 +138,9 @@ RULES: dict[OscTool, ToolRule] = {
         ((re.compile(r"^_(.+)_gho$"), Role.SHADOW), (re.compile(r"^_(.+)_ghc$"), Role.CHANGELOG),
          (re.compile(r"^_(.+?)(?:_rev)?_del$"), Role.OLD), (re.compile(r"^_(.+)_ghk$"), Role.CHECKPOINT)),
         None,
-        re.compile(r"Copy: \d+/\d+ (?P<pct>\d+(?:\.\d+)?)%;.*?State: (?P<state>[^;]+);\s*ETA: (?P<eta>[\w./]+)"),
+        # with --verbose gh-ost also logs each status line through a printf that turns its `%;` into `%!;(MISSING)`
+        re.compile(r"Copy: \d+/\d+ (?P<pct>\d+(?:\.\d+)?)%(?:;|!;\(MISSING\)).*?State: (?P<state>[^;]+);\s*"
+                   r"ETA: (?P<eta>[\w./]+)"),
         "its heartbeat in the changelog table",
     ),
     OscTool.PT_OSC: ToolRule(
@@ -196,12 +200,14 @@ class OscRun:
     artifacts: tuple[Artifact, ...]
     heartbeat_age_s: float | None = None
     progress: LogProgress | None = None
-    ghost_state: str = ""  # gh-ost's last changelog state, "" when unknown
+    ghost_state: str = ""  # gh-ost's last changelog `state` hint, "" when unknown
+    replicated_to: tuple[str, ...] = ()  # replicas holding the same artefacts through replication
 
     def describe(self) -> str:
         names = ", ".join(a.name for a in self.artifacts)
         step = GHOST_STATES.get(self.ghost_state, self.ghost_state)
-        where = f"{self.tool.value} on {self.schema}.{self.table} ({self.server})"
+        servers = ", ".join((self.server, *(f"replicated to {r}" for r in self.replicated_to)))
+        where = f"{self.tool.value} on {self.schema}.{self.table} ({servers})"
         if step and self.state is not RunState.MIGRATED:
             where += f" [last state: {step}]"
         pct = f" {self.progress.pct:.1f}%" if self.progress and self.progress.pct is not None else ""
@@ -241,14 +247,16 @@ class OscRun:
 
 @dataclasses.dataclass(frozen=True)
 class ServerOsc:
-    """One server's reading: the tools' artefacts in its database and each gh-ost changelog's heartbeat age (s)
-    and last `state` hint (its name, see ghost_state)."""
+    """One server's reading: the tools' artefacts in its database and, per gh-ost changelog, its heartbeat age (s),
+    its last `state` hint (see ghost_state) and the status its last copy iteration row was valued with (`migrating`,
+    `throttled, <reason>`, `postponing cut-over`)."""
 
     server: str
     schema: str
     artifacts: tuple[Artifact, ...]
     heartbeats: dict[str, float] = dataclasses.field(default_factory=dict)
     states: dict[str, str] = dataclasses.field(default_factory=dict)
+    statuses: dict[str, str] = dataclasses.field(default_factory=dict)
 
 
 def assess(reading: ServerOsc, *, copying: Iterable[tuple[OscTool, str]] = (),
@@ -274,6 +282,7 @@ def assess(reading: ServerOsc, *, copying: Iterable[tuple[OscTool, str]] = (),
         seen = progress.get((tool, table)) or progress.get((tool, ""))
         age = next((heartbeats[a.name] for a in found if a.role is Role.CHANGELOG and a.name in heartbeats), None)
         step = next((reading.states[a.name] for a in found if a.role is Role.CHANGELOG and a.name in reading.states), "")
+        written = next((reading.statuses[a.name] for a in found if a.name in reading.statuses), "")
         if roles <= {Role.OLD, Role.CHECKPOINT}:
             state = RunState.OLD_COPY_KEPT
         elif tool is OscTool.GH_OST and Role.CHANGELOG in roles:
@@ -283,7 +292,8 @@ def assess(reading: ServerOsc, *, copying: Iterable[tuple[OscTool, str]] = (),
                 state = RunState.STALE if age is not None else (
                     RunState.COPYING if (tool, table) in live or migration_running else dead)
             else:
-                state = RunState.CUT_OVER_POSTPONED if seen is not None and seen.postponed else RunState.COPYING
+                postponed = (seen is not None and seen.postponed) or "postpon" in written.lower()
+                state = RunState.CUT_OVER_POSTPONED if postponed else RunState.COPYING
         elif (tool, table) in live or migration_running:
             state = RunState.CUT_OVER_POSTPONED if seen is not None and seen.postponed else RunState.COPYING
         else:
@@ -306,8 +316,8 @@ MAX_CHANGELOGS = 5  # one heartbeat read per live gh-ost changelog, bounded
 
 
 def read_server_osc(server: Server) -> ServerOsc:
-    """The tools' artefacts in the server's database and each gh-ost changelog's heartbeat age: two catalogue
-    queries, plus one indexed read per changelog (at most MAX_CHANGELOGS)."""
+    """The tools' artefacts in the server's database, and each gh-ost changelog's heartbeat age, state hint and last
+    status: two catalogue queries, plus one read per changelog (at most MAX_CHANGELOGS)."""
     schema_row = server.query_one("SELECT DATABASE() AS db", timeout=MONITOR_TIMEOUT) or {}
     schema = str(schema_row.get("db") or "")
     tables = [r["name"] for r in server.query(_TABLES_SQL, timeout=MONITOR_TIMEOUT)]
@@ -315,23 +325,52 @@ def read_server_osc(server: Server) -> ServerOsc:
     artifacts = recognise(schema, tables, triggers)
     heartbeats: dict[str, float] = {}
     states: dict[str, str] = {}
+    statuses: dict[str, str] = {}
     for a in [a for a in artifacts if a.role is Role.CHANGELOG][:MAX_CHANGELOGS]:
-        name = a.name.replace("`", "``")
-        for row in server.query(  # hint is unique in the changelog: at most two rows
-                f"SELECT hint, value, TIMESTAMPDIFF(MICROSECOND, last_update, NOW(6)) / 1e6 AS age FROM `{name}` "
-                "WHERE hint IN ('heartbeat', 'state')", timeout=MONITOR_TIMEOUT):
-            if row["hint"] == "heartbeat" and row.get("age") is not None:
-                heartbeats[a.name] = float(row["age"])
-            elif row["hint"] == "state" and row.get("value"):
-                states[a.name] = ghost_state(str(row["value"]))
-    return ServerOsc(server.name, schema, artifacts, heartbeats, states)
+        row = server.query_one(changelog_sql(a.name), timeout=MONITOR_TIMEOUT)
+        if row and row.get("age") is not None:
+            heartbeats[a.name] = float(row["age"])
+        if row and row.get("state"):
+            states[a.name] = ghost_state(str(row["state"]))
+        if row and row.get("status"):
+            statuses[a.name] = str(row["status"])
+    return ServerOsc(server.name, schema, artifacts, heartbeats, states, statuses)
+
+
+def changelog_sql(changelog: str) -> str:
+    """gh-ost's heartbeat age, `state` hint and last status in one read: it keeps one `heartbeat` row (last_update,
+    in seconds) and one `state` row, and adds a `copy iteration <n> at <unix time>` row, valued with its status, at
+    each status line it prints."""
+    name = changelog.replace("`", "``")
+    return (f"SELECT (SELECT TIMESTAMPDIFF(MICROSECOND, last_update, NOW(6)) / 1e6 FROM `{name}` "
+            "WHERE hint = 'heartbeat' ORDER BY id DESC LIMIT 1) AS age, "
+            f"(SELECT value FROM `{name}` WHERE hint = 'state' ORDER BY id DESC LIMIT 1) AS state, "
+            f"(SELECT value FROM `{name}` WHERE hint LIKE 'copy iteration %' ORDER BY id DESC LIMIT 1) AS status")
+
+
+def fold_replicated(runs: Iterable[OscRun], primary: str) -> tuple[OscRun, ...]:
+    """A replica's run with the same schema, tool, table and artefacts as one on the primary is that run's replicated
+    copy: it folds into the primary's run, whose state holds, since the primary's clean-up replicates to it too."""
+    def key(r: OscRun) -> tuple:
+        return r.schema, r.tool, r.table, frozenset(a.name for a in r.artifacts)
+
+    runs = list(runs)
+    on_primary = {key(r) for r in runs if r.server == primary}
+    copies: dict[tuple, list[str]] = {}
+    for r in runs:
+        if r.server != primary and key(r) in on_primary:
+            copies.setdefault(key(r), []).append(r.server)
+    return tuple(dataclasses.replace(r, replicated_to=tuple(copies.get(key(r), ()))) if r.server == primary else r
+                 for r in runs if r.server == primary or key(r) not in on_primary)
 
 
 def leftover_report(runs: Sequence[OscRun]) -> tuple[str, ...]:
-    """Lines for a failure diagnosis: each dead run and the SQL that cleans it up."""
+    """Lines for a failure diagnosis: each dead run and the SQL that cleans it up (on the server named first)."""
     lines: list[str] = []
     for run in runs:
         if run.state.is_failure:
             lines.append(run.describe())
             lines += [f"  {s}" for s in run.cleanup_sql()]
+            if run.replicated_to:
+                lines.append(f"  -- on {run.server} only: these statements replicate to {', '.join(run.replicated_to)}")
     return tuple(lines)

@@ -15,7 +15,7 @@ from shipit.db.connection import Role, Servers
 from shipit.db.ddl_watch import DdlProgress, DdlWatcher, ProgressSource
 from shipit.db.health import HealthThresholds, ServerHealth, read_server_health, read_threads
 from shipit.db.mdl import MdlWait, MdlWatchdog, migration_lock_holder, our_ddl_connections, suggested_action
-from shipit.db.osc import LogProgress, OscRun, OscTool, assess, read_server_osc
+from shipit.db.osc import LogProgress, OscRun, OscTool, assess, fold_replicated, read_server_osc
 from shipit.db.progress_readiness import ProgressReadiness, read_progress_readiness
 from shipit.core.errors import ShipitError
 
@@ -75,6 +75,7 @@ class DbStatus:
                 "server": r.server, "schema": r.schema, "tool": r.tool.value, "table": r.table, "state": r.state.value,
                 "artifacts": [a.name for a in r.artifacts], "heartbeat_age_s": r.heartbeat_age_s,
                 "changelog_state": r.ghost_state or None,
+                "replicated_to": list(r.replicated_to),
                 "description": r.describe(), "cleanup_sql": list(r.cleanup_sql()) if r.state.is_failure else [],
             } for r in self.osc],
             "progress_readiness": [{
@@ -153,4 +154,4 @@ def read_db_status(servers: Servers, thresholds: HealthThresholds, *, sample_int
             except ShipitError as e:
                 errors.setdefault(s.name, str(e))
     return DbStatus(ddl, tuple(waits), tuple(health), tuple(errors.items()), servers.primary.name, tuple(actions),
-                    tuple(osc), tuple(progress))
+                    fold_replicated(osc, servers.primary.name), tuple(progress))

@@ -1,6 +1,7 @@
 """Online schema change tools on a real MariaDB: a real pt-online-schema-change run (Debian's percona-toolkit), seen
-while it copies and after it is killed; LHM's and gh-ost's table-and-trigger sequences reproduced in SQL (LHM is a
-Ruby gem and gh-ost a Go binary this machine does not have); `shipit db status` showing them."""
+while it copies and after it is killed; LHM's table-and-trigger sequence reproduced in SQL (LHM is a Ruby gem that
+needs a Rails app's process), beside a gh-ost changelog of the shape gh-ost 1.1.6 creates, whose heartbeat the test
+ages at will; `shipit db status` showing both. The real gh-ost runs in test_ghost.py."""
 
 from __future__ import annotations
 
@@ -169,11 +170,12 @@ def test_lhm_and_gh_ost_sequences_in_sql_are_recognised_and_a_stale_gh_ost_heart
         # gh-ost: the ghost table and its changelog with a heartbeat row
         cur.execute("CREATE TABLE carts (id INT PRIMARY KEY)")
         cur.execute("CREATE TABLE _carts_gho LIKE carts")
-        cur.execute("CREATE TABLE _carts_ghc (id BIGINT AUTO_INCREMENT, last_update TIMESTAMP(6) NOT NULL "
-                    "DEFAULT CURRENT_TIMESTAMP(6), hint VARCHAR(64) NOT NULL, value VARCHAR(4096) NOT NULL, "
-                    "PRIMARY KEY (id), UNIQUE KEY hint_uidx (hint)) COMMENT='gh-ost changelog'")
+        cur.execute("CREATE TABLE _carts_ghc (id BIGINT UNSIGNED AUTO_INCREMENT, last_update TIMESTAMP NOT NULL "
+                    "DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP, hint VARCHAR(64) CHARSET ascii NOT NULL, "
+                    "value VARCHAR(4096) CHARSET ascii NOT NULL, PRIMARY KEY (id), UNIQUE KEY hint_uidx (hint)) "
+                    "COMMENT='gh-ost changelog'")
         cur.execute("INSERT INTO _carts_ghc (id, hint, value) VALUES (2, 'state', 'GhostTableMigrated'), "
-                    "(3, 'state at 1733443200123456789', 'GhostTableMigrated'), (1, 'heartbeat', NOW(6))")
+                    "(3, 'state at 1733443200123456789', 'GhostTableMigrated'), (1, 'heartbeat', DATE_FORMAT(UTC_TIMESTAMP(6), '%Y-%m-%dT%H:%i:%s.%fZ'))")
         # gh-ost's resume checkpoints (its --checkpoint): kept with the old table unless --ok-to-drop-table
         cur.execute("CREATE TABLE _carts_ghk (gh_ost_chk_id BIGINT AUTO_INCREMENT PRIMARY KEY, "
                     "gh_ost_chk_timestamp BIGINT, gh_ost_chk_coords TEXT CHARSET ascii, gh_ost_chk_iteration BIGINT, "

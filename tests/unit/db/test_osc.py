@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from shipit.db.osc import (
-    HEARTBEAT_STALE_S, LogProgress, OscTool, Role, RunState, ServerOsc, assess, ghost_state, leftover_report,
+    HEARTBEAT_STALE_S, LogProgress, OscTool, Role, RunState, ServerOsc, assess, fold_replicated, ghost_state,
+    leftover_report,
     parse_progress, recognise,
 )
 
@@ -54,6 +55,13 @@ def test_a_pt_osc_trigger_of_another_schema_is_not_taken_for_this_ones():
      "mysql-bin.000003:99; Lag: 0.02s, HeartbeatLag: 0.02s, State: postponing cut-over; ETA: due",
      LogProgress(OscTool.GH_OST, 100.0, None, "postponing cut-over")),
     ("\r12.50% (125/1000) complete\r40.00% (400/1000) complete", LogProgress(OscTool.LHM, 40.0)),
+    # gh-ost 1.1.6 with --verbose logs each status line again through a printf that mangles its `%;`
+    ("2026-12-06 00:00:03 INFO Copy: 118000/299730 39.4%!;(MISSING) Applied: 0; Backlog: 0/1000; Time: 2s(total), "
+     "2s(copy); streamer: mysql-bin.000001:4676736; Lag: 0.01s, HeartbeatLag: 0.11s, State: migrating; ETA: 3s",
+     LogProgress(OscTool.GH_OST, 39.4, 3.0, "migrating")),
+    ("Copy: 0/299730 0.0%; Applied: 0; Backlog: 0/1000; Time: 0s(total), 0s(copy); streamer: "
+     "mysql-bin.000001:3318105; Lag: 0.01s, HeartbeatLag: 0.01s, State: migrating; ETA: N/A",
+     LogProgress(OscTool.GH_OST, 0.0, None, "migrating")),
 ])
 def test_progress_lines_of_each_tool(line, expected):
     assert parse_progress(line) == expected
@@ -72,6 +80,18 @@ def test_a_postponed_gh_ost_cut_over_is_waiting_for_a_person_not_a_hang():
     (run,) = assess(_reading(arts, {"_carts_ghc": 0.2}), progress={(OscTool.GH_OST, ""): seen})
     assert run.state is RunState.CUT_OVER_POSTPONED and not run.state.is_failure and run.state.blocks_ready
     assert "waiting for a person" in run.describe() and "postpone-cut-over-flag-file" in run.describe()
+
+
+def test_a_postponed_cut_over_is_told_from_the_state_gh_ost_wrote_in_its_changelog_without_any_log():
+    arts = recognise("shop", ["_carts_gho", "_carts_ghc"], [])
+    reading = ServerOsc("primary", "shop", arts, {"_carts_ghc": 0.4}, statuses={"_carts_ghc": "postponing cut-over"})
+    (run,) = assess(reading, migration_running=None)
+    assert run.state is RunState.CUT_OVER_POSTPONED and "waiting for a person" in run.describe()
+    migrating = ServerOsc("primary", "shop", arts, {"_carts_ghc": 0.4}, statuses={"_carts_ghc": "migrating"})
+    assert assess(migrating, migration_running=None)[0].state is RunState.COPYING
+    # a stale heartbeat wins over the last state written: a dead run stays dead whatever it said last
+    dead = ServerOsc("primary", "shop", arts, {"_carts_ghc": 30.0}, statuses={"_carts_ghc": "postponing cut-over"})
+    assert assess(dead, migration_running=None)[0].state is RunState.STALE
 
 
 def test_gh_ost_heartbeat_decides_alive_or_stale():
@@ -159,3 +179,21 @@ def test_gh_ost_changelog_state_is_reported_with_the_run():
     assert "[last state: ghost table altered]: copying" in copying.describe()
     (hung,) = assess(_reading(arts, {"_carts_ghc": 40.0}, {"_carts_ghc": "AllEventsUpToLockProcessed"}))
     assert hung.state is RunState.STALE and "[last state: cutting over]: no heartbeat for 40s" in hung.describe()
+
+
+def test_a_replicas_copy_of_the_primarys_dead_run_folds_into_it_and_the_clean_up_is_for_the_primary_only():
+    arts = recognise("shop", ["_carts_gho", "_carts_ghc"], [])
+    primary = assess(ServerOsc("primary", "shop", arts, {"_carts_ghc": 30.0}))
+    replica = assess(ServerOsc("replica1", "shop", arts, {"_carts_ghc": 31.0}))
+    # a replica's own run (gh-ost run against the replica) is no copy of anything on the primary
+    own = assess(ServerOsc("replica2", "shop", recognise("shop", ["_users_gho", "_users_ghc"], []), {"_users_ghc": 40}))
+    (folded, kept) = fold_replicated(primary + replica + own, "primary")
+    assert folded.server == "primary" and folded.replicated_to == ("replica1",)
+    assert kept.server == "replica2" and kept.replicated_to == ()
+    report = leftover_report([folded])
+    assert report[0].startswith("gh-ost on shop.carts (primary, replicated to replica1): no heartbeat for 30s")
+    assert report[1:3] == tuple(f"  {s}" for s in folded.cleanup_sql())
+    assert report[3] == "  -- on primary only: these statements replicate to replica1"
+    # with other artefacts (the replica still behind) the replica's run stays its own
+    behind = assess(ServerOsc("replica1", "shop", recognise("shop", ["_carts_ghc"], []), {"_carts_ghc": 31.0}))
+    assert [r.server for r in fold_replicated(primary + behind, "primary")] == ["primary", "replica1"]
