@@ -209,7 +209,8 @@ def test_a_sigkilled_gh_ost_run_is_reported_with_its_leftovers_and_the_sql_that_
     # once, with the replica as its copy, and the clean-up is for the primary alone (a read-only replica refuses it)
     orders.pair.wait_caught_up()
     report = release_database(orders).tool_leftovers()
-    assert report[0].startswith(f"gh-ost on {orders.name}.orders (primary, replicated to replica1): no heartbeat for")
+    assert report[0].startswith(f"gh-ost on {orders.name}.orders (primary, replicated to replica1) [last state: ")
+    assert "]: no heartbeat for" in report[0]  # the changelog's last state hint, then the verdict
     assert report[1:3] == tuple(f"  {s}" for s in cleanup)
     assert report[3:] == ("  -- on primary only: these statements replicate to replica1",)
     assert leftover_report([dead])[1:] == tuple(f"  {s}" for s in cleanup)
