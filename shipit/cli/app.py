@@ -6,9 +6,12 @@ import sys
 
 import typer
 
+from shipit.cli import coercion
 from shipit.core.errors import ExitCode, ShipitError
 from shipit.core.log import LogFormat, configure
 from shipit.cli.output import emit_json, error
+
+coercion.install()
 
 app = typer.Typer(
     name="shipit",

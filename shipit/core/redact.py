@@ -22,26 +22,34 @@ _lock = threading.Lock()
 _secrets: set[str] = set()
 
 # Key names whose value is a credential; a prefix or suffix is allowed (DB_PASSWORD, aws_secret_access_key).
-_KEY = (r"[A-Za-z0-9_.-]*?(?:password|passwd|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|private[_-]?key"
-        r"|credentials?)[A-Za-z0-9_]*")
+_KEY_WORDS = r"password|passwd|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|private[_-]?key|credentials?"
+_KEY = rf"[A-Za-z0-9_.-]*?(?:{_KEY_WORDS})[A-Za-z0-9_]*"
 # Structural field names that contain a key word but hold no secret (Kubernetes' secretKeyRef, secretName, ...).
 _NOT_SECRET_KEY = re.compile(r"(?:ref|name|names|file|path|count|type|expires_at|expiry)$", re.IGNORECASE)
 # `=`, `:`, Ruby's `=>`, with the key optionally quoted, a Ruby symbol, or JSON escaped inside a string.
 _SEP = r"\\?[\"']?\s*(?:=>|=|:)\s*"
 
+_HAS_KEY_WORD = re.compile(_KEY_WORDS, re.IGNORECASE).search
+
+# Each pattern with a test its matches need: text failing the cheap scan cannot match the costly pattern.
 _PATTERNS = (
     # PEM private key blocks, also when the output was cut before the END line
-    re.compile(r"(?P<pre>-----BEGIN [A-Z ]*PRIVATE KEY-----)(?P<secret>.*?)(?P<post>-----END [A-Z ]*PRIVATE KEY-----|\Z)",
-               re.DOTALL),
+    (lambda text: "PRIVATE KEY-----" in text,
+     re.compile(r"(?P<pre>-----BEGIN [A-Z ]*PRIVATE KEY-----)(?P<secret>.*?)(?P<post>-----END [A-Z ]*PRIVATE KEY-----|\Z)",
+                re.DOTALL)),
     # scheme://user:password@host (the last @ before the path: an unencoded @ in the password stays masked)
-    re.compile(r"(?P<pre>[a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s]*:)(?P<secret>[^\s/]+)(?P<post>@[^@\s/]*)"),
-    re.compile(r"(?P<pre>\b(?:[Bb]earer|[Bb]asic)\s+)(?P<secret>[A-Za-z0-9._~+/=-]{8,})(?P<post>)"),
+    (lambda text: "://" in text,
+     re.compile(r"(?P<pre>[a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s]*:)(?P<secret>[^\s/]+)(?P<post>@[^@\s/]*)")),
+    (lambda text: "earer" in text or "asic" in text,
+     re.compile(r"(?P<pre>\b(?:[Bb]earer|[Bb]asic)\s+)(?P<secret>[A-Za-z0-9._~+/=-]{8,})(?P<post>)")),
     # key: "value" (JSON, Ruby, YAML), also escaped JSON inside a string
-    re.compile(rf"(?P<pre>(?P<key>{_KEY}){_SEP}\\?\")(?P<secret>(?:[^\"\\]|\\[^\"])*)(?P<post>\\?\")", re.IGNORECASE),
-    re.compile(rf"(?P<pre>(?P<key>{_KEY}){_SEP}')(?P<secret>(?:[^'\\]|\\.)*)(?P<post>')", re.IGNORECASE),
+    (_HAS_KEY_WORD,
+     re.compile(rf"(?P<pre>(?P<key>{_KEY}){_SEP}\\?\")(?P<secret>(?:[^\"\\]|\\[^\"])*)(?P<post>\\?\")", re.IGNORECASE)),
+    (_HAS_KEY_WORD, re.compile(rf"(?P<pre>(?P<key>{_KEY}){_SEP}')(?P<secret>(?:[^'\\]|\\.)*)(?P<post>')", re.IGNORECASE)),
     # key=value, key: value, :key=>value (unquoted); MySQL's "(using password: YES)" is not a secret
-    re.compile(rf"(?P<pre>(?P<key>{_KEY}){_SEP})(?![>=])(?!(?:YES|NO)\))(?!(?:ENV|nil|null|None|true|false)\b)(?P<secret>[^\s\"'\\,;&}}\]\)]+)(?P<post>)",
-               re.IGNORECASE),
+    (_HAS_KEY_WORD,
+     re.compile(rf"(?P<pre>(?P<key>{_KEY}){_SEP})(?![>=])(?!(?:YES|NO)\))(?!(?:ENV|nil|null|None|true|false)\b)(?P<secret>[^\s\"'\\,;&}}\]\)]+)(?P<post>)",
+                re.IGNORECASE)),
 )
 
 
@@ -114,8 +122,9 @@ def redact(text: str) -> str:
     for s in secrets:
         if s in text:
             text = text.replace(s, MASK)
-    for pattern in _PATTERNS:
-        text = pattern.sub(_mask, text)
+    for may_match, pattern in _PATTERNS:
+        if may_match(text):
+            text = pattern.sub(_mask, text)
     return _mask_pem_lines(text)
 
 

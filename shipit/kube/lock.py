@@ -295,21 +295,29 @@ class ReleaseLock:
             self._thread.join(timeout=5)
             self._thread = None
         with self._mutex:
-            lease = self._get()
-            holder = holder_from_lease(lease) if lease else None
-            if lease is None or holder is None or holder.identity != self.identity:
-                return
-            spec = dict(lease["spec"])
-            spec.pop("holderIdentity", None)
-            spec.pop("acquireTime", None)
-            spec["renewTime"] = micro_time(utcnow())
-            meta = dict(lease["metadata"])
-            meta["annotations"] = {k: v for k, v in (meta.get("annotations") or {}).items() if not k.startswith("shipit.dev/")}
-            try:
-                self.kube.request_json("PUT", f"{self._path}/{self.name}", body={**lease, "metadata": meta, "spec": spec}, name="replace_namespaced_lease")
-            except ApiException as e:
-                if e.status not in (404, 409):
-                    raise
+            # the Lease as this run last wrote it: its resourceVersion makes the write a compare-and-swap, and a
+            # Lease changed since then is read again before deciding
+            lease, fresh = (self._lease, False) if self._lease is not None else (self._get(), True)
+            while True:
+                holder = holder_from_lease(lease) if lease else None
+                if lease is None or holder is None or holder.identity != self.identity:
+                    self._lease = None
+                    return
+                spec = dict(lease["spec"])
+                spec.pop("holderIdentity", None)
+                spec.pop("acquireTime", None)
+                spec["renewTime"] = micro_time(utcnow())
+                meta = dict(lease["metadata"])
+                meta["annotations"] = {k: v for k, v in (meta.get("annotations") or {}).items() if not k.startswith("shipit.dev/")}
+                try:
+                    self.kube.request_json("PUT", f"{self._path}/{self.name}", body={**lease, "metadata": meta, "spec": spec}, name="replace_namespaced_lease")
+                except ApiException as e:
+                    if e.status not in (404, 409):
+                        raise
+                    if not fresh:
+                        lease, fresh = self._get(), True
+                        continue
+                break
             self._lease = None
         log.info("release lock released", lease=self.name)
 

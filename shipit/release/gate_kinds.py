@@ -11,15 +11,16 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
-from typing import Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
-import httpx
-
-from shipit.adapters.notify.http import ServiceError, call, json_of
+from shipit.adapters.notify.http import ServiceError, call, json_of, new_client
 from shipit.core.config import GatesConfig
 from shipit.core.config_integrations import ErrorGateConfig, ErrorProvider, Inconclusive, MetricGateConfig
 from shipit.release.gate_result import Bound, Observation, number
 from shipit.release.gates import Consecutive, Gate, GateDecision, GateState, HttpGate, Mode, Probe, held_for
+
+if TYPE_CHECKING:
+    import httpx
 
 BASELINE = 3600.0  # the error rate since the release is compared with this long before it
 
@@ -177,7 +178,7 @@ class MetricGate:
         self.name = f"metric {cfg.name}"
         self.interval = cfg.interval
         self.threshold = Threshold.of(cfg)
-        self._client = httpx.Client(timeout=cfg.timeout)
+        self._client = new_client(cfg.timeout)
 
     def probe(self) -> Probe:
         at = self.clock()
@@ -203,7 +204,7 @@ class ErrorRateGate(Consecutive):
         self.name = f"error rate ({cfg.provider.value})"
         self.interval = cfg.interval
         self.provider = ERROR_PROVIDERS[cfg.provider](cfg)
-        self._client = httpx.Client(timeout=cfg.timeout)
+        self._client = new_client(cfg.timeout)
         self._before: ErrorWindow | None = None  # the hour before does not change: read once
 
     def probe(self) -> Probe:

@@ -84,13 +84,13 @@ def _migrate(r: Release, *, post_deploy: bool) -> str | Skip:
     if not versions:
         return Skip(f"no {kind} migrations")
     db = r.ports.database
-    pending = tuple(v for v in versions if v not in db.applied_versions())
+    applied_before = db.applied_versions()  # one read: the lease keeps every other release's migrations out
+    pending = tuple(v for v in versions if v not in applied_before)
     if not pending:
         return Skip(f"all {len(versions)} {kind} migrations already applied")
     diagnosis, schema_before = None, None
-    applied_before = db.applied_versions()
     try:
-        command = _command(r.cfg.migration.command, r.facts, pending, db.applied_versions(), post_deploy=post_deploy)
+        command = _command(r.cfg.migration.command, r.facts, pending, applied_before, post_deploy=post_deploy)
         schema_before = db.schema(r.facts, pending)  # what a failure's partial-state report compares removals with
         tool = r.ports.cluster.migrate(
             r.facts, image=r.state.image_after, job_id=f"{r.state.id}-post" if post_deploy else r.state.id,

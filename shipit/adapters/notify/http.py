@@ -7,12 +7,13 @@ not become a 200 by asking again.
 
 from __future__ import annotations
 
-from typing import Callable, TypeVar
-
-import httpx
-import tenacity
+from typing import TYPE_CHECKING, Callable, TypeVar
 
 from shipit.core.redact import redact
+
+if TYPE_CHECKING:
+    import httpx
+    import tenacity
 
 T = TypeVar("T")
 
@@ -36,8 +37,17 @@ def _check(response: httpx.Response) -> httpx.Response:
     return response
 
 
+def new_client(timeout: float) -> httpx.Client:
+    """An httpx client; httpx loads only when a service outside the cluster is configured."""
+    import httpx
+
+    return httpx.Client(timeout=timeout)
+
+
 def retrying(attempts: int, timeout: float) -> tenacity.Retrying:
     """The retry policy shared by every outside call: at most `attempts` tries, no new try after attempts x timeout."""
+    import tenacity
+
     return tenacity.Retrying(
         stop=tenacity.stop_after_attempt(max(1, attempts)) | tenacity.stop_after_delay(max(1, attempts) * timeout),
         wait=tenacity.wait_exponential(multiplier=0.2, max=1.0),
@@ -53,6 +63,7 @@ def guarded(fn: Callable[[], T], *, attempts: int, timeout: float) -> T:
 
 def call(client: httpx.Client, method: str, url: str, *, attempts: int = 3, **kwargs) -> httpx.Response:
     """One logical request, retried; raises ServiceError when it cannot succeed."""
+    import httpx
 
     def once() -> httpx.Response:
         try:

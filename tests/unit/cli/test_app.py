@@ -85,11 +85,12 @@ def test_json_logs_in_ci_are_redacted(monkeypatch):
 
 
 def test_release_start_up_skips_unconfigured_notifiers_and_filtered_log_events():
-    """A notifier's SDK loads only when its kind is configured; an event below the log level never loads structlog,
-    one at or above it is written."""
+    """A notifier's SDK loads only when its kind is configured, httpx only when a metric or error-rate gate is; an event
+    below the log level never loads structlog, one at or above it is written."""
     code = (
         "import io, sys\n"
         "from shipit.adapters.notify import listener\n"
+        "from shipit.adapters import gates\n"
         "from shipit.core import log\n"
         "buf = io.StringIO()\n"
         "log.configure(log.LogFormat.CONSOLE, stream=buf)\n"
