@@ -231,7 +231,7 @@ def run_gates(
                 if mode is Mode.KEEP:
                     with lock:
                         silent = [g.name for g in gates if not history[g.name]]
-                    if silent:  # a gate that never answered has not kept passing
+                    if silent and duration > 0:  # a gate that never answered a bake has not kept passing
                         return _report(False, mode, history, lock, silent[0], f"no reading within {duration:g}s")
                     return _report(True, mode, history, lock, None, f"all gates kept passing for {duration:g}s")
                 waiting = [g.name for g in gates if g.name not in outcome]

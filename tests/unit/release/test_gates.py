@@ -77,3 +77,11 @@ def test_the_bake_does_not_pass_a_gate_that_never_answered():
     finally:
         silent.release.set()
     assert not report.ok and report.failed == "metric slow" and report.reason == "no reading within 0.2s"
+
+
+def test_a_bake_of_zero_seconds_asks_no_gate_for_a_reading():
+    silent = _Silent()
+    try:
+        assert run_gates([silent], mode=Mode.KEEP, duration=0).ok
+    finally:
+        silent.release.set()
