@@ -1,12 +1,16 @@
 """Whole releases through each code strategy (`code.strategy`): manifests and kustomize applied server-side with every
 kind watched, a crash-looping StatefulSet reverted together with the ConfigMap shipped with it, a CronJob whose
 template gets the new image, an Argo CD-managed Deployment refused in image mode before anything changes, and GitOps
-releases applied by an agent, one of them reverted by a pushed revert commit.
+releases applied by an agent: the migration and the gates end before the GitOps commit is pushed, and a crashing
+image is reverted by a pushed revert commit.
 """
 
 from __future__ import annotations
 
 import subprocess
+import threading
+import time
+from pathlib import Path
 
 import git
 import pytest
@@ -176,4 +180,60 @@ def test_a_gitops_release_whose_image_crashes_is_reverted_by_a_pushed_revert_com
         head = git.Repo(gitops_origin).commit("main")
         assert head.message.startswith(f'Revert "shipit: shop {target}') and head.hexsha in agent.applied
         assert sb.deployment_images() == {"web": sb.image(base), "worker": sb.image(base)}
+    assert not agent.errors, agent.errors
+
+
+class HeadWatch:
+    """Polls a bare repository's branch every 10 ms: the last time the old head was seen, the first time a new one."""
+
+    def __init__(self, bare: Path, branch: str = "main"):
+        self.ref = bare / "refs" / "heads" / branch
+        self.first = self._head()
+        self.last_old = self.first_new = 0.0
+        self.new = ""
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _head(self) -> str:
+        return self.ref.read_text().strip()
+
+    def _run(self) -> None:
+        while not self._stop.is_set() and not self.new:
+            now, head = time.time(), self._head()
+            if head == self.first:
+                self.last_old = now
+            else:
+                self.first_new, self.new = now, head
+            self._stop.wait(0.01)
+
+    def __enter__(self) -> "HeadWatch":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+
+def test_a_gitops_release_migrates_and_passes_its_gates_before_the_commit_is_pushed(sandbox, gitops_origin):
+    sb = sandbox
+    with GitOpsAgent(gitops_origin, "apps/shop", sb.cluster.kubeconfig) as agent:
+        sb.write_config(code={"strategy": "gitops", "gitops": {
+            "repo": str(gitops_origin), "path": "apps/shop/kustomization.yaml", "kind": "kustomize-images"}})
+        sb.bootstrap()
+        sb.add_slow_migration("20240201000001", 1)
+        target = sb.change_code()
+        with HeadWatch(gitops_origin) as pushed:
+            r = release(sb)
+        assert r.code == 0, r.text
+        out = r.json()
+        migrate, gates, code = _phase(out, "migrate"), _phase(out, "gates"), _phase(out, "code")
+        assert migrate["status"] == gates["status"] == code["status"] == "succeeded"
+        assert "20240201000001" in sb.schema_versions() and gates["gates"]
+        head = git.Repo(gitops_origin).commit("main")
+        assert pushed.new == head.hexsha and head.message.startswith(f"shipit: shop {target}")
+        # the branch still had the old head after the migration and the gates had ended: the push came later
+        assert migrate["ended"] < gates["ended"] < pushed.last_old < pushed.first_new
+        assert gates["ended"] <= code["started"] and head.committed_date >= int(gates["ended"])
+        assert sb.deployment_images() == {"web": sb.image(target), "worker": sb.image(target)}
     assert not agent.errors, agent.errors
