@@ -202,8 +202,8 @@ current-context: {user}
             return False
 
     def reset_namespace(self, namespace: str = "default", timeout: float = 60.0) -> None:
-        """Empty a namespace of workloads, pods, ConfigMaps (but kube-root-ca.crt), Leases and Events, and wait until
-        no pod is left, so the next test starts from a clean namespace on the shared cluster."""
+        """Empty a namespace of workloads, pods, ConfigMaps (but kube-root-ca.crt), Leases, Events and Helm releases,
+        and wait until no pod is left, so the next test starts from a clean namespace on the shared cluster."""
         api = self.api()
         background = {"apiVersion": "v1", "kind": "DeleteOptions", "propagationPolicy": "Background"}
         for path in ("/apis/apps/v1/namespaces/{ns}/deployments", "/apis/apps/v1/namespaces/{ns}/replicasets",
@@ -215,6 +215,8 @@ current-context: {user}
                     params={"fieldSelector": "metadata.name!=kube-root-ca.crt"})
         api.delete(f"/apis/coordination.k8s.io/v1/namespaces/{namespace}/leases", background)
         api.delete(f"/api/v1/namespaces/{namespace}/events", background)
+        api.request("DELETE", f"/api/v1/namespaces/{namespace}/secrets", background,  # Helm's release history
+                    params={"labelSelector": "owner=helm"})
         deadline = time.monotonic() + timeout
         while api.get(f"/api/v1/namespaces/{namespace}/pods")["items"] or \
                 api.get(f"/apis/apps/v1/namespaces/{namespace}/replicasets")["items"]:
