@@ -142,6 +142,12 @@ def test_an_argo_managed_deployment_is_refused_in_image_mode_before_anything_cha
     assert "20240201000001" not in sb.schema_versions()
 
 
+def agent_kubeconfig(sb) -> Path:
+    """The GitOps agent applies with its own identity, as Argo CD does: the cluster admin on the real control plane
+    (where shipit runs as its ServiceAccount, which cannot create what the agent applies)."""
+    return getattr(sb.cluster, "admin_kubeconfig", sb.cluster.kubeconfig)
+
+
 @pytest.fixture
 def gitops_origin(sandbox, tmp_path):
     """A bare GitOps repository whose kustomization names the image by tag, seeded with the sandbox's app."""
@@ -163,7 +169,7 @@ def gitops_origin(sandbox, tmp_path):
 
 def test_a_gitops_release_is_committed_pushed_and_applied_by_the_agent(sandbox, gitops_origin):
     sb = sandbox
-    with GitOpsAgent(gitops_origin, "apps/shop", sb.cluster.kubeconfig) as agent:
+    with GitOpsAgent(gitops_origin, "apps/shop", agent_kubeconfig(sb)) as agent:
         sb.write_config(code={"strategy": "gitops", "gitops": {
             "repo": str(gitops_origin), "path": "apps/shop/kustomization.yaml", "kind": "kustomize-images"}})
         target = sb.bootstrap()
@@ -176,7 +182,7 @@ def test_a_gitops_release_is_committed_pushed_and_applied_by_the_agent(sandbox, 
 
 def test_a_gitops_release_whose_image_crashes_is_reverted_by_a_pushed_revert_commit(sandbox, gitops_origin):
     sb = sandbox
-    with GitOpsAgent(gitops_origin, "apps/shop", sb.cluster.kubeconfig) as agent:
+    with GitOpsAgent(gitops_origin, "apps/shop", agent_kubeconfig(sb)) as agent:
         sb.write_config(code={"strategy": "gitops", "gitops": {
             "repo": str(gitops_origin), "path": "apps/shop/kustomization.yaml", "kind": "kustomize-images"}})
         base = sb.bootstrap()
@@ -225,7 +231,7 @@ class HeadWatch:
 
 def test_a_gitops_release_migrates_and_passes_its_gates_before_the_commit_is_pushed(sandbox, gitops_origin):
     sb = sandbox
-    with GitOpsAgent(gitops_origin, "apps/shop", sb.cluster.kubeconfig) as agent:
+    with GitOpsAgent(gitops_origin, "apps/shop", agent_kubeconfig(sb)) as agent:
         sb.write_config(code={"strategy": "gitops", "gitops": {
             "repo": str(gitops_origin), "path": "apps/shop/kustomization.yaml", "kind": "kustomize-images"}})
         sb.bootstrap()
