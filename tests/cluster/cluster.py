@@ -202,7 +202,7 @@ current-context: {user}
             return False
 
     def reset_namespace(self, namespace: str = "default", timeout: float = 60.0) -> None:
-        """Empty a namespace of workloads, pods, ConfigMaps (but kube-root-ca.crt), Secrets, ServiceAccounts (but
+        """Empty a namespace of workloads, pods, ConfigMaps (but kube-root-ca.crt), Secrets (Helm's release history too), ServiceAccounts (but
         default), Roles, RoleBindings, Leases and Events, and wait until no pod is left, so the next test starts from a
         clean namespace on the shared cluster (a Secret left behind would hide another test's missing one)."""
         api = self.api()

@@ -1,20 +1,32 @@
 """Whole releases through each code strategy (`code.strategy`): manifests and kustomize applied server-side with every
 kind watched, a crash-looping StatefulSet reverted together with the ConfigMap shipped with it, a CronJob whose
 template gets the new image, an Argo CD-managed Deployment refused in image mode before anything changes, and GitOps
-releases applied by an agent, one of them reverted by a pushed revert commit.
+releases applied by an agent: the migration and the gates end before the GitOps commit is pushed, and a crashing
+image is reverted by a pushed revert commit. Helm releases (on the real control plane: helm's client sends protobuf,
+which kubesim does not serve) upgrade the chart after the migration, and a crashing image is reverted by
+`helm rollback`.
 """
 
 from __future__ import annotations
 
+import json
+import os
+import re
+import shutil
 import subprocess
+import threading
+import time
+from datetime import datetime
+from pathlib import Path
 
 import git
 import pytest
 import yaml
 
+from tests.cluster.build import go_binary
 from tests.kubesim import resources as R
 from tests.support.gitops_agent import GitOpsAgent
-from tests.support.sandbox import NAMESPACE, REPOSITORY
+from tests.support.sandbox import DEPLOYMENTS, NAMESPACE, REPOSITORY, open_sandbox
 
 CI_IMAGE = f"{REPOSITORY}:ci"  # what the manifests say; shipit sets the release's image
 
@@ -130,6 +142,12 @@ def test_an_argo_managed_deployment_is_refused_in_image_mode_before_anything_cha
     assert "20240201000001" not in sb.schema_versions()
 
 
+def agent_kubeconfig(sb) -> Path:
+    """The GitOps agent applies with its own identity, as Argo CD does: the cluster admin on the real control plane
+    (where shipit runs as its ServiceAccount, which cannot create what the agent applies)."""
+    return getattr(sb.cluster, "admin_kubeconfig", sb.cluster.kubeconfig)
+
+
 @pytest.fixture
 def gitops_origin(sandbox, tmp_path):
     """A bare GitOps repository whose kustomization names the image by tag, seeded with the sandbox's app."""
@@ -151,7 +169,7 @@ def gitops_origin(sandbox, tmp_path):
 
 def test_a_gitops_release_is_committed_pushed_and_applied_by_the_agent(sandbox, gitops_origin):
     sb = sandbox
-    with GitOpsAgent(gitops_origin, "apps/shop", sb.cluster.kubeconfig) as agent:
+    with GitOpsAgent(gitops_origin, "apps/shop", agent_kubeconfig(sb)) as agent:
         sb.write_config(code={"strategy": "gitops", "gitops": {
             "repo": str(gitops_origin), "path": "apps/shop/kustomization.yaml", "kind": "kustomize-images"}})
         target = sb.bootstrap()
@@ -164,7 +182,7 @@ def test_a_gitops_release_is_committed_pushed_and_applied_by_the_agent(sandbox, 
 
 def test_a_gitops_release_whose_image_crashes_is_reverted_by_a_pushed_revert_commit(sandbox, gitops_origin):
     sb = sandbox
-    with GitOpsAgent(gitops_origin, "apps/shop", sb.cluster.kubeconfig) as agent:
+    with GitOpsAgent(gitops_origin, "apps/shop", agent_kubeconfig(sb)) as agent:
         sb.write_config(code={"strategy": "gitops", "gitops": {
             "repo": str(gitops_origin), "path": "apps/shop/kustomization.yaml", "kind": "kustomize-images"}})
         base = sb.bootstrap()
@@ -177,3 +195,183 @@ def test_a_gitops_release_whose_image_crashes_is_reverted_by_a_pushed_revert_com
         assert head.message.startswith(f'Revert "shipit: shop {target}') and head.hexsha in agent.applied
         assert sb.deployment_images() == {"web": sb.image(base), "worker": sb.image(base)}
     assert not agent.errors, agent.errors
+
+
+class HeadWatch:
+    """Polls a bare repository's branch every 10 ms: the last time the old head was seen, the first time a new one."""
+
+    def __init__(self, bare: Path, branch: str = "main"):
+        self.ref = bare / "refs" / "heads" / branch
+        self.first = self._head()
+        self.last_old = self.first_new = 0.0
+        self.new = ""
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _head(self) -> str:
+        return self.ref.read_text().strip()
+
+    def _run(self) -> None:
+        while not self._stop.is_set() and not self.new:
+            now, head = time.time(), self._head()
+            if head == self.first:
+                self.last_old = now
+            else:
+                self.first_new, self.new = now, head
+            self._stop.wait(0.01)
+
+    def __enter__(self) -> "HeadWatch":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+
+def test_a_gitops_release_migrates_and_passes_its_gates_before_the_commit_is_pushed(sandbox, gitops_origin):
+    sb = sandbox
+    with GitOpsAgent(gitops_origin, "apps/shop", agent_kubeconfig(sb)) as agent:
+        sb.write_config(code={"strategy": "gitops", "gitops": {
+            "repo": str(gitops_origin), "path": "apps/shop/kustomization.yaml", "kind": "kustomize-images"}})
+        sb.bootstrap()
+        sb.add_slow_migration("20240201000001", 1)
+        target = sb.change_code()
+        with HeadWatch(gitops_origin) as pushed:
+            r = release(sb)
+        assert r.code == 0, r.text
+        out = r.json()
+        migrate, gates, code = _phase(out, "migrate"), _phase(out, "gates"), _phase(out, "code")
+        assert migrate["status"] == gates["status"] == code["status"] == "succeeded"
+        assert "20240201000001" in sb.schema_versions() and gates["gates"]
+        head = git.Repo(gitops_origin).commit("main")
+        assert pushed.new == head.hexsha and head.message.startswith(f"shipit: shop {target}")
+        # the branch still had the old head after the migration and the gates had ended: the push came later
+        assert migrate["ended"] < gates["ended"] < pushed.last_old < pushed.first_new
+        assert gates["ended"] <= code["started"] and head.committed_date >= int(gates["ended"])
+        assert sb.deployment_images() == {"web": sb.image(target), "worker": sb.image(target)}
+    assert not agent.errors, agent.errors
+
+
+HELM_CACHE = Path.home() / ".cache" / "shipit-tools" / "helm"
+HELM = shutil.which("helm") or (str(HELM_CACHE) if HELM_CACHE.is_file() else None)
+
+# the sandbox's Deployments as a chart: the same templates, the image tag a value
+CHART_DEPLOYMENT = """\
+{{- range $name, $replicas := .Values.deployments }}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: "{{ $name }}", labels: {app: "{{ $name }}"}}
+spec:
+  replicas: {{ $replicas }}
+  selector: {matchLabels: {app: "{{ $name }}"}}
+  strategy: {type: RollingUpdate, rollingUpdate: {maxUnavailable: 0, maxSurge: 1}}
+  template:
+    metadata: {labels: {app: "{{ $name }}"}}
+    spec:
+      containers:
+        - name: "{{ $name }}"
+          image: "{{ $.Values.image.repository }}:{{ $.Values.image.tag }}"
+          workingDir: "{{ $.Values.workingDir }}"
+          env:
+            - {name: RAILS_ENV, value: development}
+            - {name: DATABASE_URL, valueFrom: {secretKeyRef: {name: shop-db, key: DATABASE_URL}}}
+{{- end }}
+"""
+
+# what helm needs beyond config/rbac.yaml (README: "add those rules yourself"): its release Secrets, and creating and
+# patching what the chart renders
+HELM_ROLE = [
+    {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": {"name": "shipit-helm"},
+     "rules": [{"apiGroups": [""], "resources": ["secrets"], "verbs": ["get", "list", "create", "update", "delete"]},
+               {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["get", "list", "create", "update",
+                                                                               "patch"]}]},
+    {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": {"name": "shipit-helm"},
+     "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "shipit-helm"},
+     "subjects": [{"kind": "ServiceAccount", "name": "shipit", "namespace": NAMESPACE}]},
+]
+
+
+@pytest.fixture
+def helm_sandbox(request, tmp_path, pair_db, monkeypatch):
+    """A sandbox on the real control plane, shipit as its ServiceAccount with helm's extra rules, the app's
+    Deployments adopted by a Helm release `shop` of the chart committed at chart/ of the app repository."""
+    if HELM is None:
+        pytest.skip("no helm CLI on PATH or in ~/.cache/shipit-tools (scripts/test builds it when Go is present)")
+    if go_binary() is None:
+        pytest.skip("helm's client sends protobuf, which kubesim does not serve: a helm release needs the real "
+                    "control plane (Go present)")
+    from tests.cluster.world import RealWorld
+    monkeypatch.setenv("PATH", f"{Path(HELM).parent}{os.pathsep}{os.environ['PATH']}")  # shipit runs helm from PATH
+    world = RealWorld(request.getfixturevalue("real_cluster"), tmp_path / "admin.kubeconfig", exec_mode=True,
+                      shipit_identity=True)
+    try:
+        with open_sandbox(tmp_path / "sandbox", db_url=pair_db.primary_url, cluster=world) as sb:
+            sb.cluster.kubectl("apply", "-f", "-", input="\n".join(json.dumps(o) for o in HELM_ROLE))
+            for name in DEPLOYMENTS:  # Helm adopts live objects that carry its release's marks
+                sb.cluster.kubectl("label", "deployment", name, "app.kubernetes.io/managed-by=Helm")
+                sb.cluster.kubectl("annotate", "deployment", name, "meta.helm.sh/release-name=shop",
+                                   f"meta.helm.sh/release-namespace={NAMESPACE}")
+            chart = sb.repo / "chart"
+            (chart / "templates").mkdir(parents=True)
+            (chart / "Chart.yaml").write_text("apiVersion: v2\nname: shop\nversion: 0.1.0\n")
+            (chart / "values.yaml").write_text(yaml.safe_dump({
+                "image": {"repository": REPOSITORY, "tag": sb.initial_sha}, "workingDir": str(sb.repo),
+                "deployments": DEPLOYMENTS}))
+            (chart / "templates" / "app.yaml").write_text(CHART_DEPLOYMENT)
+            sb.commit("chart")
+            sb.write_config(code={"strategy": "helm", "helm": {"release": "shop", "chart": "chart",
+                                                               "values": {"image.tag": "{sha}"}}})
+            yield sb
+    finally:
+        world.close()
+
+
+def helm_history(sb, *, updated: bool = False) -> list[dict]:
+    """Release `shop`'s revisions; with `updated`, each one's write time as epoch seconds."""
+    out = subprocess.run([HELM, "history", "shop", "-o", "json", "--namespace", NAMESPACE, "--kubeconfig",
+                          str(sb.cluster.admin_kubeconfig)], capture_output=True, text=True, check=True).stdout
+    keys = ("revision", "status", "description") + (("updated",) if updated else ())
+    rows = [{k: h[k] for k in keys} for h in json.loads(out)]
+    for row in rows if updated else ():
+        day, clock, frac, zone = re.fullmatch(r"(\S+)T([\d:]+)(\.\d+)?(Z|[+-][\d:]+)", row["updated"]).groups()
+        stamp = datetime.fromisoformat(f"{day}T{clock}{(frac or '')[:7]}{'+00:00' if zone == 'Z' else zone}")
+        row["updated"] = stamp.timestamp()
+    return rows
+
+
+def test_a_helm_release_migrates_then_upgrades_the_chart_and_watches_what_it_renders(helm_sandbox):
+    sb = helm_sandbox
+    sb.bootstrap()  # helm install: adopts the Deployments, after the create_users migration
+    sb.add_nickname_migration("20240201000001")
+    target = sb.change_code()
+    r = release(sb)
+    assert r.code == 0, r.text
+    out = r.json()
+    assert [(p["phase"], p["status"]) for p in out["phases"] if p["phase"] in ("migrate", "gates", "code")] == \
+        [("migrate", "succeeded"), ("gates", "succeeded"), ("code", "succeeded")]
+    assert "20240201000001" in sb.schema_versions()
+    assert sb.deployment_images() == {"web": sb.image(target), "worker": sb.image(target)}
+    assert sb.serving_images() == {"web": {sb.image(target)}, "worker": {sb.image(target)}}
+    history = helm_history(sb, updated=True)
+    assert [(h["revision"], h["status"]) for h in history] == [(1, "superseded"), (2, "deployed")]
+    assert _phase(out, "migrate")["ended"] < _phase(out, "gates")["ended"] < history[1]["updated"]  # helm came after
+
+
+def test_a_helm_release_whose_image_crashes_is_reverted_by_helm_rollback(helm_sandbox):
+    sb = helm_sandbox
+    base = sb.bootstrap()
+    target = sb.change_code()
+    sb.crash_image(target)
+    r = release(sb)
+    assert r.code == 1, r.text
+    out = r.json()
+    assert out["status"] == "reverted" and _phase(out, "revert")["status"] == "succeeded"
+    assert "CrashLoopBackOff" in r.text and "ActiveRecord::ConnectionNotEstablished" in r.text
+    assert sb.deployment_images() == {"web": sb.image(base), "worker": sb.image(base)}
+    assert sb.serving_images() == {"web": {sb.image(base)}, "worker": {sb.image(base)}}
+    assert helm_history(sb) == [
+        {"revision": 1, "status": "superseded", "description": "Install complete"},
+        {"revision": 2, "status": "superseded", "description": "Upgrade complete"},
+        {"revision": 3, "status": "deployed", "description": "Rollback to 1"}]

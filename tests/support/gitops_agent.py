@@ -68,8 +68,9 @@ class GitOpsAgent:
         for d in docs:
             meta = d.setdefault("metadata", {})
             meta.setdefault("annotations", {})[TRACKING] = f"{self.app}:{d['kind']}:default/{meta['name']}"
-        self._kubectl("apply", "--server-side", "--field-manager=argocd-controller", "-f", "-",
-                      input="\n---\n".join(json.dumps(d) for d in docs))
+        # Argo CD's server-side sync forces: it takes over fields another manager (kubectl, an earlier deploy) set
+        self._kubectl("apply", "--server-side", "--force-conflicts", "--field-manager=argocd-controller", "-f", "-",
+                      input="\n".join(json.dumps(d) for d in docs))  # a JSON stream: `---` is an error in it
         self.applied.append(sha)
 
     def _chart(self, directory: Path) -> str:

@@ -1,6 +1,6 @@
 """`code.strategy: helm` with the real helm CLI on the real control plane: upgrade without --wait, watched from
-`helm get manifest`, `helm rollback` on a crashing image; a chart whose pre-upgrade hook runs db:migrate stops
-preflight. The chart is tests/fixtures/helm/shop.
+`helm get manifest`, `helm rollback` on a crashing image; a chart whose pre-upgrade hook runs db:migrate, or an
+object Argo CD applies (live or in the chart), stops preflight. The chart is tests/fixtures/helm/shop.
 
 The helm CLI comes from PATH, else from ~/.cache/shipit-tools (scripts/test builds it there from the Helm Go module).
 kubesim cannot serve it: helm's client sends protobuf bodies and kubesim speaks JSON only."""
@@ -86,3 +86,36 @@ def test_a_pre_upgrade_hook_running_db_migrate_stops_preflight(kube, kubesim, ch
         "migrateHook: false", "migrateHook: true")}, "hook")
     with pytest.raises(BadInput, match="Job/migrate runs db:migrate as a pre-install/pre-upgrade hook"):
         strategy(kube, kubesim, chart_repo, sha).preflight(f"{APP_IMAGE}:v2")
+
+
+def helm_releases(kubesim) -> list[dict]:
+    out = subprocess.run([HELM, "list", "--all", "-o", "json", "--namespace", "default", "--kubeconfig",
+                          str(kubesim.kubeconfig)], capture_output=True, text=True, check=True).stdout
+    return json.loads(out or "[]")
+
+
+ARGO = 'argocd.argoproj.io/tracking-id: "shop:apps/Deployment:default/web"'
+
+
+@pytest.mark.parametrize("where", ["live", "chart"])
+def test_an_object_applied_by_argo_cd_stops_preflight_before_anything_changes(kube, kubesim, chart_repo, where):
+    """Live: the cluster's Deployment carries Argo's mark; chart: the rendered Deployment carries it itself."""
+    if where == "live":
+        argo = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {
+            "name": "web", "annotations": {"argocd.argoproj.io/tracking-id": "shop:apps/Deployment:default/web"}},
+            "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "web"}}, "template": {
+                "metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{"name": "web",
+                                                                                 "image": f"{APP_IMAGE}:argo"}]}}}}
+        kube.send(kube.apps.create_namespaced_deployment, "default", argo)
+        sha = chart_repo.repo.head.commit.hexsha
+    else:
+        web = (CHART_DIR / "templates" / "web.yaml").read_text()
+        sha = chart_repo.commit({"chart/templates/web.yaml": web.replace(
+            "metadata: {name: web}", f"metadata:\n  name: web\n  annotations: {{{ARGO}}}")}, "argo marks the chart")
+    with pytest.raises(BadInput, match=r"Deployment web is applied by Argo CD .*code.strategy: helm") as refused:
+        strategy(kube, kubesim, chart_repo, sha).preflight(f"{APP_IMAGE}:v2")
+    assert refused.value.exit_code == 3
+    assert helm_releases(kubesim) == []  # nothing installed or upgraded
+    deployments, _ = kube.list_json(kube.apps.list_namespaced_deployment, "default")
+    assert [(d["metadata"]["name"], d["spec"]["template"]["spec"]["containers"][0]["image"]) for d in deployments] == \
+        ([("web", f"{APP_IMAGE}:argo")] if where == "live" else [])

@@ -1,16 +1,19 @@
 """`code.strategy: manifests | kustomize` against kubesim with the real kubectl and a real git repository: render at
-the commit, image set, server-side apply, every kind watched, fail fast, revert with the previous objects."""
+the commit, image set, server-side apply, every kind watched, fail fast, revert with the previous objects. On the real
+control plane: the apply is field manager `shipit`'s, and a field another manager owns is a conflict reported, not
+forced."""
 
 from __future__ import annotations
 
 import dataclasses
+import json
 from pathlib import Path
 
 import git
 import pytest
 import yaml
 
-from shipit.adapters.code.kubectl import Kubectl
+from shipit.adapters.code.kubectl import ApplyConflict, Kubectl
 from shipit.adapters.code.manifests import ManifestsStrategy
 from shipit.core.config import KubernetesConfig
 from shipit.core.config_code import CodeConfig, CodeStrategy
@@ -18,11 +21,14 @@ from shipit.core.errors import BadInput
 from shipit.kube.applied import Ref, unpack
 from shipit.kube.pods import PodState
 from shipit.kube.workloads import Verdict
-from tests.integration.kube.conftest import APP_IMAGE
+from tests.integration.kube.conftest import APP_IMAGE, WORLD
 from tests.support.kube_snapshots import make_config
 
 # written against kubesim's object store and image behaviours; the release-level proof on both worlds is e2e
-pytestmark = pytest.mark.kubesim_only
+kubesim_only = pytest.mark.kubesim_only
+# field ownership (managedFields, apply conflicts) is the real API server's: kubesim does not track it
+real_only = pytest.mark.skipif(WORLD != "real", reason="server-side apply field ownership needs the real control plane "
+                                                       "(Go present); kubesim does not track managedFields")
 
 LABELS = {"app": "shop"}
 
@@ -101,6 +107,7 @@ def settings(kube) -> dict:
     return kube.get_json(kube.core.read_namespaced_config_map, "shop-settings", "default")["data"]
 
 
+@kubesim_only
 def test_every_kind_gets_the_image_is_applied_server_side_and_watched_to_completion(kube, app, make):
     sha = app.commit({"deploy/app.yaml": [configmap("on"), deployment(), statefulset()],
                       "deploy/cron.yml": [cronjob()]}, "deploy")
@@ -119,6 +126,7 @@ def test_every_kind_gets_the_image_is_applied_server_side_and_watched_to_complet
     assert unpack(applied.packed()) == applied.objects
 
 
+@kubesim_only
 @pytest.mark.parametrize("tag, state", [("v2-crash", PodState.CRASH_LOOP), ("v2-missing", PodState.IMAGE_PULL)],
                          ids=["crash-loop", "never-ready"])  # never Ready: the set itself would wait forever
 def test_a_failing_statefulset_fails_fast_and_the_revert_brings_back_its_pods_and_the_configmap(kube, app, make, tag,
@@ -146,6 +154,7 @@ def test_a_failing_statefulset_fails_fast_and_the_revert_brings_back_its_pods_an
                                                                      ("worker-1", f"{APP_IMAGE}:v1")]
 
 
+@kubesim_only
 def test_kustomize_renders_with_kubectl_and_the_image_is_set_on_the_rendered_objects(kube, app, make):
     sha = app.commit({
         "deploy/base/kustomization.yaml": "resources: [app.yaml]\n",
@@ -160,6 +169,7 @@ def test_kustomize_renders_with_kubectl_and_the_image_is_set_on_the_rendered_obj
     assert live_images(kube, "Deployment", "web")["web"] == f"{APP_IMAGE}:v3" and settings(kube) == {"FEATURE": "on"}
 
 
+@kubesim_only
 @pytest.mark.parametrize("prune", [False, True], ids=["reported", "pruned"])
 def test_an_object_dropped_from_the_render_is_reported_and_deleted_only_with_prune(kube, app, make, prune):
     first = app.commit({"deploy/app.yaml": [configmap("on"), deployment()]}, "v1")
@@ -173,6 +183,7 @@ def test_an_object_dropped_from_the_render_is_reported_and_deleted_only_with_pru
     assert present is not prune
 
 
+@kubesim_only
 def test_a_live_object_applied_by_argo_cd_stops_the_apply_before_anything_changes(kube, app, make):
     managed = deployment()
     managed["metadata"]["annotations"] = {"argocd.argoproj.io/tracking-id": "shop:apps/Deployment:default/web"}
@@ -184,12 +195,14 @@ def test_a_live_object_applied_by_argo_cd_stops_the_apply_before_anything_change
     assert "shop-settings" not in {c["metadata"]["name"] for c in cms}
 
 
+@kubesim_only
 def test_manifests_that_never_run_the_app_image_are_bad_input(app, make):
     sha = app.commit({"deploy/app.yaml": [configmap("on")]}, "only settings")
     with pytest.raises(BadInput, match="no rendered container runs image.repository registry.example.com/shop"):
         make(sha).apply(f"{APP_IMAGE}:v2")
 
 
+@kubesim_only
 def test_preflight_refuses_before_anything_changes_and_passes_a_good_render(kube, app, make):
     sha = app.commit({"deploy/app.yaml": [configmap("on"), deployment()]}, "v1")
     make(sha).preflight(f"{APP_IMAGE}:v2")
@@ -202,3 +215,41 @@ def test_preflight_refuses_before_anything_changes_and_passes_a_good_render(kube
     assert "shop-settings" not in {c["metadata"]["name"] for c in cms}
     with pytest.raises(BadInput, match="code.path: nowhere is not a directory"):
         make(sha, path="nowhere").preflight(f"{APP_IMAGE}:v2")
+
+
+def image_owners(kube, name: str) -> dict[str, str]:
+    """Field manager -> operation, for the managers that own the web container's image of the live Deployment."""
+    d = kube.get_json(kube.apps.read_namespaced_deployment, name, "default")
+    out = {}
+    for m in d["metadata"].get("managedFields") or []:
+        containers = (((m.get("fieldsV1") or {}).get("f:spec") or {}).get("f:template") or {}).get("f:spec") or {}
+        if "f:image" in (containers.get("f:containers") or {}).get('k:{"name":"web"}', {}):
+            out[m["manager"]] = m["operation"]
+    return out
+
+
+@real_only
+def test_an_apply_is_owned_by_field_manager_shipit(kube, app, make):
+    sha = app.commit({"deploy/app.yaml": [configmap("on"), deployment()]}, "v1")
+    make(sha).apply(f"{APP_IMAGE}:v2")
+    assert image_owners(kube, "web") == {"shipit": "Apply"}
+    cm = kube.get_json(kube.core.read_namespaced_config_map, "shop-settings", "default")
+    assert [(m["manager"], m["operation"]) for m in cm["metadata"]["managedFields"]] == [("shipit", "Apply")]
+
+
+@real_only
+def test_a_field_another_manager_owns_is_a_conflict_reported_and_never_forced(kube, app, make):
+    other = deployment()
+    other["spec"]["template"]["spec"]["containers"][0]["image"] = f"{APP_IMAGE}:pinned-by-ci"
+    theirs = make(app.commit({"deploy/app.yaml": [deployment()]}, "seed")).kubectl
+    proc = theirs.run("apply", "--server-side", "--field-manager=ci-pipeline", "-f", "-", input=json.dumps(other))
+    assert proc.returncode == 0, proc.stderr
+    sha = app.commit({"deploy/app.yaml": [configmap("on"), deployment()]}, "v2")
+    with pytest.raises(ApplyConflict) as conflict:
+        make(sha).apply(f"{APP_IMAGE}:v2")
+    message = str(conflict.value)
+    assert 'conflict with "ci-pipeline"' in message
+    assert '.spec.template.spec.containers[name="web"].image' in message
+    assert "shipit does not force them" in message and "--force-conflicts" in message
+    assert live_images(kube, "Deployment", "web")["web"] == f"{APP_IMAGE}:pinned-by-ci"
+    assert image_owners(kube, "web") == {"ci-pipeline": "Apply"}

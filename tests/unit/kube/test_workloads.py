@@ -100,13 +100,18 @@ def test_objects_without_pods_only_need_to_exist():
 @pytest.mark.parametrize("meta, who, mark", [
     ({"annotations": {"argocd.argoproj.io/tracking-id": "shop:apps/Deployment:prod/web"}}, "Argo CD",
      "annotation argocd.argoproj.io/tracking-id"),
+    ({"annotations": {"argocd.argoproj.io/instance": "shop"}}, "Argo CD", "annotation argocd.argoproj.io/instance"),
     ({"labels": {"argocd.argoproj.io/instance": "shop"}}, "Argo CD", "label argocd.argoproj.io/instance"),
     ({"labels": {"app.kubernetes.io/instance": "shop", "app.kubernetes.io/managed-by": "argocd"}}, "Argo CD",
      "label app.kubernetes.io/instance with app.kubernetes.io/managed-by=argocd"),
     ({"labels": {"kustomize.toolkit.fluxcd.io/namespace": "flux", "kustomize.toolkit.fluxcd.io/name": "shop"}},
      "Flux", "label kustomize.toolkit.fluxcd.io/name"),
     ({"labels": {"helm.toolkit.fluxcd.io/name": "shop"}}, "Flux", "label helm.toolkit.fluxcd.io/name"),
+    ({"labels": {"app.kubernetes.io/instance": "shop", "app.kubernetes.io/managed-by": "ArgoCD"}}, "Argo CD",
+     "label app.kubernetes.io/instance with app.kubernetes.io/managed-by=argocd"),
     ({"labels": {"app.kubernetes.io/instance": "shop", "app.kubernetes.io/managed-by": "Helm"}}, None, None),
+    ({"labels": {"app.kubernetes.io/instance": "shop"}}, None, None),
+    ({"labels": {"app.kubernetes.io/managed-by": "argocd"}}, None, None),
     ({}, None, None),
 ])
 def test_gitops_ownership_from_argo_and_flux_marks(meta, who, mark):
