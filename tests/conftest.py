@@ -37,3 +37,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             continue
         for marker in TIERS.get(top, ()):
             item.add_marker(marker)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_secret_registry():
+    """Values one test registers as secrets (a config's password) must not mask words in the next test's output."""
+    from shipit.core import redact
+
+    kept = set(redact._secrets)
+    yield
+    redact._secrets.clear()
+    redact._secrets.update(kept)
