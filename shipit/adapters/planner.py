@@ -45,7 +45,7 @@ class GitPlanner:
 
     def __init__(self, cfg: Config, *, applied=None, deployments=None):
         self.cfg = cfg
-        self.applied = applied  # () -> frozenset of versions; raises when the database cannot be read
+        self.applied = applied  # () -> each database's applied versions by name; raises when one cannot be read
         self.deployments = deployments  # () -> (commands, env names) of the configured Deployments' containers
 
     def plan(self, from_ref: str, to_ref: str, *, accept_manual: bool = False) -> PlanFacts:
@@ -62,4 +62,16 @@ class GitPlanner:
         commands, env = self.deployments() if self.deployments is not None else ((), frozenset())
         plan = build_plan(self.cfg.repo, from_ref, to_ref, applied=applied, extra_paths=self.cfg.migration.paths,
                           deployment_commands=commands, deployment_env=env)
+        check_databases(plan, self.cfg)
         return plan_facts(plan, accept_manual=accept_manual)
+
+
+def check_databases(plan, cfg: Config) -> None:
+    """Bad input before anything changes: a planned migration's database has no URL, so its data checks, schema
+    wait and health gate would run nowhere (or against another database)."""
+    from shipit.core.errors import BadInput
+    from shipit.db.databases import unconfigured, unconfigured_message
+
+    missing = unconfigured(plan.migrations, cfg.database.names)
+    if missing:
+        raise BadInput(unconfigured_message(missing))

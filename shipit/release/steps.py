@@ -84,13 +84,13 @@ def _migrate(r: Release, *, post_deploy: bool) -> str | Skip:
     if not versions:
         return Skip(f"no {kind} migrations")
     db = r.ports.database
-    pending = tuple(v for v in versions if v not in db.applied_versions())
+    applied_before = db.applied_versions()
+    pending = r.facts.pending(versions, applied_before)
     if not pending:
         return Skip(f"all {len(versions)} {kind} migrations already applied")
     diagnosis, schema_before = None, None
-    applied_before = db.applied_versions()
     try:
-        command = _command(r.cfg.migration.command, r.facts, pending, db.applied_versions(), post_deploy=post_deploy)
+        command = _command(r.cfg.migration.command, r.facts, pending, applied_before, post_deploy=post_deploy)
         schema_before = db.schema(r.facts, pending)  # what a failure's partial-state report compares removals with
         tool = r.ports.cluster.migrate(
             r.facts, image=r.state.image_after, job_id=f"{r.state.id}-post" if post_deploy else r.state.id,
@@ -103,7 +103,7 @@ def _migrate(r: Release, *, post_deploy: bool) -> str | Skip:
     if unplanned is not None:  # the image does not match the commit: it carried migrations the plan never saw
         found = Diagnosis(unplanned.what(), unplanned.why(), next=unplanned.next_step())
         raise PhaseFailed(found.with_details(*((diagnosis.what,) if diagnosis else ())), applied=True)
-    missing = tuple(v for v in pending if v not in applied_after)
+    missing = r.facts.pending(pending, applied_after)
     if diagnosis is None and not missing:
         return f"applied {len(pending)} {kind} migration(s): {', '.join(pending)}" + (f"; {tool}" if tool else "")
     partial = db.partial_state(r.facts, pending, schema_before)
@@ -120,7 +120,10 @@ def _command(command, facts: PlanFacts, pending, applied, *, post_deploy: bool) 
     if post_deploy:
         return tuple(command)
     try:
-        return pre_deploy_command(tuple(command), pending, facts.post_deploy, applied)
+        multi = facts.plan is not None and len(facts.plan.databases) > 1
+        databases = {v: facts.database_of(v) for v in pending} if multi else None
+        everywhere = frozenset(v for versions in applied.values() for v in versions)
+        return pre_deploy_command(tuple(command), pending, facts.post_deploy, everywhere, databases=databases)
     except ShipitError as e:
         raise PhaseFailed(Diagnosis("the pre-deploy migrations cannot be run on their own", str(e))) from e
 

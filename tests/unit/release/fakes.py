@@ -129,7 +129,7 @@ class FakeEdges:
         return f"baseline {self.baselines_taken}"
 
     def applied_versions(self):
-        return frozenset(self.applied)
+        return {"primary": frozenset(self.applied)}
 
     def schema(self, facts, versions):
         return ("schema", versions)
