@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from shipit.core.config import Config
+from shipit.core.errors import BadInput
 from shipit.core.log import get_logger
+from shipit.db.databases import unconfigured, unconfigured_message, unreached_note
 from shipit.release.state import PlanFacts
 
 log = get_logger("shipit.release")
@@ -63,15 +67,14 @@ class GitPlanner:
         plan = build_plan(self.cfg.repo, from_ref, to_ref, applied=applied, extra_paths=self.cfg.migration.paths,
                           deployment_commands=commands, deployment_env=env)
         check_databases(plan, self.cfg)
-        return plan_facts(plan, accept_manual=accept_manual)
+        facts = plan_facts(plan, accept_manual=accept_manual)
+        note = unreached_note(plan.databases, self.cfg.database.names)
+        return dataclasses.replace(facts, notes=facts.notes + (note,)) if note else facts
 
 
 def check_databases(plan, cfg: Config) -> None:
     """Bad input before anything changes: a planned migration's database has no URL, so its data checks, schema
     wait and health gate would run nowhere (or against another database)."""
-    from shipit.core.errors import BadInput
-    from shipit.db.databases import unconfigured, unconfigured_message
-
     missing = unconfigured(plan.migrations, cfg.database.names)
     if missing:
         raise BadInput(unconfigured_message(missing))

@@ -90,6 +90,19 @@ def unconfigured_message(missing: Sequence[tuple[str, tuple[str, ...]]]) -> str:
             + (f", and likewise for {names}" if len(missing) > 1 else ""))
 
 
+def unreached_note(declared: Iterable[str], configured: Iterable[str]) -> str:
+    """Pure: the databases config/database.yml migrates that have no URL ("" when none), said once per run: shipit
+    cannot read their schema_migrations, so their migrations count as pending only when new since --from."""
+    known = set(configured)
+    missing = [name for name in declared if name not in known]
+    if not missing:
+        return ""
+    names = ", ".join(missing)
+    return (f"database{'s' * (len(missing) > 1)} {names} of config/database.yml {'have' if len(missing) > 1 else 'has'}"
+            f" no database.databases entry: shipit reads neither {'their' if len(missing) > 1 else 'its'} "
+            f"schema_migrations nor {'their' if len(missing) > 1 else 'its'} health")
+
+
 def distinct_endpoints(servers: Sequence[Server]) -> tuple[Server, ...]:
     """Pure: one server per host and port, the first named. Server-wide readings (Threads_running, the processlist,
     replica lag) come once from a server that holds several of the app's databases."""

@@ -185,3 +185,25 @@ def test_a_migration_for_a_database_without_a_url_stops_the_release_as_bad_input
     message = str(e.value)
     assert "database queue (db/queue_migrate/20240301000001_add_batch_to_jobs.rb)" in message, message
     assert "Add database.databases.queue.url" in message and e.value.exit_code == 3
+
+
+def test_shipit_preflight_checks_each_database_and_stops_on_one_without_a_url(app, tmp_path, fresh_db):
+    from tests.integration.db.test_commands import shipit
+
+    cfg, db, sha = app
+    r = shipit("preflight", "--config", str(tmp_path / "shipit.yaml"), "--output", "json", password="")
+    assert r.returncode == 1, r.stderr
+    out = json.loads(r.stdout)
+    assert [d["database"] for d in out["databases"]] == ["queue"] and out["pending"] == ["20240301000001"]
+    assert out["blocking_reasons"][0].startswith("database queue: orphans jobs.batch_id -> batches.id: 2 orphaned")
+    assert out["databases"][0]["server"] == "queue:primary" and out["notes"] == []
+
+    base = git.Repo(tmp_path).commit("HEAD~1").hexsha
+    _config(tmp_path, fresh_db.url, None)
+    r = shipit("preflight", "--config", str(tmp_path / "shipit.yaml"), "--from", base, password="")
+    assert r.returncode == 3 and "Traceback" not in r.stderr, r.stderr
+    assert "database queue (db/queue_migrate/20240301000001_add_batch_to_jobs.rb)" in r.stderr
+    r = shipit("preflight", "--config", str(tmp_path / "shipit.yaml"), password="")  # nothing new since --from
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.rstrip().endswith("Note: database queue of config/database.yml has no database.databases entry: "
+                                      "shipit reads neither its schema_migrations nor its health."), r.stdout

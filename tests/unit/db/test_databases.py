@@ -86,3 +86,14 @@ def test_several_databases_are_ready_only_when_each_is():
     merged = merge_readiness([ready, waiting])
     assert not merged.ready and merged.waiting_for == waiting.waiting_for and merged.lags == (lag,)
     assert merge_readiness([ready, ready]).ready
+
+
+def test_a_database_yml_database_without_a_url_is_said_once():
+    from shipit.db.databases import unreached_note
+
+    assert unreached_note(("primary", "queue"), ("primary", "queue")) == ""
+    assert unreached_note(("primary", "queue"), ("primary",)) == (
+        "database queue of config/database.yml has no database.databases entry: shipit reads neither its "
+        "schema_migrations nor its health")
+    assert unreached_note(("primary", "queue", "cache"), ("primary",)).startswith(
+        "databases queue, cache of config/database.yml have no database.databases entry: shipit reads neither their")
