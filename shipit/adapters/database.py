@@ -40,7 +40,7 @@ class MysqlDatabase:
 
     @property
     def servers(self):
-        """The primary database's servers (the migration Job's metadata-lock watchdog and live build progress)."""
+        """The primary database's servers."""
         return self.databases.primary
 
     def health_servers(self) -> tuple:
@@ -49,7 +49,14 @@ class MysqlDatabase:
 
         return distinct_endpoints(self.databases.all_servers())
 
-    def _servers_of(self, database: str):
+    def ddl_servers(self):
+        """Each server once, as the live build progress reads them (its processlist shows every schema's DDL)."""
+        from shipit.db.connection import Servers
+
+        first, *rest = self.health_servers()
+        return Servers(first, tuple(rest))
+
+    def servers_of(self, database: str):
         servers = self.databases.get(database)
         if servers is None:  # the planner stops such a release first; never read another database instead
             from shipit.db.databases import unconfigured_message
@@ -83,7 +90,7 @@ class MysqlDatabase:
         for name, group in by_database(chosen):
             if not alters_tables(op.kind for m in group for op in m.operations):
                 continue
-            for server in self._servers_of(name).all():
+            for server in self.servers_of(name).all():
                 try:
                     notes.append(read_progress_readiness(server).preflight_note())
                 except ShipitError as e:
@@ -108,7 +115,7 @@ class MysqlDatabase:
         from shipit.db.databases import by_database
         from shipit.db.migration_state import read_schema
 
-        return {name: read_schema(self._servers_of(name).primary,
+        return {name: read_schema(self.servers_of(name).primary,
                                   {op.table for m in group for op in m.operations if op.table})
                 for name, group in by_database(migrations(facts, versions))}
 
@@ -118,7 +125,7 @@ class MysqlDatabase:
         applied, lines = False, []
         for m in migrations(facts, versions):
             before = (schema_before or {}).get(m.database)
-            ps = partial_state(self._servers_of(m.database).primary, m.version, m.expected,
+            ps = partial_state(self.servers_of(m.database).primary, m.version, m.expected,
                                operations=m.operations, before=before)
             applied = applied or ps.recorded or ps.is_partial or bool(ps.applied)
             rendered = ps.render().splitlines()
@@ -146,7 +153,7 @@ class MysqlDatabase:
         from shipit.db.databases import by_database
         from shipit.db.schema_ready import wait_until_each_ready
 
-        groups = [(self._servers_of(name), tuple(e for m in group for e in m.expected))
+        groups = [(self.servers_of(name), tuple(e for m in group for e in m.expected))
                   for name, group in by_database(migrations(facts, facts.pre_deploy))] or \
             [(self.databases.primary, ())]
 
@@ -176,7 +183,7 @@ class MysqlDatabase:
         repo = GitRepo(self.cfg.repo)
         for name, group in by_database(migrations(facts, facts.pre_deploy)):
             touched = {op.table for m in group for op in m.operations if op.table}
-            verdict = check_schema_gate(self._servers_of(name), load_schema(repo, facts.to_sha, database=name),
+            verdict = check_schema_gate(self.servers_of(name), load_schema(repo, facts.to_sha, database=name),
                                         touched)
             if not verdict.ok:
                 where = "" if name == PRIMARY else f" of database {name}"
