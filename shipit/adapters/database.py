@@ -83,19 +83,19 @@ class MysqlDatabase:
 
     def progress_notes(self, chosen: tuple) -> tuple[str, ...]:
         """Servers that cannot show the index builds' progress, when the release alters a table (never a stop)."""
-        from shipit.db.databases import by_database
+        from shipit.db.databases import by_database, distinct_endpoints
         from shipit.db.progress_readiness import alters_tables, read_progress_readiness
 
+        altered = [s for name, group in by_database(chosen)
+                   if alters_tables(op.kind for m in group for op in m.operations)
+                   for s in self.servers_of(name).all()]
         notes = []
-        for name, group in by_database(chosen):
-            if not alters_tables(op.kind for m in group for op in m.operations):
-                continue
-            for server in self.servers_of(name).all():
-                try:
-                    notes.append(read_progress_readiness(server).preflight_note())
-                except ShipitError as e:
-                    notes.append(f"index build progress may not be shown on {server.name}: could not read "
-                                 f"performance_schema's setup ({e})")
+        for server in distinct_endpoints(altered):  # performance_schema's setup is the server's, not a schema's
+            try:
+                notes.append(read_progress_readiness(server).preflight_note())
+            except ShipitError as e:
+                notes.append(f"index build progress may not be shown on {server.name}: could not read "
+                             f"performance_schema's setup ({e})")
         return tuple(n for n in notes if n)
 
     def baseline(self) -> Any:
