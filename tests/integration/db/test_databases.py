@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import threading
+import types
 
 import git
 import pytest
@@ -101,7 +102,7 @@ _COMMITS = (
 def _config(path, primary_url: str, queue_url: str | None):
     queue = f"  databases:\n    queue:\n      url: {json.dumps(queue_url)}\n" if queue_url else ""
     text = ("app: shop\nrepo: .\nimage: {repository: reg/shop}\ndeployments: [{name: web}]\n"
-            "migration: {from_deployment: web, container: web}\n"
+            "migration: {from_deployment: web, container: web, lock_wait_max: 1s}\n"
             f"gates: {{ddl_timeout: 1s}}\ndatabase:\n  url: {json.dumps(primary_url)}\n{queue}")
     (path / "shipit.yaml").write_text(text)
     return config.load(path / "shipit.yaml", env={})
@@ -207,3 +208,41 @@ def test_shipit_preflight_checks_each_database_and_stops_on_one_without_a_url(ap
     assert r.returncode == 0, r.stderr
     assert r.stdout.rstrip().endswith("Note: database queue of config/database.yml has no database.databases entry: "
                                       "shipit reads neither its schema_migrations nor its health."), r.stdout
+
+
+def test_the_metadata_lock_watchdog_guards_the_queue_databases_migration(app, second_fresh_db):
+    """The queue migration's ALTER (its session holds Rails' migration lock for the queue database) waits behind an
+    idle transaction with queries queued behind it: the guard of the queue database kills that ALTER."""
+    from shipit.adapters.mdl_watch import migration_guard
+    from shipit.db.mdl import MdlAction
+    from shipit.db.migration_state import rails_lock_name
+    from shipit.planning.rails.operations import Operation, OpKind
+    from tests.integration.db.helpers import Background, wait_for
+    from tests.support.mariadb import hold_in_transaction
+
+    cfg, db, sha = app
+    _sql(second_fresh_db, "CREATE TABLE orders (id INT PRIMARY KEY, user_id INT NOT NULL)",
+         "INSERT INTO orders VALUES (1, 101), (2, 102)")
+    migration = types.SimpleNamespace(version="20240301000002", database="queue", operations=(
+        Operation(OpKind.ADD_INDEX, "orders", ("user_id",), name="index_orders_on_user_id"),))
+    guard = migration_guard(db, cfg, [migration])
+    blocker = second_fresh_db.connect()
+    started = []
+    try:
+        hold_in_transaction(blocker, "SELECT user_id FROM orders WHERE id = 2")
+        lock = rails_lock_name(second_fresh_db.name)
+        alter = Background(second_fresh_db.connect, "ALTER TABLE orders ADD INDEX index_orders_on_user_id (user_id)",
+                           setup=(f"SELECT GET_LOCK('{lock}', 0)",))
+        started.append(alter)
+        wait_for(lambda: any(w.ddl.conn_id == alter.conn_id for w in guard.poll().waits), timeout=30)
+        started += [Background(second_fresh_db.connect, "SELECT user_id FROM orders WHERE id = 1") for _ in range(2)]
+        acted = wait_for(lambda: guard.poll().acted, timeout=30)
+        wait, decision = acted
+        assert (decision.action, decision.conn_id) == (MdlAction.KILL_OUR_DDL, alter.conn_id), decision
+        assert wait.ddl.table == "orders"
+        alter.join(60)
+        assert alter.error is not None and alter.error.args[0] == 1317  # interrupted: the migration fails clean
+    finally:
+        for b in started:
+            b.close()
+        blocker.close()
