@@ -246,3 +246,46 @@ def test_the_metadata_lock_watchdog_guards_the_queue_databases_migration(app, se
         for b in started:
             b.close()
         blocker.close()
+
+
+def test_the_health_gate_covers_the_queue_databases_own_servers(tmp_path, fresh_db, pair_db):
+    """The queue database on its own primary + replica pair: its servers join the health gate, and a pile-up there
+    fails the gate before the code, named by the queue server."""
+    from shipit.adapters.gates import HealthGates
+    from tests.integration.db.helpers import Background, wait_for
+
+    _repo(tmp_path)
+    text = ("app: shop\nrepo: .\nimage: {repository: reg/shop}\ndeployments: [{name: web}]\n"
+            "migration: {from_deployment: web, container: web}\nrollout: {timeout: 20s}\n"
+            "gates: {threads_running_max: 4, bake: 1s}\n"
+            f"database:\n  url: {json.dumps(fresh_db.url)}\n  databases:\n    queue:\n"
+            f"      url: {json.dumps(pair_db.primary_url)}\n      replicas: [{json.dumps(pair_db.replica_url)}]\n")
+    (tmp_path / "shipit.yaml").write_text(text)
+    cfg = config.load(tmp_path / "shipit.yaml", env={})
+    db = MysqlDatabase(cfg, PlainView())
+    sleepers = []
+    try:
+        assert [s.name for s in db.health_servers()] == ["primary", "queue:primary", "queue:replica1"]
+        baseline = db.baseline()
+        assert [s.name for s in baseline.servers] == ["primary", "queue:primary", "queue:replica1"]
+        sleepers = [Background(pair_db.connect, "SELECT SLEEP(30)") for _ in range(6)]
+        probe = pair_db.connect()
+        with probe.cursor() as cur:
+            def running() -> int:
+                cur.execute("SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE INFO = 'SELECT SLEEP(30)'")
+                return cur.fetchone()[0]
+            wait_for(lambda: running() == 6, timeout=20)
+        probe.close()
+        with pytest.raises(PhaseFailed) as failed:
+            HealthGates(cfg, PlainView(), db).before_code(baseline, since=0.0, cancel=threading.Event())
+        why = failed.value.diagnosis.why
+        assert "queue:primary: 6 threads on one new query shape" in why and "select sleep(?)" in why, why
+    finally:
+        admin = pair_db.connect()
+        with admin.cursor() as cur:
+            for s in sleepers:
+                cur.execute(f"KILL QUERY {s.conn_id}")
+        admin.close()
+        for s in sleepers:
+            s.close()
+        db.close()
