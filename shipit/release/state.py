@@ -39,6 +39,10 @@ class PlanFacts:
         found = next((m for m in self.plan.migrations if m.version == version), None) if self.plan else None
         return found.database if found is not None else "primary"
 
+    def databases_of(self, versions: tuple[str, ...]) -> tuple[str, ...]:
+        """The databases these migrations run on, each once, in the versions' order."""
+        return tuple(dict.fromkeys(self.database_of(v) for v in versions))
+
     def pending(self, versions: tuple[str, ...], applied: Mapping[str, frozenset[str]]) -> tuple[str, ...]:
         """Pure: the versions that their own database's schema_migrations (`applied`, by database) lacks."""
         return tuple(v for v in versions if v not in applied.get(self.database_of(v), frozenset()))

@@ -143,7 +143,10 @@ def wait_ddl(r: Release) -> str | Skip:
         r.ports.database.wait_ddl(r.facts, timeout=r.cfg.gates.ddl_timeout, cancel=r.cancel)
     except PhaseFailed as failed:
         raise PhaseFailed(failed.diagnosis, applied=True) from failed
-    return "schema ready on the primary and every replica"
+    names = r.facts.databases_of(r.facts.pre_deploy)
+    if names == ("primary",):
+        return "schema ready on the primary and every replica"
+    return f"schema ready on every server of database{'s' * (len(names) > 1)} {', '.join(names)}"
 
 
 def _baseline(r: Release):

@@ -129,7 +129,13 @@ class FakeEdges:
         return f"baseline {self.baselines_taken}"
 
     def applied_versions(self):
-        return {"primary": frozenset(self.applied)}
+        """Each version lands in its own database's schema_migrations (`applied` may also hold "queue:<version>":
+        a version recorded in that database only)."""
+        out: dict[str, set] = {"primary": set()}
+        for v in self.applied:
+            database, _, version = v.rpartition(":") if ":" in v else (self.facts.database_of(v), "", v)
+            out.setdefault(database, set()).add(version)
+        return {name: frozenset(versions) for name, versions in out.items()}
 
     def schema(self, facts, versions):
         return ("schema", versions)
