@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 
-from shipit.adapters.ddl_progress import DdlProgressWatch
+from shipit.adapters.ddl_progress import DdlProgressWatch, hang_diagnosis
 from shipit.adapters.mdl_watch import MdlWatch, mdl_diagnosis, migration_guard
 from shipit.adapters.planner import migrations
 from shipit.adapters.rails_log import database_error
@@ -38,6 +38,16 @@ class ToolProgress:
         if self.last is None:
             return ""
         return f"{self.last.tool.value} finished (last progress line: {self.last.pct:.0f}%)"
+
+
+class AnyOf:
+    """Set when any of its events is: the release's cancel, or a watch that must stop the Job."""
+
+    def __init__(self, *events) -> None:
+        self.events = events
+
+    def is_set(self) -> bool:
+        return any(e.is_set() for e in self.events)
 
 
 class KubeCluster:
@@ -90,10 +100,13 @@ class KubeCluster:
         job = MigrationJob(self.kube, self.cfg, image=image, release_id=job_id, command=command,
                            on_log=tool.line, on_progress=self.view.progress)
         with MdlWatch(migration_guard(self.database, self.cfg, migrations(facts, versions)), self.view) as watch, \
-                DdlProgressWatch(self.database.ddl_servers(), self.view):
-            outcome = job.run(cancel=cancel)
+                DdlProgressWatch(self.database.ddl_servers(), self.view) as ddl:
+            outcome = job.run(cancel=AnyOf(cancel, ddl.stop_job))
         if outcome.succeeded:
             return "; ".join(filter(None, (tool.summary(), *outcome.notes)))
+        if ddl.hung is not None and not cancel.is_set():
+            tail = outcome.failure.log_tail if outcome.failure else outcome.log_tail
+            raise PhaseFailed(hang_diagnosis(ddl.hung, outcome.job_name, tail))
         if watch.killed is not None:
             tail = outcome.failure.log_tail if outcome.failure else outcome.log_tail
             raise PhaseFailed(mdl_diagnosis(*watch.killed, log_tail=tail))

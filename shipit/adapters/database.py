@@ -4,6 +4,7 @@ the partial state of failed migrations, and the wait until a schema change is re
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 from shipit.adapters.planner import migrations
@@ -103,6 +104,9 @@ class MysqlDatabase:
 
         return take_baseline(self.health_servers(), self.thresholds(), samples=BASELINE_SAMPLES,
                              interval=BASELINE_INTERVAL)
+
+    def usual_load(self, baseline: Any) -> tuple[Any, ...]:
+        return baseline.usual(time.time())
 
     def applied_versions(self) -> dict[str, frozenset[str]]:
         """Each configured database's schema_migrations, by its config/database.yml name."""

@@ -46,6 +46,7 @@ def state_to_record(state: ReleaseState):
                 "exit_code": state.exit_code,
                 "diagnosis": state.diagnosis.to_json() if state.diagnosis else None,
                 "notes": list(state.notes),
+                "usual_load": [u.to_json() for u in state.usual_load],
                 "gates": {r.phase.value: [g.to_json() for g in r.gates] for r in state.phases if r.gates},
             },
         },
@@ -57,6 +58,17 @@ def state_to_record(state: ReleaseState):
         user=state.user,
         message=state.message,
     )
+
+
+def usual_load_of(record) -> tuple:
+    """The per-server load before the recorded release (an older record has none)."""
+    from shipit.db.health import UsualLoad
+
+    outcome = (record.plan_summary or {}).get("outcome") or {}
+    try:
+        return tuple(UsualLoad.from_json(u) for u in outcome.get("usual_load") or ())
+    except (KeyError, TypeError, ValueError):
+        return ()
 
 
 def record_to_state(record) -> ReleaseState:
@@ -91,6 +103,7 @@ def record_to_state(record) -> ReleaseState:
         message=record.message,
         diagnosis=Diagnosis.from_json(diag) if diag else None,
         notes=tuple(outcome.get("notes") or ()),
+        usual_load=usual_load_of(record),
         exit_code=int(outcome.get("exit_code") or 0),
     )
 

@@ -83,6 +83,9 @@ def mysql_url(v: Any) -> str:
 
 def http_url(v: Any) -> str:
     s = text(v)
+    if any(c.isspace() or not c.isprintable() for c in s):
+        raise ValueError("expected an http:// or https:// URL without spaces or control characters "
+                         "(percent-encode them, e.g. %20)")
     try:
         parts = urlsplit(s)
         parts.port  # noqa: B018 - raises on a port that is not a number

@@ -5,7 +5,9 @@ primary commits it. Each poll reads the processlist of one server (the migrator'
 INDEX, gh-ost / pt-osc / LHM copy work, a replica's SQL thread replaying an ALTER) and, only when DDL is running, one
 progress source, most precise first: performance_schema stage events, MariaDB's
 `Innodb_onlineddl_pct_progress` (only when exactly one DDL runs, it is server-global), the processlist
-STAGE/MAX_STAGE/PROGRESS columns (table copies). So a poll costs one query when idle and two during DDL.
+STAGE/MAX_STAGE/PROGRESS columns (table copies). A tool's copy chunk instead has its key range read against the
+table's MIN/MAX key (shipit.db.osc_copy) in place of the stages. So a poll costs one query when idle and two
+during DDL (three only when a tool copies beside a server-side ALTER).
 """
 
 from __future__ import annotations
@@ -18,10 +20,13 @@ from collections.abc import Callable, Iterable, Sequence
 
 from shipit.db.connection import Flavour, QueryError, Server, Servers
 from shipit.db.health import MONITOR_TIMEOUT, Thread, read_status, read_threads
+from shipit.db.osc_copy import copied_pct, parse_copy_chunk
 from shipit.core.errors import ShipitError
 
 ETA_WINDOW_S = 60.0  # rate over the last minute of samples
 ETA_MIN_PCT = 1.0  # like gh-ost: no ETA before 1% progress
+COPY_GRACE_S = 30.0  # a tool's copy is invisible between chunks: its samples are kept this long for the ETA
+_COPY_KEY = -1  # the connection id in a tool copy's history key: one history per table across its chunks
 
 _NAME = r"(?:`(?:[^`]|``)+`|[\w$]+)"
 _QNAME = rf"({_NAME})(?:\s*\.\s*({_NAME}))?"
@@ -53,6 +58,7 @@ class ProgressSource(str, enum.Enum):
     PERFORMANCE_SCHEMA = "performance_schema"
     ONLINEDDL_STATUS = "innodb_onlineddl_pct_progress"
     PROCESSLIST = "processlist"
+    COPY_RANGE = "copy_range"  # a tool's copy chunk's key range against the table's MIN/MAX key
     NONE = "none"
 
 
@@ -110,7 +116,13 @@ class RunningDdl:
         return self.state == "Waiting for table metadata lock"
 
     @property
+    def is_tool_copy(self) -> bool:
+        return self.kind in (DdlKind.GH_OST, DdlKind.PT_OSC, DdlKind.LHM)
+
+    @property
     def key(self) -> tuple[str, int, str]:
+        if self.is_tool_copy:  # each chunk is a new statement, often on another connection
+            return (self.server, _COPY_KEY, f"{self.kind.value} {self.schema}.{self.table}")
         return (self.server, self.conn_id, self.statement)
 
 
@@ -179,12 +191,19 @@ class ProgressReading:
 
 
 def pick_progress(ddl: RunningDdl, stage: StageReading | None, onlineddl_pct: float | None,
-                  concurrent_ddl: int) -> ProgressReading:
+                  concurrent_ddl: int, copied: float | None = None) -> ProgressReading:
     """Pure: the best progress source for one DDL, most precise first (stage counters, the server-wide online-DDL
-    percentage when this is the only DDL, the processlist stages); none while it waits for a metadata lock."""
+    percentage when this is the only DDL, the processlist stages); none while it waits for a metadata lock. A
+    tool's copy chunk has only `copied`: its key range against the table's (see copy_progress)."""
     phase = phase_name(stage.stage if stage else None, ddl.state)
     if ddl.waiting_for_mdl:
         return ProgressReading(None, ProgressSource.NONE, phase)
+    if ddl.is_tool_copy:
+        chunk = parse_copy_chunk(ddl.statement)
+        upto = f" up to {chunk.column} {chunk.upper}" if chunk else ""
+        if copied is None:
+            return ProgressReading(None, ProgressSource.NONE, f"copying rows{upto}")
+        return ProgressReading(round(copied, 2), ProgressSource.COPY_RANGE, f"copying rows{upto}")
     if stage is not None and stage.pct is not None:
         return ProgressReading(round(stage.pct, 2), ProgressSource.PERFORMANCE_SCHEMA, phase)
     if onlineddl_pct is not None and onlineddl_pct > 0 and concurrent_ddl == 1 and ddl.kind in (
@@ -266,6 +285,36 @@ def parse_progress_rows(rows: Sequence[dict]) -> tuple[dict[int, StageReading], 
     return stages, onlineddl
 
 
+def copy_progress(server: Server, ddl: Sequence[RunningDdl]) -> dict[int, float]:
+    """Per connection: the share a tool's copy chunk has reached, from one MIN/MAX read of the original table's key
+    per table (index dives); a table that vanished at the swap or a key that is not one integer gives none."""
+    out: dict[int, float] = {}
+    bounds: dict[tuple[str, str, str], tuple[int | None, int | None]] = {}
+    for d in ddl:
+        chunk = parse_copy_chunk(d.statement) if d.is_tool_copy else None
+        schema = (chunk.schema if chunk else None) or d.schema
+        if chunk is None or not schema:
+            continue
+        key = (schema, chunk.table, chunk.column)
+        if key not in bounds:
+            try:
+                row = server.query_one(chunk.bounds_sql(schema), timeout=MONITOR_TIMEOUT) or {}
+            except QueryError:
+                row = {}
+            bounds[key] = (_int_or_none(row.get("lo")), _int_or_none(row.get("hi")))
+        pct = copied_pct(chunk, *bounds[key])
+        if pct is not None:
+            out[d.conn_id] = pct
+    return out
+
+
+def _int_or_none(value) -> int | None:
+    try:
+        return None if value is None else int(value)
+    except (TypeError, ValueError):
+        return None
+
+
 class DdlWatcher:
     """Polls the servers for running DDL and keeps each statement's progress history for its ETA."""
 
@@ -279,7 +328,7 @@ class DdlWatcher:
         """The processlist, and only while DDL runs one more query: P_S stages (empty when P_S or its consumer is
         off) with MariaDB's InnoDB counter in the same statement."""
         ddl = find_ddl(server.name, read_threads(server) if threads is None else threads)
-        if not ddl:
+        if not ddl or all(d.is_tool_copy for d in ddl):  # a tool's copy has no server-side stages
             return ddl, {}, None
         mariadb = server.flavour is Flavour.MARIADB
         if server.name not in self._p_s_denied:
@@ -308,16 +357,21 @@ class DdlWatcher:
                 continue
             polled.add(server.name)
             ddl, stages, onlineddl = self._server_ddl(server, None if threads is None else threads[server.name])
+            copied = copy_progress(server, ddl) if any(d.is_tool_copy for d in ddl) else {}
             t = time.monotonic() if now is None else now
             for d in ddl:
-                reading = pick_progress(d, stages.get(d.conn_id), onlineddl, len(ddl))
+                reading = pick_progress(d, stages.get(d.conn_id), onlineddl, len(ddl), copied.get(d.conn_id))
                 history = self._history.setdefault(d.key, [])
                 if reading.pct is not None:
                     history.append((t, reading.pct))
                     del history[:-120]
                 seen.add(d.key)
                 out.append(DdlProgress(d, reading.phase, reading.pct, reading.source, estimate_eta(history)))
+        t = time.monotonic() if now is None else now
         for key in [k for k in self._history if k not in seen and k[0] in polled]:
+            history = self._history[key]
+            if key[1] == _COPY_KEY and history and t - history[-1][0] < COPY_GRACE_S:
+                continue  # a tool between two chunks
             del self._history[key]  # finished: a skipped server keeps its history for the next poll
         return tuple(out)
 

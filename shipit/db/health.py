@@ -297,6 +297,35 @@ class Baseline:
     def server(self, name: str) -> ServerBaseline | None:
         return next((s for s in self.servers if s.name == name), None)
 
+    def usual(self, taken_at: float) -> tuple[UsualLoad, ...]:
+        return tuple(UsualLoad(s.name, s.threads_running_p50, s.threads_running_p95, self.samples, taken_at)
+                     for s in self.servers)
+
+
+@dataclasses.dataclass(frozen=True)
+class UsualLoad:
+    """A server's Threads_running before a release, kept in its record: what "usual" means to a later diagnosis."""
+
+    server: str
+    p50: float
+    p95: float
+    samples: int
+    taken_at: float  # epoch seconds
+
+    def to_json(self) -> dict:
+        return {"server": self.server, "threads_running_p50": self.p50, "threads_running_p95": self.p95,
+                "samples": self.samples, "taken_at": self.taken_at}
+
+    @classmethod
+    def from_json(cls, d: dict) -> UsualLoad:
+        return cls(str(d["server"]), float(d["threads_running_p50"]), float(d["threads_running_p95"]),
+                   int(d["samples"]), float(d["taken_at"]))
+
+
+def running_limits(p95: float, th: HealthThresholds) -> tuple[float, float]:
+    """Pure: the (hold, critical) Threads_running for a usual p95: +20% and 2x of it, never below the floors."""
+    return max(th.threads_running_hold, th.hold_ratio * p95), max(th.threads_running_critical, th.critical_ratio * p95)
+
 
 def _p95(values: Sequence[float]) -> float:
     ordered = sorted(values)
@@ -359,8 +388,7 @@ def compare(baseline: Baseline, now: HealthSnapshot, th: HealthThresholds) -> He
     for h in now.servers:
         base = baseline.server(h.name)
         p95 = base.threads_running_p95 if base else 0.0
-        critical = max(th.threads_running_critical, th.critical_ratio * p95)
-        hold = max(th.threads_running_hold, th.hold_ratio * p95)
+        hold, critical = running_limits(p95, th)
         if h.threads_running > critical:
             flag(HealthLevel.CRITICAL, f"{h.name}: Threads_running {h.threads_running} > {critical:g} "
                                        f"(2x baseline p95 {p95:g}, floor {th.threads_running_critical})")

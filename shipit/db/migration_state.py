@@ -112,7 +112,7 @@ def classify_artefact_table(name: str, comment: str = "") -> tuple[MigratorKind,
     """(tool, original table) for a gh-ost/pt-osc/LHM working table name, else None."""
     lowered = name.lower()
     if comment == "gh-ost changelog" or (
-        lowered.startswith("_") and lowered.rsplit("_", 1)[-1] in ("gho", "ghc", "del") and len(lowered) > 5
+        lowered.startswith("_") and lowered.rsplit("_", 1)[-1] in ("gho", "ghc", "ghk", "del") and len(lowered) > 5
     ):
         return MigratorKind.GH_OST, name.lstrip("_").rsplit("_", 1)[0]
     if lowered.startswith("_") and lowered.rsplit("_", 1)[-1] in ("new", "old") and len(lowered) > 5:

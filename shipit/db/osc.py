@@ -19,6 +19,14 @@ from shipit.db.health import MONITOR_TIMEOUT
 
 HEARTBEAT_STALE_S = 10.0  # gh-ost writes its heartbeat every 100 ms: 10 s without one means the run is dead or hung
 
+# gh-ost's changelog `state` hint, in the order it writes them: the last step it finished
+GHOST_STATES = {
+    "GhostTableMigrated": "ghost table altered",
+    "ReadMigrationRangeValues": "copy range read",
+    "AllEventsUpToLockProcessed": "cutting over",
+    "Migrated": "migrated",
+}
+
 
 class OscTool(str, enum.Enum):
     GH_OST = "gh-ost"
@@ -29,6 +37,7 @@ class OscTool(str, enum.Enum):
 class Role(str, enum.Enum):
     SHADOW = "shadow"  # the copy being filled; swapped in at cut-over
     CHANGELOG = "changelog"  # gh-ost's heartbeat and state table
+    CHECKPOINT = "checkpoint"  # gh-ost's resume checkpoints; kept with the old table unless --ok-to-drop-table
     OLD = "old"  # the original table kept after the swap
     TRIGGER = "trigger"  # copies every write of the original into the shadow
 
@@ -40,6 +49,7 @@ class RunState(str, enum.Enum):
     LEFTOVER = "leftover"  # a shadow table or triggers with no live run: a failed or killed run
     UNSURE = "not copying now"  # artefacts, no copy statement at this instant, liveness unknown
     OLD_COPY_KEPT = "old copy kept"  # a finished run left the original table behind
+    MIGRATED = "migrated"  # gh-ost's changelog says Migrated: swapped in, its own clean-up did not finish
 
     @property
     def is_failure(self) -> bool:
@@ -48,7 +58,7 @@ class RunState(str, enum.Enum):
     @property
     def blocks_ready(self) -> bool:
         """The schema change has not swapped in yet (or never will): the code must not roll out."""
-        return self is not RunState.OLD_COPY_KEPT
+        return self not in (RunState.OLD_COPY_KEPT, RunState.MIGRATED)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -96,6 +106,11 @@ def _duration(text: str) -> float | None:
     return sum(float(n) * scale[u] for n, u in parts)
 
 
+def ghost_state(value: str) -> str:
+    """The state's name in a changelog `state` value: gh-ost appends `:<detail>` to some (a time, coordinates)."""
+    return value.split(":", 1)[0].strip()
+
+
 @dataclasses.dataclass(frozen=True)
 class ToolRule:
     """Everything shipit knows about one tool: its artefact names, its progress lines, and how to clean up."""
@@ -119,7 +134,7 @@ RULES: dict[OscTool, ToolRule] = {
     OscTool.GH_OST: ToolRule(
         OscTool.GH_OST,
         ((re.compile(r"^_(.+)_gho$"), Role.SHADOW), (re.compile(r"^_(.+)_ghc$"), Role.CHANGELOG),
-         (re.compile(r"^_(.+?)(?:_rev)?_del$"), Role.OLD)),
+         (re.compile(r"^_(.+?)(?:_rev)?_del$"), Role.OLD), (re.compile(r"^_(.+)_ghk$"), Role.CHECKPOINT)),
         None,
         re.compile(r"Copy: \d+/\d+ (?P<pct>\d+(?:\.\d+)?)%;.*?State: (?P<state>[^;]+);\s*ETA: (?P<eta>[\w./]+)"),
         "its heartbeat in the changelog table",
@@ -181,10 +196,14 @@ class OscRun:
     artifacts: tuple[Artifact, ...]
     heartbeat_age_s: float | None = None
     progress: LogProgress | None = None
+    ghost_state: str = ""  # gh-ost's last changelog state, "" when unknown
 
     def describe(self) -> str:
         names = ", ".join(a.name for a in self.artifacts)
+        step = GHOST_STATES.get(self.ghost_state, self.ghost_state)
         where = f"{self.tool.value} on {self.schema}.{self.table} ({self.server})"
+        if step and self.state is not RunState.MIGRATED:
+            where += f" [last state: {step}]"
         pct = f" {self.progress.pct:.1f}%" if self.progress and self.progress.pct is not None else ""
         eta = f", ETA {self.progress.eta_s:.0f}s" if self.progress and self.progress.eta_s is not None else ""
         match self.state:
@@ -203,6 +222,9 @@ class OscRun:
                         f"run (unsure; a live run shows as {RULES[self.tool].live_hint})")
             case RunState.OLD_COPY_KEPT:
                 return f"{where}: finished; the original table was kept as {names}"
+            case RunState.MIGRATED:
+                return (f"{where}: finished (its changelog says Migrated: the new table is in place); its clean-up "
+                        f"did not finish: {names}")
         return where
 
     def cleanup_sql(self) -> tuple[str, ...]:
@@ -210,7 +232,8 @@ class OscRun:
         def q(name: str) -> str:
             return f"`{self.schema}`.`{name}`"
         stmts = [f"DROP TRIGGER IF EXISTS {q(a.name)};" for a in self.artifacts if a.role is Role.TRIGGER]
-        stmts += [f"DROP TABLE IF EXISTS {q(a.name)};" for a in self.artifacts if a.role in (Role.SHADOW, Role.CHANGELOG)]
+        stmts += [f"DROP TABLE IF EXISTS {q(a.name)};" for a in self.artifacts
+                  if a.role in (Role.SHADOW, Role.CHANGELOG, Role.CHECKPOINT)]
         stmts += [f"DROP TABLE IF EXISTS {q(a.name)};  -- the pre-change copy of {self.table}: drop it once the "
                   f"change is verified (dropping a big table takes a while)" for a in self.artifacts if a.role is Role.OLD]
         return tuple(stmts)
@@ -218,12 +241,14 @@ class OscRun:
 
 @dataclasses.dataclass(frozen=True)
 class ServerOsc:
-    """One server's reading: the tools' artefacts in its database and each gh-ost changelog's heartbeat age (s)."""
+    """One server's reading: the tools' artefacts in its database and each gh-ost changelog's heartbeat age (s)
+    and last `state` hint (its name, see ghost_state)."""
 
     server: str
     schema: str
     artifacts: tuple[Artifact, ...]
     heartbeats: dict[str, float] = dataclasses.field(default_factory=dict)
+    states: dict[str, str] = dataclasses.field(default_factory=dict)
 
 
 def assess(reading: ServerOsc, *, copying: Iterable[tuple[OscTool, str]] = (),
@@ -248,10 +273,13 @@ def assess(reading: ServerOsc, *, copying: Iterable[tuple[OscTool, str]] = (),
         roles = {a.role for a in found}
         seen = progress.get((tool, table)) or progress.get((tool, ""))
         age = next((heartbeats[a.name] for a in found if a.role is Role.CHANGELOG and a.name in heartbeats), None)
-        if roles <= {Role.OLD}:
+        step = next((reading.states[a.name] for a in found if a.role is Role.CHANGELOG and a.name in reading.states), "")
+        if roles <= {Role.OLD, Role.CHECKPOINT}:
             state = RunState.OLD_COPY_KEPT
         elif tool is OscTool.GH_OST and Role.CHANGELOG in roles:
-            if age is None or age > HEARTBEAT_STALE_S:
+            if step == "Migrated":  # written after the swap: done whatever the heartbeat says
+                state = RunState.MIGRATED
+            elif age is None or age > HEARTBEAT_STALE_S:
                 state = RunState.STALE if age is not None else (
                     RunState.COPYING if (tool, table) in live or migration_running else dead)
             else:
@@ -260,7 +288,7 @@ def assess(reading: ServerOsc, *, copying: Iterable[tuple[OscTool, str]] = (),
             state = RunState.CUT_OVER_POSTPONED if seen is not None and seen.postponed else RunState.COPYING
         else:
             state = dead
-        runs.append(OscRun(server, schema, tool, table, state, tuple(found), age, seen))
+        runs.append(OscRun(server, schema, tool, table, state, tuple(found), age, seen, step))
     return tuple(runs)
 
 
@@ -268,7 +296,7 @@ def assess(reading: ServerOsc, *, copying: Iterable[tuple[OscTool, str]] = (),
 
 _TABLES_SQL = (
     "SELECT TABLE_NAME AS name FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND "
-    "(TABLE_NAME REGEXP '^_.+_(gho|ghc|del|new|old)$' OR TABLE_NAME REGEXP '^lhm[an]_') LIMIT 500"
+    "(TABLE_NAME REGEXP '^_.+_(gho|ghc|ghk|del|new|old)$' OR TABLE_NAME REGEXP '^lhm[an]_') LIMIT 500"
 )
 _TRIGGERS_SQL = (
     "SELECT TRIGGER_NAME AS name FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = DATABASE() AND "
@@ -286,14 +314,17 @@ def read_server_osc(server: Server) -> ServerOsc:
     triggers = [r["name"] for r in server.query(_TRIGGERS_SQL, timeout=MONITOR_TIMEOUT)]
     artifacts = recognise(schema, tables, triggers)
     heartbeats: dict[str, float] = {}
+    states: dict[str, str] = {}
     for a in [a for a in artifacts if a.role is Role.CHANGELOG][:MAX_CHANGELOGS]:
         name = a.name.replace("`", "``")
-        row = server.query_one(
-            f"SELECT TIMESTAMPDIFF(MICROSECOND, last_update, NOW(6)) / 1e6 AS age FROM `{name}` "
-            "WHERE hint = 'heartbeat' ORDER BY id DESC LIMIT 1", timeout=MONITOR_TIMEOUT)
-        if row and row.get("age") is not None:
-            heartbeats[a.name] = float(row["age"])
-    return ServerOsc(server.name, schema, artifacts, heartbeats)
+        for row in server.query(  # hint is unique in the changelog: at most two rows
+                f"SELECT hint, value, TIMESTAMPDIFF(MICROSECOND, last_update, NOW(6)) / 1e6 AS age FROM `{name}` "
+                "WHERE hint IN ('heartbeat', 'state')", timeout=MONITOR_TIMEOUT):
+            if row["hint"] == "heartbeat" and row.get("age") is not None:
+                heartbeats[a.name] = float(row["age"])
+            elif row["hint"] == "state" and row.get("value"):
+                states[a.name] = ghost_state(str(row["value"]))
+    return ServerOsc(server.name, schema, artifacts, heartbeats, states)
 
 
 def leftover_report(runs: Sequence[OscRun]) -> tuple[str, ...]:

@@ -12,10 +12,10 @@ import time
 from collections.abc import Callable
 
 from shipit.db.connection import Role, Servers
-from shipit.db.ddl_watch import DdlProgress, DdlWatcher
+from shipit.db.ddl_watch import DdlProgress, DdlWatcher, ProgressSource
 from shipit.db.health import HealthThresholds, ServerHealth, read_server_health, read_threads
 from shipit.db.mdl import MdlWait, MdlWatchdog, migration_lock_holder, our_ddl_connections, suggested_action
-from shipit.db.osc import OscRun, OscTool, assess, read_server_osc
+from shipit.db.osc import LogProgress, OscRun, OscTool, assess, read_server_osc
 from shipit.db.progress_readiness import ProgressReadiness, read_progress_readiness
 from shipit.core.errors import ShipitError
 
@@ -74,6 +74,7 @@ class DbStatus:
             "online_schema_changes": [{
                 "server": r.server, "schema": r.schema, "tool": r.tool.value, "table": r.table, "state": r.state.value,
                 "artifacts": [a.name for a in r.artifacts], "heartbeat_age_s": r.heartbeat_age_s,
+                "changelog_state": r.ghost_state or None,
                 "description": r.describe(), "cleanup_sql": list(r.cleanup_sql()) if r.state.is_failure else [],
             } for r in self.osc],
             "progress_readiness": [{
@@ -144,8 +145,11 @@ def read_db_status(servers: Servers, thresholds: HealthThresholds, *, sample_int
                 found_osc = read_server_osc(s)
                 copying = {(OscTool(p.ddl.kind.value), p.ddl.table) for p in ddl
                            if p.ddl.server == s.name and p.ddl.kind.value in {t.value for t in OscTool}}
+                # without the tool's log, its copy chunk's key range is how far it got
+                ranged = {(OscTool(p.ddl.kind.value), p.ddl.table): LogProgress(OscTool(p.ddl.kind.value), p.pct, p.eta_s)
+                          for p in ddl if p.ddl.server == s.name and p.source is ProgressSource.COPY_RANGE}
                 # nobody here knows whether the migration process still runs: between two chunks is "unsure"
-                osc.extend(assess(found_osc, copying=copying, migration_running=None))
+                osc.extend(assess(found_osc, copying=copying, progress=ranged, migration_running=None))
             except ShipitError as e:
                 errors.setdefault(s.name, str(e))
     return DbStatus(ddl, tuple(waits), tuple(health), tuple(errors.items()), servers.primary.name, tuple(actions),

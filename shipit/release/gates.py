@@ -18,6 +18,7 @@ import urllib.error
 import urllib.request
 from typing import Callable, Protocol, Sequence
 
+from shipit.core import redact
 from shipit.core.config import HttpGateConfig
 from shipit.release.gate_result import GateReading, Observation
 
@@ -192,7 +193,10 @@ def run_gates(
 
     def poll(gate: Gate) -> None:
         while not stop.is_set():
-            probe = gate.probe()
+            try:
+                probe = gate.probe()
+            except Exception as e:  # a probe that cannot even be made is a failed probe, never a silent thread death
+                probe = Probe(False, f"probe failed: {redact.redact(f'{type(e).__name__}: {e}')}", time.time())
             with lock:
                 history[gate.name].append(probe)
                 decision = gate.decide(history[gate.name], mode)
@@ -225,6 +229,10 @@ def run_gates(
                 return _report(False, mode, history, lock, "interrupted", "SIGINT or SIGTERM received")
             if remaining <= 0:
                 if mode is Mode.KEEP:
+                    with lock:
+                        silent = [g.name for g in gates if not history[g.name]]
+                    if silent:  # a gate that never answered has not kept passing
+                        return _report(False, mode, history, lock, silent[0], f"no reading within {duration:g}s")
                     return _report(True, mode, history, lock, None, f"all gates kept passing for {duration:g}s")
                 waiting = [g.name for g in gates if g.name not in outcome]
                 return _report(False, mode, history, lock, waiting[0], f"did not pass within {duration:g}s")

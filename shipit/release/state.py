@@ -71,6 +71,7 @@ class ReleaseState:
     message: str = ""
     diagnosis: Diagnosis | None = None
     notes: tuple[str, ...] = ()
+    usual_load: tuple[Any, ...] = ()  # db.health.UsualLoad per server before the release, for a later diagnosis
     exit_code: int = int(ExitCode.OK)
 
     def with_phase(self, result: PhaseResult) -> ReleaseState:

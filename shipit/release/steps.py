@@ -62,8 +62,8 @@ def preflight(r: Release) -> str:
             details=report.details,
         ))
     r.baseline = r.ports.database.baseline()
-    if report.notes:
-        r.recorder.save(dataclasses.replace(r.state, notes=r.state.notes + report.notes))
+    r.recorder.save(dataclasses.replace(r.state, notes=r.state.notes + report.notes,
+                                        usual_load=r.ports.database.usual_load(r.baseline)))
     return "; ".join((f"database, data and Deployments ready; target image {r.state.image_after}",) + report.notes)
 
 

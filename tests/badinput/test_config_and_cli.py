@@ -38,6 +38,7 @@ CASES = [
     ("url-option", ("3306/shop\n", "3306/shop?pool=5\n"), PASSWORD, ["database.url (line 11)", "unknown option 'pool'"]),
     ("no-host", ("@db:3306", "@:3306"), PASSWORD, ["database.url (line 11)", "no host"]),
     ("gate-not-url", ("app: shop", "app: shop\ngates:\n  http:\n    - url: shop/healthz"), PASSWORD, ["gates.http[0].url (line 4)", "http://"]),
+    ("gate-url-space", ("app: shop", "app: shop\ngates:\n  http:\n    - url: 'http://exa mple.com/healthz'"), PASSWORD, ["gates.http[0].url (line 4)", "spaces"]),
     ("gate-ftp", ("app: shop", "app: shop\ngates:\n  http:\n    - url: ftp://x/"), PASSWORD, ["gates.http[0].url (line 4)", "https://"]),
     ("gate-status", ("app: shop", "app: shop\ngates:\n  http:\n    - url: http://x/\n      expect_status: 42"), PASSWORD, ["gates.http[0].expect_status (line 5)", "100-599"]),
     ("app-space", ("app: shop", "app: my shop"), PASSWORD, ["app (line 1)", "label value"]),

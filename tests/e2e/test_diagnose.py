@@ -216,6 +216,8 @@ def test_a_healthy_system_exits_0_and_invents_nothing(sandbox):
     for name, section in report["sections"].items():
         assert section["state"] == "ok" and section["findings"] == [], (name, section)
     assert "nothing wrong found" in t.stdout and "Likely cause" not in t.stdout
+    assert report["sections"]["database"]["servers"][0]["usual"] is None  # released by hand: no record measured it
+    assert "usual unknown: no shipit release recorded this server's load" in t.stdout
 
 
 def test_a_crash_looping_release_is_named_with_its_log_line(sandbox):

@@ -1,6 +1,7 @@
 """Releases whose migration runs pt-online-schema-change (Debian's percona-toolkit) from Rails: the code rolls out
 only after the tool's cut-over, with its progress shown; a tool killed mid-copy fails the release before the code
-and the diagnosis lists what it left behind with the SQL that cleans it up."""
+and the diagnosis lists what it left behind with the SQL that cleans it up; a gh-ost run that hangs (its changelog
+kept by the migration in SQL) stops the migration within seconds instead of at the Job's timeout."""
 
 from __future__ import annotations
 
@@ -75,6 +76,8 @@ def test_pt_osc_migration_rolls_the_code_out_only_after_the_cut_over(sandbox):
     # the tool's progress reached the release: shown live, and its last reading kept in the migrate phase's record
     assert "pt-online-schema-change finished (last progress line: " in phases["migrate"]["message"], phases["migrate"]
     assert "pt-online-schema-change: " in r.stderr and "% copied, ETA " in r.stderr, r.stderr[-3000:]
+    # and from the server: the copy chunk's key range against the table's, beside the log's figure
+    assert ": pt-online-schema-change on " in r.stderr and ": copying rows up to id " in r.stderr, r.stderr[-3000:]
     assert not {t["TABLE_NAME"] for t in sb.sql(
         "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME LIKE '\\_%'")}
     sb.assert_no_secret(r)
@@ -100,3 +103,49 @@ def test_a_killed_pt_osc_run_fails_before_the_code_and_lists_its_leftovers(sandb
     sb.assert_no_secret(r)
     latest = sb.status()["release"]
     assert latest["status"] == "needs_attention" and latest["exit_code"] == 2
+
+
+# gh-ost's changelog as it keeps it (a state row, a heartbeat rewritten every 100 ms), then a hang: no heartbeat, no exit
+GH_OST_HANGS = """def up
+  create_table :_orders_gho do |t|
+    t.integer :customer_id, null: false
+    t.string :note
+  end
+  create_table :_orders_ghc do |t|
+    t.datetime :last_update, precision: 6, null: false
+    t.string :hint, limit: 64, null: false
+    t.string :value, limit: 4096, null: false
+    t.index :hint, unique: true
+  end
+  execute "INSERT INTO _orders_ghc (hint, value, last_update) VALUES ('state', 'GhostTableMigrated', NOW(6))"
+  150.times do
+    execute "INSERT INTO _orders_ghc (hint, value, last_update) VALUES ('heartbeat', NOW(6), NOW(6)) ON DUPLICATE KEY UPDATE last_update = NOW(6), value = VALUES(value)"
+    sleep 0.1
+  end
+  sleep 600
+end
+
+def down
+  drop_table :_orders_ghc
+  drop_table :_orders_gho
+end"""
+
+
+def test_a_gh_ost_run_that_hangs_fails_the_migration_without_waiting_out_the_jobs_timeout(sandbox):
+    sb = sandbox
+    serving = _orders(sb, 1000)
+    sb.add_migration("20240103000003", "gh_ost_hangs", GH_OST_HANGS)
+    sb.change_code()
+
+    r = sb.shipit("release", "--yes", timeout=200)
+    assert r.code == 2, r.text
+    # the Job's timeout is 5m: the hang is seen within seconds of the heartbeat stopping
+    assert r.seconds < 120, (r.seconds, r.text[-3000:])
+    assert set(sb.deployment_images().values()) == {sb.image(serving)}
+    db = sb.sql("SELECT DATABASE() AS db")[0]["db"]
+    for fragment in (f"gh-ost on {db}.orders hung during the migration; shipit stopped it",
+                     "[last state: ghost table altered]", "no heartbeat for",
+                     f"DROP TABLE IF EXISTS `{db}`.`_orders_ghc`;"):
+        assert fragment in r.stdout, f"{fragment!r} not in\n{r.text}"
+    assert not [j for j in sb.jobs() if (j.get("status") or {}).get("active")]
+    sb.assert_no_secret(r)

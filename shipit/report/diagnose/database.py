@@ -15,7 +15,8 @@ from shipit.core.errors import ShipitError
 from shipit.db.connection import Role, Server, Servers
 from shipit.db.ddl_watch import DdlProgress, DdlWatcher
 from shipit.db.health import (MDL_WAIT_STATE, MONITOR_TIMEOUT, FingerprintGroup, HealthThresholds, ServerHealth, Thread,
-                              assess_server, read_oldest_trx, read_replica_lag, read_status, read_threads)
+                              UsualLoad, assess_server, read_oldest_trx, read_replica_lag, read_status, read_threads,
+                              running_limits)
 from shipit.db.mdl import MdlWait, MdlWatchdog
 from shipit.report.diagnose.findings import Finding, Kind, Section, SectionResult
 from shipit.planning.schema_file import Index, SchemaModel, Table
@@ -157,21 +158,34 @@ def probe(servers: Servers, th: HealthThresholds) -> DbFacts:
                    tuple(unreadable.items()))
 
 
-def verdict(facts: DbFacts, th: HealthThresholds, model: SchemaModel | None = None) -> SectionResult:
+def usual_text(u: UsualLoad | None) -> str:
+    """Pure: where "usual" comes from, said so a reader can weigh it."""
+    if u is None:
+        return "usual unknown: no shipit release recorded this server's load"
+    return f"usual p50 {u.p50:g}, p95 {u.p95:g} over {u.samples} samples before the last release"
+
+
+def verdict(facts: DbFacts, th: HealthThresholds, model: SchemaModel | None = None,
+            usual: tuple[UsualLoad, ...] = ()) -> SectionResult:
     """Pure: what in the readings is a problem, with its evidence; `model` (the serving commit's schema file) names
-    the index that would serve a full scan. No server read: the section is skipped, never reported as fine."""
+    the index that would serve a full scan; `usual` (the last release's pre-release load) sets Threads_running's
+    limits as the release gates do. No server read: the section is skipped, never reported as fine."""
     if not facts.health:
         return SectionResult.skipped(Section.DATABASE, "; ".join(f"{s}: {e}" for s, e in facts.unreadable))
     lines, findings = [], []
     plans = {p.fingerprint: p for p in facts.plans}
+    usual_of = {u.server: u for u in usual}
     for h in facts.health:
+        u = usual_of.get(h.name)
+        hold, critical = running_limits(u.p95 if u else 0.0, th)
         trx = f", oldest transaction {h.oldest_trx_s:.0f}s" if h.oldest_trx_s is not None else ""
-        lines.append(f"{h.name} ({h.role.value}): Threads_running {h.threads_running} (hold above "
-                     f"{th.threads_running_hold}, critical above {th.threads_running_critical}), Threads_connected "
+        lines.append(f"{h.name} ({h.role.value}): Threads_running {h.threads_running} ({usual_text(u)}; hold above "
+                     f"{hold:g}, critical above {critical:g}), Threads_connected "
                      f"{h.threads_connected}{trx}" + (f", {h.lag.describe()}" if h.lag else ""))
-        if h.threads_running > th.threads_running_hold:
+        if h.threads_running > hold:
+            than = f" (usual p95 {u.p95:g})" if u else ""
             findings.append(Finding(Kind.THREADS_RUNNING, f"{h.name}: Threads_running {h.threads_running} is above "
-                                    f"{th.threads_running_hold}", server=h.name, count=h.threads_running))
+                                    f"{hold:g}{than}", server=h.name, count=h.threads_running))
         for g in h.groups[:5]:
             p = plans.get(g.fingerprint) if h.role is Role.PRIMARY else None
             plan = (f"; EXPLAIN on {facts.explained_on}: {p.access} on {p.table}, ~{p.rows} rows, "
@@ -213,6 +227,7 @@ def verdict(facts: DbFacts, th: HealthThresholds, model: SchemaModel | None = No
         "servers": [{"name": h.name, "role": h.role.value, "threads_running": h.threads_running,
                      "threads_connected": h.threads_connected, "mdl_waiters": h.mdl_waiters,
                      "oldest_transaction_s": h.oldest_trx_s, "lag_s": h.lag.lag_s if h.lag else None,
+                     "usual": usual_of[h.name].to_json() if h.name in usual_of else None,
                      "fingerprints": [{"fingerprint": g.fingerprint, "count": g.count, "max_time_s": round(g.max_time_s, 1),
                                        "states": list(g.states)} for g in h.groups[:10]]} for h in facts.health],
         "explain": [{"fingerprint": p.fingerprint, "server": facts.explained_on, "table": p.table, "type": p.access,

@@ -100,13 +100,19 @@ def _failing(pods: tuple[dict, ...], cfg: Any, now: datetime) -> list[tuple[dict
     return out
 
 
-def probe(kube: Any, cfg: Any, pods: tuple[dict, ...], *, since: float, now: datetime) -> KubeFacts:
-    jobs, _ = kube.list_json(kube.batch.list_namespaced_job, kube.namespace)
+def recent_migration_jobs(jobs: list[dict], *, since: float, now: datetime) -> list[dict]:
+    """Pure: the migration Jobs created within `since` seconds, or still running whenever they started; newest
+    first, at most `JOBS`."""
     cutoff = now - timedelta(seconds=since)
     recent = [j for j in jobs if is_migration_job(j) and (
         (parse_time(j["metadata"].get("creationTimestamp")) or now) >= cutoff or (j.get("status") or {}).get("active"))]
     recent.sort(key=lambda j: j["metadata"].get("creationTimestamp") or "", reverse=True)
-    recent = recent[:JOBS]
+    return recent[:JOBS]
+
+
+def probe(kube: Any, cfg: Any, pods: tuple[dict, ...], *, since: float, now: datetime) -> KubeFacts:
+    jobs, _ = kube.list_json(kube.batch.list_namespaced_job, kube.namespace)
+    recent = recent_migration_jobs(jobs, since=since, now=now)
     logs, events = {}, {}
     for job in recent:
         for p in _job_pods(job, pods)[:1]:

@@ -140,6 +140,13 @@ def serving_commit_of(cfg: Any) -> str:
     return commit
 
 
+def _usual(facts: Any) -> tuple:
+    """The load before shipit's last release, from its record (none without one)."""
+    from shipit.adapters.records import usual_load_of
+
+    return usual_load_of(facts.record) if facts is not None and facts.record is not None else ()
+
+
 def diagnose(cfg: Any, *, since: float, budget: float = BUDGET, started: float | None = None) -> Report:
     """Read every source within `budget` seconds of `started` (monotonic) and judge what was read."""
     from shipit.db.drift import read_drift
@@ -219,7 +226,7 @@ def diagnose(cfg: Any, *, since: float, budget: float = BUDGET, started: float |
                      kubernetes.verdict(cluster[1], cfg, now=now)]
     db, why = outcome("database")
     sections.append(SectionResult.skipped(Section.DATABASE, why) if db is None
-                    else database.verdict(db, th, shared.get("model")))
+                    else database.verdict(db, th, shared.get("model"), _usual(shared.get("release"))))
     sections.append(SectionResult.skipped(Section.DRIFT, drift_why) if drift is None else schema.verdict(drift))
     probes, why = outcome("http")
     sections.append(SectionResult.skipped(Section.HTTP, why) if probes is None else http.verdict(probes))

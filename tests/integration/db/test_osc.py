@@ -4,6 +4,7 @@ Ruby gem and gh-ost a Go binary this machine does not have); `shipit db status` 
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import signal
@@ -12,10 +13,13 @@ import time
 
 import pytest
 
+from shipit.adapters.ddl_progress import DdlProgressWatch
 from shipit.db.connection import Servers
+from shipit.db.ddl_watch import DdlKind, DdlWatcher, ProgressSource
 from shipit.db.health import HealthThresholds
 from shipit.db.osc import OscTool, Role, RunState, assess, parse_progress, read_server_osc
 from shipit.db.status import read_db_status
+from shipit.report.live import PlainView
 from tests.integration.db.helpers import server, wait_for
 
 PT_OSC = shutil.which("pt-online-schema-change")
@@ -106,6 +110,50 @@ def test_a_finished_pt_osc_run_leaves_nothing_and_its_progress_lines_parse(fresh
         conn.close()
 
 
+@pytest.mark.skipif(PT_OSC is None, reason="pt-online-schema-change (Debian's percona-toolkit) is not installed")
+def test_pt_osc_progress_without_its_log_comes_from_its_copy_chunks_key_range(fresh_db):
+    conn = fresh_db.connect()
+    _orders(conn, 200_000)
+    dsn = f"h={fresh_db.host},P={fresh_db.port},u={fresh_db.user},D={fresh_db.name},t=orders"
+    if fresh_db.password:
+        dsn += f",p={fresh_db.password}"
+    # its output is discarded: progress must come from the server alone
+    proc = subprocess.Popen(
+        [PT_OSC, "--alter", "ADD INDEX index_orders_on_customer_id (customer_id)", dsn, "--execute",
+         "--chunk-size", "2000", "--chunk-time", "0", "--sleep", "0.05", "--no-check-replication-filters",
+         "--recursion-method", "none"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    srv = server(fresh_db.url)
+    readings, described = [], []
+    try:
+        watcher = DdlWatcher(Servers(srv))
+        deadline = time.monotonic() + 120
+        polls = 0
+        while proc.poll() is None and time.monotonic() < deadline:
+            readings += [p for p in watcher.poll() if p.ddl.kind is DdlKind.PT_OSC]
+            polls += 1
+            if polls % 10 == 0:  # db status names the run with the same progress
+                status = read_db_status(Servers(srv), HealthThresholds(), sample_interval=0)
+                described += [r.describe() for r in status.osc if r.progress is not None]
+            time.sleep(0.03)
+        assert proc.wait(timeout=60) == 0
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        srv.close()
+        conn.close()
+    ranged = [p for p in readings if p.source is ProgressSource.COPY_RANGE]
+    assert len(ranged) >= 5, [p.describe() for p in readings]
+    pcts = [p.pct for p in ranged]
+    assert all(0 <= pct <= 100 for pct in pcts) and any(0 < pct < 100 for pct in pcts)
+    assert pcts == sorted(pcts) and pcts[-1] > pcts[0]  # key order: it only moves forward
+    assert all(p.ddl.table == "orders" and p.phase.startswith("copying rows up to id ") for p in ranged)
+    assert any(p.eta_s is not None for p in ranged)  # one history across chunks gives an ETA
+    assert any(d.startswith(f"pt-online-schema-change on {fresh_db.name}.orders (primary): copying ") and "%" in d
+               for d in described), described
+
+
 def test_lhm_and_gh_ost_sequences_in_sql_are_recognised_and_a_stale_gh_ost_heartbeat_is_a_failure(fresh_db):
     conn = fresh_db.connect()
     with conn.cursor() as cur:
@@ -125,11 +173,16 @@ def test_lhm_and_gh_ost_sequences_in_sql_are_recognised_and_a_stale_gh_ost_heart
                     "DEFAULT CURRENT_TIMESTAMP(6), hint VARCHAR(64) NOT NULL, value VARCHAR(4096) NOT NULL, "
                     "PRIMARY KEY (id), UNIQUE KEY hint_uidx (hint)) COMMENT='gh-ost changelog'")
         cur.execute("INSERT INTO _carts_ghc (id, hint, value) VALUES (2, 'state', 'GhostTableMigrated'), "
-                    "(1, 'heartbeat', NOW(6))")
+                    "(3, 'state at 1733443200123456789', 'GhostTableMigrated'), (1, 'heartbeat', NOW(6))")
+        # gh-ost's resume checkpoints (its --checkpoint): kept with the old table unless --ok-to-drop-table
+        cur.execute("CREATE TABLE _carts_ghk (gh_ost_chk_id BIGINT AUTO_INCREMENT PRIMARY KEY, "
+                    "gh_ost_chk_timestamp BIGINT, gh_ost_chk_coords TEXT CHARSET ascii, gh_ost_chk_iteration BIGINT, "
+                    "gh_ost_rows_copied BIGINT, gh_ost_dml_applied BIGINT, gh_ost_is_cutover TINYINT(1) DEFAULT '0')")
     srv = server(fresh_db.url)
     try:
         seen = read_server_osc(srv)
-        assert seen.heartbeats["_carts_ghc"] < 5
+        assert seen.heartbeats["_carts_ghc"] < 5 and seen.states == {"_carts_ghc": "GhostTableMigrated"}
+        assert (Role.CHECKPOINT, "_carts_ghk") in {(a.role, a.name) for a in seen.artifacts}
         runs = {r.tool: r for r in assess(seen, migration_running=False)}
         assert runs[OscTool.GH_OST].state is RunState.COPYING  # heartbeat fresh: alive whatever the Job says
         assert runs[OscTool.LHM].state is RunState.LEFTOVER
@@ -151,6 +204,13 @@ def test_lhm_and_gh_ost_sequences_in_sql_are_recognised_and_a_stale_gh_ost_heart
         text = status.render_text()
         assert "Online schema change tools:" in text and "no heartbeat for" in text
         assert "progress: primary: no index-build progress: performance_schema off" in text
+        assert by_tool["gh-ost"]["changelog_state"] == "GhostTableMigrated"
+
+        # the swap done, gh-ost writes Migrated before dropping its changelog: a run killed then is finished
+        with conn.cursor() as cur:
+            cur.execute("UPDATE _carts_ghc SET value = 'Migrated' WHERE hint = 'state'")
+        (done,) = [r for r in assess(read_server_osc(srv), migration_running=False) if r.tool is OscTool.GH_OST]
+        assert done.state is RunState.MIGRATED and not done.state.is_failure
     finally:
         srv.close()
         conn.close()
@@ -164,3 +224,29 @@ def test_db_status_says_progress_is_readable_on_a_server_with_the_alter_stages_o
         assert p["ready"] is True and p["missing"] == []
     finally:
         srv.close()
+
+
+def test_the_migration_watch_stops_the_job_when_a_gh_ost_heartbeat_it_saw_alive_goes_stale(fresh_db):
+    conn = fresh_db.connect()
+    with conn.cursor() as cur:  # gh-ost's tables as it leaves them mid-copy, its heartbeat fresh
+        cur.execute("CREATE TABLE carts (id INT PRIMARY KEY)")
+        cur.execute("CREATE TABLE _carts_gho LIKE carts")
+        cur.execute("CREATE TABLE _carts_ghc (id BIGINT AUTO_INCREMENT, last_update TIMESTAMP(6) NOT NULL "
+                    "DEFAULT CURRENT_TIMESTAMP(6), hint VARCHAR(64) NOT NULL, value VARCHAR(4096) NOT NULL, "
+                    "PRIMARY KEY (id), UNIQUE KEY hint_uidx (hint)) COMMENT='gh-ost changelog'")
+        cur.execute("INSERT INTO _carts_ghc (hint, value) VALUES ('state', 'GhostTableMigrated'), "
+                    "('heartbeat', NOW(6))")
+    srv = server(fresh_db.url)
+    out = io.StringIO()
+    try:
+        with DdlProgressWatch(Servers(srv), PlainView(out), interval=0.1, osc_interval=0.2) as watch:
+            wait_for(lambda: watch.judge.alive, timeout=10)
+            assert not watch.stop_job.is_set()
+            with conn.cursor() as cur:  # the heartbeat stops: 30 s without one
+                cur.execute("UPDATE _carts_ghc SET last_update = NOW(6) - INTERVAL 30 SECOND WHERE hint = 'heartbeat'")
+            wait_for(watch.stop_job.is_set, timeout=10)
+        assert watch.hung.state is RunState.STALE and watch.hung.table == "carts"
+        assert "stopping the migration: gh-ost on " in out.getvalue() and "no heartbeat for 3" in out.getvalue()
+    finally:
+        srv.close()
+        conn.close()

@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -90,14 +91,28 @@ def test_sources_that_do_not_answer_are_skipped_within_the_budget(tmp_path, sile
 
 def test_the_command_exits_1_with_one_json_object_and_no_secret(tmp_path, silent_api):
     path = _config(tmp_path, silent_api)
+    begun = time.monotonic()
     r = subprocess.run([sys.executable, "-m", "shipit.cli", "diagnose", "--config", str(path), "--output", "json"],
                        capture_output=True, text=True, cwd=ROOT, timeout=60, env={**os.environ, "CI": "true"})
+    wall = time.monotonic() - begun
     assert r.returncode == 1, r.stdout + r.stderr
+    assert wall < 10.0, f"the whole process took {wall:.1f}s with every source silent"
     out = json.loads(r.stdout)
     assert out["ok"] is False and set(out["unchecked"]) == {"release", "kubernetes", "database", "schema_drift"}
     assert out["sections"]["http"]["state"] == "ok"
     assert "not everything could be checked" in r.stderr and "Traceback" not in r.stderr
     assert "s3cret-pw" not in r.stdout + r.stderr and "t0ken-not-shown" not in r.stdout + r.stderr
+
+
+def test_a_since_that_is_not_a_duration_is_bad_input_with_one_json_object(tmp_path, silent_api):
+    path = _config(tmp_path, silent_api)
+    r = subprocess.run([sys.executable, "-m", "shipit.cli", "diagnose", "--config", str(path), "--since", "yesterday",
+                        "--output", "json"], capture_output=True, text=True, cwd=ROOT, timeout=60,
+                       env={**os.environ, "CI": "true"})
+    assert r.returncode == 3, r.stdout + r.stderr
+    out = json.loads(r.stdout)
+    assert out["ok"] is False and out["exit_code"] == 3 and out["error"].startswith("--since: ")
+    assert "Traceback" not in r.stderr
 
 
 def test_an_error_tracker_that_does_not_answer_is_skipped_with_why_within_the_budget(tmp_path, silent_api, monkeypatch):

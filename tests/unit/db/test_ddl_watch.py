@@ -97,3 +97,26 @@ def test_replayed_ddl_on_replica_sql_thread_is_marked():
     t = Thread(9, "system user", "", "shop", "Slave_SQL", 3.0, "altering table", "ALTER TABLE orders ADD INDEX i (a)")
     (d,) = find_ddl("replica1", [t, Thread(10, "app", "h", "shop", "Sleep", 1.0, "", "")])
     assert d.replicated and d.schema == "shop" and d.table == "orders"
+
+
+_PT_OSC_CHUNK = ("INSERT LOW_PRIORITY IGNORE INTO `shop`.`_orders_new` (`id`) SELECT `id` FROM `shop`.`orders` FORCE "
+                 "INDEX(`PRIMARY`) WHERE ((`id` >= '{lo}')) AND ((`id` <= '{hi}')) LOCK IN SHARE MODE "
+                 "/*pt-online-schema-change 4242 copy nibble*/")
+
+
+def test_a_tools_copy_chunk_takes_its_progress_from_the_key_range_and_says_how_far_it_got():
+    t = Thread(21, "osc", "h", "shop", "Query", 0.2, "Sending data", _PT_OSC_CHUNK.format(lo=40001, hi=50000))
+    (d,) = find_ddl("primary", [t])
+    r = pick_progress(d, None, None, 1, copied=25.0)
+    assert (r.pct, r.source, r.phase) == (25.0, ProgressSource.COPY_RANGE, "copying rows up to id 50000")
+    # no MIN/MAX reading (an empty table, a string key): progress unknown, never the server's unrelated counters
+    assert pick_progress(d, None, 35.0, 1).source is ProgressSource.NONE
+
+
+def test_a_tools_chunks_share_one_progress_history_so_the_eta_spans_chunks():
+    first, later = (find_ddl("primary", [Thread(conn, "osc", "h", "shop", "Query", 0.1, "Sending data",
+                                                _PT_OSC_CHUNK.format(lo=lo, hi=lo + 9999))])[0]
+                    for conn, lo in ((21, 1), (22, 90001)))
+    assert first.key == later.key == ("primary", -1, "pt-online-schema-change shop.orders")
+    plain = _ddl()
+    assert plain.key == ("primary", 7, plain.statement)

@@ -17,6 +17,7 @@ def test_rails_lock_name_matches_rails():
 def test_artefact_names():
     assert classify_artefact_table("_users_gho") == (MigratorKind.GH_OST, "users")
     assert classify_artefact_table("_order_items_ghc") == (MigratorKind.GH_OST, "order_items")
+    assert classify_artefact_table("_order_items_ghk") == (MigratorKind.GH_OST, "order_items")
     assert classify_artefact_table("__users_old") == (MigratorKind.PT_OSC, "users")
     assert classify_artefact_table("lhmn_users") == (MigratorKind.LHM, "users")
     assert classify_artefact_table("users_new") is None

@@ -6,19 +6,20 @@ from __future__ import annotations
 import pytest
 
 from shipit.db.osc import (
-    HEARTBEAT_STALE_S, LogProgress, OscTool, Role, RunState, ServerOsc, assess, leftover_report, parse_progress, recognise,
+    HEARTBEAT_STALE_S, LogProgress, OscTool, Role, RunState, ServerOsc, assess, ghost_state, leftover_report,
+    parse_progress, recognise,
 )
 
 
-def _reading(artifacts, heartbeats=None) -> ServerOsc:
-    return ServerOsc("primary", "shop", tuple(artifacts), heartbeats or {})
+def _reading(artifacts, heartbeats=None, states=None) -> ServerOsc:
+    return ServerOsc("primary", "shop", tuple(artifacts), heartbeats or {}, states or {})
 
 
 def test_each_tools_tables_and_triggers_are_recognised_with_their_original_table():
     found = recognise(
         "shop_production",
         ["orders", "_orders_new", "__line_items_new", "_orders_old", "_carts_gho", "_carts_ghc", "_carts_del",
-         "lhmn_users", "lhma_2024_01_31_12_00_00_123_users", "schema_migrations", "order_items_new"],
+         "_carts_ghk",         "lhmn_users", "lhma_2024_01_31_12_00_00_123_users", "schema_migrations", "order_items_new"],
         ["pt_osc_shop_production_orders_ins", "pt_osc_shop_production_orders_upd", "lhmt_del_users",
          "audit_orders_ins"],
     )
@@ -30,6 +31,7 @@ def test_each_tools_tables_and_triggers_are_recognised_with_their_original_table
         (OscTool.GH_OST, Role.SHADOW, "_carts_gho", "carts"),
         (OscTool.GH_OST, Role.CHANGELOG, "_carts_ghc", "carts"),
         (OscTool.GH_OST, Role.OLD, "_carts_del", "carts"),
+        (OscTool.GH_OST, Role.CHECKPOINT, "_carts_ghk", "carts"),
         (OscTool.LHM, Role.SHADOW, "lhmn_users", "users"),
         (OscTool.LHM, Role.OLD, "lhma_2024_01_31_12_00_00_123_users", "users"),
         (OscTool.PT_OSC, Role.TRIGGER, "pt_osc_shop_production_orders_ins", "orders"),
@@ -117,3 +119,43 @@ def test_lhm_progress_is_matched_to_its_run():
     seen = LogProgress(OscTool.LHM, 40.0)
     (run,) = assess(_reading(arts), migration_running=True, progress={(OscTool.LHM, "users"): seen})
     assert run.progress == seen and "copying 40.0%" in run.describe()
+
+
+def test_a_dead_gh_ost_runs_checkpoint_table_is_listed_with_its_cleanup():
+    arts = recognise("shop", ["_carts_gho", "_carts_ghc", "_carts_ghk"], [])
+    (dead,) = assess(_reading(arts, {"_carts_ghc": HEARTBEAT_STALE_S + 20}))
+    assert dead.state is RunState.STALE and "_carts_ghk" in dead.describe()
+    assert dead.cleanup_sql() == ("DROP TABLE IF EXISTS `shop`.`_carts_gho`;",
+                                  "DROP TABLE IF EXISTS `shop`.`_carts_ghc`;",
+                                  "DROP TABLE IF EXISTS `shop`.`_carts_ghk`;")
+    assert "  DROP TABLE IF EXISTS `shop`.`_carts_ghk`;" in leftover_report([dead])
+
+
+def test_a_finished_gh_ost_run_keeps_its_checkpoint_with_the_old_table_and_neither_blocks():
+    (run,) = assess(_reading(recognise("shop", ["_carts_del", "_carts_ghk"], [])))
+    assert run.state is RunState.OLD_COPY_KEPT and not run.state.blocks_ready and not run.state.is_failure
+
+
+@pytest.mark.parametrize("value, name", [
+    ("GhostTableMigrated", "GhostTableMigrated"), ("Migrated", "Migrated"),
+    ("AllEventsUpToLockProcessed:1733443200123456789", "AllEventsUpToLockProcessed"),
+    ("ReadMigrationRangeValues", "ReadMigrationRangeValues"),
+])
+def test_gh_ost_changelog_state_values_are_read_by_their_name(value, name):
+    assert ghost_state(value) == name
+
+
+def test_a_migrated_gh_ost_changelog_means_done_even_with_a_stale_heartbeat():
+    arts = recognise("shop", ["_carts_ghc", "_carts_del"], [])
+    (run,) = assess(_reading(arts, {"_carts_ghc": 600.0}, {"_carts_ghc": "Migrated"}), migration_running=False)
+    assert run.state is RunState.MIGRATED and not run.state.is_failure and not run.state.blocks_ready
+    assert "the new table is in place" in run.describe() and leftover_report([run]) == ()
+
+
+def test_gh_ost_changelog_state_is_reported_with_the_run():
+    arts = recognise("shop", ["_carts_gho", "_carts_ghc"], [])
+    (copying,) = assess(_reading(arts, {"_carts_ghc": 0.1}, {"_carts_ghc": "GhostTableMigrated"}))
+    assert copying.state is RunState.COPYING and copying.ghost_state == "GhostTableMigrated"
+    assert "[last state: ghost table altered]: copying" in copying.describe()
+    (hung,) = assess(_reading(arts, {"_carts_ghc": 40.0}, {"_carts_ghc": "AllEventsUpToLockProcessed"}))
+    assert hung.state is RunState.STALE and "[last state: cutting over]: no heartbeat for 40s" in hung.describe()

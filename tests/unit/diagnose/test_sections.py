@@ -7,7 +7,9 @@ from datetime import datetime, timedelta, timezone
 from shipit.core.config import DatabaseConfig, DeploymentConfig, ImageConfig, KubernetesConfig, MigrationConfig, Config
 from shipit.db.connection import Role
 from shipit.db.drift import DriftKind, Drift, DriftReport, ServerDrift
-from shipit.db.health import FingerprintGroup, HealthThresholds, ReplicaLag, ServerHealth, parse_replica_status
+from shipit.db.ddl_watch import DdlKind, DdlProgress, ProgressSource, RunningDdl
+from shipit.db.health import (FingerprintGroup, HealthThresholds, ReplicaLag, ServerHealth, UsualLoad,
+                              parse_replica_status)
 from shipit.report.diagnose import cause, database, kubernetes, release, schema
 from shipit.report.diagnose.findings import Finding, Kind, State
 from shipit.report.diagnose.http import verdict as http_verdict
@@ -115,6 +117,17 @@ def test_migration_jobs_are_recognised_by_label_or_command():
     assert kubernetes.is_migration_job(job("b", command=("sh", "-c", "bundle exec rake db:migrate")))
     assert kubernetes.is_migration_job(job("c", command=("x",), labels={"app.kubernetes.io/component": "migration"}))
     assert not kubernetes.is_migration_job(job("d", command=("bin/rails", "runner", "Report.run")))
+
+
+def test_only_migration_jobs_inside_the_since_window_or_still_running_are_shown_newest_first():
+    old = job("deploy-tasks-old", created=NOW - timedelta(hours=3))
+    running = {**job("deploy-tasks-running", failed=False, created=NOW - timedelta(hours=5)), "status": {"active": 1}}
+    fresh = job("deploy-tasks-new", created=NOW - timedelta(minutes=5))
+    other = job("report", command=("bin/rails", "runner", "Report.run"))
+    picked = kubernetes.recent_migration_jobs([old, running, fresh, other], since=3600, now=NOW)
+    assert [j["metadata"]["name"] for j in picked] == ["deploy-tasks-new", "deploy-tasks-running"]
+    wider = kubernetes.recent_migration_jobs([old, running, fresh, other], since=4 * 3600, now=NOW)
+    assert [j["metadata"]["name"] for j in wider] == ["deploy-tasks-new", "deploy-tasks-old", "deploy-tasks-running"]
 
 
 def test_a_failed_migration_job_is_a_finding_with_its_error_line():
@@ -227,6 +240,31 @@ def test_database_verdict_lag_and_long_transaction_and_nothing_on_a_quiet_server
     lag_ok = ReplicaLag("replica1", 1.0, True, True, lag.source)
     ok = database.verdict(database.DbFacts((health("replica1", Role.REPLICA, lag=lag_ok),), (), (), (), "r", ()), TH)
     assert ok.findings == ()
+
+
+def test_threads_running_is_judged_against_the_usual_load_the_last_release_recorded():
+    busy = database.DbFacts((health(running=30),), (), (), (), "primary", ())
+    unknown = database.verdict(busy, TH)  # no record: only the floor (25) applies
+    assert [f.kind for f in unknown.findings] == [Kind.THREADS_RUNNING]
+    assert "usual unknown: no shipit release recorded" in unknown.lines[0]
+    usual_busy = (UsualLoad("primary", 22.0, 28.0, 5, 0.0),)  # 30 is usual here: +20% of p95 28 is 33.6
+    calm = database.verdict(busy, TH, usual=usual_busy)
+    assert calm.findings == ()
+    assert "usual p50 22, p95 28 over 5 samples before the last release; hold above 33.6" in calm.lines[0]
+    assert calm.data["servers"][0]["usual"]["threads_running_p95"] == 28.0
+    spike = database.verdict(database.DbFacts((health(running=70),), (), (), (), "primary", ()), TH, usual=usual_busy)
+    (f,) = spike.findings
+    assert f.kind is Kind.THREADS_RUNNING and "Threads_running 70 is above 33.6 (usual p95 28)" in f.summary
+
+
+def test_running_ddl_is_shown_with_its_progress_in_text_and_json():
+    ddl = RunningDdl("primary", 42, DdlKind.CREATE_INDEX, "shop", "orders", "CREATE INDEX ...", "altering table",
+                     12.0, False)
+    progress = DdlProgress(ddl, "stage 2/3 (read PK and internal sort)", 40.0, ProgressSource.PERFORMANCE_SCHEMA, 18.0)
+    r = database.verdict(database.DbFacts((health(),), (progress,), (), (), "primary", ()), TH)
+    line = next(x for x in r.lines if x.startswith("running DDL:"))
+    assert "create_index on shop.orders" in line and "40.0%" in line and "about 18s left" in line
+    assert r.data["running_ddl"] == [progress.describe()]
 
 
 # --- drift section, http ------------------------------------------------------------------------------------------

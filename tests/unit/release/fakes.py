@@ -12,6 +12,7 @@ import threading
 
 from shipit.core import config
 from shipit.core.errors import ExitCode, ShipitError
+from shipit.db.health import UsualLoad
 from shipit.release.diagnosis import Diagnosis, PhaseFailed
 from shipit.release.ports import LockLoss, PartialState, Ports, Preflight
 from shipit.release.state import PlanFacts, ReleaseState
@@ -127,6 +128,9 @@ class FakeEdges:
     def baseline(self):
         self.baselines_taken += 1
         return f"baseline {self.baselines_taken}"
+
+    def usual_load(self, baseline):
+        return (UsualLoad(f"primary ({baseline})", 1.0, 2.0, 5, 0.0),)
 
     def applied_versions(self):
         """Each version lands in its own database's schema_migrations (`applied` may also hold "queue:<version>":

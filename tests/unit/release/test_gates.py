@@ -32,3 +32,48 @@ def test_hold_neither_passes_nor_fails():
 
 def test_no_gates_pass_immediately():
     assert run_gates([], mode=Mode.UNTIL, duration=1).ok
+
+
+class _Raising:
+    """A gate whose probe raises what a malformed URL or a client bug raises, on every attempt."""
+
+    name, interval = "HTTP http://exa mple/healthz", 0.01
+
+    def probe(self) -> Probe:
+        raise ValueError("URL can't contain control characters")
+
+    def decide(self, probes, mode):
+        return decide(probes, consecutive=2, mode=mode)
+
+
+class _Silent:
+    """A gate whose first probe never returns within the run (a hung request)."""
+
+    name, interval = "metric slow", 0.01
+
+    def __init__(self):
+        import threading
+        self.release = threading.Event()
+
+    def probe(self) -> Probe:
+        self.release.wait(5)
+        return p(True)
+
+    def decide(self, probes, mode):
+        return decide(probes, consecutive=1, mode=mode)
+
+
+def test_a_probe_that_raises_is_a_failed_probe_naming_the_error_in_both_modes():
+    for mode in Mode:
+        report = run_gates([_Raising()], mode=mode, duration=5)
+        assert not report.ok and report.failed == _Raising.name
+        assert "probe failed: ValueError: URL can't contain control characters" in report.reason
+
+
+def test_the_bake_does_not_pass_a_gate_that_never_answered():
+    silent = _Silent()
+    try:
+        report = run_gates([silent], mode=Mode.KEEP, duration=0.2)
+    finally:
+        silent.release.set()
+    assert not report.ok and report.failed == "metric slow" and report.reason == "no reading within 0.2s"

@@ -45,6 +45,7 @@ def test_happy_path_runs_phases_in_order_and_records_success():
     assert all(r.status is PhaseStatus.SUCCEEDED for r in state.phases)
     assert state.templates_before == ("web-template-v1", "worker-template-v1")
     assert state.image_before == "registry.example/shop:old"
+    assert [u.server for u in state.usual_load] == ["primary (baseline 1)"]  # the pre-release load, for a later diagnosis
     assert edges.records == [state] and not edges.lock_held_by_us
 
 

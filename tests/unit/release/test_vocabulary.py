@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from shipit.adapters.records import record_to_state, state_to_record
+from shipit.db.health import UsualLoad
 from shipit.kube.failure import Failure
 from shipit.kube.pods import PodState
 from shipit.kube.records import ReleaseRecord
@@ -32,7 +33,8 @@ def test_unknown_status_is_still_an_error():
 def test_a_state_round_trips_through_its_record_with_the_one_spelling():
     diagnosis = Diagnosis("web: crash", "exit 1", details=("line",), did="reverted", next="fix")
     state = ReleaseState(release_id(12), 12, "shop", ReleaseStatus.ROLLED_BACK, "a" * 40, "b" * 40, "img:b", "t",
-                         1_700_000_000.25, diagnosis=diagnosis, notes=("n",), exit_code=1)
+                         1_700_000_000.25, diagnosis=diagnosis, notes=("n",), exit_code=1,
+                         usual_load=(UsualLoad("primary", 3.0, 5.0, 5, 1_700_000_001.0),))
     record = state_to_record(state)
     assert record.id == "r0012" and record.to_json()["status"] == "rolled_back"
     assert record_to_state(ReleaseRecord.from_json(record.to_json())) == state

@@ -11,11 +11,15 @@ from typing import Any
 
 import pytest
 
+from tests.cluster.build import go_binary
+
 VERSIONS = ("1.29", "1.33")
 SPEED = 20.0          # cluster seconds per real second: back-offs of 10 s take 0.5 s
-# SHIPIT_TEST_CLUSTER=real adds the real control plane of tests/cluster (its release) to every `cluster` test.
+# The real control plane of tests/cluster (its release) joins every `cluster` test when Go can build it, unless
+# SHIPIT_TEST_CLUSTER=kubesim; SHIPIT_TEST_CLUSTER=real asks for it outright.
 REAL = "1.34"
-WORLDS = VERSIONS + ((REAL,) if os.environ.get("SHIPIT_TEST_CLUSTER") == "real" else ())
+_WORLD = os.environ.get("SHIPIT_TEST_CLUSTER") or ("real" if go_binary() else "kubesim")
+WORLDS = VERSIONS + ((REAL,) if _WORLD == "real" else ())
 
 
 @pytest.fixture(params=WORLDS, ids=lambda v: f"real-{v}" if v == REAL else f"k8s-{v}")
