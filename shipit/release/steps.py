@@ -109,11 +109,17 @@ def _migrate(r: Release, *, post_deploy: bool) -> str | Skip:
     partial = db.partial_state(r.facts, pending, schema_before)
     if diagnosis is None:  # the outage's failure mode: "succeeded" without applying the migrations
         diagnosis = Diagnosis(
-            what=f"the {kind} migration Job exited 0 but did not apply {', '.join(missing)}",
+            what=f"the {kind} migration Job exited 0 but did not apply {', '.join(_named(r.facts, missing))}",
             why="the versions are missing from schema_migrations: wrong migration command, or the migrations "
             "are not in the image",
         )
     raise PhaseFailed(diagnosis.with_details(*partial.lines), applied=partial.applied)
+
+
+def _named(facts: PlanFacts, versions: tuple[str, ...]) -> tuple[str, ...]:
+    """Versions as a person reads them: another database's carry its name."""
+    return tuple(v if facts.database_of(v) == "primary" else f"{v} (database {facts.database_of(v)})"
+                 for v in versions)
 
 
 def _command(command, facts: PlanFacts, pending, applied, *, post_deploy: bool) -> tuple[str, ...]:
