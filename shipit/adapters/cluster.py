@@ -99,8 +99,10 @@ class KubeCluster:
         tool = ToolProgress(self.view)
         job = MigrationJob(self.kube, self.cfg, image=image, release_id=job_id, command=command,
                            on_log=tool.line, on_progress=self.view.progress)
-        with MdlWatch(migration_guard(self.database, self.cfg, migrations(facts, versions)), self.view) as watch, \
-                DdlProgressWatch(self.database.ddl_servers(), self.view) as ddl:
+        chosen = migrations(facts, versions)
+        with MdlWatch(migration_guard(self.database, self.cfg, chosen), self.view) as watch, \
+                DdlProgressWatch(self.database.ddl_servers(), self.view,
+                                 osc_servers=self.database.primaries_of(chosen)) as ddl:
             outcome = job.run(cancel=AnyOf(cancel, ddl.stop_job))
         if outcome.succeeded:
             return "; ".join(filter(None, (tool.summary(), *outcome.notes)))

@@ -57,6 +57,12 @@ class MysqlDatabase:
         first, *rest = self.health_servers()
         return Servers(first, tuple(rest))
 
+    def primaries_of(self, chosen: tuple) -> tuple:
+        """The primary of each database these migrations run on, the primary database's first."""
+        from shipit.db.databases import by_database
+
+        return tuple(self.servers_of(name).primary for name, _ in by_database(chosen))
+
     def servers_of(self, database: str):
         servers = self.databases.get(database)
         if servers is None:  # the planner stops such a release first; never read another database instead

@@ -289,3 +289,31 @@ def test_the_health_gate_covers_the_queue_databases_own_servers(tmp_path, fresh_
         for s in sleepers:
             s.close()
         db.close()
+
+
+def test_the_migration_watch_stops_the_job_when_a_queue_databases_gh_ost_run_hangs(app, fresh_db, second_fresh_db):
+    """gh-ost's tables in the queue database (a queue migration's run): its heartbeat, seen alive, goes stale."""
+    import io
+
+    from tests.integration.db.helpers import wait_for
+
+    cfg, db, sha = app
+    _sql(second_fresh_db,
+         "CREATE TABLE carts (id INT PRIMARY KEY)", "CREATE TABLE _carts_gho LIKE carts",
+         "CREATE TABLE _carts_ghc (id BIGINT AUTO_INCREMENT, last_update TIMESTAMP(6) NOT NULL DEFAULT "
+         "CURRENT_TIMESTAMP(6), hint VARCHAR(64) NOT NULL, value VARCHAR(4096) NOT NULL, PRIMARY KEY (id), "
+         "UNIQUE KEY hint_uidx (hint)) COMMENT='gh-ost changelog'",
+         "INSERT INTO _carts_ghc (hint, value) VALUES ('state', 'GhostTableMigrated'), ('heartbeat', NOW(6))")
+    chosen = (types.SimpleNamespace(version="1", database="primary", operations=()),
+              types.SimpleNamespace(version="2", database="queue", operations=()))
+    assert [s.name for s in db.primaries_of(chosen)] == ["primary", "queue:primary"]
+    out = io.StringIO()
+    from shipit.adapters.ddl_progress import DdlProgressWatch
+
+    with DdlProgressWatch(db.ddl_servers(), PlainView(out), interval=0.1, osc_interval=0.2,
+                          osc_servers=db.primaries_of(chosen)) as watch:
+        wait_for(lambda: watch.judge.alive, timeout=10)
+        _sql(second_fresh_db, "UPDATE _carts_ghc SET last_update = NOW(6) - INTERVAL 30 SECOND WHERE hint = 'heartbeat'")
+        wait_for(watch.stop_job.is_set, timeout=10)
+    assert watch.hung.table == "carts" and watch.hung.server == "queue:primary", watch.hung
+    assert f"stopping the migration: gh-ost on {second_fresh_db.name}.carts" in out.getvalue(), out.getvalue()
