@@ -27,25 +27,39 @@ def register(app: typer.Typer) -> None:
 
         if not from_ref:
             from_ref = _last_released(config)
-        repo_path, extra_paths = _repo_and_paths(repo, config)
+        repo_path, extra_paths, cfg = _repo_and_paths(repo, config)
         plan = build_plan(repo_path, from_ref, to_ref, extra_paths=extra_paths)
+        if cfg is not None:
+            _warn_about_databases(plan, cfg)
         if output is OutputFormat.JSON:
             emit_json(plan.to_json())
         else:
             emit_text(render_text(plan))
 
 
-def _repo_and_paths(repo: Path | None, config: Path | None) -> tuple[Path, tuple[str, ...]]:
+def _repo_and_paths(repo: Path | None, config: Path | None):
     """--repo wins; else the configuration's `repo` when a configuration is given or present; else the cwd. The
-    configuration's `migration.paths` apply when it is read (--repo alone reads none, keeping start-up short)."""
+    configuration's `migration.paths` apply when it is read (--repo alone reads none, keeping start-up short).
+    Returns the repository, the extra paths and the configuration (None when none was read)."""
     if repo is not None and config is None:
-        return repo, ()
+        return repo, (), None
     from shipit.core import config as config_mod
 
     if config is not None or config_mod.DEFAULT_PATH.exists():
         cfg = config_mod.load(config)
-        return (repo if repo is not None else cfg.repo), cfg.migration.paths
-    return (repo if repo is not None else Path(".")), ()
+        return (repo if repo is not None else cfg.repo), cfg.migration.paths, cfg
+    return (repo if repo is not None else Path(".")), (), None
+
+
+def _warn_about_databases(plan, cfg) -> None:
+    """A planned migration whose database has no URL: `shipit release` would stop on it (exit 3), said now."""
+    from shipit.core.log import get_logger
+    from shipit.db.databases import unconfigured, unconfigured_message
+
+    missing = unconfigured(plan.migrations, cfg.database.names)
+    if missing:
+        get_logger().warning(f"shipit release would stop before anything changes (exit 3): "
+                             f"{unconfigured_message(missing)}")
 
 
 def _last_released(config: Path | None) -> str:

@@ -204,6 +204,10 @@ def test_shipit_preflight_checks_each_database_and_stops_on_one_without_a_url(ap
     r = shipit("preflight", "--config", str(tmp_path / "shipit.yaml"), "--from", base, password="")
     assert r.returncode == 3 and "Traceback" not in r.stderr, r.stderr
     assert "database queue (db/queue_migrate/20240301000001_add_batch_to_jobs.rb)" in r.stderr
+    r = shipit("plan", "--config", str(tmp_path / "shipit.yaml"), "--from", base, password="")
+    assert r.returncode == 0 and "20240301000001" in r.stdout, r.stderr
+    assert "shipit release would stop before anything changes (exit 3): the release migrates database queue" in \
+        r.stderr, r.stderr
     r = shipit("preflight", "--config", str(tmp_path / "shipit.yaml"), password="")  # nothing new since --from
     assert r.returncode == 0, r.stderr
     assert r.stdout.rstrip().endswith("Note: database queue of config/database.yml has no database.databases entry: "
