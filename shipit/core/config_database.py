@@ -57,7 +57,8 @@ def _replicas(r: _Reader) -> tuple[ReplicaConfig, ...]:
             replicas.append(ReplicaConfig(name=f"replica{i + 1}", url=url))
             continue
         item = _Reader(node, where, r.env, ("name", "url"))
-        replicas.append(ReplicaConfig(name=item.get("name", v.text, f"replica{i + 1}"), url=item.get("url", v.mysql_url)))
+        replicas.append(ReplicaConfig(name=item.get("name", v.text, f"replica{i + 1}"),
+                                      url=item.get("url", v.mysql_url)))
     names = [x.name for x in replicas]
     if len(set(names)) != len(names):
         raise ConfigError(f"{r._key('replicas')}: names must be unique, got {names}")

@@ -317,7 +317,8 @@ def test_the_migration_watch_stops_the_job_when_a_queue_databases_gh_ost_run_han
     with DdlProgressWatch(db.ddl_servers(), PlainView(out), interval=0.1, osc_interval=0.2,
                           osc_servers=db.primaries_of(chosen)) as watch:
         wait_for(lambda: watch.judge.alive, timeout=10)
-        _sql(second_fresh_db, "UPDATE _carts_ghc SET last_update = NOW(6) - INTERVAL 30 SECOND WHERE hint = 'heartbeat'")
+        _sql(second_fresh_db,
+             "UPDATE _carts_ghc SET last_update = NOW(6) - INTERVAL 30 SECOND WHERE hint = 'heartbeat'")
         wait_for(watch.stop_job.is_set, timeout=10)
     assert watch.hung.table == "carts" and watch.hung.server == "queue:primary", watch.hung
     assert f"stopping the migration: gh-ost on {second_fresh_db.name}.carts" in out.getvalue(), out.getvalue()
