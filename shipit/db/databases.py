@@ -83,11 +83,11 @@ def unconfigured_message(missing: Sequence[tuple[str, tuple[str, ...]]]) -> str:
     """Why a release stops before anything changes when a migration's database has no URL."""
     parts = [f"{name} ({', '.join(paths[:2])}{f' and {len(paths) - 2} more' if len(paths) > 2 else ''})"
              for name, paths in missing]
-    names = ", ".join(name for name, _ in missing)
+    rest = ", ".join(name for name, _ in missing[1:])
     return (f"the release migrates database{'s' * (len(missing) > 1)} {'; '.join(parts)} that the configuration "
             f"does not reach: shipit would neither check its data nor wait for its schema. Add "
             f"database.databases.{missing[0][0]}.url (the database of config/database.yml's `{missing[0][0]}`)"
-            + (f", and likewise for {names}" if len(missing) > 1 else ""))
+            + (f", and likewise for {rest}" if rest else ""))
 
 
 def unreached_note(declared: Iterable[str], configured: Iterable[str]) -> str:

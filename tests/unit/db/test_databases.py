@@ -77,7 +77,8 @@ def test_a_database_without_configuration_is_named_with_its_migrations_and_the_f
     assert unconfigured(ms, ("primary", "queue", "cache")) == ()
     two = unconfigured_message(unconfigured(ms, ("primary",)))
     assert "databases queue (" in two and "; cache (db/cache_migrate/5_e.rb)" in two
-    assert "likewise for queue, cache" in two
+    assert two.endswith("Add database.databases.queue.url (the database of config/database.yml's `queue`), "
+                        "and likewise for cache")
 
 
 def test_several_databases_are_ready_only_when_each_is():
