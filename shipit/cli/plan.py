@@ -22,24 +22,31 @@ def register(app: typer.Typer) -> None:
         config: ConfigOption = None,
         output: OutputOption = OutputFormat.TEXT,
     ) -> None:
-        """Show how a release from one commit to another will be staged: migrations, data checks, phases."""
-        from shipit.planning.plan import build_plan, render_text
+        """Show how a release from one commit to another will be staged: migrations, data checks, phases.
+
+        Pending: the versions at --to the configured database has not applied (read from schema_migrations), else,
+        without a configuration or when the database cannot be read, the versions at --to absent at --from.
+        """
+        from shipit.cli.plan_source import PendingSource, read_pending_source
+        from shipit.planning.plan import build_plan
+        from shipit.planning.render import render
 
         if not from_ref:
             from_ref = _last_released(config)
         repo_path, extra_paths, cfg = _repo_and_paths(repo, config)
-        plan = build_plan(repo_path, from_ref, to_ref, extra_paths=extra_paths)
+        source = read_pending_source(cfg.database.url) if cfg is not None else PendingSource(None)
+        plan = build_plan(repo_path, from_ref, to_ref, applied=source.applied, extra_paths=extra_paths)
         if cfg is not None:
             _warn_about_databases(plan, cfg)
         if output is OutputFormat.JSON:
-            emit_json(plan.to_json())
+            emit_json({**plan.to_json(), "pending": source.to_json(len(plan.databases))})
         else:
-            emit_text(render_text(plan))
+            emit_text(render(plan, pending=source.lines(len(plan.databases))))
 
 
 def _repo_and_paths(repo: Path | None, config: Path | None):
     """--repo wins; else the configuration's `repo` when a configuration is given or present; else the cwd. The
-    configuration's `migration.paths` apply when it is read (--repo alone reads none, keeping start-up short).
+    configuration's `migration.paths` and database URL apply when it is read (--repo alone reads none).
     Returns the repository, the extra paths and the configuration (None when none was read)."""
     if repo is not None and config is None:
         return repo, (), None

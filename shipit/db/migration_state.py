@@ -35,10 +35,10 @@ def _kind(value: Any) -> str:
 # --- versions ------------------------------------------------------------------------------------------------------
 
 
-def applied_versions(server: Server) -> frozenset[str]:
+def applied_versions(server: Server, *, timeout: float = 30.0) -> frozenset[str]:
     """Versions in schema_migrations; empty when the table does not exist yet (a fresh database)."""
     try:
-        rows = server.query("SELECT version FROM schema_migrations", timeout=30.0)
+        rows = server.query("SELECT version FROM schema_migrations", timeout=timeout)
     except QueryError as e:
         if e.code == 1146:
             return frozenset()

@@ -51,6 +51,9 @@ class AppFacts:
 
 
 _CLASS = re.compile(r"^\s*class\s+([A-Z][\w:]*)\s*<\s*([A-Z][\w:]*)", re.M)
+# an engine kept in the repository (engines/shipping, components/billing): its own app/models
+_ENGINE_MODELS = re.compile(r"^(?:[\w.-]+/)*?(?P<engine>[\w.-]+)/app/models/")
+_NOT_APP = frozenset({"vendor", "node_modules", "spec", "test", "tmp"})  # folders whose models the app never loads
 _TABLE_NAME = re.compile(r"self\.table_name\s*=\s*[\"':]([\w.]+)")
 _IGNORED = re.compile(r"self\.ignored_columns\s*(\+?=)\s*(\[[^\]]*\]|%[wi][\[(][^\])]*[\])]|[\"':][\w]+[\"']?)", re.S)
 _WORD = re.compile(r"[\"':]?(\w+)[\"']?")
@@ -63,12 +66,22 @@ def model_from_source(path: str, source: str) -> Model | None:
         return None
     class_name = match.group(1)
     explicit = _TABLE_NAME.search(source)
-    table = explicit.group(1).split(".")[-1] if explicit else pluralize(underscore(class_name.split("::")[-1]))
+    derived = _prefix(path) + pluralize(underscore(class_name.split("::")[-1]))
+    table = explicit.group(1).split(".")[-1] if explicit else derived
     ignored: set[str] = set()
     for _, listed in _IGNORED.findall(source):
         body = re.sub(r"^%[wi][\[(]|[\])]$", "", listed.strip()) if listed.startswith("%") else listed.strip("[]")
         ignored.update(w for w in _WORD.findall(body) if w)
     return Model(path, class_name, table, frozenset(ignored))
+
+
+def _prefix(path: str) -> str:
+    """An isolated engine's models (engines/shipping/app/models/shipping/...) get its `shipping_` table prefix."""
+    m = _ENGINE_MODELS.match(path)
+    if m is None:
+        return ""
+    engine = m["engine"].replace("-", "_")
+    return f"{engine}_" if path[m.end():].startswith(engine + "/") else ""
 
 
 def models_from_sources(sources: Mapping[str, str]) -> dict[str, tuple[Model, ...]]:
@@ -90,7 +103,10 @@ def rails_version(gemfile_lock: str) -> tuple[int, int] | None:
 
 
 def is_model_path(path: str) -> bool:
-    return path.startswith(MODELS_DIR + "/") and path.endswith(".rb") and "/concerns/" not in path
+    """The app's models, and those of engines kept inside the repository (their tables are migrated with the app's)."""
+    engine = _ENGINE_MODELS.match(path)
+    here = path.startswith(MODELS_DIR + "/") or (engine is not None and not _NOT_APP & set(engine.group(0).split("/")))
+    return here and path.endswith(".rb") and "/concerns/" not in path
 
 
 _RB_TABLE = re.compile(r'^\s*create_table\s+"([^"]+)"', re.M)

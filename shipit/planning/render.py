@@ -1,12 +1,14 @@
 """The plan as text a person reads on one screen: what needs them first, then each phase in order.
 
 Repetition is folded: warnings are grouped by message and de-duplicated, unknown statements are summarised (the
-first few and a count), and pre-Rails-5 migrations without a version get one line, not one per file.
+first few and a count), and pre-Rails-5 migrations without a version get one line, not one per file. No line is
+wider than WIDTH: quoted source is cut short (`--output json` has it whole), prose wraps.
 """
 
 from __future__ import annotations
 
 import re
+import textwrap
 from collections import Counter
 
 from shipit.planning.plan import Migration, Plan
@@ -24,16 +26,24 @@ _PHASE_TITLES = {
 }
 UNKNOWN_SHOWN = 3
 OPERATIONS_SHOWN = 12
+WARNINGS_SHOWN = 5  # warning groups per migration; the rest are counted
+LINES_SHOWN = 5  # line numbers listed per warning group
+WIDTH = 100
 _LINE = re.compile(r"^line \d+: ")
 
 
-def render(plan: Plan) -> str:
+def render(plan: Plan, *, pending: tuple[str, ...] = ()) -> str:
+    """`pending` says which source decided what is pending (the database or git), one line each."""
+    refs = f"{_ref(plan.from_ref, plan.from_sha)} -> {_ref(plan.to_ref, plan.to_sha)}"
     lines = [
-        f"Release plan for {plan.repo}: {plan.from_ref} ({plan.from_sha[:12]}) -> {plan.to_ref} ({plan.to_sha[:12]})",
+        f"Release plan for {_tail(plan.repo, WIDTH - len('Release plan for : ') - len(refs))}: {refs}",
         f"  {len(plan.changed_files)} files changed; code changed: {'yes' if plan.code_changed else 'no'}; "
         f"migrations: {len(plan.pre_deploy)} pre-deploy, {len(plan.post_deploy)} post-deploy, "
-        f"{len(plan.manual)} manual" + (f"; databases: {', '.join(plan.databases)}" if len(plan.databases) > 1 else ""),
+        f"{len(plan.manual)} manual",
     ]
+    if len(plan.databases) > 1:
+        lines.append(f"  databases: {', '.join(plan.databases)}")
+    lines += [f"  {line}" for line in pending]
     if plan.boot is not None:
         lines.append(f"  {'STOP' if plan.boot.stop else 'warning'}: {plan.boot.message}")
     for w in plan.warnings:
@@ -56,7 +66,34 @@ def render(plan: Plan) -> str:
         lines.append("")
         lines.append(f"{n}. {_PHASE_TITLES[phase]}")
         _PHASE_BODIES[phase](lines, plan)
-    return "\n".join(lines)
+    return "\n".join(_fit(lines))
+
+
+def _ref(ref: str, sha: str) -> str:
+    """A ref that is the commit's own hash (or a prefix of it) shows once, shortened; a name shows with its hash."""
+    return sha[:12] if len(ref) >= 7 and sha.startswith(ref.lower()) else f"{ref} ({sha[:12]})"
+
+
+def _tail(path: str, room: int) -> str:
+    """A path too long for the header keeps its end, where the app's own folder is named."""
+    return path if len(path) <= room else "..." + path[len(path) - max(room, 12) + 3:]
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= WIDTH else text[:WIDTH - 3] + "..."
+
+
+def _fit(lines: list[str]) -> list[str]:
+    """Prose wider than WIDTH wraps under its own indent (quoted source was clipped where it was written)."""
+    out = []
+    for line in lines:
+        if len(line) <= WIDTH:
+            out.append(line)
+            continue
+        indent = " " * (len(line) - len(line.lstrip()))
+        out += textwrap.wrap(line, WIDTH, initial_indent="", subsequent_indent=indent + "  ",
+                             break_long_words=True, break_on_hyphens=False)
+    return out
 
 
 def _preflight(lines: list[str], plan: Plan) -> None:
@@ -115,16 +152,22 @@ def _render_migration(lines: list[str], m: Migration) -> None:
     lines.append(f"     {m.phase.value}: {m.reason}")
     known = [op for op in m.operations if op.kind is not OpKind.UNKNOWN]
     for op in known[:OPERATIONS_SHOWN]:
-        lines.append(f"       line {op.line}: {describe(op)}")
+        lines.append(_clip(f"       line {op.line}: {describe(op)}"))
     if len(known) > OPERATIONS_SHOWN:
         lines.append(f"       ... and {len(known) - OPERATIONS_SHOWN} more operations (--output json lists them)")
     unknown = [op for op in m.operations if op.kind is OpKind.UNKNOWN]
     if unknown:
-        shown = "; ".join(f"line {op.line}: {op.source}" for op in unknown[:UNKNOWN_SHOWN])
-        more = f" and {len(unknown) - UNKNOWN_SHOWN} more" if len(unknown) > UNKNOWN_SHOWN else ""
-        lines.append(f"       {len(unknown)} statement(s) shipit does not understand: {shown}{more}")
-    for text, count in grouped_warnings(m.warnings):
+        lines.append(f"       {len(unknown)} statement(s) shipit does not understand:")
+        for op in unknown[:UNKNOWN_SHOWN]:
+            lines.append(_clip(f"         line {op.line}: {' '.join(op.source.split())}"))
+        if len(unknown) > UNKNOWN_SHOWN:
+            lines.append(f"         ... and {len(unknown) - UNKNOWN_SHOWN} more (--output json lists them)")
+    groups = grouped_warnings(m.warnings)
+    for text, count in groups[:WARNINGS_SHOWN]:
         lines.append(f"     warning: {text}" + (f" (x{count})" if count > 1 else ""))
+    if len(groups) > WARNINGS_SHOWN:
+        more = len(groups) - WARNINGS_SHOWN
+        lines.append(f"     ... and {more} more warning{'s' * (more != 1)} (--output json lists them)")
 
 
 def grouped_warnings(warnings: tuple[str, ...]) -> list[tuple[str, int]]:
@@ -145,7 +188,10 @@ def grouped_warnings(warnings: tuple[str, ...]) -> list[tuple[str, int]]:
             subjects.append(subject)
     out = []
     for key, (lines_seen, subjects) in groups.items():
-        where = f"line{'s' if len(lines_seen) > 1 else ''} {', '.join(dict.fromkeys(lines_seen))}: " if lines_seen else ""
+        seen = list(dict.fromkeys(lines_seen))
+        more = f" and {len(seen) - LINES_SHOWN} more" if len(seen) > LINES_SHOWN else ""
+        listed = ", ".join(seen[:LINES_SHOWN]) + more
+        where = f"line{'s' if len(seen) > 1 else ''} {listed}: " if seen else ""
         shown = "; ".join(subjects[:3]) + (f" and {len(subjects) - 3} more" if len(subjects) > 3 else "")
         out.append((f"{where}{shown}: {key}" if shown else f"{where}{key}", 1 if lines_seen else counts[key]))
     return out

@@ -202,8 +202,9 @@ current-context: {user}
             return False
 
     def reset_namespace(self, namespace: str = "default", timeout: float = 60.0) -> None:
-        """Empty a namespace of workloads, pods, ConfigMaps (but kube-root-ca.crt), Leases and Events, and wait until
-        no pod is left, so the next test starts from a clean namespace on the shared cluster."""
+        """Empty a namespace of workloads, pods, ConfigMaps (but kube-root-ca.crt), Secrets, ServiceAccounts (but
+        default), Roles, RoleBindings, Leases and Events, and wait until no pod is left, so the next test starts from a
+        clean namespace on the shared cluster (a Secret left behind would hide another test's missing one)."""
         api = self.api()
         background = {"apiVersion": "v1", "kind": "DeleteOptions", "propagationPolicy": "Background"}
         for path in ("/apis/apps/v1/namespaces/{ns}/deployments", "/apis/apps/v1/namespaces/{ns}/replicasets",
@@ -214,6 +215,11 @@ current-context: {user}
         api.request("DELETE", f"/api/v1/namespaces/{namespace}/configmaps", background,
                     params={"fieldSelector": "metadata.name!=kube-root-ca.crt"})
         api.delete(f"/apis/coordination.k8s.io/v1/namespaces/{namespace}/leases", background)
+        api.delete(f"/api/v1/namespaces/{namespace}/secrets", background)
+        api.request("DELETE", f"/api/v1/namespaces/{namespace}/serviceaccounts", background,
+                    params={"fieldSelector": "metadata.name!=default"})
+        for kind in ("roles", "rolebindings"):
+            api.delete(f"/apis/rbac.authorization.k8s.io/v1/namespaces/{namespace}/{kind}", background)
         api.delete(f"/api/v1/namespaces/{namespace}/events", background)
         deadline = time.monotonic() + timeout
         while api.get(f"/api/v1/namespaces/{namespace}/pods")["items"] or \

@@ -3,7 +3,7 @@
 Checked in tmux's own record of the screen and its scrollback (`capture-pane -S -`): no line wider than the terminal
 (also with wrapped rows joined back, for shipit's own lines), nothing of the live panel left once a release ended
 (not even after the terminal was narrowed and widened again mid-release), each phase's line exactly once per release,
-the summary there, and no structured-log lines with ISO timestamps without --verbose.
+the summary there (a failure's within one pane), and no structured-log lines with ISO timestamps without --verbose.
 """
 
 from __future__ import annotations
@@ -189,6 +189,24 @@ def test_demo_in_a_terminal(tmp_path, demo_db, width):
     # the crash's evidence is what helps: its log, not the image pull
     assert 'key not found: "REDIS_URL"' in runs[3] and "Pulling image" not in runs[3]
     assert sum(line.startswith("r000") for line in rows) == 4, text  # shipit history, one row per release
+    # a failure's summary is read in one look: its rows (wrapped as the terminal shows them) fit the pane
+    for run, headline in zip(text.split("$ shipit release")[1:], DEMO_HEADLINES):
+        if "FAILED" not in headline:
+            continue
+        block = summary_block(run.splitlines(), headline)
+        assert 3 <= len(block) <= HEIGHT, "\n".join(block)
+        assert all(cell_len(row) <= width for row in block), "\n".join(block)
+
+
+def summary_block(rows: list[str], headline: str) -> list[str]:
+    """The end-of-run summary's rows: from its headline to what the demo prints next (its narration, a rule, the
+    next command), trailing blank rows left out."""
+    start = next(i for i, row in enumerate(rows) if row.startswith(headline))
+    end = next((i for i in range(start + 1, len(rows)) if rows[i].startswith(("demo ", "━━━", "$ "))), len(rows))
+    block = rows[start:end]
+    while block and not block[-1].strip():
+        block.pop()
+    return block
 
 
 BAR = re.compile(r"^    (primary|replica1 \(replaying\)|replica1)\s+[█░·]+\s+\d+\.\d%\s+\S")

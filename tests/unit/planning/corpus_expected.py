@@ -789,4 +789,35 @@ EXPECTED = {
         ],
         'checks': [{'kind': 'orphans', 'table': 'line_items', 'column': 'order_id', 'to_table': 'orders', 'primary_key': 'id'}],
     },
+    'db/queue_migrate/20240401000001_add_poll_index_to_solid_queue_ready_executions.rb': {
+        'ops': [
+            {'kind': 'add_index', 'table': 'solid_queue_ready_executions', 'columns': ['queue_name', 'priority', 'job_id'], 'unique': False, 'name': 'index_solid_queue_poll_by_queue_and_priority', 'line': 3},
+        ],
+        'checks': [],
+    },
+    'db/queue_migrate/20240401000002_widen_solid_queue_jobs_arguments.rb': {
+        'ops': [
+            {'kind': 'change_column', 'table': 'solid_queue_jobs', 'columns': ['arguments'], 'column': 'arguments', 'column_type': 'text', 'line': 3},
+        ],
+        'checks': [],
+    },
+    'db/cache_migrate/20240401000003_add_byte_size_to_solid_cache_entries.rb': {
+        'ops': [
+            {'kind': 'add_column', 'table': 'solid_cache_entries', 'columns': ['byte_size'], 'column': 'byte_size', 'null': False, 'default': 0, 'column_type': 'integer', 'line': 4},
+            {'kind': 'add_index', 'table': 'solid_cache_entries', 'columns': ['key_hash', 'byte_size'], 'unique': False, 'name': 'index_solid_cache_entries_on_key_hash_and_byte_size', 'line': 5},
+        ],
+        'checks': [],
+    },
+    'engines/shipping/db/migrate/20240401000004_add_unique_tracking_index_to_shipping_shipments.rb': {
+        'ops': [
+            {'kind': 'add_index', 'table': 'shipping_shipments', 'columns': ['carrier', 'tracking_number'], 'unique': True, 'name': 'index_shipping_shipments_on_carrier_tracking', 'algorithm': 'inplace', 'line': 6},
+        ],
+        'checks': [{'kind': 'duplicates', 'table': 'shipping_shipments', 'columns': ['carrier', 'tracking_number']}],
+    },
+    'engines/shipping/db/migrate/20240401000005_remove_legacy_carrier_code_from_shipping_shipments.rb': {
+        'ops': [
+            {'kind': 'remove_column', 'table': 'shipping_shipments', 'columns': ['legacy_carrier_code'], 'column': 'legacy_carrier_code', 'line': 3},
+        ],
+        'checks': [],
+    },
 }

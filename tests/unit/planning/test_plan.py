@@ -196,11 +196,28 @@ kubernetes: {{namespace: shop}}
 image: {{repository: registry.example.com/shop}}
 deployments: [{{name: web}}]
 migration: {{from_deployment: web, container: web}}
-database: {{url: "mysql://root@127.0.0.1:3306/shop"}}
+database: {{url: "mysql://root@127.0.0.1:1/shop"}}
 """
     )
     assert main(["plan", "--config", str(cfg), "--from", base, "-o", "json"]) == 0, capsys.readouterr().err
-    assert json.loads(capsys.readouterr().out)["changed_files"] == ["app/b.rb"]
+    out = json.loads(capsys.readouterr().out)
+    assert out["changed_files"] == ["app/b.rb"]
+    assert (out["pending"]["source"], out["pending"]["database"]) == ("git", "mysql://root@127.0.0.1:1/shop")
+    assert main(["plan", "--config", str(cfg), "--from", base]) == 0
+    text = capsys.readouterr().out
+    assert text.splitlines()[2] == "  pending: versions present at --to and absent at --from (the database was not read)"
+    note = " ".join(text.split("\n  note: ")[1].split("\n\n")[0].split())
+    assert note.startswith("could not read schema_migrations at mysql://root@127.0.0.1:1/shop, so git decided what is "
+                           "pending: ") and "Connection refused" in note
+
+
+def test_without_a_configuration_git_decides_and_says_so(app_repo, capsys):
+    base = app_repo.repo.head.commit.hexsha
+    assert main(["plan", "--repo", str(app_repo.path), "--from", base, "-o", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["pending"]["source"] == "git"
+    assert main(["plan", "--repo", str(app_repo.path), "--from", base]) == 0
+    assert "  pending: versions present at --to and absent at --from (no configuration names a database)" in (
+        capsys.readouterr().out.splitlines())
 
 
 def test_manual_only_release_still_plans_preflight_and_migrate(app_repo):
@@ -212,3 +229,69 @@ def test_manual_only_release_still_plans_preflight_and_migrate(app_repo):
     assert plan.phases == ("preflight", "migrate", "gates")
     text = render_text(plan)
     assert "20240301000003 Backfill: manual, runs here only once accepted with `shipit release --yes`" in text
+
+
+SCREEN_ROWS, SCREEN_COLUMNS = 24, 100
+
+
+def test_the_plan_of_one_data_migration_fits_a_screen(app_repo):
+    """A batched backfill and a whole-table UPDATE, planned from a full commit hash (as a release's default --from
+    is): every line within the screen's width, the whole plan within its height."""
+    base = app_repo.repo.head.commit.hexsha
+    app_repo.commit({"db/migrate/20240301000000_backfill_user_plans.rb": """\
+class BackfillUserPlans < ActiveRecord::Migration[7.1]
+  disable_ddl_transaction!
+
+  class MigrationUser < ApplicationRecord
+    self.table_name = "users"
+  end
+
+  def up
+    MigrationUser.unscoped.where(plan: nil).where.not(email: nil).in_batches(of: 1_000) do |relation|
+      relation.update_all(plan: "free", updated_at: Time.current)
+    end
+    execute "UPDATE users SET email = LOWER(email) WHERE email <> LOWER(email) AND email LIKE '%@EXAMPLE.COM'"
+  end
+
+  def down
+    raise ActiveRecord::IrreversibleMigration
+  end
+end
+"""}, "backfill plans")
+    text = render_text(build_plan(app_repo.path, base))
+    lines = text.splitlines()
+    assert len(lines) <= SCREEN_ROWS, text
+    assert max(len(line) for line in lines) <= SCREEN_COLUMNS, text
+    assert lines[0].endswith(f": {base[:12]} -> HEAD ({app_repo.repo.head.commit.hexsha[:12]})")
+    assert "   20240301000000 BackfillUserPlans (db/migrate/20240301000000_backfill_user_plans.rb)" in lines
+    assert "     pre_deploy: data changes only: safe before and after the new code" in lines
+    assert any(line.startswith("       line 9: data code: MigrationUser.unscoped") and line.endswith("...")
+               for line in lines)  # the source is cut at the width, not wrapped
+    assert "one UPDATE over the whole table" in text
+
+
+def test_a_plan_with_many_unknown_statements_and_warnings_stays_summarised(app_repo):
+    base = app_repo.repo.head.commit.hexsha
+    body = "\n".join([
+        *(f"add_column :users, :flag_{i}, :boolean, null: false" for i in range(8)),
+        "add_foreign_key :orders, :users",
+        "add_index :users, :email, algorithm: :copy",
+        "create_table :audits, force: true do |t|\n  t.string :what\nend",
+        'execute "UPDATE users SET flag_0 = 1"',
+        *(f"LegacyImporter.new(batch: {i}).import_every_account_with_its_orders_and_invoices!" for i in range(20)),
+    ])
+    app_repo.commit({"db/migrate/20240301000000_everything_at_once.rb": migration("EverythingAtOnce", body)})
+    plan = build_plan(app_repo.path, base)
+    (m,) = plan.migrations
+    assert len(m.warnings) == 13  # eight alike, five of other kinds
+    lines = render_text(plan).splitlines()
+    assert max(len(line) for line in lines) <= SCREEN_COLUMNS
+    unknown = lines.index("       20 statement(s) shipit does not understand:")
+    assert [line.split(": ")[0].strip() for line in lines[unknown + 1:unknown + 4]] == ["line 17", "line 18",
+                                                                                       "line 19"]
+    assert lines[unknown + 4] == "         ... and 17 more (--output json lists them)"
+    shown = [line for line in lines if line.startswith("     warning: ")]
+    assert len(shown) == 5
+    assert "     ... and 1 more warning (--output json lists them)" in lines
+    assert any(line.startswith("     warning: lines 3, 4, 5, 6, 7 and 3 more: add_column users.flag_0") for line in shown)
+    assert sum("LegacyImporter" in line for line in lines) <= 4  # three statements and the manual reason

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from shipit.planning.classify import MigrationPhase, checks_for, classify, warnings_for
-from shipit.planning.facts import AppFacts, columns_from_schema, model_from_source, models_from_sources
+from shipit.planning.facts import AppFacts, columns_from_schema, is_model_path, model_from_source, models_from_sources
 from shipit.planning.rails import OpKind, parse_migration
 from shipit.planning.rules import RULES, Stage, default_removal
 from tests.unit.planning.conftest import migration
@@ -44,6 +44,20 @@ def test_models_found_by_table_name_and_ignored_columns_in_every_spelling():
                           '    self.ignored_columns += %i[c]\n  end\nend\n')
     assert (m.class_name, m.table, m.ignored_columns) == ("Account", "customer_accounts", frozenset({"a", "b", "c"}))
     assert model_from_source("app/models/person.rb", "class Person < ApplicationRecord\nend\n").table == "people"
+
+
+def test_engines_kept_in_the_repository_have_models_too():
+    assert is_model_path("engines/shipping/app/models/shipping/shipment.rb")
+    assert is_model_path("components/billing/app/models/invoice.rb")
+    for elsewhere in ("vendor/gems/x/app/models/y.rb", "engines/shipping/spec/dummy/app/models/z.rb",
+                      "engines/shipping/app/models/concerns/trackable.rb", "lib/app/models.rb"):
+        assert not is_model_path(elsewhere), elsewhere
+    # an isolated engine's models live in a folder named after it, and their tables carry its prefix
+    shipment = "module Shipping\n  class Shipment < ApplicationRecord\n  end\nend\n"
+    assert model_from_source("engines/shipping/app/models/shipping/shipment.rb", shipment).table == "shipping_shipments"
+    assert model_from_source("engines/shipping/app/models/carrier.rb", "class Carrier < ApplicationRecord\nend\n"
+                             ).table == "carriers"
+    assert model_from_source("app/models/shipping/shipment.rb", shipment).table == "shipments"
 
 
 def test_default_removal_is_a_pure_rule_over_the_column_definition():

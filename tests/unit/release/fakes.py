@@ -53,6 +53,8 @@ class FakeEdges:
     rollout_patches: bool = True  # False: the rollout fails before any Deployment changes (the API refuses PATCH)
     readings: tuple = ()  # each gate's last reading, as the gates port returns them
     preflight_notes: tuple = ()  # the database port's preflight notes (never a stop)
+    boot: tuple = ()  # the Deployments' container commands, as the cluster port reads them for the boot check
+    boot_env: frozenset = frozenset()  # the environment variable names those containers set
 
     def _edge(self, name: str, *args):
         self.calls.append((name, *args))
@@ -120,6 +122,10 @@ class FakeEdges:
 
     def unhealthy_deployments(self):
         return ()
+
+    def boot_commands(self):
+        self._edge("boot_commands")
+        return self.boot, self.boot_env
 
     def preflight(self, facts):
         self._edge("preflight")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from shipit.core.errors import BadInput, ExitCode, ShipitError
@@ -372,3 +374,65 @@ def test_a_preflight_note_is_said_in_the_message_and_kept_on_the_record_without_
     state = release(FakeEdges(preflight_notes=(note,))).run(from_ref="x")
     assert state.status is ReleaseStatus.SUCCEEDED
     assert state.phase(Phase.PREFLIGHT).message.endswith("; " + note) and note in state.notes
+
+
+# --- the boot-time stop, through the real planner over a real git repository ---------------------------------------
+
+BOOT_COMMAND = "sh -c 'bin/rails db:migrate && exec bundle exec puma'"
+
+
+def boot_app(tmp_path, *, entrypoint: bool):
+    """A git repository whose last commit adds a post-deploy migration (and, with `entrypoint`, an image that runs
+    db:prepare from bin/docker-entrypoint): (path, from sha)."""
+    import git
+
+    from tests.unit.planning.conftest import AppRepo, migration
+
+    app = AppRepo(tmp_path, git.Repo.init(tmp_path, initial_branch="main"))
+    files = {"db/migrate/20230101000000_create_users.rb": migration("CreateUsers", "create_table :users do |t|\nend")}
+    if entrypoint:
+        files["bin/docker-entrypoint"] = ('#!/bin/bash -e\nif [ "${@: -2:1}" == "./bin/rails" ]; then\n'
+                                          '  ./bin/rails db:prepare\nfi\nexec "${@}"\n')
+    base = app.commit(files, "initial")
+    app.commit({"db/post_migrate/20240301000001_drop_legacy_events.rb": migration(
+        "DropLegacyEvents", "drop_table :legacy_events")}, "drop legacy events after the code")
+    return tmp_path, base
+
+
+@pytest.mark.parametrize("where", ["the Deployment's command/args", "bin/docker-entrypoint"])
+def test_an_image_that_migrates_at_boot_stops_the_release_before_anything_changes(tmp_path, where):
+    from shipit.adapters.planner import GitPlanner
+
+    repo, base = boot_app(tmp_path, entrypoint=where == "bin/docker-entrypoint")
+    edges = FakeEdges(boot=(BOOT_COMMAND,) if where.startswith("the Deployment") else ())
+    cfg = dataclasses.replace(make_config(), repo=repo)
+    ports = dataclasses.replace(edges.ports(), planner=GitPlanner(cfg, applied=edges.applied_versions,
+                                                                 deployments=edges.boot_commands))
+    with pytest.raises(ShipitError) as stopped:
+        Release(cfg, ports, user="tester").run(from_ref=base, yes=True)
+    assert stopped.value.exit_code == ExitCode.FAILED_SAFELY == 1
+    message = str(stopped.value)
+    assert message.startswith("release stopped before anything changed: the app migrates at boot (")
+    assert where in message and "20240301000001" in message
+    assert "SHIPIT_MANAGED_MIGRATIONS=1` in the Deployment's env" in message  # the fix is named
+    assert edges.names() == ["boot_commands", "check_code"]  # read only: no lock, no Job, no patch
+    assert not edges.lock_held_by_us and edges.records == []
+    assert edges.serving == "registry.example/shop:old"
+
+
+def test_a_deployment_that_sets_the_guard_releases_past_the_boot_check(tmp_path):
+    """The same image and migration, with the guard variable set on the Deployment: no stop, the lock is taken."""
+    import git
+
+    from shipit.adapters.planner import GitPlanner
+    from tests.unit.planning.conftest import AppRepo
+
+    repo, base = boot_app(tmp_path, entrypoint=True)
+    AppRepo(repo, git.Repo(repo)).commit({"bin/docker-entrypoint": (
+        '#!/bin/bash -e\nif [ -z "$SHIPIT_MANAGED_MIGRATIONS" ]; then\n  ./bin/rails db:prepare\nfi\nexec "${@}"\n')})
+    edges = FakeEdges(boot_env=frozenset({"SHIPIT_MANAGED_MIGRATIONS"}))
+    cfg = dataclasses.replace(make_config(), repo=repo)
+    ports = dataclasses.replace(edges.ports(), planner=GitPlanner(cfg, applied=edges.applied_versions,
+                                                                 deployments=edges.boot_commands))
+    state = Release(cfg, ports, user="tester").run(from_ref=base, yes=True)
+    assert "acquire_lock" in edges.names() and state.status is ReleaseStatus.SUCCEEDED, state.diagnosis
