@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 
 from shipit.adapters.ddl_progress import DdlProgressWatch, hang_diagnosis
-from shipit.adapters.mdl_watch import MdlWatch, mdl_diagnosis, mdl_guard
+from shipit.adapters.mdl_watch import MdlWatch, mdl_diagnosis, migration_guard
 from shipit.adapters.planner import migrations
 from shipit.adapters.rails_log import database_error
 from shipit.core.config import Config
@@ -97,9 +97,10 @@ class KubeCluster:
         tool = ToolProgress(self.view)
         job = MigrationJob(self.kube, self.cfg, image=image, release_id=job_id, command=command,
                            on_log=tool.line, on_progress=self.view.progress)
-        operations = [op for m in migrations(facts, versions) for op in m.operations]
-        with MdlWatch(mdl_guard(self.database.servers, self.cfg, operations), self.view) as watch, \
-                DdlProgressWatch(self.database.servers, self.view) as ddl:
+        chosen = migrations(facts, versions)
+        with MdlWatch(migration_guard(self.database, self.cfg, chosen), self.view) as watch, \
+                DdlProgressWatch(self.database.ddl_servers(), self.view,
+                                 osc_servers=self.database.primaries_of(chosen)) as ddl:
             outcome = job.run(cancel=AnyOf(cancel, ddl.stop_job))
         if outcome.succeeded:
             return "; ".join(filter(None, (tool.summary(), *outcome.notes)))

@@ -33,12 +33,15 @@ def hang_diagnosis(run, job: str = "", log_tail: tuple[str, ...] = ()) -> Diagno
 class DdlProgressWatch(BackgroundPoll):
     name = "shipit-ddl-progress"
 
-    def __init__(self, servers, view, interval: float = DDL_POLL, osc_interval: float = OSC_POLL):
+    def __init__(self, servers, view, interval: float = DDL_POLL, osc_interval: float = OSC_POLL, *,
+                 osc_servers=None):
         super().__init__(interval)
         from shipit.db.ddl_watch import DdlWatcher
         from shipit.db.osc_hang import HangJudge
 
         self.servers, self.view = servers, view
+        # the tools' tables are a schema's: each migrated database's primary (default: the servers' primary)
+        self.osc_servers = tuple(osc_servers) if osc_servers is not None else (servers.primary,)
         self.watcher = DdlWatcher(servers)  # one watcher: its samples give the ETA
         self._shown, self._shown_at = None, 0.0
         self.osc_interval, self._osc_at = osc_interval, 0.0
@@ -60,17 +63,20 @@ class DdlProgressWatch(BackgroundPoll):
         return self.check_hang()
 
     def check_hang(self) -> bool:
-        """Every `osc_interval`: the primary's tool runs judged; a hung one sets `stop_job` and ends the watch."""
+        """Every `osc_interval`: each migrated database's tool runs judged; a hung one sets `stop_job` and ends the
+        watch."""
         from shipit.db.osc import assess, read_server_osc
 
         now = time.monotonic()
         if now - self._osc_at < self.osc_interval:
             return False
         self._osc_at = now
-        try:
-            runs = assess(read_server_osc(self.servers.primary), migration_running=True)
-        except ShipitError:
-            return False
+        runs = []
+        for server in self.osc_servers:
+            try:
+                runs += assess(read_server_osc(server), migration_running=True)
+            except ShipitError:  # a monitoring hiccup must not fail the migration it watches
+                continue
         hung = self.judge.judge(runs)
         if hung is None:
             return False

@@ -31,7 +31,7 @@ class HealthGates:
         from shipit.db.health import HealthLevel, compare, take_snapshot
 
         th = self.database.thresholds()
-        verdict = compare(baseline, take_snapshot(self.database.servers, th), th)
+        verdict = compare(baseline, take_snapshot(self.database.health_servers(), th), th)
         reason = "; ".join(verdict.reasons) or "within thresholds"
         return {HealthLevel.OK: True, HealthLevel.HOLD: None}.get(verdict.level, False), reason
 

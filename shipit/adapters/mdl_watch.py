@@ -1,5 +1,5 @@
-"""The metadata-lock watchdog around a migration Job: a thread polling the primary, and the diagnosis when it had
-to kill the migration's own DDL."""
+"""The metadata-lock watchdog around a migration Job: a thread polling each migrated database's primary, and the
+diagnosis when it had to kill the migration's own DDL."""
 
 from __future__ import annotations
 
@@ -90,13 +90,39 @@ class MdlWatch(BackgroundPoll):
             self.view.progress(line)
         return False
 
-def mdl_guard(servers, cfg: Config, operations):
-    """The watchdog for a migration Job: our DDL is the Rails lock holder's, on the tables these operations change
-    (any table when one of them runs raw SQL)."""
+def mdl_guard(server, cfg: Config, operations):
+    """The watchdog for a migration Job on one database's primary: our DDL is the Rails lock holder's, on the tables
+    these operations change (any table when one of them runs raw SQL)."""
     from shipit.db.mdl import MdlPolicy, MigrationGuard
 
     ops = list(operations)
     tables = None if any(op.table is None for op in ops) else frozenset(op.table.lower() for op in ops)
     wait, users = cfg.migration.lock_wait_max, frozenset(cfg.migration.kill_idle_blockers)
     policy = MdlPolicy(ddl_wait_s=wait, victim_wait_s=wait, kill_blockers=bool(users), blocker_users=users)
-    return MigrationGuard(servers.primary, policy, tables)
+    return MigrationGuard(server, policy, tables)
+
+
+class EachGuard:
+    """One guard per database the Job migrates, polled in turn; a guard that acted ends the poll (one kill a poll)."""
+
+    def __init__(self, guards) -> None:
+        self.guards = tuple(guards)
+
+    def poll(self):
+        from shipit.db.mdl import GuardVerdict
+
+        waits, decisions = (), ()
+        for guard in self.guards:
+            verdict = guard.poll()
+            if verdict.acted:
+                return verdict
+            waits, decisions = waits + verdict.waits, decisions + verdict.decisions
+        return GuardVerdict(waits, decisions)
+
+
+def migration_guard(database, cfg: Config, migrations) -> EachGuard:
+    """Every migrated database's guard (a `MysqlDatabase` port: each migration's own database's primary)."""
+    from shipit.db.databases import by_database
+
+    return EachGuard(mdl_guard(database.servers_of(name).primary, cfg, [op for m in group for op in m.operations])
+                     for name, group in by_database(migrations))

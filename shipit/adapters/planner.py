@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from shipit.core.config import Config
+from shipit.core.errors import BadInput
 from shipit.core.log import get_logger
+from shipit.db.databases import unconfigured, unconfigured_message, unreached_note
 from shipit.release.state import PlanFacts
 
 log = get_logger("shipit.release")
@@ -45,7 +49,7 @@ class GitPlanner:
 
     def __init__(self, cfg: Config, *, applied=None, deployments=None):
         self.cfg = cfg
-        self.applied = applied  # () -> frozenset of versions; raises when the database cannot be read
+        self.applied = applied  # () -> each database's applied versions by name; raises when one cannot be read
         self.deployments = deployments  # () -> (commands, env names) of the configured Deployments' containers
 
     def plan(self, from_ref: str, to_ref: str, *, accept_manual: bool = False) -> PlanFacts:
@@ -62,4 +66,15 @@ class GitPlanner:
         commands, env = self.deployments() if self.deployments is not None else ((), frozenset())
         plan = build_plan(self.cfg.repo, from_ref, to_ref, applied=applied, extra_paths=self.cfg.migration.paths,
                           deployment_commands=commands, deployment_env=env)
-        return plan_facts(plan, accept_manual=accept_manual)
+        check_databases(plan, self.cfg)
+        facts = plan_facts(plan, accept_manual=accept_manual)
+        note = unreached_note(plan.databases, self.cfg.database.names)
+        return dataclasses.replace(facts, notes=facts.notes + (note,)) if note else facts
+
+
+def check_databases(plan, cfg: Config) -> None:
+    """Bad input before anything changes: a planned migration's database has no URL, so its data checks, schema
+    wait and health gate would run nowhere (or against another database)."""
+    missing = unconfigured(plan.migrations, cfg.database.names)
+    if missing:
+        raise BadInput(unconfigured_message(missing))

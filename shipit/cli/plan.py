@@ -33,26 +33,40 @@ def register(app: typer.Typer) -> None:
 
         if not from_ref:
             from_ref = _last_released(config)
-        repo_path, extra_paths, database_url = _repo_and_paths(repo, config)
-        source = read_pending_source(database_url) if database_url else PendingSource(None)
+        repo_path, extra_paths, cfg = _repo_and_paths(repo, config)
+        source = read_pending_source(cfg.database.url) if cfg is not None else PendingSource(None)
         plan = build_plan(repo_path, from_ref, to_ref, applied=source.applied, extra_paths=extra_paths)
+        if cfg is not None:
+            _warn_about_databases(plan, cfg)
         if output is OutputFormat.JSON:
             emit_json({**plan.to_json(), "pending": source.to_json(len(plan.databases))})
         else:
             emit_text(render(plan, pending=source.lines(len(plan.databases))))
 
 
-def _repo_and_paths(repo: Path | None, config: Path | None) -> tuple[Path, tuple[str, ...], str]:
+def _repo_and_paths(repo: Path | None, config: Path | None):
     """--repo wins; else the configuration's `repo` when a configuration is given or present; else the cwd. The
-    configuration's `migration.paths` and database URL apply when it is read (--repo alone reads none)."""
+    configuration's `migration.paths` and database URL apply when it is read (--repo alone reads none).
+    Returns the repository, the extra paths and the configuration (None when none was read)."""
     if repo is not None and config is None:
-        return repo, (), ""
+        return repo, (), None
     from shipit.core import config as config_mod
 
     if config is not None or config_mod.DEFAULT_PATH.exists():
         cfg = config_mod.load(config)
-        return (repo if repo is not None else cfg.repo), cfg.migration.paths, cfg.database.url
-    return (repo if repo is not None else Path(".")), (), ""
+        return (repo if repo is not None else cfg.repo), cfg.migration.paths, cfg
+    return (repo if repo is not None else Path(".")), (), None
+
+
+def _warn_about_databases(plan, cfg) -> None:
+    """A planned migration whose database has no URL: `shipit release` would stop on it (exit 3), said now."""
+    from shipit.core.log import get_logger
+    from shipit.db.databases import unconfigured, unconfigured_message
+
+    missing = unconfigured(plan.migrations, cfg.database.names)
+    if missing:
+        get_logger().warning(f"shipit release would stop before anything changes (exit 3): "
+                             f"{unconfigured_message(missing)}")
 
 
 def _last_released(config: Path | None) -> str:

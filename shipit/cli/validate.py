@@ -25,6 +25,8 @@ def register(app: typer.Typer) -> None:
             "migration": {"from_deployment": cfg.migration.from_deployment, "command": list(cfg.migration.command)},
             "database": cfg.database.url,
             "replicas": [r.name for r in cfg.database.replicas],
+            "databases": {d.name: {"url": d.url, "replicas": [r.name for r in d.replicas]}
+                          for d in cfg.database.databases},
             "rollback": {"automatic": cfg.rollback.automatic, "git_revert": cfg.rollback.git_revert.value},
         }
         if output is OutputFormat.JSON:

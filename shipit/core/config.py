@@ -18,6 +18,9 @@ from typing import Any, Callable
 import yaml
 
 from shipit.core import config_values as v
+from shipit.core.config_database import (  # noqa: F401 - re-exported
+    DatabaseConfig, OtherDatabaseConfig, ReplicaConfig, parse_database,
+)
 from shipit.core.config_code import CodeConfig, WorkloadConfig, WorkloadKind, parse_code, parse_workloads
 from shipit.core.config_integrations import (
     NOTIFY_KEYS, ErrorGateConfig, HooksConfig, Inconclusive, MetricGateConfig, NotifyConfig, hooks_config,
@@ -69,18 +72,6 @@ class MigrationConfig:
     lock_wait_max: float = 10.0  # our DDL queued this long for a metadata lock with queries behind it: shipit kills it
     kill_idle_blockers: tuple[str, ...] = ()  # database users whose idle-in-transaction blocker shipit ends instead
     paths: tuple[str, ...] = ()  # more migration directories (repo-relative) beyond those Rails' own config names
-
-
-@dataclasses.dataclass(frozen=True)
-class ReplicaConfig:
-    name: str
-    url: str
-
-
-@dataclasses.dataclass(frozen=True)
-class DatabaseConfig:
-    url: str
-    replicas: tuple[ReplicaConfig, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -194,6 +185,8 @@ def _to_nodes(node: yaml.Node) -> _Node:
         return _Node(out, line)
     if isinstance(node, yaml.SequenceNode):
         return _Node([_to_nodes(v) for v in node.value], line)
+    if node.tag == "tag:yaml.org,2002:null":  # an empty value (`gates:`) serializes to no document at all
+        return _Node(None, line)
     return _Node(yaml.safe_load(yaml.serialize(node)), line)
 
 
@@ -350,19 +343,7 @@ def parse(text: str, *, path: Path | None = None, env: dict[str, str] | None = N
         raise ConfigError(f"migration.lock_wait_max: must be more than 0 and less than migration.timeout "
                           f"({migration.timeout:g}s), got {migration.lock_wait_max:g}s")
 
-    db = top.section("database", ("url", "replicas"))
-    replicas = []
-    for i, (node, where) in enumerate(db.items("replicas")):
-        if isinstance(node.value, str):
-            try:
-                url = v.mysql_url(_interpolate(node.value, env, where, node.line))
-            except ValueError as e:
-                raise ConfigError(f"{where} (line {node.line}): {e}") from None
-            replicas.append(ReplicaConfig(name=f"replica{i + 1}", url=url))
-            continue
-        r = _Reader(node, where, env, ("name", "url"))
-        replicas.append(ReplicaConfig(name=r.get("name", v.text, f"replica{i + 1}"), url=r.get("url", v.mysql_url)))
-    database = DatabaseConfig(url=db.get("url", v.mysql_url), replicas=tuple(replicas))
+    database = parse_database(top)
 
     g = top.section("gates", ("ddl_timeout", "replica_lag_max", "threads_running_max", "http", "bake", "metrics", "errors",
                               "on_inconclusive"))

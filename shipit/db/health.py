@@ -274,8 +274,10 @@ def read_server_health(server: Server, th: HealthThresholds) -> ServerHealth:
     return assess_server(server.name, server.role, threads, status, read_oldest_trx(server), lag, th)
 
 
-def take_snapshot(servers: Servers, th: HealthThresholds) -> HealthSnapshot:
-    return HealthSnapshot(taken_at=time.time(), servers=tuple(read_server_health(s, th) for s in servers.all()))
+def take_snapshot(servers: Servers | Sequence[Server], th: HealthThresholds) -> HealthSnapshot:
+    """Every server's health now: a `Servers`, or the servers of several databases read once each."""
+    listed = servers.all() if isinstance(servers, Servers) else tuple(servers)
+    return HealthSnapshot(taken_at=time.time(), servers=tuple(read_server_health(s, th) for s in listed))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -349,7 +351,7 @@ def baseline_from(snapshots: Sequence[HealthSnapshot]) -> Baseline:
     return Baseline(samples=len(snapshots), servers=tuple(out))
 
 
-def take_baseline(servers: Servers, th: HealthThresholds, *, samples: int = 5, interval: float = 1.0) -> Baseline:
+def take_baseline(servers: Servers | Sequence[Server], th: HealthThresholds, *, samples: int = 5, interval: float = 1.0) -> Baseline:
     snaps = []
     for i in range(samples):
         if i:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from shipit.db.connection import Flavour, QueryError, Server
@@ -71,10 +71,16 @@ class UnplannedVersions:
                 "and recorded in schema_migrations, so review what they changed")
 
 
-def unplanned_versions(before: Iterable[str], after: Iterable[str], planned: Iterable[str], *,
+def unplanned_versions(before: Iterable[str] | Mapping[str, Iterable[str]],
+                       after: Iterable[str] | Mapping[str, Iterable[str]], planned: Iterable[str], *,
                        to_sha: str) -> UnplannedVersions | None:
-    """Pure: schema_migrations before and after the Job against the versions it was meant to apply."""
-    extra = tuple(sorted(set(after) - set(before) - set(planned)))
+    """Pure: schema_migrations before and after the Job (one set, or one per database by name) against the versions
+    it was meant to apply."""
+    if isinstance(after, Mapping) and isinstance(before, Mapping):
+        new = {v for db, versions in after.items() for v in set(versions) - set(before.get(db, ()))}
+    else:
+        new = set(after) - set(before)
+    extra = tuple(sorted(new - set(planned)))
     return UnplannedVersions(extra, to_sha) if extra else None
 
 

@@ -391,8 +391,10 @@ def run_preflight(
     settings: Settings,
     *,
     clock: Callable[[], float] = time.monotonic,
+    database: str = "primary",
 ) -> PreflightReport:
-    """Checks and risks for the plan's migrations (objects with `.version`, `.checks`, `.expected`). Reads only."""
+    """Checks and risks for the plan's migrations of `database` (objects with `.version`, `.checks`, `.expected`,
+    `.database`) on that database's `servers`. Reads only."""
     started = clock()
     deadline = started + settings.budget
     primary = servers.primary
@@ -408,12 +410,12 @@ def run_preflight(
         risks.extend(Risk(RiskKind.SETTING, w, False) for w in p.warnings)
     has_process = probe_mod.Privilege.PROCESS not in probes[primary.name].missing
 
-    # the configured database is the primary; other databases' migrations are not checked here (said, not hidden)
-    others = [m for m in migrations if getattr(m, "database", "primary") != "primary"]
+    # another database's migrations are not checked on these servers (said, not hidden)
+    others = [m for m in migrations if getattr(m, "database", "primary") != database]
     if others:
         names = sorted({m.database for m in others})
         risks.append(Risk(RiskKind.SETTING, f"{len(others)} migration(s) for database {', '.join(names)} were not "
-                                            f"checked: preflight reads only the configured (primary) database", False))
+                                            f"checked: this preflight reads only database {database}", False))
     applied = ms.applied_versions(primary)
     pending_migrations = [m for m in migrations if str(m.version) not in applied and m not in others]
     pending = tuple(str(m.version) for m in pending_migrations)

@@ -170,6 +170,22 @@ class SchemaWatch:
         return dataclasses.replace(readiness, progress=progress)
 
 
+def merge_readiness(parts: Sequence[Readiness]) -> Readiness:
+    """Pure: several databases' readiness as one, ready only when each is."""
+    return Readiness(all(p.ready for p in parts), tuple(w for p in parts for w in p.waiting_for),
+                     tuple(d for p in parts for d in p.progress), tuple(lag for p in parts for lag in p.lags))
+
+
+class SchemaWatches:
+    """One `SchemaWatch` per database (its servers and the objects its migrations create), polled together."""
+
+    def __init__(self, groups: Sequence[tuple[Servers, Sequence[Any]]], *, clock: Callable[[], float] = time.monotonic):
+        self.watches = tuple(SchemaWatch(servers, expected, clock=clock) for servers, expected in groups)
+
+    def poll(self, *, replica_lag_max: float) -> Readiness:
+        return merge_readiness([w.poll(replica_lag_max=replica_lag_max) for w in self.watches])
+
+
 def wait_until_ready(
     servers: Servers,
     expected: Sequence[Any],
@@ -191,7 +207,25 @@ def wait_until_ready(
     `Readiness.progress` carries the running DDL for `on_progress`. Raises ShipitError listing what is still
     missing when `timeout` passes.
     """
-    watch = SchemaWatch(servers, expected, clock=clock)
+    return wait_until_each_ready([(servers, expected)], timeout, on_progress, replica_lag_max=replica_lag_max,
+                                 interval=interval, consecutive=consecutive, slow_interval=slow_interval, clock=clock,
+                                 sleep=sleep)
+
+
+def wait_until_each_ready(
+    groups: Sequence[tuple[Servers, Sequence[Any]]],
+    timeout: float,
+    on_progress: Callable[[Readiness], None] | None = None,
+    *,
+    replica_lag_max: float,
+    interval: float = 2.0,
+    consecutive: int = 3,
+    slow_interval: float = 1.0,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Readiness:
+    """`wait_until_ready` over several databases at once: each database's servers against its own objects."""
+    watch = SchemaWatches(groups, clock=clock) if len(groups) != 1 else SchemaWatch(*groups[0], clock=clock)
     deadline = clock() + timeout
     streak = 0
     backoff = interval

@@ -174,8 +174,19 @@ class Snapshot:
     deployment_env: frozenset[str] = frozenset()  # variables the Deployment sets: a guard it sets turns boot off
 
 
-def pending_paths(snap: Snapshot, applied: frozenset[str] | None) -> tuple[list[str], list[str]]:
+Applied = Mapping[str, frozenset[str]]  # each database's schema_migrations, by config/database.yml name
+
+
+def applied_by_database(applied: Applied | frozenset[str] | None) -> Applied | None:
+    """What was read from the databases; a bare set is the primary database's."""
+    if applied is None or isinstance(applied, Mapping):
+        return applied
+    return {layout_mod.PRIMARY: frozenset(applied)}
+
+
+def pending_paths(snap: Snapshot, applied: Applied | frozenset[str] | None) -> tuple[list[str], list[str]]:
     """The migration files to plan, and notes about files that changed but plan nothing."""
+    applied = applied_by_database(applied)
     changed = [(p, s) for p, s in snap.changed if snap.layout.locate(p) is not None]
     to_paths = snap.to_paths if snap.to_paths is not None else tuple(p for p, s in changed if s != "deleted")
     at_from = frozenset(_version(p) for p in snap.from_paths or ())
@@ -183,9 +194,9 @@ def pending_paths(snap: Snapshot, applied: frozenset[str] | None) -> tuple[list[
         to_paths = tuple(p for p, s in changed if s != "deleted")
 
     def done(path: str) -> frozenset[str]:
-        """`applied` is the primary database's schema_migrations; other databases compare with --from."""
-        primary = snap.layout.locate(path).database == layout_mod.PRIMARY
-        return applied if applied is not None and primary else at_from
+        """A database whose schema_migrations was read compares with it; another one with --from."""
+        read = applied.get(snap.layout.locate(path).database) if applied is not None else None
+        return read if read is not None else at_from
 
     to_versions = {p: _version(p) for p in to_paths}
     pending = [p for p, v in to_versions.items() if v not in done(p)]
@@ -212,7 +223,7 @@ def pending_paths(snap: Snapshot, applied: frozenset[str] | None) -> tuple[list[
 
 def plan_from_files(*, repo: str, from_ref: str, to_ref: str, from_sha: str, to_sha: str,
                     changed: tuple[tuple[str, str], ...] = (), sources: Mapping[str, bytes] | None = None,
-                    snapshot: Snapshot | None = None, applied: frozenset[str] | None = None,
+                    snapshot: Snapshot | None = None, applied: Applied | frozenset[str] | None = None,
                     notes: tuple[str, ...] = ()) -> Plan:
     """Pure: plan from a snapshot (or, for callers with only a diff, `changed` (path, status) pairs and `sources`)."""
     snap = snapshot or Snapshot(changed, sources or {})
@@ -248,10 +259,11 @@ def plan_from_files(*, repo: str, from_ref: str, to_ref: str, from_sha: str, to_
 
 
 def build_plan(repo_path: str | Path, from_ref: str, to_ref: str = "HEAD", *,
-               applied: frozenset[str] | None = None, extra_paths: tuple[str, ...] = (),
+               applied: Applied | frozenset[str] | None = None, extra_paths: tuple[str, ...] = (),
                deployment_commands: tuple[str, ...] = (), deployment_env: frozenset[str] = frozenset()) -> Plan:
-    """Read both commits and plan. `applied` is the primary database's schema_migrations when it was reachable; the
-    Deployment's command/args and environment variable names, when read from the cluster, join the boot check."""
+    """Read both commits and plan. `applied` is each reachable database's schema_migrations (a bare set: the
+    primary's); the Deployment's command/args and environment variable names, when read from the cluster, join the
+    boot check."""
     from shipit.planning.gitrepo import GitRepo
 
     repo = GitRepo(repo_path)
@@ -269,8 +281,9 @@ def build_plan(repo_path: str | Path, from_ref: str, to_ref: str = "HEAD", *,
 
 
 def read_snapshot(repo, from_sha: str, to_sha: str, changed: tuple[tuple[str, str], ...],
-                  extra_paths: tuple[str, ...] = (), applied: frozenset[str] | None = None) -> Snapshot:
+                  extra_paths: tuple[str, ...] = (), applied: Applied | frozenset[str] | None = None) -> Snapshot:
     """Both commits' migration files, the models and boot scripts at --to, the schema dump at --from."""
+    applied = applied_by_database(applied)
     to_all = repo.files(to_sha)
     layout = layout_mod.layout_for(to_all, repo.read_text(to_sha, layout_mod.DATABASE_YML), extra_paths)
     to_paths = tuple(p for p in to_all if layout.locate(p) is not None)
@@ -278,7 +291,8 @@ def read_snapshot(repo, from_sha: str, to_sha: str, changed: tuple[tuple[str, st
         else to_paths
     at_from = {_version(p) for p in from_paths}
     sources = {p: repo.read(to_sha, p) for p in to_paths
-               if _version(p) not in at_from or (applied is not None and _version(p) not in applied)}
+               if _version(p) not in at_from or (applied is not None and _version(p) not in
+                                                  applied.get(layout.locate(p).database, at_from))}
     # models matter only to rules about dropping what a model maps; most releases drop nothing
     drops = any(_DROPS.search(src) for src in sources.values())
     models = {p: repo.read_text(to_sha, p) or "" for p in to_all if drops and facts_mod.is_model_path(p)}

@@ -327,17 +327,26 @@ def migration_versions(names: list[str] | tuple[str, ...]) -> tuple[str, ...]:
     return tuple(sorted(m.group(1) for n in names if (m := _MIGRATION_FILE.match(n))))
 
 
-def load_schema(repo: Any, sha: str) -> SchemaModel | None:
-    """The schema file at commit `sha` of a `shipit.planning.gitrepo.GitRepo`, with the commit's migration versions;
-    None when the commit has neither file. structure.sql wins when both exist (Rails loads the configured one)."""
+def schema_paths(database: str = "primary") -> tuple[str, str]:
+    """Where Rails dumps a database's schema: db/structure.sql and db/schema.rb for the primary, db/<name>_... else."""
+    if database == "primary":
+        return STRUCTURE_SQL, SCHEMA_RB
+    return f"db/{database}_structure.sql", f"db/{database}_schema.rb"
+
+
+def load_schema(repo: Any, sha: str, *, database: str = "primary") -> SchemaModel | None:
+    """The schema file of `database` at commit `sha` of a `shipit.planning.gitrepo.GitRepo`, with the commit's
+    db/migrate versions (the primary's); None when the commit has neither file. structure.sql wins when both exist
+    (Rails loads the configured one)."""
     import git
 
     try:
         listing = repo.names(sha, "db")
-        versions = migration_versions(list(repo.names(sha, MIGRATE_DIR)))
+        versions = migration_versions(list(repo.names(sha, MIGRATE_DIR))) if database == "primary" else ()
     except git.GitCommandError as e:
         raise BadInput(f"cannot read db/ at {sha[:12]} in {repo.path}: {(e.stderr or '').strip() or e}") from None
-    for path, parse in ((STRUCTURE_SQL, parse_structure_sql), (SCHEMA_RB, parse_schema_rb)):
+    structure_sql, schema_rb = schema_paths(database)
+    for path, parse in ((structure_sql, parse_structure_sql), (schema_rb, parse_schema_rb)):
         if path.rsplit("/", 1)[-1] in listing:
             model = parse(repo.read(sha, path).decode("utf-8", errors="replace"), source=path)
             return dataclasses.replace(model, migrations=versions)

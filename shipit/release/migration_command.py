@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import shlex
+from collections.abc import Mapping
 
 from shipit.core.errors import ShipitError
 
 
 def pre_deploy_command(
-    command: tuple[str, ...], pending: tuple[str, ...], post_deploy: tuple[str, ...], applied: frozenset[str]
+    command: tuple[str, ...], pending: tuple[str, ...], post_deploy: tuple[str, ...], applied: frozenset[str], *,
+    databases: Mapping[str, str] | None = None,
 ) -> tuple[str, ...]:
     """The pre-deploy Job's command, which must apply exactly `pending` and leave the post-deploy ones for later.
 
@@ -16,6 +18,10 @@ def pre_deploy_command(
     pending migration up to it, and when a newer one is already applied Rails migrates that one DOWN (its
     current_version > target): a late-merged, older-timestamped migration would drop a live column. So VERSION=
     only when neither can happen; otherwise one `db:migrate:up VERSION=v` per migration, in order.
+
+    In an app with several databases (`databases`: each pending version's database) `applied` is every database's
+    versions, since VERSION= migrates each database to it, and Rails runs only the namespaced
+    `db:migrate:up:<database>`.
     """
     if not post_deploy:
         return command
@@ -28,5 +34,8 @@ def pre_deploy_command(
             f"{shlex.join(command)!r}: `VERSION={target}` would also run or revert others. Use a command ending in "
             "db:migrate (shipit then runs db:migrate:up per version), or release these migrations separately"
         )
-    steps = [shlex.join(command[:-1] + ("db:migrate:up", f"VERSION={v}")) for v in sorted(pending, key=int)]
+    def up(version: str) -> str:
+        return "db:migrate:up" if databases is None else f"db:migrate:up:{databases.get(version, 'primary')}"
+
+    steps = [shlex.join(command[:-1] + (up(v), f"VERSION={v}")) for v in sorted(pending, key=int)]
     return ("sh", "-c", " && ".join(steps))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+from collections.abc import Mapping
 from typing import Any, Callable, Protocol
 
 from shipit.release.diagnosis import Diagnosis
@@ -66,7 +67,7 @@ class Database(Protocol):
     def preflight(self, facts: PlanFacts) -> Preflight: ...
     def baseline(self) -> Any: ...  # the health the gates compare against
     def usual_load(self, baseline: Any) -> tuple[Any, ...]: ...  # its per-server load, kept in the record
-    def applied_versions(self) -> frozenset[str]: ...
+    def applied_versions(self) -> Mapping[str, frozenset[str]]: ...  # each configured database's schema_migrations
     def schema(self, facts: PlanFacts, versions: tuple[str, ...]) -> Any: ...  # the tables they touch, now
     def partial_state(self, facts: PlanFacts, versions: tuple[str, ...], schema_before: Any) -> PartialState: ...
     def wait_ddl(self, facts: PlanFacts, *, timeout: float, cancel: threading.Event) -> None: ...

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from shipit.core.errors import ExitCode
@@ -32,6 +33,19 @@ class PlanFacts:
     notes: tuple[str, ...] = ()  # about the range itself (a --from off --to's history, edited old migrations)
     summary: dict = dataclasses.field(default_factory=dict)
     plan: Plan | None = dataclasses.field(default=None, compare=False, repr=False)
+
+    def database_of(self, version: str) -> str:
+        """The database a planned migration runs on (config/database.yml's name; `primary` when unknown)."""
+        found = next((m for m in self.plan.migrations if m.version == version), None) if self.plan else None
+        return found.database if found is not None else "primary"
+
+    def databases_of(self, versions: tuple[str, ...]) -> tuple[str, ...]:
+        """The databases these migrations run on, each once, in the versions' order."""
+        return tuple(dict.fromkeys(self.database_of(v) for v in versions))
+
+    def pending(self, versions: tuple[str, ...], applied: Mapping[str, frozenset[str]]) -> tuple[str, ...]:
+        """Pure: the versions that their own database's schema_migrations (`applied`, by database) lacks."""
+        return tuple(v for v in versions if v not in applied.get(self.database_of(v), frozenset()))
 
 
 @dataclasses.dataclass(frozen=True)

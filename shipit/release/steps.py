@@ -85,7 +85,7 @@ def _migrate(r: Release, *, post_deploy: bool) -> str | Skip:
         return Skip(f"no {kind} migrations")
     db = r.ports.database
     applied_before = db.applied_versions()  # one read: the lease keeps every other release's migrations out
-    pending = tuple(v for v in versions if v not in applied_before)
+    pending = r.facts.pending(versions, applied_before)
     if not pending:
         return Skip(f"all {len(versions)} {kind} migrations already applied")
     diagnosis, schema_before = None, None
@@ -103,24 +103,33 @@ def _migrate(r: Release, *, post_deploy: bool) -> str | Skip:
     if unplanned is not None:  # the image does not match the commit: it carried migrations the plan never saw
         found = Diagnosis(unplanned.what(), unplanned.why(), next=unplanned.next_step())
         raise PhaseFailed(found.with_details(*((diagnosis.what,) if diagnosis else ())), applied=True)
-    missing = tuple(v for v in pending if v not in applied_after)
+    missing = r.facts.pending(pending, applied_after)
     if diagnosis is None and not missing:
         return f"applied {len(pending)} {kind} migration(s): {', '.join(pending)}" + (f"; {tool}" if tool else "")
     partial = db.partial_state(r.facts, pending, schema_before)
     if diagnosis is None:  # the outage's failure mode: "succeeded" without applying the migrations
         diagnosis = Diagnosis(
-            what=f"the {kind} migration Job exited 0 but did not apply {', '.join(missing)}",
+            what=f"the {kind} migration Job exited 0 but did not apply {', '.join(_named(r.facts, missing))}",
             why="the versions are missing from schema_migrations: wrong migration command, or the migrations "
             "are not in the image",
         )
     raise PhaseFailed(diagnosis.with_details(*partial.lines), applied=partial.applied)
 
 
+def _named(facts: PlanFacts, versions: tuple[str, ...]) -> tuple[str, ...]:
+    """Versions as a person reads them: another database's carry its name."""
+    return tuple(v if facts.database_of(v) == "primary" else f"{v} (database {facts.database_of(v)})"
+                 for v in versions)
+
+
 def _command(command, facts: PlanFacts, pending, applied, *, post_deploy: bool) -> tuple[str, ...]:
     if post_deploy:
         return tuple(command)
     try:
-        return pre_deploy_command(tuple(command), pending, facts.post_deploy, applied)
+        multi = facts.plan is not None and len(facts.plan.databases) > 1
+        databases = {v: facts.database_of(v) for v in pending} if multi else None
+        everywhere = frozenset(v for versions in applied.values() for v in versions)
+        return pre_deploy_command(tuple(command), pending, facts.post_deploy, everywhere, databases=databases)
     except ShipitError as e:
         raise PhaseFailed(Diagnosis("the pre-deploy migrations cannot be run on their own", str(e))) from e
 
@@ -140,7 +149,10 @@ def wait_ddl(r: Release) -> str | Skip:
         r.ports.database.wait_ddl(r.facts, timeout=r.cfg.gates.ddl_timeout, cancel=r.cancel)
     except PhaseFailed as failed:
         raise PhaseFailed(failed.diagnosis, applied=True) from failed
-    return "schema ready on the primary and every replica"
+    names = r.facts.databases_of(r.facts.pre_deploy)
+    if names == ("primary",):
+        return "schema ready on the primary and every replica"
+    return f"schema ready on every server of database{'s' * (len(names) > 1)} {', '.join(names)}"
 
 
 def _baseline(r: Release):

@@ -70,6 +70,8 @@ CASES = [
     ("automatic-text", ("app: shop", "app: shop\nrollback:\n  automatic: maybe"), PASSWORD, ["rollback.automatic (line 3)", "true or false"]),
     ("command-empty", ("  container: web", "  container: web\n  command: []"), PASSWORD, ["migration.command (line 10)", "must not be empty"]),
     ("replica-bad-port", ("3306/shop\n", "3306/shop\n  replicas:\n    - mysql://r@replica:xx/shop\n"), PASSWORD, ["database.replicas[0] (line 13)", "port is not a number"]),
+    ("databases-typo", ("3306/shop\n", "3306/shop\n  databases:\n    queue:\n      uri: mysql://r@db/q\n"), PASSWORD, ["database.databases.queue.uri (line 14)", "unknown key"]),
+    ("databases-primary", ("3306/shop\n", "3306/shop\n  databases:\n    primary:\n      url: mysql://r@db/q\n"), PASSWORD, ["database.databases.primary", "database.url itself"]),
     ("empty-file", "", PASSWORD, ["configuration file is empty"]),
     ("top-level-list", "- app: shop\n", PASSWORD, ["top level (line 1): expected a mapping"]),
 ]

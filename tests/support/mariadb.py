@@ -72,6 +72,16 @@ def admin_connect(**kw) -> pymysql.connections.Connection:
 @pytest.fixture
 def fresh_db() -> Iterator[FreshDatabase]:
     """An empty database, dropped after the test (with any connections the test left behind)."""
+    yield from _fresh_database()
+
+
+@pytest.fixture
+def second_fresh_db() -> Iterator[FreshDatabase]:
+    """Another empty database on the same server (an app's second Rails database), dropped after the test."""
+    yield from _fresh_database()
+
+
+def _fresh_database() -> Iterator[FreshDatabase]:
     db = FreshDatabase(name=f"shipit_t_{uuid.uuid4().hex[:12]}")
     conn = admin_connect()
     try:

@@ -238,3 +238,20 @@ def test_the_databases_applied_versions_speak_for_the_primary_only(app_repo):
     app_repo.commit({"db/migrate/20240301000002_add_b.rb": migration("AddB", "add_column :users, :b, :string")})
     plan = build_plan(app_repo.path, base, applied=frozenset({"20230101000000"}))
     assert [(m.version, m.database) for m in plan.migrations] == [("20240301000002", "primary")]
+
+
+def test_each_read_databases_schema_migrations_decides_its_own_pending_set(app_repo):
+    app_repo.commit({
+        "config/database.yml": DATABASE_YML,
+        "db/queue_migrate/20240301000001_create_jobs.rb": migration("CreateJobs", "create_table :jobs do |t|\nend"),
+        "db/queue_migrate/20240301000003_add_kind.rb": migration("AddKind", "add_column :jobs, :kind, :string"),
+    })
+    head = app_repo.commit({"db/migrate/20240301000002_add_b.rb": migration("AddB", "add_column :users, :b, :string")})
+    applied = {"primary": frozenset({"20230101000000"}), "queue": frozenset({"20240301000001"})}
+    plan = build_plan(app_repo.path, head, head, applied=applied)
+    assert [(m.version, m.database) for m in plan.migrations] == [("20240301000002", "primary"),
+                                                                  ("20240301000003", "queue")]
+    # a version in the other database's table is not applied here
+    applied = {"primary": frozenset({"20230101000000", "20240301000003"}), "queue": frozenset({"20240301000001"})}
+    plan = build_plan(app_repo.path, head, head, applied=applied)
+    assert ("20240301000003", "queue") in [(m.version, m.database) for m in plan.migrations]

@@ -143,7 +143,13 @@ class FakeEdges:
         return (UsualLoad(f"primary ({baseline})", 1.0, 2.0, 5, 0.0),)
 
     def applied_versions(self):
-        return frozenset(self.applied)
+        """Each version lands in its own database's schema_migrations (`applied` may also hold "queue:<version>":
+        a version recorded in that database only)."""
+        out: dict[str, set] = {"primary": set()}
+        for v in self.applied:
+            database, _, version = v.rpartition(":") if ":" in v else (self.facts.database_of(v), "", v)
+            out.setdefault(database, set()).add(version)
+        return {name: frozenset(versions) for name, versions in out.items()}
 
     def schema(self, facts, versions):
         return ("schema", versions)

@@ -29,3 +29,13 @@ def test_pre_deploy_command_never_lets_rails_migrate_a_newer_applied_one_down():
     assert got[:2] == ("sh", "-c") and "VERSION=20240110000001" not in got[2]
     with pytest.raises(ShipitError, match="db:migrate:up"):
         pre_deploy_command(("./migrate.sh",), ("20240115000001",), ("20240121000001",), applied)
+
+
+def test_an_app_with_several_databases_runs_each_version_with_its_databases_namespaced_task():
+    cmd = ("bin/rails", "db:migrate")
+    databases = {"20240115000001": "primary", "20240116000001": "queue"}
+    applied = frozenset({"20240120000001"})  # newer, applied in one of the databases: VERSION= would migrate it down
+    got = pre_deploy_command(cmd, ("20240116000001", "20240115000001"), ("20240121000001",), applied,
+                             databases=databases)
+    assert got == ("sh", "-c", "bin/rails db:migrate:up:primary VERSION=20240115000001 && "
+                               "bin/rails db:migrate:up:queue VERSION=20240116000001")
