@@ -186,30 +186,10 @@ class SchemaWatches:
         return merge_readiness([w.poll(replica_lag_max=replica_lag_max) for w in self.watches])
 
 
-def wait_until_ready(
-    servers: Servers,
-    expected: Sequence[Any],
-    timeout: float,
-    on_progress: Callable[[Readiness], None] | None = None,
-    *,
-    replica_lag_max: float,
-    interval: float = 2.0,
-    consecutive: int = 3,
-    slow_interval: float = 1.0,
-    clock: Callable[[], float] = time.monotonic,
-    sleep: Callable[[float], None] = time.sleep,
-) -> Readiness:
-    """Poll every server until `decide_ready` holds `consecutive` times in a row (lag must stay down).
-
-    Polls every `interval` while confirming readiness; while DDL runs every `slow_interval` (or `interval` if
-    longer), so a long build costs at most two queries per server per `slow_interval`; otherwise, while not ready,
-    the pause doubles from `interval` up to that.
-    `Readiness.progress` carries the running DDL for `on_progress`. Raises ShipitError listing what is still
-    missing when `timeout` passes.
-    """
-    return wait_until_each_ready([(servers, expected)], timeout, on_progress, replica_lag_max=replica_lag_max,
-                                 interval=interval, consecutive=consecutive, slow_interval=slow_interval, clock=clock,
-                                 sleep=sleep)
+def wait_until_ready(servers: Servers, expected: Sequence[Any], timeout: float,
+                     on_progress: Callable[[Readiness], None] | None = None, **options: Any) -> Readiness:
+    """One database's servers against its objects: `wait_until_each_ready` with one group."""
+    return wait_until_each_ready([(servers, expected)], timeout, on_progress, **options)
 
 
 def wait_until_each_ready(
@@ -224,7 +204,15 @@ def wait_until_each_ready(
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
 ) -> Readiness:
-    """`wait_until_ready` over several databases at once: each database's servers against its own objects."""
+    """Poll each database's servers against its own objects until `decide_ready` holds `consecutive` times in a row
+    (lag must stay down).
+
+    Polls every `interval` while confirming readiness; while DDL runs every `slow_interval` (or `interval` if
+    longer), so a long build costs at most two queries per server per `slow_interval`; otherwise, while not ready,
+    the pause doubles from `interval` up to that.
+    `Readiness.progress` carries the running DDL for `on_progress`. Raises ShipitError listing what is still
+    missing when `timeout` passes.
+    """
     watch = SchemaWatches(groups, clock=clock) if len(groups) != 1 else SchemaWatch(*groups[0], clock=clock)
     deadline = clock() + timeout
     streak = 0

@@ -4,20 +4,9 @@ import pytest
 
 from shipit.core import config
 from shipit.core.errors import ConfigError, ExitCode
+from tests.unit.core.configs import BASE
+from tests.unit.core.configs import ENV as OK_ENV
 
-BASE = """\
-app: shop
-image:
-  repository: reg/shop
-deployments:
-  - name: web
-migration:
-  from_deployment: web
-  container: web
-database:
-  url: mysql://shop:${DB_PW}@db:3306/shop
-"""
-OK_ENV = {"DB_PW": "plain-pass-123"}
 
 
 def parse(text, env=OK_ENV):

@@ -6,20 +6,8 @@ import pytest
 from shipit.core import config
 from shipit.core.config import OtherDatabaseConfig, ReplicaConfig
 from shipit.core.errors import ConfigError, ExitCode
+from tests.unit.core.configs import BASE, ENV
 
-BASE = """\
-app: shop
-image:
-  repository: reg/shop
-deployments:
-  - name: web
-migration:
-  from_deployment: web
-  container: web
-database:
-  url: mysql://shop:${DB_PW}@db:3306/shop
-"""
-ENV = {"DB_PW": "plain-pass-123"}
 
 
 def parse(extra: str):
