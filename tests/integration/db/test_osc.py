@@ -40,18 +40,20 @@ def _tables_and_triggers(conn) -> tuple[set[str], set[str]]:
         return tables, {r[0] for r in cur.fetchall()}
 
 
+def _pt_osc_argv(db, *options: str) -> list[str]:
+    """pt-online-schema-change adding an index to `orders`, paced by `options` (chunk size, sleep, progress)."""
+    dsn = f"h={db.host},P={db.port},u={db.user},D={db.name},t=orders" + (f",p={db.password}" if db.password else "")
+    return [PT_OSC, "--alter", "ADD INDEX index_orders_on_customer_id (customer_id)", dsn, "--execute",
+            "--chunk-time", "0", *options, "--no-check-replication-filters", "--recursion-method", "none"]
+
+
 @pytest.mark.skipif(PT_OSC is None, reason="pt-online-schema-change (Debian's percona-toolkit) is not installed")
 def test_a_killed_pt_osc_run_is_seen_copying_then_as_leftovers_with_the_sql_that_cleans_them(fresh_db):
     conn = fresh_db.connect()
     _orders(conn, 20000)
-    dsn = f"h={fresh_db.host},P={fresh_db.port},u={fresh_db.user},D={fresh_db.name},t=orders"
-    if fresh_db.password:
-        dsn += f",p={fresh_db.password}"
     # small chunks with a pause between them: the copy takes long enough to be watched and killed
     proc = subprocess.Popen(
-        [PT_OSC, "--alter", "ADD INDEX index_orders_on_customer_id (customer_id)", dsn, "--execute",
-         "--chunk-size", "200", "--chunk-time", "0", "--sleep", "0.3", "--progress", "iterations,1",
-         "--no-check-replication-filters", "--recursion-method", "none"],
+        _pt_osc_argv(fresh_db, "--chunk-size", "200", "--sleep", "0.3", "--progress", "iterations,1"),
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
     srv = server(fresh_db.url)
     try:
@@ -91,11 +93,8 @@ def test_a_killed_pt_osc_run_is_seen_copying_then_as_leftovers_with_the_sql_that
 def test_a_finished_pt_osc_run_leaves_nothing_and_its_progress_lines_parse(fresh_db):
     conn = fresh_db.connect()
     _orders(conn, 3000)
-    dsn = f"h={fresh_db.host},P={fresh_db.port},u={fresh_db.user},D={fresh_db.name},t=orders"
     done = subprocess.run(
-        [PT_OSC, "--alter", "ADD INDEX index_orders_on_customer_id (customer_id)", dsn, "--execute",
-         "--chunk-size", "300", "--chunk-time", "0", "--sleep", "0.2", "--progress", "percentage,10",
-         "--no-check-replication-filters", "--recursion-method", "none"],
+        _pt_osc_argv(fresh_db, "--chunk-size", "300", "--sleep", "0.2", "--progress", "percentage,10"),
         capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
     progress = [p for line in (done.stdout + done.stderr).splitlines() if (p := parse_progress(line))]
@@ -115,14 +114,9 @@ def test_a_finished_pt_osc_run_leaves_nothing_and_its_progress_lines_parse(fresh
 def test_pt_osc_progress_without_its_log_comes_from_its_copy_chunks_key_range(fresh_db):
     conn = fresh_db.connect()
     _orders(conn, 200_000)
-    dsn = f"h={fresh_db.host},P={fresh_db.port},u={fresh_db.user},D={fresh_db.name},t=orders"
-    if fresh_db.password:
-        dsn += f",p={fresh_db.password}"
     # its output is discarded: progress must come from the server alone
     proc = subprocess.Popen(
-        [PT_OSC, "--alter", "ADD INDEX index_orders_on_customer_id (customer_id)", dsn, "--execute",
-         "--chunk-size", "2000", "--chunk-time", "0", "--sleep", "0.05", "--no-check-replication-filters",
-         "--recursion-method", "none"],
+        _pt_osc_argv(fresh_db, "--chunk-size", "2000", "--sleep", "0.05"),
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     srv = server(fresh_db.url)
     readings, described = [], []
