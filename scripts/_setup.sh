@@ -98,6 +98,17 @@ setup_cluster() {
 HELM_VERSION=v3.21.4
 HELM_DIR="$HOME/.cache/shipit-tools"
 
+# Print a `go install -x` build's progress (modules downloaded, packages compiled) every INTERVAL s until PID ends.
+watch_go_build() {
+  local name=$1 build_log=$2 pid=$3 started=$4 interval=$5
+  while kill -0 "$pid" 2>/dev/null; do
+    sleep "$interval"
+    printf '    %s: %d modules downloaded, %d packages compiled (%ds)\n' "$name" \
+      "$(grep -c '^go: downloading' "$build_log")" "$(grep -c '^mkdir -p \$WORK/b[0-9]*/$' "$build_log")" \
+      "$((SECONDS - started))" >&2
+  done
+}
+
 setup_helm() {
   # The helm CLI the helm strategy's tests drive, built from the Helm Go module into $HELM_DIR (outside the
   # repository; the tests look there); skipped when present (a module build reports only major.minor, e.g. v3.21).
@@ -117,11 +128,7 @@ setup_helm() {
   GOBIN="$HELM_DIR" GOFLAGS=-buildvcs=false "$(go_binary)" install -x "helm.sh/helm/v3/cmd/helm@$HELM_VERSION" \
     >"$build_log" 2>&1 &
   pid=$!
-  while kill -0 "$pid" 2>/dev/null; do
-    sleep 15
-    printf '    helm: %d modules downloaded, %d packages compiled (%ds)\n' "$(grep -c '^go: downloading' "$build_log")" \
-      "$(grep -c '^mkdir -p \$WORK/b[0-9]*/$' "$build_log")" "$((SECONDS - started))" >&2
-  done
+  watch_go_build helm "$build_log" "$pid" "$started" 15
   if ! wait "$pid" || [ ! -x "$HELM_DIR/helm" ]; then
     grep -v '^\(mkdir\|cd\|cat\|EOF\|packagefile\|/\)' "$build_log" | tail -20 >&2
     echo "$SETUP_NAME: building helm $HELM_VERSION failed (go install output above)" >&2
@@ -160,11 +167,7 @@ setup_ghost() {
         -ldflags "-X main.AppVersion=${GHOST_VERSION#v}" github.com/github/gh-ost/go/cmd/gh-ost
   ) >"$build_log" 2>&1 &
   pid=$!
-  while kill -0 "$pid" 2>/dev/null; do
-    sleep 5
-    printf '    gh-ost: %d modules downloaded, %d packages compiled (%ds)\n' "$(grep -c '^go: downloading' "$build_log")" \
-      "$(grep -c '^mkdir -p \$WORK/b[0-9]*/$' "$build_log")" "$((SECONDS - started))" >&2
-  done
+  watch_go_build gh-ost "$build_log" "$pid" "$started" 5
   if ! wait "$pid" || [ ! -x "$GHOST_DIR/gh-ost" ]; then
     { grep -v '^\(mkdir\|cd\|cat\|EOF\|packagefile\|/\)' "$build_log" || true; } | tail -20 >&2
     log "building gh-ost $GHOST_VERSION failed (output above): the gh-ost tests will be skipped"
