@@ -95,6 +95,10 @@ def send(api_client: Any, method: str, path: str, *, query: list, body: Any, con
     return response
 
 
+FIELD_MANAGER = "shipit"  # every write is made as this manager, so managedFields say which fields shipit set
+WRITES = ("POST", "PUT", "PATCH")
+
+
 class Method:
     """One API method, called like the generated client's (`read_namespaced_deployment(name, namespace, ...)`) but
     without its pydantic models: importing those costs the CLI over a second. The body is sent as given; the answer
@@ -112,6 +116,8 @@ class Method:
             content_type = "application/json-patch+json" if isinstance(body, list) else "application/strategic-merge-patch+json"
         else:
             content_type = "application/json"
+        if method in WRITES:
+            kw.setdefault("field_manager", FIELD_MANAGER)
         query = [(query_name(k), v) for k, v in kw.items() if v is not None]
         response = send(self.api_client, method, path, query=query, body=body, content_type=content_type,
                          request_timeout=_request_timeout)

@@ -21,7 +21,7 @@ from typing import Any, Callable, Iterator
 
 from shipit.core.errors import BadInput, ShipitError
 from shipit.core.log import get_logger
-from shipit.kube.api import GROUPS, RetryingApi, permission_for, send
+from shipit.kube.api import FIELD_MANAGER, GROUPS, WRITES, RetryingApi, permission_for, send
 from shipit.kube.failure import Failure
 
 __all__ = ["Kube", "Failure", "WatchStream", "WatchMux", "api_status"]
@@ -209,8 +209,10 @@ class Kube:
         """A request by path with a JSON body sent exactly as given (Lease MicroTime strings keep their six digits);
         `name` is the equivalent generated method, for the RBAC message."""
 
+        params = {**({"fieldManager": FIELD_MANAGER} if method in WRITES else {}), **(query or {})}
+
         def request(**_: Any) -> Any:
-            response = send(self.api_client, method, path, query=list((query or {}).items()), body=body)
+            response = send(self.api_client, method, path, query=list(params.items()), body=body)
             response.read()
             return response
 

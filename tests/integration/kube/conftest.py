@@ -76,7 +76,8 @@ def deployment_manifest(name: str = "web", *, image: str = f"{APP_IMAGE}:v1", re
 
 
 def create_deployment(kube: Kube, manifest: dict, *, wait_ready: bool = True, timeout: float = 15.0) -> dict:
-    kube.send(kube.apps.create_namespaced_deployment, kube.namespace, copy.deepcopy(manifest))
+    """The Deployment as a person's tooling creates it (field manager `tests`, not shipit), optionally until ready."""
+    kube.send(kube.apps.create_namespaced_deployment, kube.namespace, copy.deepcopy(manifest), field_manager="tests")
     name = manifest["metadata"]["name"]
     deadline = time.monotonic() + timeout
     while wait_ready:
