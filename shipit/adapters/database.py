@@ -152,7 +152,7 @@ class MysqlDatabase:
         from shipit.db.osc import assess, fold_replicated, leftover_report, read_server_osc
 
         lines: list[str] = []
-        for name in self.databases.names():
+        for name in self.databases.names:
             servers = self.databases.get(name)
             runs, errors = [], []
             for server in servers.all():
