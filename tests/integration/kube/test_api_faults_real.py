@@ -125,11 +125,11 @@ def test_rollout_rewatch_expired_relists_and_still_sees_the_crash(kube, proxy, t
 
 
 def test_429_retry_after_is_waited_for_on_a_write(kube, proxy):
-    rule = proxy.answer("POST", r"/configmaps$", 429, count=1, retry_after=2)
+    rule = proxy.answer("POST", r"/configmaps(\?|$)", 429, count=1, retry_after=2)
     kube.send(kube.core.create_namespaced_config_map, "default",
               {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "after-429"}, "data": {"v": "1"}})
     assert rule.hits == 1
-    posts = proxy.requests("POST", r"/configmaps$")
+    posts = proxy.requests("POST", r"/configmaps(\?|$)")
     assert [s.status for s in posts] == [429, 201]
     assert posts[1].at - posts[0].at >= 2.0, "the retry waited the Retry-After the server asked for"
     assert kube.get_json(kube.core.read_namespaced_config_map, "after-429", "default")["data"] == {"v": "1"}
@@ -139,11 +139,11 @@ def test_migration_job_created_but_its_answer_lost_is_adopted(kubesim, kube, pro
     """The create reaches the server, the answer is a 503: the retry is told AlreadyExists, and shipit watches the
     Job it made instead of failing or making a second one."""
     create_deployment(kube, deployment_manifest(), wait_ready=False)
-    lost = proxy.answer("POST", r"/jobs$", 503, applied=True)
+    lost = proxy.answer("POST", r"/jobs(\?|$)", 503, applied=True)
     job, outcome, _ = run_job(kube, tag="abc-fail", release="r0024")
     assert lost.hits == 1
     assert outcome.failure is not None and outcome.failure.exit_code == 1
     assert "error: task failed" in outcome.failure.log_tail
-    assert [s.status for s in proxy.requests("POST", r"/jobs$")][:2] == [503, 409]
+    assert [s.status for s in proxy.requests("POST", r"/jobs(\?|$)")][:2] == [503, 409]
     items, _ = kube.list_json(kube.batch.list_namespaced_job, "default", label_selector="shipit.dev/release=r0024")
     assert [j["metadata"]["name"] for j in items] == [job.name]
