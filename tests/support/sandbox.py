@@ -1,8 +1,10 @@
 """One whole release environment for end-to-end tests, the demo and the release benchmark.
 
-Real parts only: kubesim in exec mode (migration Jobs run `bin/rails db:migrate` as real processes in the app
-checkout), a real git repository holding a Rails 6.1 fixture app, a real MariaDB database (optionally with a real
-replica), the HTTP app the gates probe, and the real `shipit` CLI run as a subprocess.
+Real parts only: a cluster in exec mode (migration Jobs run `bin/rails db:migrate` as real processes in the app
+checkout; in pytest the real control plane of tests/cluster, shipit holding its `shipit` ServiceAccount's token, or
+kubesim with SHIPIT_TEST_CLUSTER=kubesim, without Go, or for `kubesim_only` tests), a real git repository holding a
+Rails 6.1 fixture app, a real MariaDB database (optionally with a real replica), the HTTP app the gates probe, and the
+real `shipit` CLI run as a subprocess.
 
     with open_sandbox(tmp_path, db_url=url) as sb:    # url: root URL of an existing, empty database
         # (pytest: the `sandbox` / `replica_sandbox` fixtures, on the session's private primary+replica pair)
@@ -42,6 +44,7 @@ import pymysql
 import pytest
 import yaml
 
+from tests.cluster.build import go_binary
 from tests.kubesim import resources as R
 from tests.kubesim.cluster import Cluster
 from tests.kubesim.images import ImageBehaviour
@@ -452,9 +455,13 @@ def open_sandbox(root: Path, *, db_url: str, replica_urls: tuple[str, ...] = (),
             drop_db_user(db_url, db_user)
 
 
+WORLD = os.environ.get("SHIPIT_TEST_CLUSTER") or ("real" if go_binary() else "kubesim")
+
+
 def _world(request, tmp_path: Path):
-    """None (open_sandbox makes a kubesim) unless SHIPIT_TEST_CLUSTER=real: then the real control plane, shipit as SA."""
-    if os.environ.get("SHIPIT_TEST_CLUSTER") != "real":
+    """The real control plane with shipit as its ServiceAccount, unless kubesim is chosen (SHIPIT_TEST_CLUSTER=kubesim,
+    no Go, or the test's `kubesim_only` marker): then None, and open_sandbox makes a kubesim."""
+    if WORLD != "real" or request.node.get_closest_marker("kubesim_only"):
         return None
     from tests.cluster.world import RealWorld
     return RealWorld(request.getfixturevalue("real_cluster"), tmp_path / "admin.kubeconfig", exec_mode=True,
