@@ -7,7 +7,7 @@ Rails 6.1 fixture app, a real MariaDB database (optionally with a real replica),
 real `shipit` CLI run as a subprocess.
 
     with open_sandbox(tmp_path, db_url=url) as sb:    # url: root URL of an existing, empty database
-        # (pytest: the `sandbox` / `replica_sandbox` fixtures, on the session's private primary+replica pair)
+        # (pytest: tests/support/sandbox_fixtures.py's `sandbox` / `replica_sandbox`)
         sb.add_migration("20240101000001", "create_users", CREATE_USERS)   # writes and commits
         base = sb.head()
         sb.change_code("app/models/user.rb", "class User < ApplicationRecord; end\n")
@@ -41,10 +41,8 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import pymysql
-import pytest
 import yaml
 
-from tests.cluster.build import go_binary
 from tests.kubesim import resources as R
 from tests.kubesim.cluster import Cluster
 from tests.kubesim.images import ImageBehaviour
@@ -453,33 +451,3 @@ def open_sandbox(root: Path, *, db_url: str, replica_urls: tuple[str, ...] = (),
             cluster.stop()
         if db_user:
             drop_db_user(db_url, db_user)
-
-
-WORLD = os.environ.get("SHIPIT_TEST_CLUSTER") or ("real" if go_binary() else "kubesim")
-
-
-def _world(request, tmp_path: Path):
-    """The real control plane with shipit as its ServiceAccount, unless kubesim is chosen (SHIPIT_TEST_CLUSTER=kubesim,
-    no Go, or the test's `kubesim_only` marker): then None, and open_sandbox makes a kubesim."""
-    if WORLD != "real" or request.node.get_closest_marker("kubesim_only"):
-        return None
-    from tests.cluster.world import RealWorld
-    return RealWorld(request.getfixturevalue("real_cluster"), tmp_path / "admin.kubeconfig", exec_mode=True,
-                     shipit_identity=True)
-
-
-@pytest.fixture
-def sandbox(request, tmp_path: Path, pair_db) -> Iterator[Sandbox]:
-    """A Sandbox whose config names only the primary of the session's private pair (no replica). Not the shared
-    MariaDB service: shipit's health gates read the server-wide processlist, and other suites' load there (query
-    pile-ups in their own databases) would rightly fail these releases."""
-    with open_sandbox(tmp_path / "sandbox", db_url=pair_db.primary_url, cluster=_world(request, tmp_path)) as sb:
-        yield sb
-
-
-@pytest.fixture
-def replica_sandbox(request, tmp_path: Path, pair_db) -> Iterator[Sandbox]:
-    """A Sandbox on a fresh database of the session's primary + replica pair."""
-    with open_sandbox(tmp_path / "sandbox", db_url=pair_db.primary_url, replica_urls=(pair_db.replica_url,),
-                      cluster=_world(request, tmp_path)) as sb:
-        yield sb
