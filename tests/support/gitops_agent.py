@@ -68,7 +68,8 @@ class GitOpsAgent:
         for d in docs:
             meta = d.setdefault("metadata", {})
             meta.setdefault("annotations", {})[TRACKING] = f"{self.app}:{d['kind']}:default/{meta['name']}"
-        self._kubectl("apply", "--server-side", "--field-manager=argocd-controller", "-f", "-",
+        # forced, as Argo CD's server-side sync is: the objects it takes over were applied by hand before
+        self._kubectl("apply", "--server-side", "--force-conflicts", "--field-manager=argocd-controller", "-f", "-",
                       input="\n---\n".join(json.dumps(d) for d in docs))
         self.applied.append(sha)
 
