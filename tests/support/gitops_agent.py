@@ -70,7 +70,7 @@ class GitOpsAgent:
             meta.setdefault("annotations", {})[TRACKING] = f"{self.app}:{d['kind']}:default/{meta['name']}"
         # forced, as Argo CD's server-side sync is: the objects it takes over were applied by hand before
         self._kubectl("apply", "--server-side", "--force-conflicts", "--field-manager=argocd-controller", "-f", "-",
-                      input="\n---\n".join(json.dumps(d) for d in docs))
+                      input="\n".join(json.dumps(d) for d in docs))  # a JSON stream: kubectl 1.32 refuses `---` in one
         self.applied.append(sha)
 
     def _chart(self, directory: Path) -> str:
