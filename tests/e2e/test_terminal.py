@@ -196,7 +196,7 @@ WORKLOAD = re.compile(r"^    web\s{2,}\d/2 updated  \d ready  \d available")
 
 
 def test_index_build_and_rollout_show_as_bars_and_counts(replica_sandbox: Sandbox, tmp_path):
-    from tests.e2e.test_replica import ADD_INDEX, INDEX, fill_users
+    from tests.e2e.test_replica import ADD_INDEX, fill_users, replica_held_until_wait_ddl
 
     sb = replica_sandbox
     sb.bootstrap()
@@ -205,21 +205,14 @@ def test_index_build_and_rollout_show_as_bars_and_counts(replica_sandbox: Sandbo
     sb.change_code("app/models/user.rb", "class User < ApplicationRecord\nend\n")
     term = Tmux(tmp_path / "tmux", 150)
     frames: list[str] = []
-    # the replica replays the build only once the primary's is done, whatever the migration Job's latency
-    sb.sql("STOP REPLICA SQL_THREAD", server="replica1")
-    held = True
     try:
-        term.start([sb.command("release")], sb.env())
-        while not term.exit_file.exists():
-            frames.append(term.tmux("capture-pane", "-p", "-t", "t"))
-            if held and INDEX in sb.indexes("users"):
-                sb.sql("START REPLICA SQL_THREAD", server="replica1")
-                held = False
-            time.sleep(0.05)
+        with replica_held_until_wait_ddl(sb):
+            term.start([sb.command("release")], sb.env())
+            while not term.exit_file.exists():
+                frames.append(term.tmux("capture-pane", "-p", "-t", "t"))
+                time.sleep(0.05)
         codes = term.wait_exit(timeout=600)
     finally:
-        if held:
-            sb.sql("START REPLICA SQL_THREAD", server="replica1")
         term.close()
     assert codes == [0], frames[-1] if frames else ""
     lines = {line for frame in frames for line in frame.splitlines()}
