@@ -16,7 +16,7 @@ pytest_plugins = [
     "tests.support.httpapp",
     "tests.kubesim.fixture",
     "tests.cluster.fixture",
-    "tests.support.sandbox",
+    "tests.support.sandbox_fixtures",
 ]
 
 TESTS = Path(__file__).resolve().parent

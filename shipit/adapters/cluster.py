@@ -140,7 +140,7 @@ class KubeCluster:
         previous = unpack(code.previous["objects"]) if code.previous.get("objects") else ()
         return strategy_for(self.cfg, self.kube, release_id=code.release_id, to_sha=code.to_sha, previous=previous,
                             applied_revision=code.applied.get("revision", ""),
-                            on_progress=lambda text: self.view.progress(text))
+                            on_progress=lambda verdict: self.view.progress(verdict.describe()))
 
     def rollout(self, image: str, *, cancel: threading.Event, code: CodeContext | None = None,
                 on_applied=None) -> None:

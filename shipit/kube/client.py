@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+from shipit import __version__
 from shipit.core.errors import BadInput, ShipitError
 from shipit.core.log import get_logger
 from shipit.kube.api import FIELD_MANAGER, GROUPS, WRITES, RetryingApi, permission_for, send
@@ -93,6 +94,8 @@ class Kube:
         self.api_client = api_client
         self.namespace = namespace
         self.retry_budget = retry_budget
+        # the API server names the field manager of a write after the User-Agent (up to its first "/")
+        api_client.user_agent = f"shipit/{__version__}"
         self.request_count = 0
         self._count_lock = threading.Lock()
         rest = api_client.rest_client

@@ -62,6 +62,7 @@ def test_demo_tells_the_three_releases_and_exits_0(demo_db, world):
         assert "the real control plane (tests/cluster)" in out, out
     # the story, in order: each shipit run's headline and the demo's check of it
     story = [
+        "a simulated cluster (kubesim)",  # the demo's default world, whatever the tests run on
         "shipit shop r0001: released",
         "demo ✔ release 1 exit code 0",
         "shipit shop r0002: FAILED before changing anything",

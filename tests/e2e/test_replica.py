@@ -3,17 +3,50 @@ release killed with -9 (during the DDL wait, during the rollout) is finished by 
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import threading
 import time
+from collections.abc import Iterator
 
 import pymysql
 
+from shipit.core.config import KubernetesConfig
+from shipit.kube.client import Kube
+from shipit.kube.records import RecordStore
+from shipit.release.phases import ReleaseStatus
 from tests.kubesim.images import ImageBehaviour
-from tests.support.sandbox import Sandbox, connect
+from tests.support.sandbox import APP, NAMESPACE, Sandbox, connect
 
 INDEX = "index_users_on_email"
 ADD_INDEX = "def change\n  add_index :users, :email\nend"
+
+
+@contextlib.contextmanager
+def replica_held_until_wait_ddl(sb: Sandbox) -> Iterator[None]:
+    """The replica's SQL thread stopped until the release's record says Wait for DDL runs, so shipit sees the
+    replica replay the build whatever the migration Job's latency (the real Job controller's is about a second)."""
+    kube = Kube.from_config(KubernetesConfig(namespace=NAMESPACE, kubeconfig=str(sb.cluster.kubeconfig)))
+    store, stop = RecordStore(kube, APP), threading.Event()
+
+    def release_when_waiting() -> None:
+        while not stop.wait(0.05):
+            r = store.latest()
+            if r is not None and r.id != before and (r.status is not ReleaseStatus.RUNNING
+                                                     or any(p.name == "wait_ddl" for p in r.phases)):
+                break
+        sb.sql("START REPLICA SQL_THREAD", server="replica1")
+
+    sb.sql("STOP REPLICA SQL_THREAD", server="replica1")
+    before = getattr(store.latest(), "id", None)
+    thread = threading.Thread(target=release_when_waiting, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+        kube.api_client.close()
 
 
 def fill_users(sb: Sandbox, rows: int) -> None:
@@ -86,7 +119,8 @@ def test_index_on_a_million_rows_code_waits_for_primary_and_replica(replica_sand
     thread = threading.Thread(target=sampler, daemon=True)
     thread.start()
     try:
-        r = sb.shipit("release", "--output", "json", timeout=600)
+        with replica_held_until_wait_ddl(sb):
+            r = sb.shipit("release", "--output", "json", timeout=600)
     finally:
         stop.set()
         thread.join()

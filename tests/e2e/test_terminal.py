@@ -214,7 +214,7 @@ WORKLOAD = re.compile(r"^    web\s{2,}\d/2 updated  \d ready  \d available")
 
 
 def test_index_build_and_rollout_show_as_bars_and_counts(replica_sandbox: Sandbox, tmp_path):
-    from tests.e2e.test_replica import ADD_INDEX, fill_users
+    from tests.e2e.test_replica import ADD_INDEX, fill_users, replica_held_until_wait_ddl
 
     sb = replica_sandbox
     sb.bootstrap()
@@ -224,10 +224,11 @@ def test_index_build_and_rollout_show_as_bars_and_counts(replica_sandbox: Sandbo
     term = Tmux(tmp_path / "tmux", 150)
     frames: list[str] = []
     try:
-        term.start([sb.command("release")], sb.env())
-        while not term.exit_file.exists():
-            frames.append(term.tmux("capture-pane", "-p", "-t", "t"))
-            time.sleep(0.05)
+        with replica_held_until_wait_ddl(sb):
+            term.start([sb.command("release")], sb.env())
+            while not term.exit_file.exists():
+                frames.append(term.tmux("capture-pane", "-p", "-t", "t"))
+                time.sleep(0.05)
         codes = term.wait_exit(timeout=600)
     finally:
         term.close()

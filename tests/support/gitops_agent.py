@@ -68,9 +68,9 @@ class GitOpsAgent:
         for d in docs:
             meta = d.setdefault("metadata", {})
             meta.setdefault("annotations", {})[TRACKING] = f"{self.app}:{d['kind']}:default/{meta['name']}"
-        # Argo CD's server-side sync forces: it takes over fields another manager (kubectl, an earlier deploy) set
+        # forced, as Argo CD's server-side sync is: the objects it takes over were applied by hand before
         self._kubectl("apply", "--server-side", "--force-conflicts", "--field-manager=argocd-controller", "-f", "-",
-                      input="\n".join(json.dumps(d) for d in docs))  # a JSON stream: `---` is an error in it
+                      input="\n".join(json.dumps(d) for d in docs))  # a JSON stream: kubectl 1.32 refuses `---` in one
         self.applied.append(sha)
 
     def _chart(self, directory: Path) -> str:

@@ -1,11 +1,13 @@
 """One whole release environment for end-to-end tests, the demo and the release benchmark.
 
-Real parts only: kubesim in exec mode (migration Jobs run `bin/rails db:migrate` as real processes in the app
-checkout), a real git repository holding a Rails 6.1 fixture app, a real MariaDB database (optionally with a real
-replica), the HTTP app the gates probe, and the real `shipit` CLI run as a subprocess.
+Real parts only: a cluster in exec mode (migration Jobs run `bin/rails db:migrate` as real processes in the app
+checkout; in pytest the real control plane of tests/cluster, shipit holding its `shipit` ServiceAccount's token, or
+kubesim with SHIPIT_TEST_CLUSTER=kubesim, without Go, or for `kubesim_only` tests), a real git repository holding a
+Rails 6.1 fixture app, a real MariaDB database (optionally with a real replica), the HTTP app the gates probe, and the
+real `shipit` CLI run as a subprocess.
 
     with open_sandbox(tmp_path, db_url=url) as sb:    # url: root URL of an existing, empty database
-        # (pytest: the `sandbox` / `replica_sandbox` fixtures, on the session's private primary+replica pair)
+        # (pytest: tests/support/sandbox_fixtures.py's `sandbox` / `replica_sandbox`)
         sb.add_migration("20240101000001", "create_users", CREATE_USERS)   # writes and commits
         base = sb.head()
         sb.change_code("app/models/user.rb", "class User < ApplicationRecord; end\n")
@@ -39,7 +41,6 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import pymysql
-import pytest
 import yaml
 
 from tests.kubesim import resources as R
@@ -450,29 +451,3 @@ def open_sandbox(root: Path, *, db_url: str, replica_urls: tuple[str, ...] = (),
             cluster.stop()
         if db_user:
             drop_db_user(db_url, db_user)
-
-
-def _world(request, tmp_path: Path):
-    """None (open_sandbox makes a kubesim) unless SHIPIT_TEST_CLUSTER=real: then the real control plane, shipit as SA."""
-    if os.environ.get("SHIPIT_TEST_CLUSTER") != "real":
-        return None
-    from tests.cluster.world import RealWorld
-    return RealWorld(request.getfixturevalue("real_cluster"), tmp_path / "admin.kubeconfig", exec_mode=True,
-                     shipit_identity=True)
-
-
-@pytest.fixture
-def sandbox(request, tmp_path: Path, pair_db) -> Iterator[Sandbox]:
-    """A Sandbox whose config names only the primary of the session's private pair (no replica). Not the shared
-    MariaDB service: shipit's health gates read the server-wide processlist, and other suites' load there (query
-    pile-ups in their own databases) would rightly fail these releases."""
-    with open_sandbox(tmp_path / "sandbox", db_url=pair_db.primary_url, cluster=_world(request, tmp_path)) as sb:
-        yield sb
-
-
-@pytest.fixture
-def replica_sandbox(request, tmp_path: Path, pair_db) -> Iterator[Sandbox]:
-    """A Sandbox on a fresh database of the session's primary + replica pair."""
-    with open_sandbox(tmp_path / "sandbox", db_url=pair_db.primary_url, replica_urls=(pair_db.replica_url,),
-                      cluster=_world(request, tmp_path)) as sb:
-        yield sb

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,18 @@ def _stream(objects: list[dict]) -> str:
 
 class ApplyConflict(ShipitError):
     """Another field manager owns fields shipit would set; shipit does not force."""
+
+
+def apply_failure(stderr: str) -> str:
+    """What a failed server-side apply means: `refused` (an API error such as RBAC's 403, whatever else it says),
+    `own` (every conflict is with shipit's own earlier writes: its image patches and restores), `conflict` or
+    `other`."""
+    if "Error from server" in stderr:
+        return "refused"
+    managers = set(re.findall(r'conflicts? with "([^"]+)"', stderr))
+    if managers == {FIELD_MANAGER}:
+        return "own"
+    return "conflict" if managers or "conflict" in stderr.lower() else "other"
 
 
 class Kubectl:
@@ -52,12 +65,16 @@ class Kubectl:
         return proc.stdout
 
     def apply(self, objects: list[dict]) -> list[dict]:
-        """Server-side apply as field manager `shipit`, never forcing; the objects as the server stored them."""
-        proc = self.run("apply", "--server-side", f"--field-manager={FIELD_MANAGER}", "-o", "json", "-f", "-",
-                        input=_stream(objects))
+        """Server-side apply as field manager `shipit`, forcing only over shipit's own earlier patches; the objects
+        as the server stored them."""
+        args = ["apply", "--server-side", f"--field-manager={FIELD_MANAGER}", "-o", "json", "-f", "-"]
+        proc = self.run(*args, input=_stream(objects))
+        if proc.returncode != 0 and apply_failure(proc.stderr) == "own":
+            # fields shipit set itself by patch are shipit's to take over; another manager's never are
+            proc = self.run(*args, "--force-conflicts", input=_stream(objects))
         if proc.returncode != 0:
             err = redact(proc.stderr.strip())
-            if "conflict" in err.lower():
+            if apply_failure(proc.stderr) == "conflict":
                 raise ApplyConflict(f"server-side apply found fields owned by another manager; shipit does not force "
                                     f"them: {err}. Remove those fields from the manifests, or hand them to shipit "
                                     f"once (kubectl apply --server-side --field-manager={FIELD_MANAGER} "

@@ -1,5 +1,5 @@
-"""Picking the code strategy from the config, and Helm's pure parts: the values it sets and the migrate hooks
-preflight refuses."""
+"""Picking the code strategy from the config, what a failed server-side apply means, and Helm's pure parts: the
+values it sets and the migrate hooks preflight refuses."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import pytest
 
 from shipit.adapters.code.gitops import GitOpsStrategy
 from shipit.adapters.code.helm import HelmStrategy, migrate_hooks, set_flags
+from shipit.adapters.code.kubectl import apply_failure
 from shipit.adapters.code.manifests import ManifestsStrategy
 from shipit.adapters.code.select import strategy_for
 from shipit.core.config_code import CodeConfig, CodeStrategy, GitOpsConfig, GitOpsKind, HelmConfig
@@ -53,3 +54,21 @@ def test_a_pre_upgrade_hook_running_db_migrate_is_found_and_others_are_not():
                job("plain", None, ["bin/rails", "db:migrate"])]
     assert migrate_hooks(objects) == ("Job/migrate",)
     assert migrate_hooks([job("sh", "pre-upgrade", ["sh", "-c", "bundle exec rake db:migrate"])]) == ("Job/sh",)
+
+
+CONFLICT = ('Apply failed with 1 conflict: conflict with "{}" using apps/v1: .spec.template.spec.containers[name="web"]'
+            '.image\nPlease review the fields above--they currently have other managers.')
+
+
+@pytest.mark.parametrize("stderr, meaning", [
+    ("error: " + CONFLICT.format("shipit"), "own"),
+    (CONFLICT.format("shipit") + "\n" + CONFLICT.format("shipit").replace('"web"', '"worker"'), "own"),
+    ('error: Apply failed with 2 conflicts: conflicts with "shipit" using apps/v1:\n- .spec.replicas', "own"),
+    ("error: " + CONFLICT.format("kubectl-client-side-apply"), "conflict"),
+    (CONFLICT.format("shipit") + "\n" + CONFLICT.format("helm"), "conflict"),
+    (CONFLICT.format("shipit") + '\nError from server (Forbidden): cronjobs.batch "nightly" is forbidden: User '
+     '"system:serviceaccount:default:shipit" cannot create resource "cronjobs"', "refused"),
+    ('error: unable to recognize "STDIN": no matches for kind "Widget"', "other"),
+])
+def test_a_failed_apply_is_forced_only_over_shipits_own_fields_and_a_refusal_is_not_a_conflict(stderr, meaning):
+    assert apply_failure(stderr) == meaning
