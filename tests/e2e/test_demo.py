@@ -45,24 +45,18 @@ def _workdir(output: str) -> Path:
 
 @pytest.mark.parametrize("world", ["kubesim", "real"])
 def test_demo_tells_the_three_releases_and_exits_0(demo_db, world):
-    """The default (kubesim) is the README's first command and stays quick; --real-cluster tells the same story on
+    """The default (kubesim) is the README's first command; --real-cluster tells the same story on
     the real control plane of tests/cluster."""
     if world == "real" and go_binary() is None:
         pytest.skip(NO_GO)
-    started = time.monotonic()
     extra = ["--real-cluster"] if world == "real" else []
     proc = subprocess.run([str(DEMO), "--database", demo_db, *extra], cwd=ROOT, env=_env(), text=True,
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=400)
-    took = time.monotonic() - started
     out = proc.stdout
     assert proc.returncode == 0, out
-    if world == "kubesim":
-        assert took < 150, f"the demo took {took:.0f}s\n{out}"
-    else:
-        assert "the real control plane (tests/cluster)" in out, out
-    # the story, in order: each shipit run's headline and the demo's check of it
+    # the story, in order: the world it runs in, each shipit run's headline and the demo's check of it
     story = [
-        "a simulated cluster (kubesim)",  # the demo's default world, whatever the tests run on
+        "the real control plane (tests/cluster)" if world == "real" else "a simulated cluster (kubesim)",
         "shipit shop r0001: released",
         "demo ✔ release 1 exit code 0",
         "shipit shop r0002: FAILED before changing anything",
