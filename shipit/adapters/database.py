@@ -30,13 +30,15 @@ class MysqlDatabase:
     def __init__(self, cfg: Config, view):
         self.cfg, self.view = cfg, view
         self._databases = None
+        self._opening = threading.Lock()  # preflight's checks and the baseline's sampling may open it together
 
     @property
     def databases(self):
-        if self._databases is None:
-            from shipit.db.databases import databases_from_config
+        with self._opening:
+            if self._databases is None:
+                from shipit.db.databases import databases_from_config
 
-            self._databases = databases_from_config(self.cfg.database)
+                self._databases = databases_from_config(self.cfg.database)
         return self._databases
 
     @property

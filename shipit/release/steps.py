@@ -8,6 +8,7 @@ and one row in `STEPS` (a new phase also needs its place in `phases.ORDER`).
 from __future__ import annotations
 
 import dataclasses
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Callable
 
 from shipit.core.errors import ShipitError
@@ -45,23 +46,27 @@ class Step:
 
 
 def preflight(r: Release) -> str:
-    stop = r.ports.notify.pre_release(r.state)  # a failing pre_release hook stops the release before anything changes
-    if stop is not None:
-        raise PhaseFailed(stop)
-    cluster = r.ports.cluster
-    # The templates are recorded before anything changes: they are what the automatic revert restores.
-    r.recorder.save(dataclasses.replace(
-        r.state, image_before=cluster.current_image(), templates_before=cluster.current_templates()
-    ))
-    report = r.ports.database.preflight(r.facts)
-    problems = report.problems + tuple(cluster.unhealthy_workloads())
-    if problems:
-        raise PhaseFailed(Diagnosis(
-            what="preflight stopped the release" + ("" if len(problems) == 1 else f" ({len(problems)} problems)"),
-            why="; ".join(problems),
-            details=report.details,
+    # The baseline's samples are spaced in time: taken while the checks run, their pauses cost the release nothing.
+    # Leaving the block waits for them, so no sampling outlives the phase, also when a check stopped the release.
+    with ThreadPoolExecutor(1, thread_name_prefix="baseline") as pool:
+        baseline = pool.submit(r.ports.database.baseline)
+        stop = r.ports.notify.pre_release(r.state)  # a failing pre_release hook stops the release before any change
+        if stop is not None:
+            raise PhaseFailed(stop)
+        cluster = r.ports.cluster
+        # The templates are recorded before anything changes: they are what the automatic revert restores.
+        r.recorder.save(dataclasses.replace(
+            r.state, image_before=cluster.current_image(), templates_before=cluster.current_templates()
         ))
-    r.baseline = r.ports.database.baseline()
+        report = r.ports.database.preflight(r.facts)
+        problems = report.problems + tuple(cluster.unhealthy_workloads())
+        if problems:
+            raise PhaseFailed(Diagnosis(
+                what="preflight stopped the release" + ("" if len(problems) == 1 else f" ({len(problems)} problems)"),
+                why="; ".join(problems),
+                details=report.details,
+            ))
+        r.baseline = baseline.result()
     r.recorder.save(dataclasses.replace(r.state, notes=r.state.notes + report.notes,
                                         usual_load=r.ports.database.usual_load(r.baseline)))
     return "; ".join((f"database, data and workloads ready; target image {r.state.image_after}",) + report.notes)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import threading
 
 import pytest
 
@@ -446,3 +447,33 @@ def test_a_rollback_whose_record_lacks_a_configured_workload_is_bad_input_before
     assert str(e.value).startswith("r0003's record holds no template of StatefulSet/mailer")
     assert "cannot tell what StatefulSet/mailer ran at r0002. Nothing was changed" in str(e.value)
     assert not any(c[0] == "restore" for c in edges.calls) and len(edges.records) == 3 and not edges.lock_held_by_us
+
+
+def test_the_baseline_is_sampled_while_the_preflight_checks_run():
+    """Its samples are spaced in time; run one after the other, those pauses would add to every release."""
+    sampling, overlapped = threading.Event(), []
+
+    class Overlapping(FakeEdges):
+        def preflight(self, facts):
+            overlapped.append(sampling.wait(2))  # one after the other, the sampling would start only after this
+            return super().preflight(facts)
+
+        def baseline(self):
+            sampling.set()
+            return super().baseline()
+
+    edges = Overlapping()
+    state = release(edges).run(from_ref="x")
+    assert state.status is ReleaseStatus.SUCCEEDED and overlapped == [True]
+    assert edges.gated_with == ["baseline 1", "baseline 1"]
+
+
+def test_a_stopping_preflight_is_reported_even_when_the_baseline_fails_too():
+    class NoBaseline(FakeEdges):
+        def baseline(self):
+            raise ShipitError("database unreachable while sampling")
+
+    edges = NoBaseline(fail={"preflight": Diagnosis("orphans", "3 orphaned rows")})
+    state = release(edges).run(from_ref="x")
+    assert state.status is ReleaseStatus.FAILED and state.diagnosis.what == "orphans"
+    assert "migrate" not in edges.names()
