@@ -24,24 +24,25 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Show how a release from one commit to another will be staged: migrations, data checks, phases.
 
-        Pending: the versions at --to the configured database has not applied (read from schema_migrations), else,
-        without a configuration or when the database cannot be read, the versions at --to absent at --from.
+        Pending: per database, the versions at --to the configured database has not applied (read from its
+        schema_migrations), else, without a configuration or when it cannot be read, the versions at --to absent at
+        --from.
         """
-        from shipit.cli.plan_source import PendingSource, read_pending_source
+        from shipit.cli.plan_source import PendingSource, PendingSources, read_pending_sources
         from shipit.planning.plan import build_plan
         from shipit.planning.render import render
 
         if not from_ref:
             from_ref = _last_released(config)
         repo_path, extra_paths, cfg = _repo_and_paths(repo, config)
-        source = read_pending_source(cfg.database.url) if cfg is not None else PendingSource(None)
-        plan = build_plan(repo_path, from_ref, to_ref, applied=source.applied, extra_paths=extra_paths)
+        sources = read_pending_sources(cfg.database) if cfg is not None else PendingSources((PendingSource(None),))
+        plan = build_plan(repo_path, from_ref, to_ref, applied=sources.applied, extra_paths=extra_paths)
         if cfg is not None:
             _warn_about_databases(plan, cfg)
         if output is OutputFormat.JSON:
-            emit_json({**plan.to_json(), "pending": source.to_json(len(plan.databases))})
+            emit_json({**plan.to_json(), "pending": sources.to_json(plan.databases)})
         else:
-            emit_text(render(plan, pending=source.lines(len(plan.databases))))
+            emit_text(render(plan, pending=sources.lines(plan.databases)))
 
 
 def _repo_and_paths(repo: Path | None, config: Path | None):

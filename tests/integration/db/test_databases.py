@@ -322,3 +322,26 @@ def test_the_migration_watch_stops_the_job_when_a_queue_databases_gh_ost_run_han
         wait_for(watch.stop_job.is_set, timeout=10)
     assert watch.hung.table == "carts" and watch.hung.server == "queue:primary", watch.hung
     assert f"stopping the migration: gh-ost on {second_fresh_db.name}.carts" in out.getvalue(), out.getvalue()
+
+
+def test_shipit_plan_reads_each_configured_databases_schema_migrations(app, tmp_path, second_fresh_db):
+    """The queue database lacks a migration that is in git at --from: only its own schema_migrations says so."""
+    from tests.integration.db.test_commands import shipit
+
+    cfg, db, sha = app
+    _sql(second_fresh_db, "DELETE FROM schema_migrations WHERE version = '20240101000002'")
+    r = shipit("plan", "--config", str(tmp_path / "shipit.yaml"), "--from", sha, "--to", sha, "-o", "json",
+               password="")
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert [(m["version"], m["database"]) for m in out["migrations"]] == [
+        ("20240101000002", "queue"), ("20240301000001", "queue")]
+    by_name = {d["name"]: d for d in out["pending"]["databases"]}
+    assert (by_name["primary"]["source"], by_name["primary"]["applied"]) == ("database", 1)
+    assert (by_name["queue"]["source"], by_name["queue"]["applied"]) == ("database", 0)
+
+    text = shipit("plan", "--config", str(tmp_path / "shipit.yaml"), "--from", sha, "--to", sha, password="")
+    assert text.returncode == 0, text.stderr
+    joined = " ".join(text.stdout.split())
+    assert "pending in queue: versions at --to the database has not applied (0 in schema_migrations at " in joined
+    assert "pending in primary: versions at --to the database has not applied (1 in schema_migrations at " in joined
