@@ -180,6 +180,8 @@ def phase_name(stage: str | None, state: str) -> str:
         return "committing"
     if "copy to tmp table" in lowered:
         return "copying rows"
+    if "enabling keys" in lowered:  # a copying ALTER's second stage: the new table's secondary indexes are built
+        return "building indexes"
     return state or "running"
 
 

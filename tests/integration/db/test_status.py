@@ -30,11 +30,14 @@ def test_status_during_a_table_copy_has_progress_and_eta(fresh_db):
         assert slept == [0.5]  # progress was seen, so it sampled twice for the ETA
         out = status.to_json()
         (mine,) = [d for d in out["ddl"] if d["connection"] == alter.conn_id]
-        assert mine["table"] == "orders" and mine["schema"] == fresh_db.name and mine["phase"] == "copying rows"
+        # a copying ALTER has two stages on MariaDB; on a busy machine the reading can land in the second
+        phase = mine["phase"]
+        assert mine["table"] == "orders" and mine["schema"] == fresh_db.name
+        assert phase in ("copying rows", "building indexes"), phase
         assert 0 < mine["progress"] <= 100 and mine["progress_source"] == "processlist"
         assert mine["eta_s"] is not None and mine["eta_s"] >= 0
         assert out["replicas"] == [] and out["errors"] == [] and out["health"]["threads_running"] >= 1
-        assert f"primary: alter_table on {fresh_db.name}.orders: copying rows" in status.render_text()
+        assert f"primary: alter_table on {fresh_db.name}.orders: {phase}" in status.render_text()
         alter.join(120)
         assert alter.error is None
         idle = read_db_status(servers, HealthThresholds(), sample_interval=0.5, sleep=sleep)

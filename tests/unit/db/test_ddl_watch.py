@@ -81,6 +81,8 @@ def test_phase_names():
     assert phase_name("stage/innodb/alter table (insert)", "altering table") == "writing index"
     assert phase_name("stage/innodb/alter table (log apply index)", "x") == "applying concurrent changes"
     assert phase_name(None, "Committing alter table to storage engine") == "committing"
+    assert phase_name(None, "copy to tmp table") == "copying rows"
+    assert phase_name(None, "Enabling keys") == "building indexes"  # MariaDB's stage 2 of 2 of a copying ALTER
 
 
 def test_eta_from_recent_rate():
