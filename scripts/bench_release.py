@@ -7,7 +7,7 @@
     Reported twice: the overhead as above, and that overhead less the gates' configured minimum wait before the code
     (the gates run concurrently, each passes only after `consecutive` successes `interval` apart, so the phase lasts at
     least the largest (consecutive - 1) x interval: the database health gate's 2 x 0.25 s here). Nothing else is
-    subtracted (the schema-ready confirmation in wait_ddl and the health baseline's samples in preflight count as
+    subtracted (the schema-ready reading in wait_ddl and the health baseline's samples in preflight count as
     overhead). Target: median <= 1 s.
     shipit's own modules are compiled to bytecode once before the runs, as `pip install` does for the installed
     package: the editable checkout under PYTHONDONTWRITEBYTECODE=1 would otherwise compile them from source in every
