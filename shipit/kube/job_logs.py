@@ -10,7 +10,8 @@ from datetime import datetime
 from typing import Any, Callable
 
 from shipit.core.log import get_logger
-from shipit.kube.client import Kube, _response_lines, _shutdown
+from shipit.kube.client import Kube
+from shipit.kube.watch import response_lines, shutdown_response
 
 log = get_logger()
 
@@ -79,7 +80,7 @@ class LogFollower:
         try:
             if self._stop:  # stop() ran while the request was in flight
                 return False
-            for raw in _response_lines(self._resp):
+            for raw in response_lines(self._resp):
                 if self._stop:
                     return new
                 new = self._show(raw) or new
@@ -121,7 +122,7 @@ class LogFollower:
         self._stop = True
         self._wake.set()
         if self._resp is not None:
-            _shutdown(self._resp)
+            shutdown_response(self._resp)
 
 
 def container_finished(pod: dict | None, container: str) -> bool:

@@ -19,7 +19,8 @@ from datetime import datetime
 from typing import Any, Callable
 
 from shipit.core.errors import BadInput, ShipitError
-from shipit.kube.client import Kube, WatchMux
+from shipit.kube.client import Kube
+from shipit.kube.watch import WatchMux
 from shipit.kube.failure import Failure
 from shipit.kube.job_logs import LOG_TAIL, LogFollower, container_finished, container_started
 from shipit.kube.pods import PodState, PodVerdict, classify_pod, utcnow

@@ -23,7 +23,7 @@ from shipit.release.ports import Observer, Ports, Silent
 from shipit.release.recorder import LeaseLost, Recorder
 from shipit.release.state import PlanFacts, ReleaseState, release_id
 from shipit.release.failure import fail
-from shipit.release.steps import STEPS, Done, Skip, Step, plan_message
+from shipit.release.steps import STEPS, Done, Step, plan_message
 
 
 class Release:

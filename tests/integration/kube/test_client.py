@@ -10,7 +10,7 @@ import pytest
 from kubernetes.client.exceptions import ApiException
 
 from shipit.core.errors import ShipitError
-from shipit.kube.client import WatchMux
+from shipit.kube.watch import WatchMux
 
 
 def configmap(name: str, value: str = "1") -> dict:
@@ -238,10 +238,10 @@ def test_watch_cut_abruptly_after_serving_is_resumed_indefinitely(monkeypatch):
 
     from kubernetes import client
 
-    from shipit.kube import client as kube_client
+    from shipit.kube import watch as kube_watch
     from shipit.kube.client import Kube
 
-    monkeypatch.setattr(kube_client, "HEALTHY_STREAM", 0.05)
+    monkeypatch.setattr(kube_watch, "HEALTHY_STREAM", 0.05)
     watches = []
 
     class Cutting(BaseHTTPRequestHandler):
