@@ -8,22 +8,11 @@ from shipit.core import config
 from shipit.release.orchestrator import ReleaseState
 from shipit.release.diagnosis import Diagnosis
 from shipit.release.phases import Phase, PhaseResult, PhaseStatus, ReleaseStatus
+from tests.unit.core.configs import MINIMAL
 
 FROM, TO = "a" * 40, "b" * 40
 T0 = 1764936000.0
 
-MINIMAL = """\
-app: shop
-image:
-  repository: reg/shop
-deployments:
-  - name: web
-migration:
-  from_deployment: web
-  container: web
-database:
-  url: mysql://root@127.0.0.1:3306/shop
-"""
 
 TOKENS = {"SLACK_TOKEN": "xoxb-test-token", "GH_TOKEN": "ghp_testtoken", "ROLLBAR_WRITE": "rollbar-write-token",
           "ROLLBAR_READ": "rollbar-read-token", "SENTRY_TOKEN": "sntrys-test-token"}

@@ -6,22 +6,11 @@ from shipit.core import config
 from shipit.core import redact
 from shipit.core.config import GitRevert
 from shipit.core.errors import ConfigError, ExitCode
+from tests.unit.core.configs import MINIMAL
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "config" / "shipit.example.yaml"
 ENV = {"SHIPIT_DB_PASSWORD": "s3cret-pw"}
 
-MINIMAL = """\
-app: shop
-image:
-  repository: reg/shop
-deployments:
-  - name: web
-migration:
-  from_deployment: web
-  container: web
-database:
-  url: mysql://root@127.0.0.1:3306/shop
-"""
 
 
 def test_example_documents_every_key_and_parses():
